@@ -1,0 +1,84 @@
+import { FabricError, errorBodySchema } from '@fabric/protocol';
+import { dataDir, readCliFile, serverUrl, type GlobalOptions } from './context.js';
+
+/** A thin JSON client for the control plane; every failure becomes a FabricError. */
+export class Api {
+  constructor(readonly server: string, private readonly token: string | null) {}
+
+  /** Client for the signed-in user of this data directory; throws `not_logged_in` if there is none. */
+  static forUser(opts: GlobalOptions): Api {
+    const dir = dataDir(opts);
+    const cli = readCliFile(dir);
+    const server = serverUrl(opts, cli);
+    if (!cli) {
+      throw new FabricError('not_logged_in', `no sign-in in ${dir}; run "optimal up", or "optimal login --server ${server} --user NAME"`);
+    }
+    if (cli.server.replace(/\/+$/, '') !== server) {
+      throw new FabricError('not_logged_in', `signed in to ${cli.server}, not ${server}; run "optimal login --server ${server}"`);
+    }
+    return new Api(server, cli.token);
+  }
+
+  static anonymous(opts: GlobalOptions): Api {
+    return new Api(serverUrl(opts), null);
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  async post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  async patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body);
+  }
+
+  /** Raw fetch with auth, for streams. */
+  async open(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.server + path, { headers: { ...this.authHeader(), ...headers }, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw this.unreachable();
+    }
+    if (!res.ok) throw await this.failure(res);
+    return res;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.server + path, {
+        method,
+        headers: { ...this.authHeader(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch {
+      throw this.unreachable();
+    }
+    if (!res.ok) throw await this.failure(res);
+    return (await res.json()) as T;
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  private unreachable(): FabricError {
+    return new FabricError('server_unreachable', `cannot reach ${this.server}; is the control plane running ("optimal up" or "optimal serve")?`);
+  }
+
+  private async failure(res: Response): Promise<FabricError> {
+    const text = await res.text().catch(() => '');
+    try {
+      const body = errorBodySchema.parse(JSON.parse(text));
+      if (body.code === 'token_expired') return new FabricError('token_expired', 'your sign-in expired; run "optimal login" again');
+      return new FabricError(body.code, body.message);
+    } catch {
+      return new FabricError('internal', `${this.server} answered ${res.status} without an error body`);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
+import { readDeviceFile, writeDeviceFile } from '@fabric/daemon';
+import { Api } from '../api.js';
+import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
+import { askSecret, readStdin } from '../prompt.js';
+import { openLocalAccounts } from './runtime.js';
+import type { Out } from './shared.js';
+
+async function password(o: { passwordStdin?: boolean }): Promise<string> {
+  if (o.passwordStdin) return (await readStdin()).replace(/\r?\n$/, '');
+  if (process.env.OPTIMAL_PASSWORD) return process.env.OPTIMAL_PASSWORD;
+  return askSecret('password: ', '--password-stdin or OPTIMAL_PASSWORD');
+}
+
+export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('login')
+    .description('sign this CLI in as a person (with --code: redeem an owner setup code or an invite first)')
+    .requiredOption('--user <name>', 'your account name')
+    .option('--code <code>', 'setup code or invite code (creates the account)')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (o: { user: string; code?: string; passwordStdin?: boolean }) => {
+      const g = globals();
+      const server = serverUrl(g, null);
+      const api = new Api(server, null);
+      const pw = await password(o);
+      const auth = o.code
+        ? await api.post<AuthResponse>('/api/auth/redeem', { code: o.code, name: o.user, password: pw, client: 'cli' })
+        : await api.post<AuthResponse>('/api/auth/login', { name: o.user, password: pw, client: 'cli' });
+      const dir = dataDir(g);
+      writeCliFile(dir, { server, token: auth.token, user: auth.user, expiresAt: auth.expiresAt });
+      out.stdout(`signed in to ${server} as ${auth.user.name} (${auth.user.role}); credentials in ${dir}/cli.json\n`);
+    });
+}
+
+export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('invite')
+    .description('first run: print the owner setup code; afterwards: invite a person')
+    .addOption(new Option('--role <role>', 'role of the invited person').choices(['member', 'owner']).default('member'))
+    .option('--json', 'print JSON')
+    .action(async (o: { role: 'member' | 'owner'; json?: boolean }) => {
+      const g = globals();
+      const dir = dataDir(g);
+      let code: CodeResponse;
+      const cli = readCliFile(dir);
+      if (cli && !g.server) {
+        code = await Api.forUser(g).post<CodeResponse>('/api/auth/invites', { role: o.role });
+      } else {
+        const local = await openLocalAccounts(dir);
+        try {
+          if (!(await local.accounts.hasPasswordAccount())) code = await local.accounts.createSetupCode();
+          else if (local.ownerId) code = await local.accounts.createInvite(local.ownerId, o.role);
+          else throw new FabricError('not_found', 'no owner account in this data directory');
+        } finally {
+          await local.close();
+        }
+      }
+      const server = readServerFile(dir)?.url ?? serverUrl(g, cli);
+      if (o.json) {
+        out.stdout(JSON.stringify({ ...code, server }) + '\n');
+        return;
+      }
+      const until = new Date(code.expiresAt).toISOString();
+      const what = code.kind === 'setup' ? 'owner setup code' : `invite code (${o.role})`;
+      out.stdout(`${what}: ${code.code}\nsingle use, valid until ${until}\n`);
+      out.stdout(`redeem it: optimal login --server ${server} --user NAME --code ${code.code}\n`);
+    });
+}
+
+export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('pair')
+    .description('with --token: pair this data dir as a device; without: print a pairing token for a new device')
+    .option('--token <pairing token>', 'pairing token from "optimal pair" run by a signed-in user')
+    .option('--name <name>', 'device name (default: this host name)')
+    .option('--json', 'print JSON')
+    .action(async (o: { token?: string; name?: string; json?: boolean }) => {
+      const g = globals();
+      const dir = dataDir(g);
+      if (!o.token) {
+        const api = Api.forUser(g);
+        const code = await api.post<CodeResponse>('/api/devices/pairing-tokens');
+        if (o.json) { out.stdout(JSON.stringify({ ...code, server: api.server }) + '\n'); return; }
+        out.stdout(`pairing token (single use, 10 minutes):\n${code.code}\n`);
+        out.stdout(`on the device: optimal pair --server ${api.server} --token <token> --data <dir>, then optimal device --data <dir>\n`);
+        return;
+      }
+      const existing = readDeviceFile(dir);
+      if (existing) {
+        throw new FabricError('conflict', `${dir} is already paired as ${existing.name} (${existing.deviceId}); use another --data dir`);
+      }
+      const server = serverUrl(g, null);
+      const paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', { token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device') });
+      writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+      if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }
+      out.stdout(`paired as ${paired.name} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);
+    });
+}

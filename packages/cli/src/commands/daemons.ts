@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import { FabricError } from '@fabric/protocol';
+import { DEFAULT_ALLOWLIST } from '@fabric/daemon';
+import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
+import { bootstrapLocal, onShutdown, removeServerFile, runDevice, serve } from './runtime.js';
+import { collectLabel, splitList, type Out } from './shared.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FabricError('bad_request', `--port must be 0-65535, got "${value}"`);
+  return n;
+}
+
+const allowHelp = `commands the shell harness may run (default: ${DEFAULT_ALLOWLIST.join(',')})`;
+
+export function upCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('up')
+    .description('run a control plane and one local device on this machine (SQLite in the data dir)')
+    .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--allow <a,b,c>', allowHelp, splitList)
+    .option('--label <k=v>', 'label for the local device (repeatable)', collectLabel, {})
+    .action(async (o: { port: number; host: string; allow?: string[]; label: Record<string, string> }) => {
+      const dir = dataDir(globals());
+      const started = Date.now();
+      const server = await serve({ dir, host: o.host, port: o.port });
+      await bootstrapLocal(server, dir);
+      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
+      out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
+      out.stdout(`try: optimal session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
+      device.done.catch((err: unknown) => out.stderr(`optimal: device stopped: ${(err as Error).message}\n`));
+      await onShutdown(async () => {
+        await device.stop();
+        await server.close();
+        removeServerFile(dir);
+      });
+    });
+}
+
+export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('serve')
+    .description('run the control plane only (devices pair to it with "optimal pair")')
+    .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
+    .option('--host <addr>', 'address to listen on (use 0.0.0.0 only behind TLS)', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => {
+      const dir = dataDir(globals());
+      const server = await serve({ dir, host: o.host, port: o.port });
+      out.stdout(`control plane listening on ${server.url} (data in ${dir})\n`);
+      if (!(await server.ctx.accounts.hasPasswordAccount())) {
+        out.stdout(`no owner yet: run "optimal invite --data ${dir}" for the setup code\n`);
+      }
+      await onShutdown(async () => {
+        await server.close();
+        removeServerFile(dir);
+      });
+    });
+}
+
+export function deviceCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
+  return new Command('device')
+    .description('run the device daemon: dial out to the control plane and run sessions, reconnecting forever')
+    .option('--allow <a,b,c>', allowHelp, splitList)
+    .option('--label <k=v>', 'label this device (repeatable)', collectLabel, {})
+    .action(async (o: { allow?: string[]; label: Record<string, string> }) => {
+      const dir = dataDir(globals());
+      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
+      out.stderr(`device ${device.deviceId} starting (data in ${dir})\n`);
+      const stopped = onShutdown(() => device.stop());
+      try {
+        await Promise.race([device.done, stopped]);
+      } catch (err) {
+        if (err instanceof FabricError) {
+          out.stderr(`optimal: ${err.code}: ${err.message}\n`);
+          setExit(1);
+          await device.stop().catch(() => {});
+          return;
+        }
+        throw err;
+      }
+    });
+}

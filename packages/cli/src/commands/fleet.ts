@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import type { DeviceView, Health, SessionView } from '@fabric/protocol';
+import { Api } from '../api.js';
+import type { GlobalOptions } from '../context.js';
+import { deviceRows, sessionRows, table } from '../format.js';
+import type { Out } from './shared.js';
+
+export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
+  return new Command('status')
+    .description('devices (online, RAM, load, harnesses) and recent sessions')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'recent sessions to show', '10')
+    .action(async (o: { json?: boolean; limit: string }) => {
+      const api = Api.forUser(globals());
+      const [health, { devices }, { sessions }] = await Promise.all([
+        api.get<Health>('/healthz'),
+        api.get<{ devices: DeviceView[] }>('/api/devices'),
+        api.get<{ sessions: SessionView[] }>(`/api/sessions?limit=${encodeURIComponent(o.limit)}`),
+      ]);
+      if (o.json) {
+        out.stdout(JSON.stringify({ server: api.server, health, devices, sessions }) + '\n');
+        return;
+      }
+      out.stdout(`control plane ${api.server} (v${health.version}, ${health.mode}), ${health.devicesOnline} device(s) online\n\n`);
+      out.stdout(devices.length ? table(deviceRows(devices)) + '\n' : 'no devices paired yet: "optimal pair" makes a pairing token\n');
+      out.stdout('\n' + (sessions.length ? table(sessionRows(sessions)) + '\n' : 'no sessions yet\n'));
+    });
+}
+
+export function devicesCommand(globals: () => GlobalOptions, out: Out): Command {
+  const cmd = new Command('devices').description('list, rename and revoke paired devices');
+  cmd.command('ls', { isDefault: true })
+    .description('list devices')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { devices } = await Api.forUser(globals()).get<{ devices: DeviceView[] }>('/api/devices');
+      out.stdout(o.json ? JSON.stringify(devices) + '\n' : devices.length ? table(deviceRows(devices)) + '\n' : 'no devices paired yet\n');
+    });
+  cmd.command('rename <id> <name>')
+    .description('rename a device')
+    .action(async (id: string, name: string) => {
+      const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { name });
+      out.stdout(`${d.id} is now ${d.name}\n`);
+    });
+  cmd.command('revoke <id>')
+    .description('revoke a device: its connection closes now and its token stops working')
+    .action(async (id: string) => {
+      const d = await Api.forUser(globals()).post<DeviceView>(`/api/devices/${encodeURIComponent(id)}/revoke`);
+      out.stdout(`${d.name} (${d.id}) revoked\n`);
+    });
+  return cmd;
+}

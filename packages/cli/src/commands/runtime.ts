@@ -1,0 +1,98 @@
+import { existsSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { FabricError, type Labels } from '@fabric/protocol';
+import { consoleLogger, dbFile, openSqlite, startServer, Accounts, KeyRing, Tokens, systemClock, type RunningServer } from '@fabric/server';
+import { DEFAULT_ALLOWLIST, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
+import { readCliFile, writeCliFile } from '../context.js';
+import type { Out } from './shared.js';
+
+export interface ServeOptions {
+  dir: string;
+  host: string;
+  port: number;
+}
+
+/** Start a control plane on `dir` and record where it listens (`server.json`). */
+export async function serve(o: ServeOptions): Promise<RunningServer> {
+  const server = await startServer({ dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server') });
+  writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
+  return server;
+}
+
+/**
+ * What `optimal up` adds on top of `serve`: the owner account and its CLI
+ * credentials (0600 in the data directory), and a local device paired to it.
+ */
+export async function bootstrapLocal(server: RunningServer, dir: string): Promise<void> {
+  const { accounts, tokens } = server.ctx;
+  const owner = await accounts.ensureOwner();
+  const role = 'owner' as const;
+  const cli = readCliFile(dir);
+  let valid = false;
+  if (cli && cli.server === server.url) {
+    valid = await tokens.verify(cli.token, ['cli']).then(() => true, () => false);
+  }
+  if (!valid) {
+    const auth = await accounts.signIn({ id: owner.id, name: owner.name, role }, 'cli');
+    writeCliFile(dir, { server: server.url, token: auth.token, user: auth.user, expiresAt: auth.expiresAt });
+  }
+  const device = readDeviceFile(dir);
+  const known = device ? await server.ctx.db.selectFrom('devices').select(['revoked_at']).where('id', '=', device.deviceId).executeTakeFirst() : undefined;
+  if (!device || !known || known.revoked_at !== null) {
+    const pairing = await accounts.createPairingToken(owner.id);
+    const paired = await accounts.pair(pairing.code, hostname().slice(0, 64) || 'local');
+    writeDeviceFile(dir, { server: server.url, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+  } else if (device.server !== server.url) {
+    writeDeviceFile(dir, { ...device, server: server.url });
+  }
+}
+
+export interface DaemonFlags {
+  allow?: string[];
+  label?: Labels;
+}
+
+/** Run the device daemon for `dir`, logging to stderr. */
+export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDevice {
+  const log = consoleLogger('device');
+  return startDevice({
+    dataDir: dir,
+    allowlist: flags.allow && flags.allow.length > 0 ? flags.allow : DEFAULT_ALLOWLIST,
+    labels: flags.label ?? {},
+    log,
+    onState: (s) => { if (s === 'online') out.stderr(`device online\n`); },
+  });
+}
+
+/** Open the data directory's store directly (local authority: whoever can read the files owns the server). */
+export async function openLocalAccounts(dir: string): Promise<{ accounts: Accounts; close: () => Promise<void>; ownerId: string | null }> {
+  const file = dbFile(dir);
+  if (!existsSync(file)) {
+    throw new FabricError('not_found', `no control plane data in ${dir}; start one with "optimal serve --data ${dir}" or pass --server`);
+  }
+  const db = await openSqlite(file);
+  const keys = new KeyRing(db, systemClock);
+  await keys.load();
+  const accounts = new Accounts(db, new Tokens(keys, systemClock), systemClock);
+  const owner = await db.selectFrom('users').select('id').where('role', '=', 'owner').orderBy('created_at').executeTakeFirst();
+  return { accounts, ownerId: owner?.id ?? null, close: () => db.destroy() };
+}
+
+/** Wait for SIGINT/SIGTERM, then run `stop` once. */
+export function onShutdown(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const handler = () => {
+      if (stopping) return;
+      stopping = true;
+      void stop().finally(resolve);
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+}
+
+export function removeServerFile(dir: string): void {
+  rmSync(join(dir, 'server.json'), { force: true });
+}

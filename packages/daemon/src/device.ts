@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { FabricError, type Labels } from '@fabric/protocol';
+import { Capabilities } from './capabilities.js';
+import { DeviceClient, type DeviceLog } from './client.js';
+import { readDeviceFile, writeDeviceFile } from './config.js';
+import { defaultAdapters } from './harness/registry.js';
+import { DEFAULT_ALLOWLIST } from './harness/shell.js';
+import { SessionRunner } from './runner.js';
+import type { BackoffOptions } from './backoff.js';
+
+export interface DeviceOptions {
+  dataDir: string;
+  allowlist?: readonly string[];
+  labels?: Labels;
+  log: DeviceLog;
+  graceMs?: number;
+  backoff?: BackoffOptions;
+  onState?: (state: 'connecting' | 'online' | 'offline') => void;
+}
+
+export interface RunningDevice {
+  client: DeviceClient;
+  runner: SessionRunner;
+  deviceId: string;
+  /** Settles when the client stops: resolves on `stop()`, rejects on a fatal refusal. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Start the daemon for a paired data directory. Throws `not_found` when it was never paired. */
+export function startDevice(opts: DeviceOptions): RunningDevice {
+  const paired = readDeviceFile(opts.dataDir);
+  if (!paired) {
+    throw new FabricError('not_found', `${opts.dataDir} holds no paired device; run "optimal pair --token <pairing token> --data ${opts.dataDir}" first`);
+  }
+  const allowlist = opts.allowlist ?? DEFAULT_ALLOWLIST;
+  const adapters = defaultAdapters();
+  // The runner and client refer to each other: the runner emits through the client.
+  let client: DeviceClient | null = null;
+  const runner = new SessionRunner({
+    adapters,
+    allowlist,
+    workDir: join(opts.dataDir, 'work'),
+    emit: (env) => client!.emit(env),
+    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
+  });
+  const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size);
+  client = new DeviceClient({
+    server: paired.server,
+    deviceId: paired.deviceId,
+    token: paired.token,
+    runner,
+    capabilities: () => caps.digest(),
+    log: opts.log,
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    ...(opts.onState ? { onState: opts.onState } : {}),
+    onToken: (token) => writeDeviceFile(opts.dataDir, { ...paired, token }),
+  });
+  const done = client.run();
+  return { client, runner, deviceId: paired.deviceId, done, stop: () => client!.stop() };
+}

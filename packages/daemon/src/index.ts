@@ -1,0 +1,11 @@
+export { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
+export { Capabilities } from './capabilities.js';
+export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './client.js';
+export { deviceFilePath, readDeviceFile, writeDeviceFile, writePrivateJson, type DeviceFile } from './config.js';
+export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
+export { defaultAdapters } from './harness/registry.js';
+export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell.js';
+export type { HarnessAdapter, PlanContext, SpawnPlan } from './harness/types.js';
+export { Outbox } from './outbox.js';
+export { SessionRunner, type RunnerOptions } from './runner.js';
+export { DAEMON_VERSION } from './version.js';

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capabilities.js';
+import { errorCodeSchema } from './errors.js';
+import { roleSchema } from './tokens.js';
+
+/**
+ * A session's lifecycle. `queued` waits for a device, `starting` was sent and
+ * awaits the ack, `running` was acked. `lost` means its device vanished while
+ * it ran; it returns to `running` if the device reconnects still running it.
+ * `succeeded`, `failed`, `cancelled` and `refused` are terminal.
+ */
+export const sessionStatusSchema = z.enum([
+  'queued', 'starting', 'running', 'lost', 'succeeded', 'failed', 'cancelled', 'refused',
+]);
+export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+export const terminalStatuses: readonly SessionStatus[] = ['succeeded', 'failed', 'cancelled', 'refused'];
+export function isTerminal(status: SessionStatus): boolean {
+  return terminalStatuses.includes(status);
+}
+
+// ---- requests -------------------------------------------------------------
+
+export const createSessionRequestSchema = z.object({
+  harness: harnessNameSchema,
+  prompt: z.string().min(1).max(100_000),
+  deviceId: z.string().min(1).max(128).optional(),
+  labels: labelsSchema.optional(),
+  cwd: z.string().min(1).max(4096).optional(),
+  /** Vault entry names to inject (the vault issue fills this in on the device). */
+  credentials: z.array(z.string().min(1).max(128)).max(32).optional(),
+}).strict();
+export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
+
+export const sessionInputRequestSchema = z.object({
+  data: z.string().max(1_000_000),
+  eof: z.boolean().optional(),
+}).strict();
+
+export const cancelSessionRequestSchema = z.object({
+  reason: z.string().max(500).optional(),
+}).strict();
+
+export const renameDeviceRequestSchema = z.object({
+  name: z.string().trim().min(1).max(64),
+}).strict();
+
+const nameSchema = z.string().trim().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'names are 1-64 letters, digits, _ . @ -');
+const passwordSchema = z.string().min(8, 'passwords need at least 8 characters').max(1024);
+
+export const loginRequestSchema = z.object({
+  name: nameSchema,
+  password: z.string().min(1).max(1024),
+  client: z.enum(['browser', 'cli']).default('browser'),
+}).strict();
+
+/** Redeem an owner setup code or a member invite: creates the account (or sets the owner's password). */
+export const redeemRequestSchema = z.object({
+  code: z.string().min(8).max(256),
+  name: nameSchema,
+  password: passwordSchema,
+  client: z.enum(['browser', 'cli']).default('browser'),
+}).strict();
+
+export const inviteRequestSchema = z.object({
+  role: roleSchema.default('member'),
+}).strict();
+
+export const pairRequestSchema = z.object({
+  token: z.string().min(16).max(4096),
+  name: z.string().trim().min(1).max(64),
+}).strict();
+
+// ---- responses ------------------------------------------------------------
+
+export const authResponseSchema = z.object({
+  token: z.string(),
+  expiresAt: z.number(),
+  user: z.object({ id: z.string(), name: z.string(), role: roleSchema }),
+});
+export type AuthResponse = z.infer<typeof authResponseSchema>;
+
+export const codeResponseSchema = z.object({
+  code: z.string(),
+  kind: z.enum(['setup', 'invite', 'pairing']),
+  expiresAt: z.number(),
+});
+export type CodeResponse = z.infer<typeof codeResponseSchema>;
+
+export const pairResponseSchema = z.object({
+  deviceId: z.string(),
+  name: z.string(),
+  token: z.string(),
+  expiresAt: z.number(),
+});
+export type PairResponse = z.infer<typeof pairResponseSchema>;
+
+export const deviceViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  online: z.boolean(),
+  revoked: z.boolean(),
+  createdAt: z.number(),
+  lastSeenAt: z.number().nullable(),
+  capabilities: capabilityDigestSchema.nullable(),
+  runningSessions: z.number().int(),
+});
+export type DeviceView = z.infer<typeof deviceViewSchema>;
+
+export const sessionViewSchema = z.object({
+  id: z.string(),
+  harness: harnessNameSchema,
+  prompt: z.string(),
+  status: sessionStatusSchema,
+  deviceId: z.string().nullable(),
+  deviceName: z.string().nullable(),
+  labels: labelsSchema,
+  cwd: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  errorCode: errorCodeSchema.nullable(),
+  errorMessage: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  lastSeq: z.number().int(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
+/**
+ * One persisted session event as streamed over SSE (`id:` is `seq`, `event:`
+ * is `kind`, `data:` is this object as JSON). `data` is the session's opaque
+ * content (output text); `meta` is what the control plane itself reads.
+ */
+export const streamEventKindSchema = z.enum(['stdout', 'stderr', 'event', 'status', 'exit', 'input']);
+export type StreamEventKind = z.infer<typeof streamEventKindSchema>;
+
+export const streamEventSchema = z.object({
+  seq: z.number().int().positive(),
+  kind: streamEventKindSchema,
+  data: z.string().nullable(),
+  meta: z.object({
+    status: sessionStatusSchema.optional(),
+    code: z.number().int().nullable().optional(),
+    signal: z.string().nullable().optional(),
+    errorCode: errorCodeSchema.optional(),
+    message: z.string().optional(),
+  }).nullable(),
+  ts: z.number(),
+});
+export type StreamEvent = z.infer<typeof streamEventSchema>;
+
+export const healthSchema = z.object({
+  ok: z.literal(true),
+  version: z.string(),
+  mode: z.enum(['local', 'cloud']),
+  devicesOnline: z.number().int(),
+});
+export type Health = z.infer<typeof healthSchema>;

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capabilities.js';
+import { errorCodeSchema } from './errors.js';
+import { corrIdSchema, deviceIdSchema, sessionIdSchema } from './ids.js';
+import { sessionEventSchema } from './events.js';
+
+/**
+ * Which way an envelope travels. A device only ever sends `to_cloud`; the
+ * control plane sends `to_device` on a device socket and `to_browser` on a
+ * browser socket. A frame whose direction does not fit its socket is refused.
+ */
+export const directionSchema = z.enum(['to_cloud', 'to_device', 'to_browser']);
+export type Direction = z.infer<typeof directionSchema>;
+
+/** A session's output chunk; `data` is opaque to the control plane. */
+const outputPayload = z.object({
+  sessionId: sessionIdSchema,
+  data: z.string(),
+});
+
+/** A device's view of a session it is still running, sent on (re)connect. */
+export const runningSessionSchema = z.object({
+  sessionId: sessionIdSchema,
+  pid: z.number().int().positive().nullable(),
+  startedAt: z.number(),
+});
+export type RunningSession = z.infer<typeof runningSessionSchema>;
+
+/** Everything a device needs to start a session. */
+export const sessionStartPayloadSchema = z.object({
+  sessionId: sessionIdSchema,
+  harness: harnessNameSchema,
+  prompt: z.string().max(100_000),
+  cwd: z.string().max(4096).nullable(),
+  labels: labelsSchema,
+});
+export type SessionStartPayload = z.infer<typeof sessionStartPayloadSchema>;
+
+function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) {
+  return z.object({
+    corrId: corrIdSchema,
+    type: z.literal(type),
+    direction: directionSchema,
+    payload,
+    ts: z.number().int().nonnegative(),
+  });
+}
+
+/**
+ * Every envelope on the wire, a discriminated union keyed by `type`.
+ *
+ * corrId rule: `session.start` carries a new corrId (the session's), and every
+ * child envelope of that session (`ack`, `refuse`, `stdout`, `stderr`, `event`,
+ * `input`, `cancel`, `exit`) reuses it so any node can route it back to the
+ * streams watching that session. Envelopes outside a session (hello,
+ * heartbeat, error) carry a fresh corrId; an `error` answering a frame reuses
+ * that frame's corrId when it could be read.
+ */
+export const envelopeSchema = z.discriminatedUnion('type', [
+  message('hello', z.object({
+    deviceId: deviceIdSchema,
+    capabilities: capabilityDigestSchema,
+    running: z.array(runningSessionSchema).max(1024),
+  })),
+  message('welcome', z.object({
+    deviceId: deviceIdSchema,
+    name: z.string(),
+    heartbeatMs: z.number().int().positive(),
+    serverTime: z.number(),
+    /** A fresh device token when the current one is past half its life. */
+    token: z.string().optional(),
+  })),
+  message('heartbeat', z.object({
+    capabilities: capabilityDigestSchema,
+    running: z.array(sessionIdSchema).max(1024),
+  })),
+  message('session.start', sessionStartPayloadSchema),
+  message('session.ack', z.object({
+    sessionId: sessionIdSchema,
+    pid: z.number().int().positive().nullable(),
+  })),
+  message('session.refuse', z.object({
+    sessionId: sessionIdSchema,
+    code: errorCodeSchema,
+    message: z.string().max(2000),
+  })),
+  message('session.stdout', outputPayload),
+  message('session.stderr', outputPayload),
+  message('session.event', z.object({
+    sessionId: sessionIdSchema,
+    event: sessionEventSchema,
+  })),
+  message('session.input', z.object({
+    sessionId: sessionIdSchema,
+    data: z.string().max(1_000_000),
+    /** Close the session's stdin after writing `data`. */
+    eof: z.boolean().default(false),
+  })),
+  message('session.cancel', z.object({
+    sessionId: sessionIdSchema,
+    reason: z.string().max(500).optional(),
+  })),
+  message('session.exit', z.object({
+    sessionId: sessionIdSchema,
+    code: z.number().int().nullable(),
+    signal: z.string().max(32).nullable(),
+  })),
+  message('fleet.device', z.object({
+    id: deviceIdSchema,
+    online: z.boolean(),
+  })),
+  message('fleet.session', z.object({
+    id: sessionIdSchema,
+    status: z.string().max(32),
+    deviceId: deviceIdSchema.nullable(),
+  })),
+  message('error', z.object({
+    code: errorCodeSchema,
+    message: z.string().max(2000),
+  })),
+]);
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type EnvelopeType = Envelope['type'];
+export type EnvelopeOf<T extends EnvelopeType> = Extract<Envelope, { type: T }>;
+export type PayloadOf<T extends EnvelopeType> = EnvelopeOf<T>['payload'];
+export const envelopeTypes = envelopeSchema.options.map((o) => o.shape.type.value) as EnvelopeType[];

@@ -1,0 +1,12 @@
+export * from './api.js';
+export * from './capabilities.js';
+export * from './cmdline.js';
+export * from './envelope.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './frame.js';
+export * from './ids.js';
+export * from './tokens.js';
+
+export const PROTOCOL_VERSION = '1';
+export * from './fixtures.js';

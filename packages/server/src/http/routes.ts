@@ -1,0 +1,168 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  FabricError, cancelSessionRequestSchema, createSessionRequestSchema, inviteRequestSchema, loginRequestSchema,
+  pairRequestSchema, redeemRequestSchema, renameDeviceRequestSchema, sessionInputRequestSchema,
+} from '@fabric/protocol';
+import { z } from 'zod';
+import { topics } from '../bus.js';
+import type { ServerContext } from '../context.js';
+import type { DeviceCommand, FleetChange } from '../sessions/service.js';
+import { deviceView, getDevice, listDevices } from '../store/devices.js';
+import { getSessionView, listSessionViews, readEvents } from '../store/sessions.js';
+import { requireUser } from './auth.js';
+import { RateLimiter } from './ratelimit.js';
+import { streamSession } from './sse.js';
+import { parse } from './validate.js';
+
+const idParams = z.object({ id: z.string().min(1).max(128) });
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  device: z.string().max(128).optional(),
+  status: z.string().max(32).optional(),
+});
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+
+export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { db, accounts, sessions } = ctx;
+  const authLimiter = new RateLimiter(ctx.clock, 10, 60_000);
+
+  app.get('/healthz', async () => {
+    const row = await db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('online', '=', 1).where('revoked_at', 'is', null).executeTakeFirst();
+    return { ok: true, version: ctx.version, mode: ctx.mode, devicesOnline: Number(row?.n ?? 0) };
+  });
+
+  // ---- people ---------------------------------------------------------------
+  app.post('/api/auth/redeem', async (req, reply) => {
+    authLimiter.take(req.ip);
+    const body = parse(redeemRequestSchema, req.body);
+    reply.code(201);
+    return accounts.redeem(body.code, body.name, body.password, body.client);
+  });
+
+  app.post('/api/auth/login', async (req) => {
+    authLimiter.take(req.ip);
+    const body = parse(loginRequestSchema, req.body);
+    return accounts.login(body.name, body.password, body.client);
+  });
+
+  app.get('/api/auth/me', async (req) => {
+    const user = await requireUser(ctx, req);
+    return { id: user.sub, name: user.name, role: user.role, expiresAt: user.exp * 1000 };
+  });
+
+  app.post('/api/auth/invites', async (req, reply) => {
+    const user = await requireUser(ctx, req, 'owner');
+    const body = parse(inviteRequestSchema, req.body);
+    reply.code(201);
+    return accounts.createInvite(user.sub, body.role);
+  });
+
+  // ---- devices --------------------------------------------------------------
+  app.post('/api/devices/pairing-tokens', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    reply.code(201);
+    return accounts.createPairingToken(user.sub);
+  });
+
+  app.post('/api/devices/pair', async (req, reply) => {
+    authLimiter.take(req.ip);
+    const body = parse(pairRequestSchema, req.body);
+    reply.code(201);
+    return accounts.pair(body.token, body.name);
+  });
+
+  app.get('/api/devices', async (req) => {
+    await requireUser(ctx, req);
+    return { devices: await listDevices(db) };
+  });
+
+  app.get('/api/devices/:id', async (req) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const found = (await listDevices(db)).find((d) => d.id === id || d.name === id);
+    if (!found) throw new FabricError('device_not_found', `no device ${id}`);
+    return found;
+  });
+
+  app.patch('/api/devices/:id', async (req) => {
+    await requireUser(ctx, req, 'owner');
+    const { id } = parse(idParams, req.params, 'params');
+    const body = parse(renameDeviceRequestSchema, req.body);
+    const result = await db.updateTable('devices').set({ name: body.name }).where('id', '=', id).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new FabricError('device_not_found', `no device ${id}`);
+    return deviceView((await getDevice(db, id))!, 0);
+  });
+
+  app.post('/api/devices/:id/revoke', async (req) => {
+    await requireUser(ctx, req, 'owner');
+    const { id } = parse(idParams, req.params, 'params');
+    const device = await getDevice(db, id);
+    if (!device) throw new FabricError('device_not_found', `no device ${id}`);
+    if (device.revoked_at === null) {
+      await db.updateTable('devices').set({ revoked_at: ctx.clock.now(), online: 0 }).where('id', '=', id).execute();
+      ctx.bus.publish(topics.device(id), { type: 'close', code: 4003, reason: 'device_revoked' } satisfies DeviceCommand);
+      await sessions.deviceGone(id);
+      ctx.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
+    }
+    return deviceView((await getDevice(db, id))!, 0);
+  });
+
+  // ---- sessions -------------------------------------------------------------
+  app.post('/api/sessions', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const body = parse(createSessionRequestSchema, req.body);
+    const view = await sessions.create(user.sub, body);
+    reply.code(201);
+    return view;
+  });
+
+  app.get('/api/sessions', async (req) => {
+    await requireUser(ctx, req);
+    const q = parse(listQuery, req.query, 'query');
+    return { sessions: await listSessionViews(db, { limit: q.limit, deviceId: q.device, status: q.status }) };
+  });
+
+  app.get('/api/sessions/:id', async (req) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const view = await getSessionView(db, id);
+    if (!view) throw new FabricError('session_not_found', `no session ${id}`);
+    return view;
+  });
+
+  app.get('/api/sessions/:id/events', async (req) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const q = parse(eventsQuery, req.query, 'query');
+    const view = await getSessionView(db, id);
+    if (!view) throw new FabricError('session_not_found', `no session ${id}`);
+    return { session: view, events: await readEvents(db, id, q.after, q.limit) };
+  });
+
+  app.get('/api/sessions/:id/stream', async (req, reply) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    await streamSession(ctx, req, reply, id);
+  });
+
+  app.post('/api/sessions/:id/input', async (req, reply) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const body = parse(sessionInputRequestSchema, req.body);
+    const event = await sessions.input(id, body.data, body.eof ?? false);
+    reply.code(202);
+    return { seq: event.seq };
+  });
+
+  app.post('/api/sessions/:id/cancel', async (req, reply) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const body = parse(cancelSessionRequestSchema, req.body);
+    reply.code(202);
+    return sessions.cancel(id, body.reason);
+  });
+}

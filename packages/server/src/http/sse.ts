@@ -1,0 +1,60 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FabricError, isTerminal, type StreamEvent } from '@fabric/protocol';
+import { z } from 'zod';
+import { topics } from '../bus.js';
+import type { ServerContext } from '../context.js';
+import { SessionStream } from '../sessions/stream.js';
+import { getSessionRow, readEvents } from '../store/sessions.js';
+
+const resumeSchema = z.coerce.number().int().min(0);
+
+/**
+ * `GET /api/sessions/:id/stream`: Server-Sent Events of the session's stored
+ * events. Resumes after `Last-Event-ID` (or `?after=`), sends a keepalive
+ * comment periodically, and ends with `event: end` once the session is over.
+ */
+export async function streamSession(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
+  const row = await getSessionRow(ctx.db, sessionId);
+  if (!row) throw new FabricError('session_not_found', `no session ${sessionId}`);
+  const lastEventId = req.headers['last-event-id'];
+  const raw = (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? (req.query as { after?: string }).after ?? '0';
+  const parsed = resumeSchema.safeParse(raw);
+  if (!parsed.success) throw new FabricError('bad_request', 'last-event-id must be a non-negative integer');
+  const after = parsed.data;
+
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.write('retry: 2000\n\n');
+
+  const stream = new SessionStream(
+    after,
+    (a, limit) => readEvents(ctx.db, sessionId, a, limit),
+    {
+      write: (chunk) => res.write(chunk),
+      onDrain: (cb) => res.once('drain', cb),
+      end: () => res.end(),
+    },
+    (err) => {
+      ctx.log.error(`stream ${sessionId}: ${String(err)}`);
+      res.destroy();
+    },
+  );
+  const unsubscribe = ctx.bus.subscribe(topics.session(sessionId), (e) => stream.offer(e as StreamEvent));
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), ctx.keepaliveMs);
+  res.on('close', () => {
+    clearInterval(keepalive);
+    unsubscribe();
+    stream.abort();
+  });
+  if (isTerminal(row.status as never) && after >= Number(row.last_seq)) {
+    stream.finish();
+    return;
+  }
+  stream.start();
+}

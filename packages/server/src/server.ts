@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { FabricError } from '@fabric/protocol';
+import { Accounts } from './auth/accounts.js';
+import { KeyRing } from './auth/keyring.js';
+import { Tokens } from './auth/tokens.js';
+import { InProcessBus, type Bus } from './bus.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ServerContext } from './context.js';
+import { registerRoutes } from './http/routes.js';
+import { silentLogger, type Logger } from './log.js';
+import { SessionService } from './sessions/service.js';
+import { EventWriter } from './sessions/writer.js';
+import { openSqlite, type Db } from './store/db.js';
+import { Gateway, type GatewayOptions } from './ws/gateway.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServerOptions {
+  /** Data directory holding `fabric.db`; ignored when `db` is given. */
+  dataDir?: string;
+  db?: Db;
+  bus?: Bus;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  mode?: 'local' | 'cloud';
+  clock?: Clock;
+  log?: Logger;
+  keepaliveMs?: number;
+  ackTimeoutMs?: number;
+  keyRotateAfterMs?: number;
+  gateway?: Pick<GatewayOptions, 'heartbeatMs' | 'deadAfterMs' | 'sweepMs' | 'maxFrameBytes' | 'hardMaxPayload'>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: ServerContext;
+  app: FastifyInstance;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+/** The embedded store's file inside a data directory. */
+export function dbFile(dataDir: string): string {
+  return join(dataDir, 'fabric.db');
+}
+
+/**
+ * Start a control plane: store, key ring, HTTP API, WebSocket gateway.
+ * Listens on 127.0.0.1 unless `host` says otherwise.
+ */
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const db = opts.db ?? await openSqlite(opts.dataDir ? dbFile(opts.dataDir) : ':memory:');
+  const bus = opts.bus ?? new InProcessBus();
+  const keys = new KeyRing(db, clock, opts.keyRotateAfterMs === undefined ? {} : { rotateAfterMs: opts.keyRotateAfterMs });
+  await keys.load();
+  const tokens = new Tokens(keys, clock);
+  const writer = new EventWriter(db, bus);
+  const sessions = new SessionService({ db, bus, writer, clock, ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}) });
+  const ctx: ServerContext = {
+    db, bus, clock, log, keys, tokens, writer, sessions,
+    accounts: new Accounts(db, tokens, clock),
+    mode: opts.mode ?? 'cloud',
+    version: SERVER_VERSION,
+    keepaliveMs: opts.keepaliveMs ?? 15_000,
+  };
+
+  // A restart forgets every socket: devices reconnect and say hello again.
+  await db.updateTable('devices').set({ online: 0 }).where('online', '=', 1).execute();
+
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  app.setErrorHandler((err: FastifyError | FabricError, _req, reply) => {
+    if (err instanceof FabricError) {
+      void reply.code(err.status).send(err.toBody());
+      return;
+    }
+    const fe = err as FastifyError;
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      void reply.code(413).send({ code: 'frame_too_large', message: 'request body is too large' });
+    } else if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (fe instanceof SyntaxError)) {
+      void reply.code(400).send({ code: 'malformed_json', message: 'request body is not valid json' });
+    } else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      void reply.code(fe.statusCode).send({ code: 'bad_request', message: fe.message.toLowerCase() });
+    } else {
+      log.error(`request failed: ${fe.stack ?? String(fe)}`);
+      void reply.code(500).send({ code: 'internal', message: 'internal error; see the server log' });
+    }
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+  registerRoutes(app, ctx);
+
+  const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
+  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 7300 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 7300);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  log.info(`control plane listening on http://${shownHost}:${port}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    ctx,
+    app,
+    gateway,
+    close() {
+      closing ??= (async () => {
+        sessions.close();
+        await gateway.close();
+        await app.close();
+        await writer.drained();
+        await bus.close();
+        if (!opts.db) await db.destroy();
+      })();
+      return closing;
+    },
+  };
+}

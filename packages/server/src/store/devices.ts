@@ -1,0 +1,44 @@
+import { capabilityDigestSchema, type CapabilityDigest, type DeviceView } from '@fabric/protocol';
+import type { Db } from './db.js';
+import type { DevicesTable } from './schema.js';
+
+export type DeviceRow = DevicesTable;
+
+/** Stored capabilities are re-validated on read: a bad row shows as unknown, never crashes a listing. */
+export function readCapabilities(raw: string | null): CapabilityDigest | null {
+  if (!raw) return null;
+  try {
+    const parsed = capabilityDigestSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export function deviceView(row: DeviceRow, runningSessions: number): DeviceView {
+  return {
+    id: row.id,
+    name: row.name,
+    online: row.online === 1 && row.revoked_at === null,
+    revoked: row.revoked_at !== null,
+    createdAt: Number(row.created_at),
+    lastSeenAt: row.last_seen_at === null ? null : Number(row.last_seen_at),
+    capabilities: readCapabilities(row.capabilities),
+    runningSessions,
+  };
+}
+
+export async function getDevice(db: Db, id: string): Promise<DeviceRow | undefined> {
+  return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listDevices(db: Db): Promise<DeviceView[]> {
+  const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
+  const counts = await db.selectFrom('sessions')
+    .select(['device_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['starting', 'running'])
+    .groupBy('device_id')
+    .execute();
+  const byDevice = new Map(counts.map((c) => [c.device_id, Number(c.n)]));
+  return rows.map((r) => deviceView(r, byDevice.get(r.id) ?? 0));
+}

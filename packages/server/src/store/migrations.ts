@@ -1,0 +1,94 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Schema migrations, in order. Only portable column types (text, integer,
+ * bigint) and plain indexes, so the same list runs on SQLite and PostgreSQL.
+ * Never edit a shipped migration: add a new one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('used_by', 'text')
+        .execute();
+
+      await db.schema.createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('retired_at', 'bigint')
+        .execute();
+
+      await db.schema.createTable('pairing_tokens')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('device_id', 'text')
+        .execute();
+
+      await db.schema.createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint')
+        .addColumn('online', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('capabilities', 'text')
+        .execute();
+
+      await db.schema.createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('harness', 'text', (c) => c.notNull())
+        .addColumn('prompt', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('cwd', 'text')
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cancel_requested_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('sessions_created_at').on('sessions').column('created_at').execute();
+      await db.schema.createIndex('sessions_device_status').on('sessions').columns(['device_id', 'status']).execute();
+
+      await db.schema.createTable('session_events')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('data', 'text')
+        .addColumn('meta', 'text')
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('session_events_pk', ['session_id', 'seq'])
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,93 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes as Kysely sees them. Timestamps are epoch milliseconds in
+ * BIGINT columns; JSON is stored as TEXT so every dialect reads it the same.
+ */
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: 'owner' | 'member';
+  password_hash: string | null;
+  created_at: number;
+}
+
+export interface CodesTable {
+  /** sha256 of the code, hex; the code itself is never stored. */
+  code_hash: string;
+  kind: 'setup' | 'invite';
+  role: 'owner' | 'member';
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  secret: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface PairingTokensTable {
+  jti: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  device_id: string | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  name: string;
+  owner_id: string;
+  created_at: number;
+  last_seen_at: number | null;
+  online: number;
+  revoked_at: number | null;
+  capabilities: string | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  harness: string;
+  prompt: string;
+  status: string;
+  device_id: string | null;
+  labels: string;
+  cwd: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_by: string;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  last_seq: number;
+  cancel_requested_at: number | null;
+}
+
+export interface SessionEventsTable {
+  session_id: string;
+  seq: number;
+  kind: string;
+  data: string | null;
+  meta: string | null;
+  ts: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  codes: CodesTable;
+  signing_keys: SigningKeysTable;
+  pairing_tokens: PairingTokensTable;
+  devices: DevicesTable;
+  sessions: SessionsTable;
+  session_events: SessionEventsTable;
+}
+
+export type { Generated };

@@ -1,0 +1,83 @@
+import {
+  errorCodeSchema, labelsSchema, sessionStatusSchema, streamEventSchema,
+  type SessionView, type StreamEvent,
+} from '@fabric/protocol';
+import type { Db } from './db.js';
+import type { SessionsTable } from './schema.js';
+
+export type SessionRow = SessionsTable;
+
+export function sessionView(row: SessionRow, deviceName: string | null): SessionView {
+  const labels = labelsSchema.safeParse(safeJson(row.labels));
+  const errorCode = errorCodeSchema.safeParse(row.error_code);
+  return {
+    id: row.id,
+    harness: row.harness as SessionView['harness'],
+    prompt: row.prompt,
+    status: sessionStatusSchema.parse(row.status),
+    deviceId: row.device_id,
+    deviceName,
+    labels: labels.success ? labels.data : {},
+    cwd: row.cwd,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    signal: row.signal,
+    errorCode: errorCode.success ? errorCode.data : null,
+    errorMessage: row.error_message,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    startedAt: row.started_at === null ? null : Number(row.started_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    lastSeq: Number(row.last_seq),
+  };
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+export async function getSessionRow(db: Db, id: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function getSessionView(db: Db, id: string): Promise<SessionView | undefined> {
+  const row = await db.selectFrom('sessions')
+    .leftJoin('devices', 'devices.id', 'sessions.device_id')
+    .selectAll('sessions')
+    .select('devices.name as device_name')
+    .where('sessions.id', '=', id)
+    .executeTakeFirst();
+  return row ? sessionView(row, row.device_name ?? null) : undefined;
+}
+
+export async function listSessionViews(db: Db, opts: { limit: number; deviceId?: string; status?: string }): Promise<SessionView[]> {
+  let q = db.selectFrom('sessions')
+    .leftJoin('devices', 'devices.id', 'sessions.device_id')
+    .selectAll('sessions')
+    .select('devices.name as device_name');
+  if (opts.deviceId) q = q.where('sessions.device_id', '=', opts.deviceId);
+  if (opts.status) q = q.where('sessions.status', '=', opts.status);
+  const rows = await q.orderBy('sessions.created_at', 'desc').orderBy('sessions.id', 'desc').limit(opts.limit).execute();
+  return rows.map((r) => sessionView(r, r.device_name ?? null));
+}
+
+/** Events with `seq > after`, in order, at most `limit`. */
+export async function readEvents(db: Db, sessionId: string, after: number, limit: number): Promise<StreamEvent[]> {
+  const rows = await db.selectFrom('session_events')
+    .select(['seq', 'kind', 'data', 'meta', 'ts'])
+    .where('session_id', '=', sessionId)
+    .where('seq', '>', after)
+    .orderBy('seq', 'asc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => streamEventSchema.parse({
+    seq: Number(r.seq),
+    kind: r.kind,
+    data: r.data,
+    meta: r.meta === null ? null : JSON.parse(r.meta),
+    ts: Number(r.ts),
+  }));
+}
