@@ -72,7 +72,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // A restart forgets every socket: devices reconnect and say hello again.
   await db.updateTable('devices').set({ online: 0 }).where('online', '=', 1).execute();
 
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  // On shutdown, cut open streams too: SSE clients resume elsewhere (or after restart) with Last-Event-ID.
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, forceCloseConnections: true });
   app.setErrorHandler((err: FastifyError | FabricError, _req, reply) => {
     if (err instanceof FabricError) {
       void reply.code(err.status).send(err.toBody());

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
-import { consoleLogger, dbFile, openSqlite, startServer, Accounts, KeyRing, Tokens, systemClock, type RunningServer } from '@fabric/server';
+import type { Accounts, RunningServer } from '@fabric/server';
 import { DEFAULT_ALLOWLIST, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
@@ -15,6 +15,8 @@ export interface ServeOptions {
 
 /** Start a control plane on `dir` and record where it listens (`server.json`). */
 export async function serve(o: ServeOptions): Promise<RunningServer> {
+  // Loaded on demand: client commands never pay for the server's imports.
+  const { consoleLogger, startServer } = await import('@fabric/server');
   const server = await startServer({ dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server') });
   writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
   return server;
@@ -55,7 +57,10 @@ export interface DaemonFlags {
 
 /** Run the device daemon for `dir`, logging to stderr. */
 export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDevice {
-  const log = consoleLogger('device');
+  const log = {
+    info: (m: string) => out.stderr(`${new Date().toISOString()} device info ${m}\n`),
+    warn: (m: string) => out.stderr(`${new Date().toISOString()} device warn ${m}\n`),
+  };
   return startDevice({
     dataDir: dir,
     allowlist: flags.allow && flags.allow.length > 0 ? flags.allow : DEFAULT_ALLOWLIST,
@@ -67,6 +72,7 @@ export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDev
 
 /** Open the data directory's store directly (local authority: whoever can read the files owns the server). */
 export async function openLocalAccounts(dir: string): Promise<{ accounts: Accounts; close: () => Promise<void>; ownerId: string | null }> {
+  const { Accounts, KeyRing, Tokens, dbFile, openSqlite, systemClock } = await import('@fabric/server');
   const file = dbFile(dir);
   if (!existsSync(file)) {
     throw new FabricError('not_found', `no control plane data in ${dir}; start one with "optimal serve --data ${dir}" or pass --server`);

@@ -55,6 +55,8 @@ const BACKLOG_HIGH = 20_000;
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly links = new Map<string, DeviceLink>();
+  /** Per-link cleanup after a socket closes; awaited on shutdown so the store is not closed under it. */
+  private readonly cleanups = new Set<Promise<void>>();
   private readonly browsers = new Set<WebSocket>();
   private readonly liveness: Liveness;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
@@ -117,6 +119,7 @@ export class Gateway {
     for (const ws of this.browsers) ws.close(closeCodes.shutdown, 'server shutting down');
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000))]);
     for (const link of this.links.values()) link.ws.terminate();
+    await Promise.all([...this.cleanups]);
     this.wss.close();
   }
 
@@ -148,13 +151,15 @@ export class Gateway {
     }
     const link = new DeviceLink(ws, claims, name, this.opts, this.heartbeatMs, this.maxFrameBytes, this.liveness);
     this.links.set(id, link);
-    void link.closed.then(async () => {
+    const cleanup = link.closed.then(async () => {
       if (this.links.get(id) === link) this.links.delete(id);
       if (link.replaced) return;
       await this.opts.db.updateTable('devices').set({ online: 0, last_seen_at: this.opts.clock.now() }).where('id', '=', id).execute();
       await this.opts.sessions.deviceGone(id);
       this.opts.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
     }).catch((err: unknown) => this.opts.log.error(`device ${id} cleanup failed: ${String(err)}`));
+    this.cleanups.add(cleanup);
+    void cleanup.finally(() => this.cleanups.delete(cleanup));
   }
 
   private toBrowsers(change: FleetChange): void {

@@ -18,9 +18,12 @@ export function bearerFromProtocols(req: IncomingMessage): string {
   return token;
 }
 
+/** Codes that mean "these credentials will not get in": always 401 on an upgrade, so clients stop retrying. */
+const AUTH_FAILURES = new Set(['token_missing', 'token_invalid', 'token_expired', 'device_not_found', 'device_revoked']);
+
 /** Answer an upgrade request with an HTTP error before any WebSocket exists. */
 export function rejectUpgrade(socket: Duplex, err: FabricError): void {
-  const status = httpStatusFor[err.code] ?? 400;
+  const status = AUTH_FAILURES.has(err.code) ? 401 : httpStatusFor[err.code] ?? 400;
   const body = JSON.stringify(err.toBody());
   const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Bad Request';
   socket.end(
