@@ -222,6 +222,38 @@ describe('a fleet of two devices on loopback', () => {
     expect(r.stdout).toBe('after restart\n');
   }, 60_000);
 
+  it('invites a member who signs in with a password but cannot manage devices', async () => {
+    const invite = await cli(['invite', '--json']);
+    expect(invite.code).toBe(0);
+    const code = (JSON.parse(invite.stdout) as { code: string; kind: string });
+    expect(code.kind).toBe('invite');
+    const M = tempDir('member');
+    try {
+      const redeem = await optimal(['login', '--server', url, '--user', 'bob', '--code', code.code, '--password-stdin', '--data', M.path], { input: 'hunter22hunter22' });
+      expect(redeem.stdout).toContain('as bob (member)');
+      const reuse = await optimal(['login', '--server', url, '--user', 'eve', '--code', code.code, '--password-stdin', '--data', M.path], { input: 'whatever-long' });
+      expect(reuse.stderr).toMatch(/^optimal: invite_invalid:/);
+      const wrong = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], { input: 'not-his-password' });
+      expect(wrong.stderr).toMatch(/^optimal: login_failed: wrong name or password/);
+      const login = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], { input: 'hunter22hunter22\n' });
+      expect(login.code).toBe(0);
+      const run = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--follow', '--data', M.path]);
+      expect(run.stdout).toBe('member\n');
+      const rename = await optimal(['devices', 'rename', 'beta', 'nope', '--data', M.path]);
+      expect(rename.stderr).toMatch(/^optimal: forbidden: only an owner/);
+    } finally {
+      M.remove();
+    }
+  });
+
+  it('renames a device', async () => {
+    const devices = (await api<{ devices: DeviceView[] }>('/api/devices')).devices;
+    const a = devices.find((d) => d.name === 'alpha')!;
+    expect((await cli(['devices', 'rename', a.id, 'alpha-2'])).stdout).toContain('is now alpha-2');
+    expect((await cli(['session', 'start', '--device', 'alpha-2', '--prompt', 'echo renamed', '--follow'])).stdout).toBe('renamed\n');
+    await cli(['devices', 'rename', a.id, 'alpha']);
+  });
+
   it('cuts a revoked device off at once and refuses it afterwards', async () => {
     const devices = (await api<{ devices: DeviceView[] }>('/api/devices')).devices;
     const b = devices.find((d) => d.name === 'beta')!;

@@ -75,20 +75,24 @@ export class SessionRunner {
       sessionId, child, adapter, startedAt: this.now(), ladder: [], lineBuffer: '',
       exited: new Promise((resolve) => child.once('close', () => resolve())),
     };
+    // Known at once, so input and cancel that arrive before the 'spawn' event are not lost
+    // (stdin buffers until the process exists; the pid is assigned synchronously).
+    this.sessions.set(sessionId, entry);
+    child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) {
+        this.sessions.delete(sessionId);
+        for (const t of entry.ladder) clearTimeout(t);
         const why = err.code === 'ENOENT' ? `${plan.command}: command not found on this device` : `could not start ${plan.command}: ${err.code ?? err.message}`;
         this.refuse(sessionId, new FabricError('spawn_failed', why));
       }
     });
     child.once('spawn', () => {
-      this.sessions.set(sessionId, entry);
       this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
       child.stdout!.setEncoding('utf8');
       child.stderr!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => this.stdout(entry, chunk));
       child.stderr!.on('data', (chunk: string) => this.emit('session.stderr', sessionId, { sessionId, data: chunk }));
-      child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
       child.once('close', (code, signal) => {
         this.flushLines(entry);
         for (const t of entry.ladder) clearTimeout(t);

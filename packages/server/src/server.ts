@@ -99,6 +99,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
+  // Rotate the signing key when due (and pick up keys another node rotated in).
+  const rotation = setInterval(() => {
+    keys.load().catch((err: unknown) => log.error(`key rotation failed: ${String(err)}`));
+  }, 60 * 60 * 1000);
+  rotation.unref();
+
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 7300 });
   const address = app.server.address();
@@ -115,6 +121,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     gateway,
     close() {
       closing ??= (async () => {
+        clearInterval(rotation);
         sessions.close();
         await gateway.close();
         await app.close();

@@ -312,3 +312,55 @@ describe('http boundary', () => {
     expect(codes[11]).toBe(429);
   });
 });
+
+describe('device lifecycle details', () => {
+  it('hands a device a fresh token in welcome once its token is past half its life', async () => {
+    const t = await setup();
+    const paired = await t.pairDevice('alpha');
+    const fresh = await FakeDevice.connect(t.server, paired.deviceId, paired.token);
+    devices.push(fresh);
+    expect(fresh.received.find((e) => e.type === 'welcome')?.payload).not.toHaveProperty('token');
+
+    const old = await new Tokens(t.server.ctx.keys, { now: () => Date.now() - 20 * 24 * 3600 * 1000 }).sign('device', { sub: paired.deviceId });
+    const aging = await FakeDevice.connect(t.server, paired.deviceId, old.token);
+    devices.push(aging);
+    const welcome = aging.received.find((e) => e.type === 'welcome');
+    const renewed = (welcome?.payload as { token?: string }).token;
+    expect(renewed).toBeTruthy();
+    const claims = await t.server.ctx.tokens.verify(renewed!, ['device']);
+    expect(claims.sub).toBe(paired.deviceId);
+    expect(claims.exp * 1000 - Date.now()).toBeGreaterThan(29 * 24 * 3600 * 1000);
+    // The newer connection replaced the older one.
+    expect(await fresh.closed).toBe(closeCodes.replaced);
+  });
+
+  it('keeps the capability digest current from heartbeats, and renames devices', async () => {
+    const t = await setup();
+    const { device, paired } = await connect(t, 'alpha');
+    device.send({ corrId: 'hb', type: 'heartbeat', direction: 'to_cloud', ts: 1, payload: { capabilities: capabilities({ ramFree: 12345, load: [3, 2, 1] }), running: [] } });
+    await until(async () => {
+      const d = await t.api(`/api/devices/${paired.deviceId}`).then((r) => r.json() as Promise<{ capabilities: { ramFree: number } }>);
+      return d.capabilities.ramFree === 12345;
+    });
+    const renamed = await t.api(`/api/devices/${paired.deviceId}`, { method: 'PATCH', body: { name: 'pi-kitchen' } });
+    expect(await renamed.json()).toMatchObject({ id: paired.deviceId, name: 'pi-kitchen' });
+    const byName = await t.api('/api/devices/pi-kitchen').then((r) => r.json() as Promise<{ id: string }>);
+    expect(byName.id).toBe(paired.deviceId);
+  });
+
+  it('tells browsers about devices and sessions as they change', async () => {
+    const t = await setup();
+    const WebSocket = (await import('ws')).default;
+    const browser = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/browser', ['fabric.v1', `bearer.${t.userToken}`]);
+    const seen: Array<{ type: string; payload: Record<string, unknown> }> = [];
+    browser.on('message', (d) => seen.push(JSON.parse(d.toString()) as { type: string; payload: Record<string, unknown> }));
+    await new Promise((r) => browser.once('open', r));
+    const { device, paired } = await connect(t, 'alpha');
+    const { view } = await startSession(t, device);
+    device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, pid: 1 } });
+    await until(async () => seen.some((e) => e.type === 'fleet.session' && e.payload.status === 'running'));
+    expect(seen.find((e) => e.type === 'fleet.device')?.payload).toEqual({ id: paired.deviceId, online: true });
+    expect(seen.filter((e) => e.type === 'fleet.session').map((e) => e.payload.status)).toEqual(['starting', 'running']);
+    browser.close();
+  });
+});

@@ -42,6 +42,8 @@ export class KeyRing {
   /** Re-read keys from the store (another node may have rotated). */
   async reload(): Promise<void> {
     const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    // The unretired key signs, even if a rotation happened within the same millisecond.
+    rows.sort((a, b) => Number(a.retired_at !== null) - Number(b.retired_at !== null));
     this.keys = rows.map((r) => ({
       kid: r.kid,
       secret: Buffer.from(r.secret, 'base64url'),

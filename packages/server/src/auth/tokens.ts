@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import {
   FabricError, tokenClaimsSchema, tokenLifetimes,
-  type TokenClaims, type TokenType,
+  type TokenClaims, type TokenType, type UserClaims,
 } from '@fabric/protocol';
 import type { Clock } from '../clock.js';
 import type { KeyRing } from './keyring.js';
 
-type ClaimsOf<T extends TokenType> = Extract<TokenClaims, { typ: T }>;
+/** Claims for a token type; `browser` and `cli` share the user claims shape. */
+type ClaimsOf<T extends TokenType> = T extends 'browser' | 'cli' ? UserClaims : Extract<TokenClaims, { typ: T }>;
 type Body<T extends TokenType> = Omit<ClaimsOf<T>, 'jti' | 'iat' | 'exp' | 'iss' | 'typ'>;
 
 /** Signs and verifies every token the control plane issues (HS256, `kid` in the header). */

@@ -74,7 +74,7 @@ export class EventWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        let stored: StreamEvent[];
+        let stored: Array<StreamEvent | Error>;
         try {
           stored = await this.write(batch.map((p) => p.input));
         } catch (err) {
@@ -82,9 +82,13 @@ export class EventWriter {
           continue;
         }
         for (let i = 0; i < batch.length; i++) {
-          const event = stored[i]!;
-          this.bus.publish(topics.session(batch[i]!.input.sessionId), event);
-          batch[i]!.resolve(event);
+          const result = stored[i]!;
+          if (result instanceof Error) {
+            batch[i]!.reject(result);
+            continue;
+          }
+          this.bus.publish(topics.session(batch[i]!.input.sessionId), result);
+          batch[i]!.resolve(result);
         }
       }
     } finally {
@@ -94,7 +98,8 @@ export class EventWriter {
     }
   }
 
-  private async write(inputs: AppendInput[]): Promise<StreamEvent[]> {
+  /** One transaction for the batch; an append to a session that does not exist fails alone. */
+  private async write(inputs: AppendInput[]): Promise<Array<StreamEvent | Error>> {
     const counts = new Map<string, number>();
     for (const input of inputs) counts.set(input.sessionId, (counts.get(input.sessionId) ?? 0) + 1);
 
@@ -106,33 +111,37 @@ export class EventWriter {
           .where('id', '=', sessionId)
           .returning('last_seq')
           .executeTakeFirst();
-        if (!row) throw new Error(`session ${sessionId} does not exist`);
-        next.set(sessionId, Number(row.last_seq) - n + 1);
+        if (row) next.set(sessionId, Number(row.last_seq) - n + 1);
       }
-      const events: StreamEvent[] = inputs.map((input) => {
-        const seq = next.get(input.sessionId)!;
-        next.set(input.sessionId, seq + 1);
-        return { seq, kind: input.kind, data: input.data, meta: input.meta, ts: input.ts };
-      });
-      for (let i = 0; i < inputs.length; i += ROWS_PER_INSERT) {
-        await trx.insertInto('session_events').values(inputs.slice(i, i + ROWS_PER_INSERT).map((input, j) => {
-          const e = events[i + j]!;
-          return {
-            session_id: input.sessionId,
-            seq: e.seq,
-            kind: e.kind,
-            data: e.data,
-            meta: e.meta === null ? null : JSON.stringify(e.meta),
-            ts: e.ts,
-          };
-        })).execute();
-      }
+      const results: Array<StreamEvent | Error> = [];
+      const rows: Array<{ input: AppendInput; event: StreamEvent }> = [];
       for (const input of inputs) {
+        const seq = next.get(input.sessionId);
+        if (seq === undefined) {
+          results.push(new Error(`session ${input.sessionId} does not exist`));
+          continue;
+        }
+        next.set(input.sessionId, seq + 1);
+        const event: StreamEvent = { seq, kind: input.kind, data: input.data, meta: input.meta, ts: input.ts };
+        results.push(event);
+        rows.push({ input, event });
+      }
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        await trx.insertInto('session_events').values(rows.slice(i, i + ROWS_PER_INSERT).map(({ input, event }) => ({
+          session_id: input.sessionId,
+          seq: event.seq,
+          kind: event.kind,
+          data: event.data,
+          meta: event.meta === null ? null : JSON.stringify(event.meta),
+          ts: event.ts,
+        }))).execute();
+      }
+      for (const { input } of rows) {
         if (input.patch && Object.keys(input.patch).length > 0) {
           await trx.updateTable('sessions').set(input.patch).where('id', '=', input.sessionId).execute();
         }
       }
-      return events;
+      return results;
     });
   }
 }
