@@ -209,8 +209,11 @@ describe('a fleet of two devices on loopback', () => {
     await follower.waitFor(/tick 3/);
 
     await server.kill('SIGKILL');
+    alpha.child.kill('SIGSTOP'); // hold the device back so the restarted plane sees it missing
     await new Promise((r) => setTimeout(r, 300));
     await startServer(port);
+    expect((await session(id)).status).toBe('lost');
+    alpha.child.kill('SIGCONT');
     await alpha.waitFor(/online as alpha[\s\S]*online as alpha/, 20_000);
 
     expect(await follower.exited).toBe(0);

@@ -69,8 +69,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     keepaliveMs: opts.keepaliveMs ?? 15_000,
   };
 
-  // A restart forgets every socket: devices reconnect and say hello again.
+  // A restart forgets every socket: devices reconnect and say hello again, and until
+  // they do, what they were running is `lost` (their hello reclaims it). This assumes
+  // one control-plane node per store; the multi-node issue records which node holds a device.
+  const wereOnline = await db.selectFrom('devices').select('id').where('online', '=', 1).execute();
   await db.updateTable('devices').set({ online: 0 }).where('online', '=', 1).execute();
+  for (const { id } of wereOnline) await sessions.deviceGone(id);
 
   // On shutdown, cut open streams too: SSE clients resume elsewhere (or after restart) with Last-Event-ID.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, forceCloseConnections: true });
