@@ -7,6 +7,8 @@ import { SessionStream } from '../sessions/stream.js';
 import { getSessionRow, readEvents } from '../store/sessions.js';
 
 const resumeSchema = z.coerce.number().int().min(0);
+/** Unsent bytes after which a viewer is treated as slow and served from the store once it drains. */
+const SLOW_READER_BYTES = 1024 * 1024;
 
 /**
  * `GET /api/sessions/:id/stream`: Server-Sent Events of the session's stored
@@ -36,7 +38,12 @@ export async function streamSession(ctx: ServerContext, req: FastifyRequest, rep
     after,
     (a, limit) => readEvents(ctx.db, sessionId, a, limit),
     {
-      write: (chunk) => res.write(chunk),
+      // res.write() returns false past Node's 16 KiB high-water mark even for a fast
+      // reader (chunks coalesce until the next tick); only a real backlog counts as slow.
+      write: (chunk) => {
+        res.write(chunk);
+        return res.writableLength < SLOW_READER_BYTES;
+      },
       onDrain: (cb) => res.once('drain', cb),
       end: () => res.end(),
     },

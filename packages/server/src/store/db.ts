@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrationProvider } from './migrations.js';
+import { TunedSqlite } from './sqlite.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -20,7 +21,8 @@ export async function openSqlite(file: string): Promise<Db> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const tuned = new TunedSqlite(sqlite, file === ':memory:' ? null : file);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: tuned }) });
   await migrate(db);
   // The WAL and shared-memory files appear with the first write; keep all three private.
   if (file !== ':memory:') {
