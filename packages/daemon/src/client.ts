@@ -213,6 +213,12 @@ export class DeviceClient {
       case 'session.cancel':
         void runner.cancel(env.payload.sessionId);
         return;
+      case 'session.approval':
+        runner.approve(env.payload.sessionId, env.payload.requestId, {
+          decision: env.payload.decision,
+          ...(env.payload.reason ? { reason: env.payload.reason } : {}),
+        });
+        return;
       case 'error':
         this.opts.log.warn(`control plane error ${env.payload.code}: ${env.payload.message}`);
         return;

@@ -5,7 +5,8 @@ export { deviceFilePath, readDeviceFile, writeDeviceFile, writePrivateJson, type
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
 export { defaultAdapters } from './harness/registry.js';
 export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell.js';
-export type { HarnessAdapter, PlanContext, SpawnPlan } from './harness/types.js';
+export type { ApprovalDecision, ApprovalRequest, DriverContext, HarnessAdapter, HarnessDriver, McpWiring, PlanContext, SpawnPlan } from './harness/types.js';
+export { detectCli, which } from './harness/detect.js';
 export { Outbox } from './outbox.js';
 export { SessionRunner, type RunnerOptions } from './runner.js';
 export { DAEMON_VERSION } from './version.js';

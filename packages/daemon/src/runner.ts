@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import {
-  FabricError, isFabricError,
-  type Envelope, type HarnessName, type RunningSession, type SessionStartPayload,
+  FabricError, isFabricError, newId,
+  type Envelope, type HarnessName, type RunningSession, type SessionEvent, type SessionStartPayload, type Usage,
 } from '@fabric/protocol';
-import type { HarnessAdapter } from './harness/types.js';
+import type { ApprovalDecision, ApprovalRequest, HarnessAdapter, HarnessDriver, McpWiring, SpawnPlan } from './harness/types.js';
 
 export interface RunnerOptions {
   adapters: ReadonlyMap<HarnessName, HarnessAdapter>;
@@ -15,38 +15,60 @@ export interface RunnerOptions {
   emit: (env: Envelope) => void;
   /** Wait between SIGINT, SIGTERM and SIGKILL when cancelling (default 3 s). */
   graceMs?: number;
+  /** An approval nobody answers within this is denied (default 5 min). */
+  approvalTimeoutMs?: number;
+  /** The daemon's MCP server wiring for a session, if it offers one. */
+  mcp?: (sessionId: string) => McpWiring | null;
+  /** Secrets for a session, by environment variable name (the vault fills this in). */
+  credentials?: (start: SessionStartPayload) => Record<string, string>;
   now?: () => number;
 }
 
-interface Running {
-  sessionId: string;
+interface Turn {
   child: ChildProcess;
-  adapter: HarnessAdapter;
-  startedAt: number;
-  ladder: Array<ReturnType<typeof setTimeout>>;
-  exited: Promise<void>;
+  driver: HarnessDriver | null;
   lineBuffer: string;
 }
 
+interface Session {
+  start: SessionStartPayload;
+  adapter: HarnessAdapter;
+  cwd: string;
+  startedAt: number;
+  turn: Turn;
+  /** Input that arrived while the CLI could not take it live: the next turn's prompt. */
+  queue: string[];
+  cancelled: boolean;
+  harnessSessionId: string | null;
+  ladder: Array<ReturnType<typeof setTimeout>>;
+  approvals: Map<string, { resolve: (d: ApprovalDecision) => void; timer: ReturnType<typeof setTimeout> }>;
+  ended: Promise<void>;
+  end: () => void;
+}
+
 /**
- * Runs sessions as child processes through harness adapters. Each child gets
- * its own process group so a cancel reaches everything it started: SIGINT,
- * then SIGTERM, then SIGKILL, `graceMs` apart. The exit envelope is emitted
- * only after stdout and stderr are drained, so no output trails the exit.
+ * Runs sessions as child processes through harness adapters. A session is
+ * one or more turns: input a CLI cannot take live is queued and becomes the
+ * prompt of a resumed turn when the current one ends. Each child gets its own
+ * process group so a cancel reaches everything it started: SIGINT, then
+ * SIGTERM, then SIGKILL, `graceMs` apart. The exit envelope goes out only
+ * after the last turn's stdout and stderr are drained.
  */
 export class SessionRunner {
-  private readonly sessions = new Map<string, Running>();
+  private readonly sessions = new Map<string, Session>();
   private readonly graceMs: number;
+  private readonly approvalTimeoutMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: RunnerOptions) {
     this.graceMs = opts.graceMs ?? 3000;
+    this.approvalTimeoutMs = opts.approvalTimeoutMs ?? 5 * 60 * 1000;
     this.now = opts.now ?? Date.now;
   }
 
   /** Sessions with a live process, for hello and heartbeats. */
   running(): RunningSession[] {
-    return [...this.sessions.values()].map((s) => ({ sessionId: s.sessionId, pid: s.child.pid ?? null, startedAt: s.startedAt }));
+    return [...this.sessions.entries()].map(([sessionId, s]) => ({ sessionId, pid: s.turn.child.pid ?? null, startedAt: s.startedAt }));
   }
 
   get size(): number {
@@ -57,70 +79,57 @@ export class SessionRunner {
   start(start: SessionStartPayload): void {
     const { sessionId } = start;
     if (this.sessions.has(sessionId)) return; // a duplicate start (resent after a reconnect) is already running
-    let plan;
     let adapter: HarnessAdapter | undefined;
     let cwd: string;
+    let plan: SpawnPlan;
     try {
       adapter = this.opts.adapters.get(start.harness);
       if (!adapter) throw new FabricError('harness_unavailable', `harness ${start.harness} is not supported by this device`);
       cwd = this.resolveCwd(start.cwd);
-      plan = adapter.plan(start, { allowlist: this.opts.allowlist, baseEnv: stringEnv(process.env) });
+      plan = this.plan(adapter, start);
     } catch (err) {
-      const e = isFabricError(err) ? err : new FabricError('spawn_failed', (err as Error).message);
-      this.refuse(sessionId, e);
+      this.refuse(sessionId, isFabricError(err) ? err : new FabricError('spawn_failed', (err as Error).message));
       return;
     }
-    const child = spawn(plan.command, plan.args, { cwd, env: plan.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const entry: Running = {
-      sessionId, child, adapter, startedAt: this.now(), ladder: [], lineBuffer: '',
-      exited: new Promise((resolve) => child.once('close', () => resolve())),
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => { end = resolve; });
+    const session: Session = {
+      start, adapter, cwd, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume,
+      ladder: [], approvals: new Map(), ended, end,
+      turn: undefined as unknown as Turn,
     };
     // Known at once, so input and cancel that arrive before the 'spawn' event are not lost
     // (stdin buffers until the process exists; the pid is assigned synchronously).
-    this.sessions.set(sessionId, entry);
-    child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) {
-        this.sessions.delete(sessionId);
-        for (const t of entry.ladder) clearTimeout(t);
-        const why = err.code === 'ENOENT' ? `${plan.command}: command not found on this device` : `could not start ${plan.command}: ${err.code ?? err.message}`;
-        this.refuse(sessionId, new FabricError('spawn_failed', why));
-      }
-    });
-    child.once('spawn', () => {
-      this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
-      child.stdout!.setEncoding('utf8');
-      child.stderr!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => this.stdout(entry, chunk));
-      child.stderr!.on('data', (chunk: string) => this.emit('session.stderr', sessionId, { sessionId, data: chunk }));
-      child.once('close', (code, signal) => {
-        this.flushLines(entry);
-        for (const t of entry.ladder) clearTimeout(t);
-        this.sessions.delete(sessionId);
-        this.emit('session.exit', sessionId, { sessionId, code, signal });
-      });
-    });
+    this.sessions.set(sessionId, session);
+    this.spawnTurn(session, plan, true);
   }
 
-  /** Write follow-up input to the session's stdin; unknown sessions are ignored. */
+  /** Follow-up input: live when the harness takes it, else queued as the next turn's prompt. */
   input(sessionId: string, data: string, eof: boolean): void {
     const s = this.sessions.get(sessionId);
-    if (!s || !s.child.stdin || s.child.stdin.destroyed) return;
-    const framed = s.adapter.formatInput ? s.adapter.formatInput(data) : data;
-    if (framed.length > 0) s.child.stdin.write(framed);
-    if (eof) s.child.stdin.end();
+    if (!s || s.cancelled) return;
+    const stdin = s.turn.child.stdin;
+    if (!s.turn.driver) {
+      if (stdin && !stdin.destroyed && data.length > 0) stdin.write(data);
+    } else if (data.length > 0 && !s.turn.driver.input(data)) {
+      s.queue.push(data);
+      this.event(sessionId, { kind: 'status', status: 'input_queued', detail: 'the harness takes input between turns; it will run when this turn ends' });
+    }
+    if (eof && stdin && !stdin.destroyed) stdin.end();
   }
 
-  /** Stop a session with the signal ladder; resolves when its process has exited. */
+  /** Stop a session with the signal ladder; resolves when it has ended. */
   cancel(sessionId: string): Promise<void> {
     const s = this.sessions.get(sessionId);
     if (!s) return Promise.resolve();
+    s.cancelled = true;
+    s.queue = [];
     if (s.ladder.length === 0) {
-      this.signal(s, 'SIGINT');
-      s.ladder.push(setTimeout(() => this.signal(s, 'SIGTERM'), this.graceMs));
-      s.ladder.push(setTimeout(() => this.signal(s, 'SIGKILL'), this.graceMs * 2));
+      this.signal(s.turn.child, 'SIGINT');
+      s.ladder.push(setTimeout(() => this.signal(s.turn.child, 'SIGTERM'), this.graceMs));
+      s.ladder.push(setTimeout(() => this.signal(s.turn.child, 'SIGKILL'), this.graceMs * 2));
     }
-    return s.exited;
+    return s.ended;
   }
 
   /** Cancel everything (daemon shutdown). */
@@ -128,48 +137,176 @@ export class SessionRunner {
     await Promise.all([...this.sessions.keys()].map((id) => this.cancel(id)));
   }
 
-  private stdout(entry: Running, chunk: string): void {
-    const parse = entry.adapter.parseLine;
-    if (!parse) {
-      this.emit('session.stdout', entry.sessionId, { sessionId: entry.sessionId, data: chunk });
+  /**
+   * Ask the owner whether a session may use a tool. Emits
+   * `session.approval_request`; resolves with the owner's answer, or `deny`
+   * when the session is unknown, ends, or nobody answers in time.
+   */
+  requestApproval(sessionId: string, req: ApprovalRequest): Promise<ApprovalDecision> {
+    const s = this.sessions.get(sessionId);
+    if (!s) return Promise.resolve({ decision: 'deny', reason: 'no such session on this device' });
+    const requestId = newId('apr');
+    const expiresAt = this.now() + this.approvalTimeoutMs;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        s.approvals.delete(requestId);
+        resolve({ decision: 'deny', reason: 'nobody answered in time' });
+      }, this.approvalTimeoutMs);
+      s.approvals.set(requestId, { resolve, timer });
+      this.opts.emit({
+        corrId: sessionId, type: 'session.approval_request', direction: 'to_cloud', ts: this.now(),
+        payload: { sessionId, requestId, tool: req.tool.slice(0, 256), summary: req.summary.slice(0, 2000), input: req.input, expiresAt },
+      });
+    });
+  }
+
+  /** The owner's answer to an approval request; unknown or expired requests are ignored. */
+  approve(sessionId: string, requestId: string, decision: ApprovalDecision): void {
+    const pending = this.sessions.get(sessionId)?.approvals.get(requestId);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.sessions.get(sessionId)!.approvals.delete(requestId);
+    pending.resolve(decision);
+  }
+
+  private plan(adapter: HarnessAdapter, start: SessionStartPayload): SpawnPlan {
+    return adapter.plan(start, {
+      allowlist: this.opts.allowlist,
+      baseEnv: stringEnv(process.env),
+      credentials: this.opts.credentials?.(start) ?? {},
+      mcp: this.opts.mcp?.(start.sessionId) ?? null,
+    });
+  }
+
+  private spawnTurn(s: Session, plan: SpawnPlan, first: boolean): void {
+    const sessionId = s.start.sessionId;
+    const child = spawn(plan.command, plan.args, { cwd: s.cwd, env: plan.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const turn: Turn = { child, driver: null, lineBuffer: '' };
+    s.turn = turn;
+    if (s.adapter.driver) {
+      turn.driver = s.adapter.driver({
+        event: (e) => this.event(sessionId, e),
+        meta: (m) => this.meta(s, m),
+        write: (data) => { if (child.stdin && !child.stdin.destroyed) child.stdin.write(data); },
+        requestApproval: (req) => this.requestApproval(sessionId, req),
+      });
+    }
+    child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
+    if (plan.stdin) child.stdin!.write(plan.stdin);
+    if (plan.closeStdin) child.stdin!.end();
+
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return;
+      const why = err.code === 'ENOENT' ? `${plan.command}: command not found on this device` : `could not start ${plan.command}: ${err.code ?? err.message}`;
+      if (first) {
+        this.finish(s);
+        this.refuse(sessionId, new FabricError('spawn_failed', why));
+      } else {
+        this.event(sessionId, { kind: 'error', message: why });
+        this.exit(s, null, null);
+      }
+    });
+    child.once('spawn', () => {
+      if (first) this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
+      child.stdout!.setEncoding('utf8');
+      child.stderr!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => this.stdout(s, turn, chunk));
+      child.stderr!.on('data', (chunk: string) => this.emit('session.stderr', sessionId, { sessionId, data: chunk }));
+      child.once('close', (code, signal) => this.turnEnded(s, turn, code, signal));
+    });
+  }
+
+  private turnEnded(s: Session, turn: Turn, code: number | null, signal: NodeJS.Signals | null): void {
+    this.flushLines(s, turn);
+    const sessionId = s.start.sessionId;
+    if (!s.cancelled && code === 0 && s.queue.length > 0) {
+      const resume = turn.driver?.harnessSessionId() ?? s.harnessSessionId;
+      const prompt = s.queue.splice(0).join('\n\n');
+      if (resume) {
+        let plan: SpawnPlan;
+        try {
+          plan = this.plan(s.adapter, { ...s.start, prompt, resume });
+        } catch (err) {
+          this.event(sessionId, { kind: 'error', message: `could not resume: ${(err as Error).message}` });
+          this.exit(s, code, signal);
+          return;
+        }
+        this.event(sessionId, { kind: 'status', status: 'turn', detail: 'resuming with queued input' });
+        this.spawnTurn(s, plan, false);
+        return;
+      }
+      this.event(sessionId, { kind: 'error', message: 'queued input was not delivered: the harness reported no session id to resume' });
+    }
+    this.exit(s, code, signal);
+  }
+
+  private exit(s: Session, code: number | null, signal: string | null): void {
+    this.finish(s);
+    this.emit('session.exit', s.start.sessionId, { sessionId: s.start.sessionId, code, signal });
+  }
+
+  /** Forget a session: its timers, and any approval still waiting (denied). */
+  private finish(s: Session): void {
+    for (const t of s.ladder) clearTimeout(t);
+    for (const [, pending] of s.approvals) {
+      clearTimeout(pending.timer);
+      pending.resolve({ decision: 'deny', reason: 'session ended' });
+    }
+    s.approvals.clear();
+    this.sessions.delete(s.start.sessionId);
+    s.end();
+  }
+
+  private stdout(s: Session, turn: Turn, chunk: string): void {
+    if (!turn.driver) {
+      this.emit('session.stdout', s.start.sessionId, { sessionId: s.start.sessionId, data: chunk });
       return;
     }
-    entry.lineBuffer += chunk;
+    turn.lineBuffer += chunk;
     let nl: number;
-    while ((nl = entry.lineBuffer.indexOf('\n')) >= 0) {
-      const line = entry.lineBuffer.slice(0, nl);
-      entry.lineBuffer = entry.lineBuffer.slice(nl + 1);
-      this.line(entry, parse, line);
+    while ((nl = turn.lineBuffer.indexOf('\n')) >= 0) {
+      const line = turn.lineBuffer.slice(0, nl).replace(/\r$/, '');
+      turn.lineBuffer = turn.lineBuffer.slice(nl + 1);
+      this.line(s, turn.driver, line);
     }
   }
 
-  private flushLines(entry: Running): void {
-    if (entry.adapter.parseLine && entry.lineBuffer.length > 0) {
-      this.line(entry, entry.adapter.parseLine, entry.lineBuffer);
-      entry.lineBuffer = '';
+  private flushLines(s: Session, turn: Turn): void {
+    if (turn.driver && turn.lineBuffer.length > 0) {
+      this.line(s, turn.driver, turn.lineBuffer);
+      turn.lineBuffer = '';
     }
   }
 
-  private line(entry: Running, parse: (line: string) => unknown[], line: string): void {
+  private line(s: Session, driver: HarnessDriver, line: string): void {
     if (line.trim() === '') return;
-    let events;
     try {
-      events = parse(line);
+      driver.line(line);
     } catch {
-      events = [{ kind: 'raw', line }];
-    }
-    for (const event of events) {
-      this.opts.emit({ corrId: entry.sessionId, type: 'session.event', direction: 'to_cloud', ts: this.now(), payload: { sessionId: entry.sessionId, event } } as Envelope);
+      // A driver bug must not cost the line or the session.
+      this.event(s.start.sessionId, { kind: 'raw', line });
     }
   }
 
-  private signal(s: Running, sig: NodeJS.Signals): void {
-    const pid = s.child.pid;
-    if (pid === undefined || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  private event(sessionId: string, event: SessionEvent): void {
+    this.emit('session.event', sessionId, { sessionId, event });
+  }
+
+  private meta(s: Session, m: { usage?: Usage; harnessSessionId?: string }): void {
+    if (m.harnessSessionId) s.harnessSessionId = m.harnessSessionId;
+    const payload: Extract<Envelope, { type: 'session.meta' }>['payload'] = { sessionId: s.start.sessionId };
+    if (m.usage) payload.usage = m.usage;
+    if (m.harnessSessionId) payload.harnessSessionId = m.harnessSessionId;
+    this.emit('session.meta', s.start.sessionId, payload);
+  }
+
+  private signal(child: ChildProcess, sig: NodeJS.Signals): void {
+    const pid = child.pid;
+    if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     try {
       process.kill(-pid, sig); // the whole process group
     } catch {
-      try { s.child.kill(sig); } catch { /* already gone */ }
+      try { child.kill(sig); } catch { /* already gone */ }
     }
   }
 

@@ -26,6 +26,14 @@ export const runningSessionSchema = z.object({
 });
 export type RunningSession = z.infer<typeof runningSessionSchema>;
 
+/**
+ * How much a harness may do without asking: `ask` routes every permission
+ * request to the owner, `auto-edit` lets file edits through and asks for the
+ * rest, `full` asks nothing.
+ */
+export const permissionModeSchema = z.enum(['ask', 'auto-edit', 'full']);
+export type PermissionMode = z.infer<typeof permissionModeSchema>;
+
 /** Everything a device needs to start a session. */
 export const sessionStartPayloadSchema = z.object({
   sessionId: sessionIdSchema,
@@ -33,7 +41,20 @@ export const sessionStartPayloadSchema = z.object({
   prompt: z.string().max(100_000),
   cwd: z.string().max(4096).nullable(),
   labels: labelsSchema,
+  permissionMode: permissionModeSchema.default('ask'),
+  /** Continue the harness's own conversation with this id (its resume flag). */
+  resume: z.string().max(256).nullable().default(null),
+  model: z.string().max(128).nullable().default(null),
 });
+
+/** Token counts as a harness reports them; `costUsd` only where the harness itself reports one. */
+export const usageSchema = z.object({
+  input: z.number().int().nonnegative(),
+  output: z.number().int().nonnegative(),
+  cached: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative().optional(),
+});
+export type Usage = z.infer<typeof usageSchema>;
 export type SessionStartPayload = z.infer<typeof sessionStartPayloadSchema>;
 
 function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) {
@@ -98,6 +119,32 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   })),
   message('session.cancel', z.object({
     sessionId: sessionIdSchema,
+    reason: z.string().max(500).optional(),
+  })),
+  /**
+   * What the control plane itself must read about a session, kept apart from
+   * its content: token usage (feeds the fuel meter) and the harness's own
+   * session id (kept for resume).
+   */
+  message('session.meta', z.object({
+    sessionId: sessionIdSchema,
+    usage: usageSchema.optional(),
+    harnessSessionId: z.string().max(256).optional(),
+  })),
+  /** A harness asks permission for a tool call; the owner answers with `session.approval`. */
+  message('session.approval_request', z.object({
+    sessionId: sessionIdSchema,
+    requestId: z.string().min(1).max(128),
+    tool: z.string().max(256),
+    /** One line a person can judge the request by. */
+    summary: z.string().max(2000),
+    input: z.unknown(),
+    expiresAt: z.number(),
+  })),
+  message('session.approval', z.object({
+    sessionId: sessionIdSchema,
+    requestId: z.string().min(1).max(128),
+    decision: z.enum(['allow', 'deny']),
     reason: z.string().max(500).optional(),
   })),
   message('session.exit', z.object({

@@ -29,6 +29,6 @@ export const shellHarness: HarnessAdapter = {
     if (!ctx.allowlist.includes(command)) {
       throw new FabricError('command_not_allowed', `"${command.slice(0, 64)}" is not on this device's allowlist (${ctx.allowlist.join(', ')}); restart the device with --allow to permit it`);
     }
-    return { command, args, env: ctx.baseEnv };
+    return { command, args, env: { ...ctx.baseEnv, ...ctx.credentials } };
   },
 };

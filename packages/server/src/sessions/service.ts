@@ -103,7 +103,10 @@ export class SessionService {
       type: 'session.start',
       direction: 'to_device',
       ts: this.clock.now(),
-      payload: { sessionId: id, harness: req.harness, prompt: req.prompt, cwd: req.cwd ?? null, labels: req.labels ?? {} },
+      payload: {
+        sessionId: id, harness: req.harness, prompt: req.prompt, cwd: req.cwd ?? null, labels: req.labels ?? {},
+        permissionMode: 'ask', resume: null, model: null,
+      },
     });
     this.ackTimers.set(id, setTimeout(() => {
       this.ackTimers.delete(id);

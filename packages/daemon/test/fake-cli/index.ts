@@ -1,0 +1,53 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('./fake-cli.mjs', import.meta.url));
+
+/** Path of a recorded fixture in packages/protocol/fixtures/harness/. */
+export function harnessFixture(name: string): string {
+  return fileURLToPath(new URL(`../../../protocol/fixtures/harness/${name}`, import.meta.url));
+}
+
+export type Step =
+  | { print: string } | { stderr: string } | { replay: string; from?: number; to?: number }
+  | { read: number } | { readUntilEof: true } | { sleep: number } | { exit: number }
+  | { when: string; steps: Step[] };
+
+export interface FakeCli {
+  /** Directory to put first on PATH. */
+  binDir: string;
+  /** PATH with the fake first. */
+  path: string;
+  /** Replace the scenario (takes effect on the next call). */
+  script(steps: Step[], version?: string): void;
+  /** Every call so far: argv, selected env, stdin lines, exit code, cwd. */
+  calls(): Array<{ argv: string[]; env: Record<string, string>; stdin: string[]; exitCode: number; cwd: string }>;
+  remove(): void;
+}
+
+/**
+ * Install a fake CLI named `bin` (e.g. `claude`) in a fresh directory. The
+ * scenario travels in FAKE_CLI_SCENARIO, so put `fake.path` in PATH and
+ * `FAKE_CLI_SCENARIO` in the environment the runner passes on (tests set
+ * both on process.env, which the runner uses as its base environment).
+ */
+export function installFakeCli(bin: string, steps: Step[] = [], version = '1.0.0-fake'): FakeCli {
+  const binDir = mkdtempSync(join(tmpdir(), `fake-${bin}-`));
+  const target = join(binDir, bin);
+  symlinkSync(SCRIPT, target);
+  chmodSync(SCRIPT, 0o755);
+  const scenarioFile = join(binDir, 'scenario.json');
+  const recordFile = join(binDir, 'calls.jsonl');
+  const write = (s: Step[], v: string) => writeFileSync(scenarioFile, JSON.stringify({ version: v, record: recordFile, steps: s }));
+  write(steps, version);
+  process.env.FAKE_CLI_SCENARIO = scenarioFile;
+  return {
+    binDir,
+    path: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
+    script: (s, v = version) => write(s, v),
+    calls: () => (existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
+    remove: () => rmSync(binDir, { recursive: true, force: true }),
+  };
+}
