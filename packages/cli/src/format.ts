@@ -35,7 +35,7 @@ export function deviceRows(devices: DeviceView[]): string[][] {
     rows.push([
       d.name,
       d.id,
-      d.revoked ? 'revoked' : d.online ? 'online' : 'offline',
+      d.revoked ? 'revoked' : d.online ? (d.draining ? 'draining' : 'online') : 'offline',
       c ? `${bytes(c.ramFree)}/${bytes(c.ramTotal)}` : '-',
       c ? c.load.map((l) => l.toFixed(2)).join(' ') : '-',
       c ? String(c.cpus) : '-',

@@ -4,6 +4,7 @@ import type { GlobalOptions } from './context.js';
 import { inviteCommand, loginCommand, pairCommand } from './commands/accounts.js';
 import { deviceCommand, serveCommand, upCommand } from './commands/daemons.js';
 import { devicesCommand, statusCommand } from './commands/fleet.js';
+import { fuelCommand } from './commands/fuel.js';
 import { sessionCommand } from './commands/session.js';
 import type { Out } from './commands/shared.js';
 
@@ -41,6 +42,7 @@ export async function main(argv: string[], out: Out = {
     statusCommand(globals, out),
     devicesCommand(globals, out),
     sessionCommand(globals, out, setExit),
+    fuelCommand(globals, out),
   ]) {
     program.addCommand(cmd);
   }

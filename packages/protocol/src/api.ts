@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capabilities.js';
 import { errorCodeSchema } from './errors.js';
+import { permissionModeSchema, usageSchema } from './envelope.js';
 import { roleSchema } from './tokens.js';
 
 /**
@@ -28,7 +29,29 @@ export const createSessionRequestSchema = z.object({
   cwd: z.string().min(1).max(4096).optional(),
   /** Vault entry names to inject (the vault issue fills this in on the device). */
   credentials: z.array(z.string().min(1).max(128)).max(32).optional(),
+  permissionMode: permissionModeSchema.optional(),
+  model: z.string().min(1).max(128).optional(),
+  /** Continue a finished session's conversation: same harness, same device, its harness session id. */
+  resumeFrom: z.string().min(1).max(128).optional(),
 }).strict();
+
+export const approvalDecisionRequestSchema = z.object({
+  decision: z.enum(['allow', 'deny']),
+  reason: z.string().max(500).optional(),
+}).strict();
+
+export const approvalViewSchema = z.object({
+  requestId: z.string(),
+  sessionId: z.string(),
+  tool: z.string(),
+  summary: z.string(),
+  status: z.enum(['pending', 'allowed', 'denied', 'expired']),
+  reason: z.string().nullable(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  decidedAt: z.number().nullable(),
+});
+export type ApprovalView = z.infer<typeof approvalViewSchema>;
 export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
 
 export const sessionInputRequestSchema = z.object({
@@ -40,9 +63,14 @@ export const cancelSessionRequestSchema = z.object({
   reason: z.string().max(500).optional(),
 }).strict();
 
-export const renameDeviceRequestSchema = z.object({
-  name: z.string().trim().min(1).max(64),
+export const updateDeviceRequestSchema = z.object({
+  name: z.string().trim().min(1).max(64).optional(),
+  /** A draining device finishes its sessions and takes no new ones. */
+  draining: z.boolean().optional(),
+  priority: z.number().int().min(-10).max(10).optional(),
 }).strict();
+/** @deprecated kept for compatibility; use updateDeviceRequestSchema. */
+export const renameDeviceRequestSchema = updateDeviceRequestSchema;
 
 const nameSchema = z.string().trim().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'names are 1-64 letters, digits, _ . @ -');
 const passwordSchema = z.string().min(8, 'passwords need at least 8 characters').max(1024);
@@ -103,6 +131,8 @@ export const deviceViewSchema = z.object({
   lastSeenAt: z.number().nullable(),
   capabilities: capabilityDigestSchema.nullable(),
   runningSessions: z.number().int(),
+  draining: z.boolean(),
+  priority: z.number().int(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 
@@ -124,6 +154,14 @@ export const sessionViewSchema = z.object({
   startedAt: z.number().nullable(),
   endedAt: z.number().nullable(),
   lastSeq: z.number().int(),
+  permissionMode: permissionModeSchema,
+  model: z.string().nullable(),
+  harnessSessionId: z.string().nullable(),
+  parentId: z.string().nullable(),
+  /** Where the router put the session and why, or why it waits. */
+  placement: z.string().nullable(),
+  queuedUntil: z.number().nullable(),
+  pendingApprovals: z.number().int(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
 
@@ -132,7 +170,7 @@ export type SessionView = z.infer<typeof sessionViewSchema>;
  * is `kind`, `data:` is this object as JSON). `data` is the session's opaque
  * content (output text); `meta` is what the control plane itself reads.
  */
-export const streamEventKindSchema = z.enum(['stdout', 'stderr', 'event', 'status', 'exit', 'input']);
+export const streamEventKindSchema = z.enum(['stdout', 'stderr', 'event', 'status', 'exit', 'input', 'usage', 'approval']);
 export type StreamEventKind = z.infer<typeof streamEventKindSchema>;
 
 export const streamEventSchema = z.object({
@@ -145,6 +183,10 @@ export const streamEventSchema = z.object({
     signal: z.string().nullable().optional(),
     errorCode: errorCodeSchema.optional(),
     message: z.string().optional(),
+    usage: usageSchema.optional(),
+    requestId: z.string().optional(),
+    expiresAt: z.number().optional(),
+    decision: z.enum(['allow', 'deny']).optional(),
   }).nullable(),
   ts: z.number(),
 });

@@ -29,6 +29,9 @@ export interface ServerOptions {
   log?: Logger;
   keepaliveMs?: number;
   ackTimeoutMs?: number;
+  queueTimeoutMs?: number;
+  /** How often queued sessions are retried and timed out (default 5 s). */
+  queueSweepMs?: number;
   keyRotateAfterMs?: number;
   gateway?: Pick<GatewayOptions, 'heartbeatMs' | 'deadAfterMs' | 'sweepMs' | 'maxFrameBytes' | 'hardMaxPayload'>;
 }
@@ -60,7 +63,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   await keys.load();
   const tokens = new Tokens(keys, clock);
   const writer = new EventWriter(db, bus);
-  const sessions = new SessionService({ db, bus, writer, clock, ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}) });
+  const sessions = new SessionService({
+    db, bus, writer, clock,
+    ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
+    ...(opts.queueTimeoutMs ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
+  });
   const ctx: ServerContext = {
     db, bus, clock, log, keys, tokens, writer, sessions,
     accounts: new Accounts(db, tokens, clock),
@@ -108,6 +115,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     keys.load().catch((err: unknown) => log.error(`key rotation failed: ${String(err)}`));
   }, 60 * 60 * 1000);
   rotation.unref();
+  const queueSweep = setInterval(() => {
+    sessions.retryQueued().catch((err: unknown) => log.error(`queue retry failed: ${String(err)}`));
+  }, opts.queueSweepMs ?? 5000);
+  queueSweep.unref();
 
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 7300 });
@@ -126,7 +137,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     close() {
       closing ??= (async () => {
         clearInterval(rotation);
-        sessions.close();
+        clearInterval(queueSweep);
+        await sessions.close();
         await gateway.close();
         await app.close();
         await writer.drained();

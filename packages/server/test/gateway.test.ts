@@ -171,15 +171,37 @@ describe('a session over the gateway', () => {
     expect(final).toMatchObject({ status: 'succeeded', exitCode: 0, deviceName: 'alpha' });
   });
 
-  it('fails a session the device never acknowledges', async () => {
+  it('moves a session the device never acknowledges to the next device, and cancels the late starter', async () => {
     const t = await setup({ ackTimeoutMs: 150 });
+    const slow = (await connect(t, 'slow', capabilities({ ramFree: 16 * 2 ** 30 }))).device;
+    const spare = (await connect(t, 'spare', capabilities({ ramFree: 1 * 2 ** 30 }))).device;
+    const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi' } });
+    const view = await res.json() as SessionView;
+    expect(view).toMatchObject({ status: 'starting', deviceName: 'slow' });
+    await slow.next((e) => e.type === 'session.start');
+    const moved = await spare.next((e) => e.type === 'session.start', 3000);
+    expect(moved.payload).toMatchObject({ sessionId: view.id });
+    expect((await slow.next((e) => e.type === 'session.cancel')).payload).toMatchObject({ sessionId: view.id });
+    const now = await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>);
+    expect(now).toMatchObject({ status: 'starting', deviceName: 'spare' });
+    expect(now.placement).toContain('slow did not acknowledge');
+  });
+
+  it('waits queued when the only device does not acknowledge, then fails when the queue times out', async () => {
+    const t = await setup({ ackTimeoutMs: 100, queueTimeoutMs: 400, queueSweepMs: 50 });
     const { device } = await connect(t, 'alpha');
     const { view } = await startSession(t, device);
-    const final = await until(async () => {
+    const queued = await until(async () => {
+      const v = await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>);
+      return v.status === 'queued' ? v : null;
+    });
+    expect(queued.deviceId).toBeNull();
+    const failed = await until(async () => {
       const v = await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>);
       return v.status === 'failed' ? v : null;
     });
-    expect(final.errorCode).toBe('device_timeout');
+    expect(failed.errorCode).toBe('no_device');
+    expect(failed.errorMessage).toContain('waited too long');
   });
 
   it('marks sessions lost when the device drops, and running again when it comes back still running them', async () => {
@@ -258,10 +280,6 @@ describe('http boundary', () => {
     expect(await t.api('/api/sessions', { token: 'abc' }).then((r) => r.json())).toMatchObject({ code: 'token_invalid' });
     const paired = await t.pairDevice('alpha');
     expect(await t.api('/api/sessions', { token: paired.token }).then((r) => r.json())).toMatchObject({ code: 'token_invalid' });
-
-    const none = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi' } });
-    expect(none.status).toBe(409);
-    expect(await none.json()).toMatchObject({ code: 'no_device' });
 
     expect(await t.api('/api/sessions/ses_nope12345678').then((r) => r.status)).toBe(404);
     expect(await t.api('/api/nowhere').then((r) => r.json())).toMatchObject({ code: 'not_found' });

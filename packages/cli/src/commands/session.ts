@@ -1,25 +1,12 @@
 import { Command, Option } from 'commander';
-import { FabricError, harnessNames, isTerminal, type SessionView, type StreamEvent } from '@fabric/protocol';
+import { FabricError, harnessNames, isTerminal, type ApprovalView, type SessionView, type StreamEvent } from '@fabric/protocol';
+import { printEvent } from '../render.js';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
 import { sessionRows, table } from '../format.js';
 import { readStdin } from '../prompt.js';
 import { followSession } from '../sse.js';
 import { collectLabel, type Out } from './shared.js';
-
-/** Print one event the way a person reads a session: output to its stream, status lines to stderr. */
-function printEvent(e: StreamEvent, out: Out, json: boolean): void {
-  if (json) {
-    out.stdout(JSON.stringify(e) + '\n');
-    return;
-  }
-  if (e.kind === 'stdout' && e.data !== null) out.stdout(e.data);
-  else if (e.kind === 'stderr' && e.data !== null) out.stderr(e.data);
-  else if (e.kind === 'event' && e.data !== null) out.stderr(`[event] ${e.data}\n`);
-  else if (e.kind === 'status' && e.meta?.status && e.meta.status !== 'starting' && e.meta.status !== 'running') {
-    out.stderr(`[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${e.meta.message}` : ''}\n`);
-  }
-}
 
 /** Exit code for a finished session: its own exit code, else 1 (refused, failed without one) or 130 (cancelled). */
 export function exitCodeOf(s: SessionView): number {
@@ -32,13 +19,24 @@ export function exitCodeOf(s: SessionView): number {
 async function follow(api: Api, id: string, out: Out, json: boolean, after = 0): Promise<number> {
   await followSession(api, id, {
     after,
-    onEvent: (e) => printEvent(e, out, json),
+    onEvent: (e) => printEvent(e, out, json, id),
   });
   const view = await api.get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
   if (!json && (view.status === 'refused' || (view.status === 'failed' && view.exitCode === null)) && view.errorCode) {
     throw new FabricError(view.errorCode, view.errorMessage ?? `session ${view.status}`);
   }
   return exitCodeOf(view);
+}
+
+interface StartOptions {
+  harness: string; prompt: string; device?: string; label: Record<string, string>; cwd?: string;
+  permissionMode: string; model?: string; follow?: boolean; json?: boolean;
+}
+
+function approvalRows(approvals: ApprovalView[]): string[][] {
+  return [['REQUEST', 'STATUS', 'TOOL', 'ASKED', 'SUMMARY'], ...approvals.map((a) => [
+    a.requestId, a.status, a.tool, new Date(a.createdAt).toISOString().slice(11, 19), a.summary.replace(/\s+/g, ' ').slice(0, 60),
+  ])];
 }
 
 export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
@@ -51,25 +49,48 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .option('--device <id-or-name>', 'run on this device')
     .option('--label <k=v>', 'only devices with this label (repeatable)', collectLabel, {})
     .option('--cwd <dir>', 'working directory on the device')
+    .addOption(new Option('--permission-mode <mode>', 'ask: every tool permission goes to you; auto-edit: file edits pass, the rest asks; full: nothing asks').choices(['ask', 'auto-edit', 'full']).default('ask'))
+    .option('--model <name>', 'model for the harness, in its own naming')
     .option('-f, --follow', 'stream the output and exit with the session\'s exit code')
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
-    .action(async (o: { harness: string; prompt: string; device?: string; label: Record<string, string>; cwd?: string; follow?: boolean; json?: boolean }) => {
-      const api = Api.forUser(globals());
+    .action(async (o: StartOptions) => {
       const body = {
         harness: o.harness,
         prompt: o.prompt,
+        permissionMode: o.permissionMode,
         ...(o.device ? { deviceId: o.device } : {}),
         ...(Object.keys(o.label).length ? { labels: o.label } : {}),
         ...(o.cwd ? { cwd: o.cwd } : {}),
+        ...(o.model ? { model: o.model } : {}),
       };
-      const view = await api.post<SessionView>('/api/sessions', body);
-      if (!o.follow) {
-        out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.id}\n`);
-        return;
-      }
-      if (!o.json) out.stderr(`session ${view.id} on ${view.deviceName ?? view.deviceId ?? '?'}\n`);
-      setExit(await follow(api, view.id, out, o.json ?? false));
+      await launch(body, o);
     });
+
+  cmd.command('resume <id>')
+    .description('continue a finished session\'s conversation (same harness and device) with a new prompt')
+    .requiredOption('--prompt <text>', 'what to say next')
+    .addOption(new Option('--permission-mode <mode>', 'default: the resumed session\'s').choices(['ask', 'auto-edit', 'full']))
+    .option('-f, --follow', 'stream the output and exit with the session\'s exit code')
+    .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
+    .action(async (id: string, o: { prompt: string; permissionMode?: string; follow?: boolean; json?: boolean }) => {
+      const parent = await Api.forUser(globals()).get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
+      await launch({ harness: parent.harness, prompt: o.prompt, resumeFrom: id, ...(o.permissionMode ? { permissionMode: o.permissionMode } : {}) }, o);
+    });
+
+  async function launch(body: Record<string, unknown>, o: { follow?: boolean; json?: boolean }): Promise<void> {
+    const api = Api.forUser(globals());
+    const view = await api.post<SessionView>('/api/sessions', body);
+    if (!o.follow) {
+      out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.id}\n`);
+      return;
+    }
+    if (!o.json) {
+      out.stderr(view.status === 'queued'
+        ? `session ${view.id} queued: ${view.placement ? JSON.parse(view.placement).text : 'waiting for a device'}\n`
+        : `session ${view.id} on ${view.deviceName ?? view.deviceId ?? '?'}\n`);
+    }
+    setExit(await follow(api, view.id, out, o.json ?? false));
+  }
 
   cmd.command('ls')
     .description('list recent sessions')
@@ -96,10 +117,37 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         ['id', view.id], ['status', view.status], ['harness', view.harness], ['device', `${view.deviceName ?? '-'} (${view.deviceId ?? '-'})`],
         ['prompt', view.prompt], ['exit', view.exitCode === null ? (view.signal ?? '-') : String(view.exitCode)],
         ['error', view.errorCode ? `${view.errorCode}: ${view.errorMessage ?? ''}` : '-'],
+        ['permission', view.permissionMode], ['model', view.model ?? '-'],
+        ['placement', view.placement ? (JSON.parse(view.placement) as { text?: string }).text ?? '-' : '-'],
+        ['harness id', view.harnessSessionId ?? '-'], ['resumed from', view.parentId ?? '-'],
         ['created', new Date(view.createdAt).toISOString()], ['events', String(view.lastSeq)],
       ];
       out.stdout(table(lines) + '\n');
+      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(`/api/sessions/${encodeURIComponent(id)}/approvals`);
+      if (approvals.length > 0) out.stdout('\n' + table(approvalRows(approvals)) + '\n');
     });
+
+  cmd.command('approvals <id>')
+    .description('list a session\'s permission requests')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(`/api/sessions/${encodeURIComponent(id)}/approvals`);
+      out.stdout(o.json ? JSON.stringify(approvals) + '\n' : approvals.length ? table(approvalRows(approvals)) + '\n' : 'no permission requests\n');
+    });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    cmd.command(`${decision} <id> <request>`)
+      .description(decision === 'approve' ? 'allow a pending permission request' : 'refuse a pending permission request')
+      .option('--reason <text>', 'told to the harness')
+      .option('--json', 'print JSON')
+      .action(async (id: string, request: string, o: { reason?: string; json?: boolean }) => {
+        const view = await Api.forUser(globals()).post<ApprovalView>(
+          `/api/sessions/${encodeURIComponent(id)}/approvals/${encodeURIComponent(request)}`,
+          { decision: decision === 'approve' ? 'allow' : 'deny', ...(o.reason ? { reason: o.reason } : {}) },
+        );
+        out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.requestId} ${view.status}\n`);
+      });
+  }
 
   cmd.command('logs <id>')
     .description('print a session\'s output so far (or follow it live)')
@@ -117,7 +165,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       let last = after;
       for (;;) {
         const page = await api.get<{ session: SessionView; events: StreamEvent[] }>(`/api/sessions/${encodeURIComponent(id)}/events?after=${last}&limit=1000`);
-        for (const e of page.events) printEvent(e, out, o.json ?? false);
+        for (const e of page.events) printEvent(e, out, o.json ?? false, id);
         if (page.events.length < 1000) break;
         last = page.events[page.events.length - 1]!.seq;
       }

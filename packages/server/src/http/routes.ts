@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  FabricError, cancelSessionRequestSchema, createSessionRequestSchema, inviteRequestSchema, loginRequestSchema,
-  pairRequestSchema, redeemRequestSchema, renameDeviceRequestSchema, sessionInputRequestSchema,
+  FabricError, approvalDecisionRequestSchema, cancelSessionRequestSchema, createSessionRequestSchema, inviteRequestSchema,
+  loginRequestSchema, pairRequestSchema, redeemRequestSchema, sessionInputRequestSchema, updateDeviceRequestSchema,
 } from '@fabric/protocol';
+import { readFuel } from '../fuel/query.js';
 import { z } from 'zod';
 import { topics } from '../bus.js';
 import type { ServerContext } from '../context.js';
@@ -19,6 +20,11 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   device: z.string().max(128).optional(),
   status: z.string().max(32).optional(),
+});
+const approvalParams = z.object({ id: z.string().min(1).max(128), req: z.string().min(1).max(128) });
+const fuelQuery = z.object({
+  /** The client's `Date#getTimezoneOffset()`, so "today" is its own day. */
+  tzOffset: z.coerce.number().int().min(-840).max(840).default(0),
 });
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -91,10 +97,18 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.patch('/api/devices/:id', async (req) => {
     await requireUser(ctx, req, 'owner');
     const { id } = parse(idParams, req.params, 'params');
-    const body = parse(renameDeviceRequestSchema, req.body);
-    const result = await db.updateTable('devices').set({ name: body.name }).where('id', '=', id).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new FabricError('device_not_found', `no device ${id}`);
-    return deviceView((await getDevice(db, id))!, 0);
+    const body = parse(updateDeviceRequestSchema, req.body);
+    const device = await getDevice(db, id) ?? await db.selectFrom('devices').selectAll().where('name', '=', id).executeTakeFirst();
+    if (!device) throw new FabricError('device_not_found', `no device ${id}`);
+    const patch: { name?: string; draining?: number; priority?: number } = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.draining !== undefined) patch.draining = body.draining ? 1 : 0;
+    if (body.priority !== undefined) patch.priority = body.priority;
+    if (Object.keys(patch).length === 0) throw new FabricError('bad_request', 'body: nothing to change (name, draining, priority)');
+    await db.updateTable('devices').set(patch).where('id', '=', device.id).execute();
+    // Undraining or a new priority can place waiting sessions.
+    if (body.draining === false || body.priority !== undefined) sessions.retryQueued().catch(() => {});
+    return (await listDevices(db)).find((d) => d.id === device.id)!;
   });
 
   app.post('/api/devices/:id/revoke', async (req) => {
@@ -156,6 +170,26 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const event = await sessions.input(id, body.data, body.eof ?? false);
     reply.code(202);
     return { seq: event.seq };
+  });
+
+  app.get('/api/sessions/:id/approvals', async (req) => {
+    await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    if (!(await getSessionView(db, id))) throw new FabricError('session_not_found', `no session ${id}`);
+    return { approvals: await sessions.approvals.list(id) };
+  });
+
+  app.post('/api/sessions/:id/approvals/:req', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id, req: requestId } = parse(approvalParams, req.params, 'params');
+    const body = parse(approvalDecisionRequestSchema, req.body);
+    return sessions.approvals.decide(id, requestId, body.decision, body.reason, user.sub);
+  });
+
+  app.get('/api/fuel', async (req) => {
+    await requireUser(ctx, req);
+    const q = parse(fuelQuery, req.query, 'query');
+    return readFuel(db, ctx.clock.now(), q.tzOffset);
   });
 
   app.post('/api/sessions/:id/cancel', async (req, reply) => {

@@ -18,6 +18,8 @@ const inputs: Record<string, SessionInput> = {
   device_reclaimed: { type: 'device_reclaimed' },
   device_forgot: { type: 'device_forgot' },
   ack_timeout: { type: 'ack_timeout' },
+  requeued: { type: 'requeued' },
+  queue_timeout: { type: 'queue_timeout' },
 };
 
 /**
@@ -37,6 +39,8 @@ const table: Record<string, Record<(typeof live)[number], SessionStatus | null>>
   device_reclaimed:      { queued: null,        starting: 'running',   running: null,        lost: 'running' },
   device_forgot:         { queued: null,        starting: 'failed',    running: 'failed',    lost: 'failed' },
   ack_timeout:           { queued: null,        starting: 'failed',    running: null,        lost: null },
+  requeued:              { queued: null,        starting: 'queued',    running: null,        lost: null },
+  queue_timeout:         { queued: 'failed',    starting: null,        running: null,        lost: null },
 };
 
 describe('nextStatus', () => {

@@ -11,7 +11,9 @@ export type SessionInput =
   | { type: 'device_lost' }
   | { type: 'device_reclaimed' }
   | { type: 'device_forgot' }
-  | { type: 'ack_timeout' };
+  | { type: 'ack_timeout' }
+  | { type: 'requeued' }
+  | { type: 'queue_timeout' };
 
 /**
  * The session state machine as a pure function: the next status, or null
@@ -41,5 +43,9 @@ export function nextStatus(status: SessionStatus, input: SessionInput): SessionS
       return status === 'running' || status === 'lost' || status === 'starting' ? 'failed' : null;
     case 'ack_timeout':
       return status === 'starting' ? 'failed' : null;
+    case 'requeued':
+      return status === 'starting' ? 'queued' : null;
+    case 'queue_timeout':
+      return status === 'queued' ? 'failed' : null;
   }
 }

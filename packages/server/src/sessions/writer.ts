@@ -2,7 +2,7 @@ import type { SessionStatus, StreamEvent, StreamEventKind } from '@fabric/protoc
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Db } from '../store/db.js';
-import type { SessionsTable } from '../store/schema.js';
+import type { SessionsTable, UsageTable } from '../store/schema.js';
 
 export interface AppendInput {
   sessionId: string;
@@ -11,7 +11,11 @@ export interface AppendInput {
   meta: StreamEvent['meta'];
   ts: number;
   /** Columns of the session row to change in the same transaction as this event. */
-  patch?: Partial<Pick<SessionsTable, 'status' | 'device_id' | 'exit_code' | 'signal' | 'error_code' | 'error_message' | 'started_at' | 'ended_at'>> & { status?: SessionStatus };
+  patch?: Partial<Pick<SessionsTable,
+    'status' | 'device_id' | 'exit_code' | 'signal' | 'error_code' | 'error_message' | 'started_at' | 'ended_at'
+    | 'placement' | 'tried_devices' | 'harness_session_id'>> & { status?: SessionStatus };
+  /** A usage row for the fuel meter, written in the same transaction as this event. */
+  usage?: Omit<UsageTable, 'session_id' | 'ts'>;
 }
 
 interface Pending {
@@ -139,6 +143,9 @@ export class EventWriter {
       for (const { input } of rows) {
         if (input.patch && Object.keys(input.patch).length > 0) {
           await trx.updateTable('sessions').set(input.patch).where('id', '=', input.sessionId).execute();
+        }
+        if (input.usage) {
+          await trx.insertInto('usage').values({ session_id: input.sessionId, ts: input.ts, ...input.usage }).execute();
         }
       }
       return results;

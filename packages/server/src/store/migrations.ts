@@ -87,6 +87,46 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_routing_approvals_fuel': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('devices').addColumn('draining', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('devices').addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+
+      for (const [name, type] of [
+        ['permission_mode', 'text'], ['model', 'text'], ['harness_session_id', 'text'], ['parent_id', 'text'],
+        ['placement', 'text'], ['queued_until', 'bigint'], ['tried_devices', 'text'],
+      ] as const) {
+        await db.schema.alterTable('sessions').addColumn(name, type).execute();
+      }
+      await db.schema.createIndex('sessions_status').on('sessions').column('status').execute();
+
+      await db.schema.createTable('approvals')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('decided_by', 'text')
+        .execute();
+      await db.schema.createIndex('approvals_session').on('approvals').column('session_id').execute();
+
+      await db.schema.createTable('usage')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('harness', 'text', (c) => c.notNull())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('input', 'bigint', (c) => c.notNull())
+        .addColumn('output', 'bigint', (c) => c.notNull())
+        .addColumn('cached', 'bigint', (c) => c.notNull())
+        .addColumn('cost_usd', 'real')
+        .execute();
+      await db.schema.createIndex('usage_ts').on('usage').column('ts').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -49,6 +49,8 @@ export interface DevicesTable {
   online: number;
   revoked_at: number | null;
   capabilities: string | null;
+  draining: Generated<number>;
+  priority: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -69,6 +71,40 @@ export interface SessionsTable {
   ended_at: number | null;
   last_seq: number;
   cancel_requested_at: number | null;
+  permission_mode: string | null;
+  model: string | null;
+  harness_session_id: string | null;
+  parent_id: string | null;
+  /** JSON: why the session went where it went (or why it waits). */
+  placement: string | null;
+  queued_until: number | null;
+  /** JSON array of device ids that did not acknowledge this session in time. */
+  tried_devices: string | null;
+}
+
+export interface ApprovalsTable {
+  request_id: string;
+  session_id: string;
+  tool: string;
+  summary: string;
+  status: 'pending' | 'allowed' | 'denied';
+  reason: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+/** One usage report (a delta) from a harness, attributed for the fuel meter. */
+export interface UsageTable {
+  session_id: string;
+  device_id: string | null;
+  harness: string;
+  ts: number;
+  input: number;
+  output: number;
+  cached: number;
+  cost_usd: number | null;
 }
 
 export interface SessionEventsTable {
@@ -88,6 +124,8 @@ export interface Database {
   devices: DevicesTable;
   sessions: SessionsTable;
   session_events: SessionEventsTable;
+  approvals: ApprovalsTable;
+  usage: UsageTable;
 }
 
 export type { Generated };

@@ -1,15 +1,16 @@
 import {
-  errorCodeSchema, labelsSchema, sessionStatusSchema, streamEventKindSchema,
+  errorCodeSchema, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
   type SessionView, type StreamEvent,
 } from '@fabric/protocol';
+import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
 import type { SessionsTable } from './schema.js';
 
-export type SessionRow = SessionsTable;
+export type SessionRow = Selectable<SessionsTable>;
 
 const streamKinds = new Set<string>(streamEventKindSchema.options);
 
-export function sessionView(row: SessionRow, deviceName: string | null): SessionView {
+export function sessionView(row: SessionRow, deviceName: string | null, pendingApprovals = 0): SessionView {
   const labels = labelsSchema.safeParse(safeJson(row.labels));
   const errorCode = errorCodeSchema.safeParse(row.error_code);
   return {
@@ -30,6 +31,13 @@ export function sessionView(row: SessionRow, deviceName: string | null): Session
     startedAt: row.started_at === null ? null : Number(row.started_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
     lastSeq: Number(row.last_seq),
+    permissionMode: permissionModeSchema.safeParse(row.permission_mode).data ?? 'ask',
+    model: row.model,
+    harnessSessionId: row.harness_session_id,
+    parentId: row.parent_id,
+    placement: row.placement,
+    queuedUntil: row.queued_until === null ? null : Number(row.queued_until),
+    pendingApprovals,
   };
 }
 
@@ -52,7 +60,10 @@ export async function getSessionView(db: Db, id: string): Promise<SessionView | 
     .select('devices.name as device_name')
     .where('sessions.id', '=', id)
     .executeTakeFirst();
-  return row ? sessionView(row, row.device_name ?? null) : undefined;
+  if (!row) return undefined;
+  const pending = await db.selectFrom('approvals').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('session_id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+  return sessionView(row, row.device_name ?? null, Number(pending?.n ?? 0));
 }
 
 export async function listSessionViews(db: Db, opts: { limit: number; deviceId?: string; status?: string }): Promise<SessionView[]> {

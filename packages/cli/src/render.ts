@@ -1,0 +1,85 @@
+import { sessionEventSchema, type StreamEvent } from '@fabric/protocol';
+import type { Out } from './commands/shared.js';
+import { truncate } from './format.js';
+
+/**
+ * Print one stored event the way a person reads a session: the agent's
+ * words and command output on stdout, everything about the session
+ * (thinking, tool calls, files, approvals, status) as tagged lines on stderr.
+ */
+export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: string): void {
+  if (json) {
+    out.stdout(JSON.stringify(e) + '\n');
+    return;
+  }
+  switch (e.kind) {
+    case 'stdout':
+      if (e.data !== null) out.stdout(e.data);
+      return;
+    case 'stderr':
+      if (e.data !== null) out.stderr(e.data);
+      return;
+    case 'event':
+      if (e.data !== null) printNormalised(e.data, out);
+      return;
+    case 'approval':
+      if (e.meta?.decision) {
+        out.stderr(`[approval] ${e.meta.requestId} ${e.meta.decision === 'allow' ? 'allowed' : 'denied'}${e.meta.message ? `: ${e.meta.message}` : ''}\n`);
+      } else if (e.meta?.requestId) {
+        out.stderr(`[approval] ${e.meta.requestId} asks: ${e.meta.message ?? ''}\n`);
+        out.stderr(`           answer: optimal session approve ${sessionId} ${e.meta.requestId}   (or: deny)\n`);
+      }
+      return;
+    case 'status':
+      if (e.meta?.status && e.meta.status !== 'starting' && e.meta.status !== 'running') {
+        out.stderr(`[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${e.meta.message}` : ''}\n`);
+      }
+      return;
+    default:
+      return; // usage, input, exit: shown by `optimal fuel`, echoed by the terminal, or the exit code
+  }
+}
+
+function printNormalised(data: string, out: Out): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    out.stderr(`[event] ${data}\n`);
+    return;
+  }
+  const parsed = sessionEventSchema.safeParse(value);
+  if (!parsed.success) {
+    out.stderr(`[event] ${data}\n`);
+    return;
+  }
+  const e = parsed.data;
+  switch (e.kind) {
+    case 'text':
+      out.stdout(e.text.endsWith('\n') ? e.text : `${e.text}\n`);
+      return;
+    case 'reasoning':
+      out.stderr(`[thinking] ${truncate(e.text, 200)}\n`);
+      return;
+    case 'tool_call':
+      out.stderr(`[tool] ${e.name} ${truncate(typeof e.input === 'string' ? e.input : JSON.stringify(e.input) ?? '', 160)}\n`);
+      return;
+    case 'tool_result':
+      out.stderr(`[${e.isError ? 'tool error' : 'result'}] ${truncate(e.output, 200)}\n`);
+      return;
+    case 'file_change':
+      out.stderr(`[file] ${e.change} ${e.path}\n`);
+      return;
+    case 'status':
+      out.stderr(`[status] ${e.status}${e.detail ? `: ${e.detail}` : ''}\n`);
+      return;
+    case 'error':
+      out.stderr(`[error] ${e.message}\n`);
+      return;
+    case 'raw':
+      out.stdout(`${e.line}\n`);
+      return;
+    default:
+      return; // usage and harness_session travel as metadata too
+  }
+}
