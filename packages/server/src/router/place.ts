@@ -57,7 +57,7 @@ export function score(d: DeviceState): { score: number; factors: Factor[] } {
   const factors: Factor[] = [
     { name: 'ram', value: `${freeGiB.toFixed(1)} GiB free`, points: round(Math.min(freeGiB, 16) * 10) },
     { name: 'load', value: `${caps.load[0].toFixed(2)} on ${caps.cpus} cpus`, points: round(Math.max(0, 1 - perCpu) * 100) },
-    { name: 'running', value: `${d.running} running`, points: -25 * d.running },
+    { name: 'running', value: `${d.running} running`, points: 0 - 25 * d.running },
     { name: 'priority', value: `priority ${d.priority}`, points: 20 * d.priority },
   ];
   return { score: round(factors.reduce((s, f) => s + f.points, 0)), factors };
