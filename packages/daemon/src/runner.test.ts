@@ -100,8 +100,9 @@ describe('SessionRunner', () => {
     const exit = await recorder.next('session.exit', id);
     expect(exit.payload.code).not.toBe(0);
     expect(exit.payload.signal).toBeNull();
-    const stderr = await recorder.next('session.stderr', id);
-    expect(stderr.payload.data).toContain('/definitely/not/a/real/path');
+    // stderr may arrive in several chunks; all of it precedes the exit.
+    const stderr = recorder.envelopes.filter((e) => e.type === 'session.stderr' && e.payload.sessionId === id).map((e) => (e.payload as { data: string }).data).join('');
+    expect(stderr).toContain('/definitely/not/a/real/path');
 
     const other = start(runner, 'false');
     expect((await recorder.next('session.exit', other)).payload.code).toBe(1);

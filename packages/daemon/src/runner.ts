@@ -40,6 +40,8 @@ interface Session {
   queue: string[];
   cancelled: boolean;
   harnessSessionId: string | null;
+  /** The id last sent in `session.meta` (a resumed session's id is already known to the control plane). */
+  reportedHarnessSessionId: string | null;
   ladder: Array<ReturnType<typeof setTimeout>>;
   approvals: Map<string, { resolve: (d: ApprovalDecision) => void; timer: ReturnType<typeof setTimeout> }>;
   ended: Promise<void>;
@@ -94,7 +96,7 @@ export class SessionRunner {
     let end!: () => void;
     const ended = new Promise<void>((resolve) => { end = resolve; });
     const session: Session = {
-      start, adapter, cwd, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume,
+      start, adapter, cwd, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume, reportedHarnessSessionId: start.resume,
       ladder: [], approvals: new Map(), ended, end,
       turn: undefined as unknown as Turn,
     };
@@ -178,7 +180,7 @@ export class SessionRunner {
     });
   }
 
-  private spawnTurn(s: Session, plan: SpawnPlan, first: boolean): void {
+  private spawnTurn(s: Session, plan: SpawnPlan, first: boolean, start: SessionStartPayload = s.start): void {
     const sessionId = s.start.sessionId;
     const child = spawn(plan.command, plan.args, { cwd: s.cwd, env: plan.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const turn: Turn = { child, driver: null, lineBuffer: '' };
@@ -188,8 +190,9 @@ export class SessionRunner {
         event: (e) => this.event(sessionId, e),
         meta: (m) => this.meta(s, m),
         write: (data) => { if (child.stdin && !child.stdin.destroyed) child.stdin.write(data); },
+        closeStdin: () => { if (child.stdin && !child.stdin.destroyed) child.stdin.end(); },
         requestApproval: (req) => this.requestApproval(sessionId, req),
-      });
+      }, start);
     }
     child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
     if (plan.stdin) child.stdin!.write(plan.stdin);
@@ -208,6 +211,7 @@ export class SessionRunner {
     });
     child.once('spawn', () => {
       if (first) this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
+      if (plan.harnessSessionId) this.meta(s, { harnessSessionId: plan.harnessSessionId });
       child.stdout!.setEncoding('utf8');
       child.stderr!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => this.stdout(s, turn, chunk));
@@ -232,7 +236,7 @@ export class SessionRunner {
           return;
         }
         this.event(sessionId, { kind: 'status', status: 'turn', detail: 'resuming with queued input' });
-        this.spawnTurn(s, plan, false);
+        this.spawnTurn(s, plan, false, { ...s.start, prompt, resume });
         return;
       }
       this.event(sessionId, { kind: 'error', message: 'queued input was not delivered: the harness reported no session id to resume' });
@@ -272,10 +276,14 @@ export class SessionRunner {
   }
 
   private flushLines(s: Session, turn: Turn): void {
-    if (turn.driver && turn.lineBuffer.length > 0) {
+    if (!turn.driver) return;
+    if (turn.lineBuffer.length > 0) {
       this.line(s, turn.driver, turn.lineBuffer);
       turn.lineBuffer = '';
     }
+    try {
+      turn.driver.end?.();
+    } catch { /* a driver bug must not cost the exit */ }
   }
 
   private line(s: Session, driver: HarnessDriver, line: string): void {
@@ -292,12 +300,16 @@ export class SessionRunner {
     this.emit('session.event', sessionId, { sessionId, event });
   }
 
+  /** Report metadata; a harness session id already reported is not sent again. */
   private meta(s: Session, m: { usage?: Usage; harnessSessionId?: string }): void {
-    if (m.harnessSessionId) s.harnessSessionId = m.harnessSessionId;
     const payload: Extract<Envelope, { type: 'session.meta' }>['payload'] = { sessionId: s.start.sessionId };
     if (m.usage) payload.usage = m.usage;
-    if (m.harnessSessionId) payload.harnessSessionId = m.harnessSessionId;
-    this.emit('session.meta', s.start.sessionId, payload);
+    if (m.harnessSessionId && m.harnessSessionId !== s.reportedHarnessSessionId) {
+      payload.harnessSessionId = m.harnessSessionId;
+      s.reportedHarnessSessionId = m.harnessSessionId;
+    }
+    if (m.harnessSessionId) s.harnessSessionId = m.harnessSessionId;
+    if (payload.usage || payload.harnessSessionId) this.emit('session.meta', s.start.sessionId, payload);
   }
 
   private signal(child: ChildProcess, sig: NodeJS.Signals): void {

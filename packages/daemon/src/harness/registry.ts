@@ -1,8 +1,12 @@
 import type { HarnessName } from '@fabric/protocol';
+import { kimiHarness } from './kimi.js';
+import { openclawHarness } from './openclaw.js';
 import { shellHarness } from './shell.js';
 import type { HarnessAdapter } from './types.js';
 
-/** Every adapter this daemon knows, by name. Agent CLIs join in the harness issue. */
+/** Every adapter this daemon knows, by name; `detect` decides which a device reports. */
 export function defaultAdapters(): Map<HarnessName, HarnessAdapter> {
-  return new Map<HarnessName, HarnessAdapter>([[shellHarness.name, shellHarness]]);
+  return new Map<HarnessName, HarnessAdapter>(
+    [shellHarness, kimiHarness, openclawHarness].map((a) => [a.name, a]),
+  );
 }

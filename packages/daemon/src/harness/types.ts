@@ -9,6 +9,11 @@ export interface SpawnPlan {
   stdin?: string;
   /** Close stdin once `stdin` is written (one-shot CLIs that read the prompt to EOF). */
   closeStdin?: boolean;
+  /**
+   * The harness session id this process will use, when the adapter chooses it
+   * up front (e.g. `--session-id fabric-<id>`); recorded for resume at once.
+   */
+  harnessSessionId?: string;
 }
 
 /** How a harness process reaches the daemon's MCP server (approvals and, later, agent tools). */
@@ -51,6 +56,8 @@ export interface DriverContext {
   meta(m: { usage?: Usage; harnessSessionId?: string }): void;
   /** Write to the child's stdin. */
   write(data: string): void;
+  /** Close the child's stdin (a CLI that exits cleanly on EOF once its work is done). */
+  closeStdin(): void;
   /** Ask the owner; resolves `deny` when nobody answers in time. */
   requestApproval(req: ApprovalRequest): Promise<ApprovalDecision>;
 }
@@ -70,6 +77,8 @@ export interface HarnessDriver {
   input(text: string): boolean;
   /** The harness's own session id, once seen; needed to resume a queued turn. */
   harnessSessionId(): string | null;
+  /** stdout has closed: flush anything still buffered (e.g. an unfinished multi-line JSON value). */
+  end?(): void;
 }
 
 /**
@@ -86,6 +95,10 @@ export interface HarnessAdapter {
    * conversation" (the CLI's own resume flag). Throws a FabricError to refuse.
    */
   plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan;
-  /** Structured harnesses: a driver per process. Absent (`shell`): stdout is relayed raw and input goes to stdin as is. */
-  driver?(ctx: DriverContext): HarnessDriver;
+  /**
+   * Structured harnesses: a driver per process, given the turn's start
+   * payload (permission mode, resume id). Absent (`shell`): stdout is relayed
+   * raw and input goes to stdin as is.
+   */
+  driver?(ctx: DriverContext, start: SessionStartPayload): HarnessDriver;
 }
