@@ -182,7 +182,9 @@ export class SessionRunner {
 
   private spawnTurn(s: Session, plan: SpawnPlan, first: boolean, start: SessionStartPayload = s.start): void {
     const sessionId = s.start.sessionId;
-    const child = spawn(plan.command, plan.args, { cwd: s.cwd, env: plan.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // PWD must name the session's directory: some CLIs (OpenCode) trust it over their real cwd.
+    const env = { ...plan.env, PWD: s.cwd };
+    const child = spawn(plan.command, plan.args, { cwd: s.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const turn: Turn = { child, driver: null, lineBuffer: '' };
     s.turn = turn;
     if (s.adapter.driver) {

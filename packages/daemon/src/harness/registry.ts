@@ -1,5 +1,7 @@
 import type { HarnessName } from '@fabric/protocol';
+import { codexHarness } from './codex.js';
 import { kimiHarness } from './kimi.js';
+import { opencodeHarness } from './opencode.js';
 import { openclawHarness } from './openclaw.js';
 import { shellHarness } from './shell.js';
 import type { HarnessAdapter } from './types.js';
@@ -7,6 +9,6 @@ import type { HarnessAdapter } from './types.js';
 /** Every adapter this daemon knows, by name; `detect` decides which a device reports. */
 export function defaultAdapters(): Map<HarnessName, HarnessAdapter> {
   return new Map<HarnessName, HarnessAdapter>(
-    [shellHarness, kimiHarness, openclawHarness].map((a) => [a.name, a]),
+    [shellHarness, codexHarness, opencodeHarness, kimiHarness, openclawHarness].map((a) => [a.name, a]),
   );
 }
