@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
+import { AgentSocket, agentSocketPath } from './agent/socket.js';
 import { Capabilities } from './capabilities.js';
 import { DeviceClient, type DeviceLog } from './client.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
 import { defaultAdapters } from './harness/registry.js';
 import { DEFAULT_ALLOWLIST } from './harness/shell.js';
+import { fabricMcpWiring } from './mcp/wiring.js';
 import { SessionRunner } from './runner.js';
 import type { BackoffOptions } from './backoff.js';
 
@@ -37,11 +39,27 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   const adapters = defaultAdapters();
   // The runner and client refer to each other: the runner emits through the client.
   let client: DeviceClient | null = null;
+  // The agent socket: how a session's harness (through the daemon's MCP server) asks for approvals.
+  let agent: AgentSocket | null = null;
+  try {
+    agent = new AgentSocket({ path: agentSocketPath(opts.dataDir), approve: (sessionId, req) => runner.requestApproval(sessionId, req) });
+  } catch (err) {
+    opts.log.warn(`agent socket: ${(err as Error).message}; harnesses cannot ask for approvals`);
+  }
+  const agentUp = agent?.listen().then(() => true, (err: Error) => {
+    opts.log.warn(`agent socket ${agent!.path}: ${err.message}; harnesses cannot ask for approvals`);
+    return false;
+  });
   const runner = new SessionRunner({
     adapters,
     allowlist,
     workDir: join(opts.dataDir, 'work'),
-    emit: (env) => client!.emit(env),
+    emit: (env) => {
+      // A session that ended (or never started) loses its agent-API token.
+      if (env.type === 'session.exit' || env.type === 'session.refuse') agent?.revoke(env.payload.sessionId);
+      client!.emit(env);
+    },
+    ...(agent ? { mcp: (sessionId: string) => fabricMcpWiring(agent!.path, sessionId, agent!.issueToken(sessionId)) } : {}),
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
   });
   const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size);
@@ -57,5 +75,16 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     onToken: (token) => writeDeviceFile(opts.dataDir, { ...paired, token }),
   });
   const done = client.run();
-  return { client, runner, deviceId: paired.deviceId, done, stop: () => client!.stop() };
+  const closeAgent = async () => {
+    await agentUp;
+    await agent?.close();
+  };
+  void done.then(closeAgent, closeAgent);
+  return {
+    client, runner, deviceId: paired.deviceId, done,
+    stop: async () => {
+      await client!.stop();
+      await closeAgent();
+    },
+  };
 }

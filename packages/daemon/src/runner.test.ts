@@ -50,11 +50,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(opts: { allowlist?: string[]; graceMs?: number } = {}) {
+function setup(opts: { allowlist?: string[]; graceMs?: number; adapters?: ReturnType<typeof defaultAdapters> } = {}) {
   const workDir = mkdtempSync(join(tmpdir(), 'fabric-runner-'));
   const recorder = new Recorder();
   const runner = new SessionRunner({
-    adapters: defaultAdapters(),
+    adapters: opts.adapters ?? defaultAdapters(),
     allowlist: opts.allowlist ?? ['echo', 'cat', 'sleep', 'pwd', 'false', 'ls'],
     workDir,
     emit: recorder.emit,
@@ -140,7 +140,7 @@ describe('SessionRunner', () => {
   });
 
   it('refuses a harness this device does not have', async () => {
-    const { runner, recorder } = setup();
+    const { runner, recorder } = setup({ adapters: new Map([['shell', defaultAdapters().get('shell')!]]) });
     const id = start(runner, 'fix it', { harness: 'claude' });
     expect((await recorder.next('session.refuse', id)).payload.code).toBe('harness_unavailable');
   });

@@ -1,4 +1,5 @@
 import type { HarnessName } from '@fabric/protocol';
+import { claudeHarness } from './claude.js';
 import { codexHarness } from './codex.js';
 import { kimiHarness } from './kimi.js';
 import { opencodeHarness } from './opencode.js';
@@ -9,6 +10,6 @@ import type { HarnessAdapter } from './types.js';
 /** Every adapter this daemon knows, by name; `detect` decides which a device reports. */
 export function defaultAdapters(): Map<HarnessName, HarnessAdapter> {
   return new Map<HarnessName, HarnessAdapter>(
-    [shellHarness, codexHarness, opencodeHarness, kimiHarness, openclawHarness].map((a) => [a.name, a]),
+    [shellHarness, claudeHarness, codexHarness, opencodeHarness, kimiHarness, openclawHarness].map((a) => [a.name, a]),
   );
 }

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * The agent API: what a process the daemon started for a session (its
+ * harness, or that harness's MCP server) may ask the daemon over the local
+ * agent socket. HTTP/1.1 over a Unix socket, JSON bodies; every call names
+ * its session and carries that session's bearer token. Failures answer with
+ * a protocol `ErrorBody` (`{code, message}`) and its HTTP status.
+ */
+
+/** Environment a session's agent-API client is started with. */
+export const AGENT_ENV = {
+  socket: 'FABRIC_AGENT_SOCKET',
+  sessionId: 'FABRIC_SESSION_ID',
+  token: 'FABRIC_SESSION_TOKEN',
+} as const;
+
+/** Every call's body names the session it acts for. */
+export const agentCallSchema = z.looseObject({ sessionId: z.string().min(1).max(128) });
+
+/** `POST /v1/approvals`: may the session use this tool? Answers when the owner decides (or the runner gives up). */
+export const APPROVALS_PATH = '/v1/approvals';
+export const approvalCallSchema = z.object({
+  sessionId: z.string().min(1).max(128),
+  tool: z.string().min(1).max(256),
+  summary: z.string().max(2000),
+  input: z.unknown(),
+});
+export type ApprovalCall = z.infer<typeof approvalCallSchema>;
+export const approvalAnswerSchema = z.object({
+  decision: z.enum(['allow', 'deny']),
+  reason: z.string().optional(),
+});
+export type ApprovalAnswer = z.infer<typeof approvalAnswerSchema>;
