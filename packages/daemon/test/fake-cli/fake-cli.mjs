@@ -13,9 +13,13 @@
 //   { when: argvIncludes, steps }     run nested steps only if argv contains that string
 // Every call appends {argv, env (FAKE_*/API-ish names only), stdin: [...lines]} to `record`.
 import { appendFileSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const scenario = JSON.parse(readFileSync(process.env.FAKE_CLI_SCENARIO, 'utf8'));
+// One directory of fakes can stand in for several CLIs: FAKE_CLI_SCENARIO_<NAME>
+// (the name it was invoked as, upper-case) wins over FAKE_CLI_SCENARIO.
+const invokedAs = basename(process.argv[1]).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+const scenario = JSON.parse(readFileSync(process.env[`FAKE_CLI_SCENARIO_${invokedAs}`] ?? process.env.FAKE_CLI_SCENARIO, 'utf8'));
 const argv = process.argv.slice(2);
 const stdinLines = [];
 const waiters = [];

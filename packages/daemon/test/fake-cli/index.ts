@@ -51,3 +51,35 @@ export function installFakeCli(bin: string, steps: Step[] = [], version = '1.0.0
     remove: () => rmSync(binDir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * A directory of fakes for several CLIs at once, each with its own scenario,
+ * for tests that run the whole stack in other processes: pass `env()` to them.
+ */
+export function installFakeClis(scenarios: Record<string, { steps: Step[]; version?: string }>): {
+  binDir: string;
+  env(): Record<string, string>;
+  script(bin: string, steps: Step[]): void;
+  calls(bin: string): ReturnType<FakeCli['calls']>;
+  remove(): void;
+} {
+  const binDir = mkdtempSync(join(tmpdir(), 'fake-clis-'));
+  chmodSync(SCRIPT, 0o755);
+  const files = (bin: string) => ({ scenario: join(binDir, `${bin}.scenario.json`), record: join(binDir, `${bin}.calls.jsonl`) });
+  const write = (bin: string, steps: Step[], version?: string) =>
+    writeFileSync(files(bin).scenario, JSON.stringify({ version: version ?? '1.0.0-fake', record: files(bin).record, steps }));
+  for (const [bin, s] of Object.entries(scenarios)) {
+    symlinkSync(SCRIPT, join(binDir, bin));
+    write(bin, s.steps, s.version);
+  }
+  return {
+    binDir,
+    env: () => ({
+      PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
+      ...Object.fromEntries(Object.keys(scenarios).map((bin) => [`FAKE_CLI_SCENARIO_${bin.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, files(bin).scenario])),
+    }),
+    script: (bin, steps) => write(bin, steps),
+    calls: (bin) => (existsSync(files(bin).record) ? readFileSync(files(bin).record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
+    remove: () => rmSync(binDir, { recursive: true, force: true }),
+  };
+}
