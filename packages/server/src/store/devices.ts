@@ -37,26 +37,26 @@ export async function getDevice(db: Db, id: string): Promise<DeviceRow | undefin
   return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listDevices(db: Db): Promise<DeviceView[]> {
-  const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
+/** Sessions starting or running per device. */
+async function activeCounts(db: Db): Promise<Map<string | null, number>> {
   const counts = await db.selectFrom('sessions')
     .select(['device_id', (eb) => eb.fn.countAll<number>().as('n')])
     .where('status', 'in', ['starting', 'running'])
     .groupBy('device_id')
     .execute();
-  const byDevice = new Map(counts.map((c) => [c.device_id, Number(c.n)]));
+  return new Map(counts.map((c) => [c.device_id, Number(c.n)]));
+}
+
+export async function listDevices(db: Db): Promise<DeviceView[]> {
+  const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
+  const byDevice = await activeCounts(db);
   return rows.map((r) => deviceView(r, byDevice.get(r.id) ?? 0));
 }
 
 /** Every device as the router sees it, with the sessions the control plane has starting or running there. */
 export async function deviceStates(db: Db): Promise<DeviceState[]> {
   const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
-  const counts = await db.selectFrom('sessions')
-    .select(['device_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', 'in', ['starting', 'running'])
-    .groupBy('device_id')
-    .execute();
-  const byDevice = new Map(counts.map((c) => [c.device_id, Number(c.n)]));
+  const byDevice = await activeCounts(db);
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
