@@ -1,0 +1,1 @@
+export const VAULT_FORMAT_VERSION = 1;
