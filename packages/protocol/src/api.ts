@@ -96,6 +96,8 @@ export const inviteRequestSchema = z.object({
 export const pairRequestSchema = z.object({
   token: z.string().min(16).max(4096),
   name: z.string().trim().min(1).max(64),
+  /** The device's vault recipient (age1…), made at pairing; its secret never leaves the device. */
+  vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
 }).strict();
 
 // ---- responses ------------------------------------------------------------
@@ -133,6 +135,7 @@ export const deviceViewSchema = z.object({
   runningSessions: z.number().int(),
   draining: z.boolean(),
   priority: z.number().int(),
+  vaultRecipient: z.string().nullable(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 
@@ -162,6 +165,8 @@ export const sessionViewSchema = z.object({
   placement: z.string().nullable(),
   queuedUntil: z.number().nullable(),
   pendingApprovals: z.number().int(),
+  /** Vault entry names the session gets as environment variables. */
+  credentials: z.array(z.string()),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
 

@@ -3,6 +3,7 @@ import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capab
 import { errorCodeSchema } from './errors.js';
 import { corrIdSchema, deviceIdSchema, sessionIdSchema } from './ids.js';
 import { sessionEventSchema } from './events.js';
+import { sessionCredentialSchema } from './vault.js';
 
 /**
  * Which way an envelope travels. A device only ever sends `to_cloud`; the
@@ -45,6 +46,8 @@ export const sessionStartPayloadSchema = z.object({
   /** Continue the harness's own conversation with this id (its resume flag). */
   resume: z.string().max(256).nullable().default(null),
   model: z.string().max(128).nullable().default(null),
+  /** Vault entries for this session, as ciphertext: the device decrypts them with its own key. */
+  credentials: z.array(sessionCredentialSchema).max(32).default([]),
 });
 
 /** Token counts as a harness reports them; `costUsd` only where the harness itself reports one. */

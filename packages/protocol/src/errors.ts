@@ -35,6 +35,10 @@ export const errorCodes = [
   'setup_done',
   'server_unreachable',
   'not_logged_in',
+  'vault_not_initialized',
+  'credential_not_found',
+  'credential_unavailable',
+  'vault_locked',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -72,6 +76,10 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   setup_done: 409,
   server_unreachable: 503,
   not_logged_in: 401,
+  vault_not_initialized: 404,
+  credential_not_found: 404,
+  credential_unavailable: 422,
+  vault_locked: 401,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

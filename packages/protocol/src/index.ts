@@ -7,6 +7,7 @@ export * from './events.js';
 export * from './frame.js';
 export * from './ids.js';
 export * from './tokens.js';
+export * from './vault.js';
 
 export const PROTOCOL_VERSION = '1';
 export * from './fixtures.js';

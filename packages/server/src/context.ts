@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import type { SessionService } from './sessions/service.js';
 import type { EventWriter } from './sessions/writer.js';
 import type { Db } from './store/db.js';
+import type { VaultStore } from './vault/store.js';
 
 /** Everything a route handler may use; built once in `startServer`. */
 export interface ServerContext {
@@ -19,6 +20,7 @@ export interface ServerContext {
   accounts: Accounts;
   sessions: SessionService;
   writer: EventWriter;
+  vault: VaultStore;
   mode: 'local' | 'cloud';
   version: string;
   /** SSE keepalive comment period. */

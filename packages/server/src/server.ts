@@ -8,10 +8,12 @@ import { InProcessBus, type Bus } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerContext } from './context.js';
 import { registerRoutes } from './http/routes.js';
+import { registerVaultRoutes } from './http/vault-routes.js';
 import { silentLogger, type Logger } from './log.js';
 import { SessionService } from './sessions/service.js';
 import { EventWriter } from './sessions/writer.js';
 import { openSqlite, type Db } from './store/db.js';
+import { VaultStore } from './vault/store.js';
 import { Gateway, type GatewayOptions } from './ws/gateway.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -63,13 +65,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   await keys.load();
   const tokens = new Tokens(keys, clock);
   const writer = new EventWriter(db, bus);
+  const vault = new VaultStore(db, clock);
   const sessions = new SessionService({
-    db, bus, writer, clock,
+    db, bus, writer, clock, vault,
     ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
     ...(opts.queueTimeoutMs ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
   });
   const ctx: ServerContext = {
-    db, bus, clock, log, keys, tokens, writer, sessions,
+    db, bus, clock, log, keys, tokens, writer, sessions, vault,
     accounts: new Accounts(db, tokens, clock),
     mode: opts.mode ?? 'cloud',
     version: SERVER_VERSION,
@@ -106,6 +109,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
   registerRoutes(app, ctx);
+  registerVaultRoutes(app, ctx);
 
   const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));

@@ -101,7 +101,7 @@ export class Accounts {
   }
 
   /** Consume a pairing token and register a device; returns its 30-day device token. */
-  async pair(pairingToken: string, name: string): Promise<PairResponse> {
+  async pair(pairingToken: string, name: string, vaultRecipient: string | null = null): Promise<PairResponse> {
     let claims;
     try {
       claims = await this.tokens.verify(pairingToken, ['pairing']);
@@ -117,6 +117,7 @@ export class Accounts {
       if (Number(used.numUpdatedRows) !== 1) throw new FabricError('pairing_token_invalid', 'pairing token was already used; make a new one');
       await trx.insertInto('devices').values({
         id: deviceId, name, owner_id: claims.sub, created_at: now, last_seen_at: null, online: 0, revoked_at: null, capabilities: null,
+        vault_recipient: vaultRecipient,
       }).execute();
     });
     const { token, expiresAt } = await this.tokens.sign('device', { sub: deviceId });

@@ -78,7 +78,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     authLimiter.take(req.ip);
     const body = parse(pairRequestSchema, req.body);
     reply.code(201);
-    return accounts.pair(body.token, body.name);
+    return accounts.pair(body.token, body.name, body.vaultRecipient ?? null);
   });
 
   app.get('/api/devices', async (req) => {

@@ -12,6 +12,8 @@ export interface DeviceState {
   capabilities: CapabilityDigest | null;
   /** Sessions the control plane has starting or running there. */
   running: number;
+  /** The device's vault recipient (age1…), if it made one at pairing. */
+  vaultRecipient?: string | null;
 }
 
 export interface PlacementRequest {
@@ -23,6 +25,8 @@ export interface PlacementRequest {
   labels?: Labels | undefined;
   /** Devices already tried for this session (they did not acknowledge it). */
   exclude?: ReadonlySet<string>;
+  /** The session needs vault credentials: only these recipients can decrypt them. */
+  vaultRecipients?: readonly string[] | undefined;
 }
 
 export interface Factor {
@@ -96,6 +100,9 @@ export function judge(d: DeviceState, req: PlacementRequest): Verdict {
     if (!caps.harnesses.some((h) => h.name === req.harness)) {
       return no('harness_unavailable', `harness ${req.harness} is not installed on device ${d.name}`, true);
     }
+    if (req.vaultRecipients && !(d.vaultRecipient && req.vaultRecipients.includes(d.vaultRecipient))) {
+      return no('credential_unavailable', `device ${d.name} is not a vault recipient, so it cannot decrypt credentials; run "optimal vault enrol"`, true);
+    }
     if (req.harness === 'shell') {
       const program = shellProgram(req.prompt);
       if (!caps.allowlist.includes(program)) {
@@ -136,7 +143,8 @@ export function place(devices: readonly DeviceState[], req: PlacementRequest): P
     const reason = pool.length === 0 ? 'no device is paired yet' : transient.map((v) => v.reason).join('; ');
     return { kind: 'wait', reason, verdicts };
   }
-  const telling = misses.find((v) => v.code === 'command_not_allowed')
+  const telling = misses.find((v) => v.code === 'credential_unavailable')
+    ?? misses.find((v) => v.code === 'command_not_allowed')
     ?? misses.find((v) => v.code === 'harness_unavailable')
     ?? misses.find((v) => v.code === 'device_revoked' && req.deviceId)
     ?? misses[0]!;

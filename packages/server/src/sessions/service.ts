@@ -10,6 +10,7 @@ import { describePlacement, place, type Placement, type PlacementRequest } from 
 import type { Db } from '../store/db.js';
 import { deviceStates } from '../store/devices.js';
 import { getSessionRow, getSessionView, type SessionRow } from '../store/sessions.js';
+import type { VaultStore } from '../vault/store.js';
 import { Approvals } from './approvals.js';
 import { nextStatus, type SessionInput } from './state.js';
 import type { AppendInput, EventWriter } from './writer.js';
@@ -38,6 +39,7 @@ export interface SessionServiceOptions {
   ackTimeoutMs?: number;
   /** A session waiting for a device this long fails with `no_device` (default 10 min). */
   queueTimeoutMs?: number;
+  vault: VaultStore;
 }
 
 type Detail = { errorCode?: ErrorCode; message?: string; exit?: { code: number | null; signal: string | null }; patch?: AppendInput['patch'] };
@@ -56,6 +58,7 @@ export class SessionService {
   private readonly clock: Clock;
   private readonly ackTimeoutMs: number;
   private readonly queueTimeoutMs: number;
+  private readonly vault: VaultStore;
   private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Non-terminal sessions this node has seen, for validating device output without a query. */
@@ -72,6 +75,7 @@ export class SessionService {
     this.clock = opts.clock;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
     this.queueTimeoutMs = opts.queueTimeoutMs ?? 10 * 60_000;
+    this.vault = opts.vault;
     this.approvals = new Approvals(this.db, this.writer, this.clock, (deviceId, env) => this.sendToDevice(deviceId, env));
   }
 
@@ -103,7 +107,14 @@ export class SessionService {
       cwd = req.cwd ?? parent.cwd;
       labels = {};
     }
-    const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels };
+    const credentials = [...new Set(req.credentials ?? [])];
+    let vaultRecipients: string[] | undefined;
+    if (credentials.length > 0) {
+      const set = await this.vault.requireSet();
+      await this.vault.assertEntriesExist(credentials);
+      vaultRecipients = set.recipients.map((r) => r.recipient);
+    }
+    const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients };
     const devices = await deviceStates(this.db);
     const placement = place(devices, request);
     if (placement.kind === 'refuse') throw placement.error;
@@ -116,7 +127,7 @@ export class SessionService {
       created_by: userId, created_at: now, started_at: null, ended_at: null, last_seq: 0, cancel_requested_at: null,
       permission_mode: permissionMode, model: req.model ?? null, harness_session_id: resume, parent_id: req.resumeFrom ?? null,
       placement: JSON.stringify({ deviceId: deviceId ?? null, labels, text: describePlacement(placement, names(devices)) }),
-      queued_until: now + this.queueTimeoutMs, tried_devices: '[]',
+      queued_until: now + this.queueTimeoutMs, tried_devices: '[]', credentials: JSON.stringify(credentials),
     }).execute();
     await this.settle(id, placement, devices);
     return (await getSessionView(this.db, id))!;
@@ -307,7 +318,10 @@ export class SessionService {
       return;
     }
     const devices = await deviceStates(this.db);
-    const placement = place(devices, requestOf(row));
+    const request = requestOf(row);
+    const names = JSON.parse(row.credentials ?? '[]') as string[];
+    if (names.length > 0) request.vaultRecipients = (await this.vault.currentSet())?.recipients.map((r) => r.recipient) ?? [];
+    const placement = place(devices, request);
     if (placement.kind === 'refuse') {
       await this.apply(row.id, { type: 'queue_timeout' }, { errorCode: placement.error.code, message: placement.error.message });
       return;
@@ -332,13 +346,21 @@ export class SessionService {
     await this.apply(id, { type: 'dispatched' }, { message: text, patch: { device_id: deviceId, placement: stored } });
     const current = (await getSessionRow(this.db, id))!;
     if (current.status !== 'starting' || current.device_id !== deviceId) return;
+    let credentials: Awaited<ReturnType<VaultStore['forSession']>>;
+    try {
+      credentials = await this.vault.forSession(JSON.parse(current.credentials ?? '[]') as string[], id, deviceId);
+    } catch (err) {
+      const e = err instanceof FabricError ? err : new FabricError('internal', 'could not read the session\'s credentials');
+      await this.apply(id, { type: 'refused', code: e.code }, { errorCode: e.code, message: e.message });
+      return;
+    }
     this.sendToDevice(deviceId, {
       corrId: id, type: 'session.start', direction: 'to_device', ts: this.clock.now(),
       payload: {
         sessionId: id, harness: current.harness as HarnessName, prompt: current.prompt, cwd: current.cwd,
         labels: JSON.parse(current.labels) as Record<string, string>,
         permissionMode: (current.permission_mode as PermissionMode | null) ?? 'ask',
-        resume: current.harness_session_id, model: current.model,
+        resume: current.harness_session_id, model: current.model, credentials,
       },
     });
     this.ackTimers.set(id, setTimeout(() => {

@@ -30,6 +30,7 @@ export function deviceView(row: DeviceRow, runningSessions: number): DeviceView 
     runningSessions,
     draining: Number(row.draining) === 1,
     priority: Number(row.priority),
+    vaultRecipient: row.vault_recipient,
   };
 }
 
@@ -66,5 +67,6 @@ export async function deviceStates(db: Db): Promise<DeviceState[]> {
     priority: Number(r.priority),
     capabilities: readCapabilities(r.capabilities),
     running: byDevice.get(r.id) ?? 0,
+    vaultRecipient: r.vault_recipient,
   }));
 }

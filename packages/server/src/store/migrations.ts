@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, SqliteAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Schema migrations, in order. Only portable column types (text, integer,
@@ -125,6 +125,58 @@ const migrations: Record<string, Migration> = {
         .addColumn('cost_usd', 'real')
         .execute();
       await db.schema.createIndex('usage_ts').on('usage').column('ts').execute();
+    },
+  },
+  '0003_vault': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('devices').addColumn('vault_recipient', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('credentials', 'text').execute();
+
+      await db.schema.createTable('vault_sets')
+        .addColumn('version', 'integer', (c) => c.primaryKey())
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('vault_entries')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('set_version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('needs_rotation', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+
+      await db.schema.createTable('vault_identities')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('wrapped_by_passphrase', 'text')
+        .addColumn('wrapped_by_passkey', 'text')
+        .addColumn('canary', 'text')
+        .addColumn('prf_salt', 'text')
+        .addColumn('credential_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('vault_access_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('entry', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema.createIndex('vault_access_log_ts').on('vault_access_log').columns(['ts', 'id']).execute();
+      // Append-only: the store itself refuses to change history. (PostgreSQL gets its own trigger with its dialect.)
+      if (db.getExecutor().adapter instanceof SqliteAdapter) {
+        await sql`CREATE TRIGGER vault_access_log_no_update BEFORE UPDATE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(db);
+        await sql`CREATE TRIGGER vault_access_log_no_delete BEFORE DELETE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(db);
+      }
     },
   },
 };

@@ -51,6 +51,7 @@ export interface DevicesTable {
   capabilities: string | null;
   draining: Generated<number>;
   priority: Generated<number>;
+  vault_recipient: string | null;
 }
 
 export interface SessionsTable {
@@ -80,6 +81,49 @@ export interface SessionsTable {
   queued_until: number | null;
   /** JSON array of device ids that did not acknowledge this session in time. */
   tried_devices: string | null;
+  /** JSON array of vault entry names injected into the session. */
+  credentials: string | null;
+}
+
+export interface VaultSetsTable {
+  version: number;
+  vault_id: string;
+  /** The signed recipient set as JSON, exactly as the client sent it. */
+  body: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface VaultEntriesTable {
+  name: string;
+  ciphertext: string;
+  version: number;
+  set_version: number;
+  updated_at: number;
+  updated_by: string;
+  needs_rotation: Generated<number>;
+}
+
+export interface VaultIdentitiesTable {
+  id: string;
+  kind: string;
+  label: string;
+  wrapped_by_passphrase: string | null;
+  wrapped_by_passkey: string | null;
+  canary: string | null;
+  prf_salt: string | null;
+  credential_id: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+export interface VaultAccessLogTable {
+  id: string;
+  ts: number;
+  actor: string;
+  action: string;
+  entry: string | null;
+  detail: string | null;
 }
 
 export interface ApprovalsTable {
@@ -126,6 +170,10 @@ export interface Database {
   session_events: SessionEventsTable;
   approvals: ApprovalsTable;
   usage: UsageTable;
+  vault_sets: VaultSetsTable;
+  vault_entries: VaultEntriesTable;
+  vault_identities: VaultIdentitiesTable;
+  vault_access_log: VaultAccessLogTable;
 }
 
 export type { Generated };

@@ -38,6 +38,7 @@ export function sessionView(row: SessionRow, deviceName: string | null, pendingA
     placement: row.placement,
     queuedUntil: row.queued_until === null ? null : Number(row.queued_until),
     pendingApprovals,
+    credentials: row.credentials ? JSON.parse(row.credentials) as string[] : [],
   };
 }
 
