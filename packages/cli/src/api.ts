@@ -35,6 +35,10 @@ export class Api {
     return this.request<T>('PATCH', path, body);
   }
 
+  async put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
   /** Raw fetch with auth, for streams. */
   async open(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let res: Response;
@@ -48,7 +52,8 @@ export class Api {
     return res;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Any method; a 204 answer resolves with undefined. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.server + path, {
@@ -60,6 +65,7 @@ export class Api {
       throw this.unreachable();
     }
     if (!res.ok) throw await this.failure(res);
+    if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
 

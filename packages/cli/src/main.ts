@@ -5,6 +5,8 @@ import { inviteCommand, loginCommand, pairCommand } from './commands/accounts.js
 import { deviceCommand, serveCommand, upCommand } from './commands/daemons.js';
 import { devicesCommand, statusCommand } from './commands/fleet.js';
 import { fuelCommand } from './commands/fuel.js';
+import { vaultCommand } from './commands/vault.js';
+import { isVaultError } from '@fabric/vault';
 import { sessionCommand } from './commands/session.js';
 import type { Out } from './commands/shared.js';
 
@@ -43,6 +45,7 @@ export async function main(argv: string[], out: Out = {
     devicesCommand(globals, out),
     sessionCommand(globals, out, setExit),
     fuelCommand(globals, out),
+    vaultCommand(globals, out),
   ]) {
     program.addCommand(cmd);
   }
@@ -62,7 +65,7 @@ export async function main(argv: string[], out: Out = {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof FabricError) {
+    if (err instanceof FabricError || isVaultError(err)) {
       out.stderr(`optimal: ${err.code}: ${err.message}\n`);
       return 1;
     }

@@ -25,6 +25,8 @@ export interface DeviceClientOptions {
   heartbeatMs?: number;
   /** The server handed out a fresh device token; persist it. */
   onToken?: (token: string) => void;
+  /** The device's vault recipient, announced in hello. */
+  vaultRecipient?: () => string | null;
   /** Connection state changes, for status displays and tests. */
   onState?: (state: 'connecting' | 'online' | 'offline') => void;
 }
@@ -181,7 +183,10 @@ export class DeviceClient {
     if (ws.readyState !== WebSocket.OPEN) return;
     ws.send(encodeEnvelope({
       corrId: newId('hel'), type: 'hello', direction: 'to_cloud', ts: Date.now(),
-      payload: { deviceId: this.opts.deviceId, capabilities, running: this.reportable() },
+      payload: {
+        deviceId: this.opts.deviceId, capabilities, running: this.reportable(),
+        ...(this.opts.vaultRecipient?.() ? { vaultRecipient: this.opts.vaultRecipient()! } : {}),
+      },
     }));
     // The control plane handles frames in order, so queued output lands after hello's reconcile.
     for (const env of this.outbox.drain(Date.now())) ws.send(encodeEnvelope(env));

@@ -8,6 +8,8 @@ import { defaultAdapters } from './harness/registry.js';
 import { DEFAULT_ALLOWLIST } from './harness/shell.js';
 import { fabricMcpWiring } from './mcp/wiring.js';
 import { SessionRunner } from './runner.js';
+import { CredentialCache } from './vault/cache.js';
+import { readDeviceKey } from './vault/device-key.js';
 import type { BackoffOptions } from './backoff.js';
 
 export interface DeviceOptions {
@@ -50,9 +52,12 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     opts.log.warn(`agent socket ${agent!.path}: ${err.message}; harnesses cannot ask for approvals`);
     return false;
   });
+  // Credentials are decrypted with this device's own key, in RAM, for 15 minutes at most.
+  const credentialCache = new CredentialCache(() => readDeviceKey(opts.dataDir)?.identity ?? null);
   const runner = new SessionRunner({
     adapters,
     allowlist,
+    credentials: (start) => credentialCache.resolve(start.credentials),
     workDir: join(opts.dataDir, 'work'),
     emit: (env) => {
       // A session that ended (or never started) loses its agent-API token.
@@ -73,6 +78,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.onState ? { onState: opts.onState } : {}),
     onToken: (token) => writeDeviceFile(opts.dataDir, { ...paired, token }),
+    vaultRecipient: () => readDeviceKey(opts.dataDir)?.recipient ?? null,
   });
   const done = client.run();
   const closeAgent = async () => {
@@ -84,6 +90,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     client, runner, deviceId: paired.deviceId, done,
     stop: async () => {
       await client!.stop();
+      credentialCache.clear();
       await closeAgent();
     },
   };

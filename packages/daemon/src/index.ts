@@ -10,3 +10,6 @@ export { detectCli, which } from './harness/detect.js';
 export { Outbox } from './outbox.js';
 export { SessionRunner, type RunnerOptions } from './runner.js';
 export { DAEMON_VERSION } from './version.js';
+export { CredentialCache, CREDENTIAL_TTL_MS } from './vault/cache.js';
+export { deviceKeyPath, ensureDeviceKey, readDeviceKey } from './vault/device-key.js';
+export { MIN_REDACT_LENGTH, Redactor } from './vault/redact.js';

@@ -5,6 +5,7 @@ import {
   type Envelope, type HarnessName, type RunningSession, type SessionEvent, type SessionStartPayload, type Usage,
 } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest, HarnessAdapter, HarnessDriver, McpWiring, SpawnPlan } from './harness/types.js';
+import { Redactor } from './vault/redact.js';
 
 export interface RunnerOptions {
   adapters: ReadonlyMap<HarnessName, HarnessAdapter>;
@@ -19,8 +20,12 @@ export interface RunnerOptions {
   approvalTimeoutMs?: number;
   /** The daemon's MCP server wiring for a session, if it offers one. */
   mcp?: (sessionId: string) => McpWiring | null;
-  /** Secrets for a session, by environment variable name (the vault fills this in). */
-  credentials?: (start: SessionStartPayload) => Record<string, string>;
+  /**
+   * Decrypt a session's credentials (name → plaintext). Rejects with a
+   * FabricError (`credential_unavailable`) when the device cannot; the
+   * session is then refused.
+   */
+  credentials?: (start: SessionStartPayload) => Promise<Map<string, Uint8Array>>;
   now?: () => number;
 }
 
@@ -28,6 +33,8 @@ interface Turn {
   child: ChildProcess;
   driver: HarnessDriver | null;
   lineBuffer: string;
+  stdout: ReturnType<Redactor['stream']>;
+  stderr: ReturnType<Redactor['stream']>;
 }
 
 interface Session {
@@ -46,6 +53,9 @@ interface Session {
   approvals: Map<string, { resolve: (d: ApprovalDecision) => void; timer: ReturnType<typeof setTimeout> }>;
   ended: Promise<void>;
   end: () => void;
+  /** Credential values as environment variables (never argv, never disk). */
+  secrets: Map<string, string>;
+  redactor: Redactor;
 }
 
 /**
@@ -58,6 +68,8 @@ interface Session {
  */
 export class SessionRunner {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions whose credentials are being decrypted: input and cancel wait here. */
+  private readonly pending = new Map<string, { cancelled: boolean; inputs: Array<[string, boolean]> }>();
   private readonly graceMs: number;
   private readonly approvalTimeoutMs: number;
   private readonly now: () => number;
@@ -80,7 +92,33 @@ export class SessionRunner {
   /** Start a session; answers with `session.ack` or `session.refuse` through `emit`. */
   start(start: SessionStartPayload): void {
     const { sessionId } = start;
-    if (this.sessions.has(sessionId)) return; // a duplicate start (resent after a reconnect) is already running
+    if (this.sessions.has(sessionId) || this.pending.has(sessionId)) return; // a duplicate start (resent after a reconnect)
+    // Payloads parsed from the wire default `credentials` to []; direct callers may leave it out.
+    if ((start.credentials ?? []).length === 0) {
+      this.begin(start, new Map());
+      return;
+    }
+    if (!this.opts.credentials) {
+      this.refuse(sessionId, new FabricError('credential_unavailable', 'this device has no vault access'));
+      return;
+    }
+    const waiting = { cancelled: false, inputs: [] as Array<[string, boolean]> };
+    this.pending.set(sessionId, waiting);
+    this.opts.credentials(start).then((plain) => {
+      this.pending.delete(sessionId);
+      const decoder = new TextDecoder();
+      // The env var is a JS string; the decrypted buffers stay in the cache, which zeroes them on expiry.
+      this.begin(start, new Map([...plain].map(([name, bytes]) => [name, decoder.decode(bytes)])));
+      for (const [data, eof] of waiting.inputs) this.input(sessionId, data, eof);
+      if (waiting.cancelled) void this.cancel(sessionId);
+    }, (err: unknown) => {
+      this.pending.delete(sessionId);
+      this.refuse(sessionId, isFabricError(err) ? err : new FabricError('credential_unavailable', 'could not decrypt this session\'s credentials'));
+    });
+  }
+
+  private begin(start: SessionStartPayload, secrets: Map<string, string>): void {
+    const { sessionId } = start;
     let adapter: HarnessAdapter | undefined;
     let cwd: string;
     let plan: SpawnPlan;
@@ -88,7 +126,7 @@ export class SessionRunner {
       adapter = this.opts.adapters.get(start.harness);
       if (!adapter) throw new FabricError('harness_unavailable', `harness ${start.harness} is not supported by this device`);
       cwd = this.resolveCwd(start.cwd);
-      plan = this.plan(adapter, start);
+      plan = this.plan(adapter, start, secrets);
     } catch (err) {
       this.refuse(sessionId, isFabricError(err) ? err : new FabricError('spawn_failed', (err as Error).message));
       return;
@@ -97,7 +135,7 @@ export class SessionRunner {
     const ended = new Promise<void>((resolve) => { end = resolve; });
     const session: Session = {
       start, adapter, cwd, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume, reportedHarnessSessionId: start.resume,
-      ladder: [], approvals: new Map(), ended, end,
+      ladder: [], approvals: new Map(), ended, end, secrets, redactor: new Redactor(secrets),
       turn: undefined as unknown as Turn,
     };
     // Known at once, so input and cancel that arrive before the 'spawn' event are not lost
@@ -108,6 +146,11 @@ export class SessionRunner {
 
   /** Follow-up input: live when the harness takes it, else queued as the next turn's prompt. */
   input(sessionId: string, data: string, eof: boolean): void {
+    const waiting = this.pending.get(sessionId);
+    if (waiting) {
+      waiting.inputs.push([data, eof]);
+      return;
+    }
     const s = this.sessions.get(sessionId);
     if (!s || s.cancelled) return;
     const stdin = s.turn.child.stdin;
@@ -122,6 +165,8 @@ export class SessionRunner {
 
   /** Stop a session with the signal ladder; resolves when it has ended. */
   cancel(sessionId: string): Promise<void> {
+    const waiting = this.pending.get(sessionId);
+    if (waiting) waiting.cancelled = true;
     const s = this.sessions.get(sessionId);
     if (!s) return Promise.resolve();
     s.cancelled = true;
@@ -157,7 +202,10 @@ export class SessionRunner {
       s.approvals.set(requestId, { resolve, timer });
       this.opts.emit({
         corrId: sessionId, type: 'session.approval_request', direction: 'to_cloud', ts: this.now(),
-        payload: { sessionId, requestId, tool: req.tool.slice(0, 256), summary: req.summary.slice(0, 2000), input: req.input, expiresAt },
+        payload: {
+          sessionId, requestId, tool: req.tool.slice(0, 256), summary: s.redactor.redact(req.summary).slice(0, 2000),
+          input: s.redactor.active ? JSON.parse(s.redactor.redact(JSON.stringify(req.input ?? null))) as unknown : req.input, expiresAt,
+        },
       });
     });
   }
@@ -171,11 +219,11 @@ export class SessionRunner {
     pending.resolve(decision);
   }
 
-  private plan(adapter: HarnessAdapter, start: SessionStartPayload): SpawnPlan {
+  private plan(adapter: HarnessAdapter, start: SessionStartPayload, secrets: ReadonlyMap<string, string>): SpawnPlan {
     return adapter.plan(start, {
       allowlist: this.opts.allowlist,
       baseEnv: stringEnv(process.env),
-      credentials: this.opts.credentials?.(start) ?? {},
+      credentials: Object.fromEntries(secrets),
       mcp: this.opts.mcp?.(start.sessionId) ?? null,
     });
   }
@@ -185,7 +233,7 @@ export class SessionRunner {
     // PWD must name the session's directory: some CLIs (OpenCode) trust it over their real cwd.
     const env = { ...plan.env, PWD: s.cwd };
     const child = spawn(plan.command, plan.args, { cwd: s.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const turn: Turn = { child, driver: null, lineBuffer: '' };
+    const turn: Turn = { child, driver: null, lineBuffer: '', stdout: s.redactor.stream(), stderr: s.redactor.stream() };
     s.turn = turn;
     if (s.adapter.driver) {
       turn.driver = s.adapter.driver({
@@ -217,7 +265,7 @@ export class SessionRunner {
       child.stdout!.setEncoding('utf8');
       child.stderr!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => this.stdout(s, turn, chunk));
-      child.stderr!.on('data', (chunk: string) => this.emit('session.stderr', sessionId, { sessionId, data: chunk }));
+      child.stderr!.on('data', (chunk: string) => this.output(s, 'session.stderr', turn.stderr.push(chunk)));
       child.once('close', (code, signal) => this.turnEnded(s, turn, code, signal));
     });
   }
@@ -231,7 +279,7 @@ export class SessionRunner {
       if (resume) {
         let plan: SpawnPlan;
         try {
-          plan = this.plan(s.adapter, { ...s.start, prompt, resume });
+          plan = this.plan(s.adapter, { ...s.start, prompt, resume }, s.secrets);
         } catch (err) {
           this.event(sessionId, { kind: 'error', message: `could not resume: ${(err as Error).message}` });
           this.exit(s, code, signal);
@@ -265,7 +313,7 @@ export class SessionRunner {
 
   private stdout(s: Session, turn: Turn, chunk: string): void {
     if (!turn.driver) {
-      this.emit('session.stdout', s.start.sessionId, { sessionId: s.start.sessionId, data: chunk });
+      this.output(s, 'session.stdout', turn.stdout.push(chunk));
       return;
     }
     turn.lineBuffer += chunk;
@@ -278,6 +326,8 @@ export class SessionRunner {
   }
 
   private flushLines(s: Session, turn: Turn): void {
+    this.output(s, 'session.stdout', turn.stdout.flush());
+    this.output(s, 'session.stderr', turn.stderr.flush());
     if (!turn.driver) return;
     if (turn.lineBuffer.length > 0) {
       this.line(s, turn.driver, turn.lineBuffer);
@@ -298,8 +348,14 @@ export class SessionRunner {
     }
   }
 
+  private output(s: Session, type: 'session.stdout' | 'session.stderr', data: string): void {
+    if (data.length > 0) this.emit(type, s.start.sessionId, { sessionId: s.start.sessionId, data });
+  }
+
   private event(sessionId: string, event: SessionEvent): void {
-    this.emit('session.event', sessionId, { sessionId, event });
+    const redactor = this.sessions.get(sessionId)?.redactor;
+    const safe = redactor?.active ? JSON.parse(redactor.redact(JSON.stringify(event))) as SessionEvent : event;
+    this.emit('session.event', sessionId, { sessionId, event: safe });
   }
 
   /** Report metadata; a harness session id already reported is not sent again. */

@@ -85,6 +85,8 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     deviceId: deviceIdSchema,
     capabilities: capabilityDigestSchema,
     running: z.array(runningSessionSchema).max(1024),
+    /** The device's vault recipient (age1…); the owner still has to add it to the signed set. */
+    vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
   })),
   message('welcome', z.object({
     deviceId: deviceIdSchema,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
-import { readDeviceFile, writeDeviceFile } from '@fabric/daemon';
+import { ensureDeviceKey, readDeviceFile, writeDeviceFile } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
 import { askSecret, readStdin } from '../prompt.js';
@@ -90,7 +90,10 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
         throw new FabricError('conflict', `${dir} is already paired as ${existing.name} (${existing.deviceId}); use another --data dir`);
       }
       const server = serverUrl(g, null);
-      const paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', { token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device') });
+      const key = await ensureDeviceKey(dir);
+      const paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', {
+        token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device'), vaultRecipient: key.recipient,
+      });
       writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
       if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }
       out.stdout(`paired as ${paired.name} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { FabricError } from '@fabric/protocol';
-import { DEFAULT_ALLOWLIST } from '@fabric/daemon';
+import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
 import { bootstrapLocal, onShutdown, removeServerFile, runDevice, serve } from './runtime.js';
 import { collectLabel, splitList, type Out } from './shared.js';
@@ -63,6 +63,8 @@ export function deviceCommand(globals: () => GlobalOptions, out: Out, setExit: (
     .option('--label <k=v>', 'label this device (repeatable)', collectLabel, {})
     .action(async (o: { allow?: string[]; label: Record<string, string> }) => {
       const dir = dataDir(globals());
+      // A device paired before it had a vault key gets one now; hello announces it.
+      if (readDeviceFile(dir)) await ensureDeviceKey(dir);
       const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
       out.stderr(`device ${device.deviceId} starting (data in ${dir})\n`);
       const stopped = onShutdown(() => device.stop());

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
-import { DEFAULT_ALLOWLIST, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
+import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
 
@@ -42,11 +42,13 @@ export async function bootstrapLocal(server: RunningServer, dir: string): Promis
   const device = readDeviceFile(dir);
   const known = device ? await server.ctx.db.selectFrom('devices').select(['revoked_at']).where('id', '=', device.deviceId).executeTakeFirst() : undefined;
   if (!device || !known || known.revoked_at !== null) {
+    const key = await ensureDeviceKey(dir);
     const pairing = await accounts.createPairingToken(owner.id);
-    const paired = await accounts.pair(pairing.code, hostname().slice(0, 64) || 'local');
+    const paired = await accounts.pair(pairing.code, hostname().slice(0, 64) || 'local', key.recipient);
     writeDeviceFile(dir, { server: server.url, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
-  } else if (device.server !== server.url) {
-    writeDeviceFile(dir, { ...device, server: server.url });
+  } else {
+    await ensureDeviceKey(dir);
+    if (device.server !== server.url) writeDeviceFile(dir, { ...device, server: server.url });
   }
 }
 

@@ -30,7 +30,7 @@ async function follow(api: Api, id: string, out: Out, json: boolean, after = 0):
 
 interface StartOptions {
   harness: string; prompt: string; device?: string; label: Record<string, string>; cwd?: string;
-  permissionMode: string; model?: string; follow?: boolean; json?: boolean;
+  permissionMode: string; model?: string; credential: string[]; follow?: boolean; json?: boolean;
 }
 
 function approvalRows(approvals: ApprovalView[]): string[][] {
@@ -51,6 +51,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .option('--cwd <dir>', 'working directory on the device')
     .addOption(new Option('--permission-mode <mode>', 'ask: every tool permission goes to you; auto-edit: file edits pass, the rest asks; full: nothing asks').choices(['ask', 'auto-edit', 'full']).default('ask'))
     .option('--model <name>', 'model for the harness, in its own naming')
+    .option('--credential <name>', 'a vault entry the session gets as the environment variable NAME (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('-f, --follow', 'stream the output and exit with the session\'s exit code')
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
     .action(async (o: StartOptions) => {
@@ -62,6 +63,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         ...(Object.keys(o.label).length ? { labels: o.label } : {}),
         ...(o.cwd ? { cwd: o.cwd } : {}),
         ...(o.model ? { model: o.model } : {}),
+        ...(o.credential.length ? { credentials: o.credential } : {}),
       };
       await launch(body, o);
     });

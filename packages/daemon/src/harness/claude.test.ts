@@ -355,7 +355,8 @@ function setup(steps: Step[]) {
     emit: recorder.emit,
     graceMs: 300,
     mcp: (sessionId) => fabricMcpWiring('/tmp/fabric-test-agent.sock', sessionId, `token-of-${sessionId}`),
-    credentials: () => ({ ANTHROPIC_API_KEY: 'sk-ant-test-only' }),
+    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
+    credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-test-only')]]),
   });
   cleanups.push(() => runner.stopAll());
   return { runner, recorder, fake };
@@ -364,7 +365,7 @@ function setup(steps: Step[]) {
 let counter = 0;
 function start(runner: SessionRunner, extra: Partial<SessionStartPayload> = {}): string {
   const sessionId = `ses_claude${String(++counter).padStart(4, '0')}`;
-  runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, ...extra });
+  runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }], ...extra });
   return sessionId;
 }
 

@@ -248,7 +248,8 @@ function setup(steps: Step[]) {
   const runner = new SessionRunner({
     adapters: new Map([[codexHarness.name, createCodexHarness()]]),
     allowlist: [], workDir, emit: recorder.emit, graceMs: 200,
-    credentials: () => ({ OPENAI_API_KEY: 'sk-test-secret' }),
+    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
+    credentials: async () => new Map([['OPENAI_API_KEY', new TextEncoder().encode('sk-test-secret')]]),
   });
   cleanups.push(async () => {
     await runner.stopAll();
@@ -259,7 +260,7 @@ function setup(steps: Step[]) {
   });
   const start = (over: Partial<SessionStartPayload> = {}) => {
     const sessionId = `ses_codexrun${String(++counter).padStart(4, '0')}`;
-    runner.start({ ...startOf({ sessionId }), ...over, sessionId });
+    runner.start({ ...startOf({ sessionId }), credentials: [{ name: 'OPENAI_API_KEY', version: 1, ciphertext: 'sealed' }], ...over, sessionId });
     return sessionId;
   };
   return { fake, runner, recorder, start };

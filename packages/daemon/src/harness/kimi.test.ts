@@ -329,7 +329,8 @@ function setup(steps: Step[], opts: { approvalTimeoutMs?: number } = {}) {
     emit: recorder.emit,
     graceMs: 200,
     approvalTimeoutMs: opts.approvalTimeoutMs ?? 5000,
-    credentials: () => ({ KIMI_API_KEY: 'sk-kimi-e2e' }),
+    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
+    credentials: async () => new Map([['KIMI_API_KEY', new TextEncoder().encode('sk-kimi-e2e')]]),
   });
   cleanups.push(async () => {
     await runner.stopAll();
@@ -339,7 +340,7 @@ function setup(steps: Step[], opts: { approvalTimeoutMs?: number } = {}) {
     rmSync(workDir, { recursive: true, force: true });
   });
   const start = (sessionId: string, permissionMode: PermissionMode = 'ask', prompt = 'Write a test for greet() and run it') => {
-    runner.start({ sessionId, harness: 'kimi', prompt, cwd: null, labels: {}, permissionMode, resume: null, model: null });
+    runner.start({ sessionId, harness: 'kimi', prompt, cwd: null, labels: {}, permissionMode, resume: null, model: null, credentials: [{ name: 'KIMI_API_KEY', version: 1, ciphertext: 'sealed' }] });
     return sessionId;
   };
   return { fake, runner, recorder, start };

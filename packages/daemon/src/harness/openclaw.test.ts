@@ -228,7 +228,8 @@ function setup(steps: Step[]) {
     workDir,
     emit: recorder.emit,
     graceMs: 200,
-    credentials: () => ({ ANTHROPIC_API_KEY: 'sk-ant-e2e' }),
+    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
+    credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-e2e')]]),
   });
   cleanups.push(async () => {
     await runner.stopAll();
@@ -238,7 +239,7 @@ function setup(steps: Step[]) {
     rmSync(workDir, { recursive: true, force: true });
   });
   const start = (sessionId: string, prompt: string) => {
-    runner.start({ sessionId, harness: 'openclaw', prompt, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null });
+    runner.start({ sessionId, harness: 'openclaw', prompt, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }] });
     return sessionId;
   };
   return { fake, runner, recorder, start };

@@ -50,7 +50,13 @@ export function registerVaultRoutes(app: FastifyInstance, ctx: ServerContext): v
     return { set: body.set };
   });
 
+  /** With `?ciphertext=1` (owners), every entry's ciphertext too: what a rewrap needs in one read. */
   app.get('/api/vault/entries', async (req) => {
+    const q = parse(z.object({ ciphertext: z.enum(['0', '1']).default('0') }), req.query, 'query');
+    if (q.ciphertext === '1') {
+      const who = await actor(req, 'owner');
+      return { entries: await vault.listWithCiphertext(who) };
+    }
     await limitReads(req);
     return { entries: await vault.listEntries() };
   });

@@ -59,6 +59,13 @@ export class VaultStore {
     return rows.map(entryView);
   }
 
+  /** Every entry with its ciphertext (for a rewrap), logged once. */
+  async listWithCiphertext(actor: string): Promise<EntryWithCiphertext[]> {
+    const rows = await this.db.selectFrom('vault_entries').selectAll().orderBy('name').execute();
+    await this.log(actor, 'entries.fetched', null, `${rows.length} entries with ciphertext`);
+    return rows.map((r) => ({ ...entryView(r), ciphertext: r.ciphertext }));
+  }
+
   async getEntry(name: string, actor: string): Promise<EntryWithCiphertext> {
     const row = await this.db.selectFrom('vault_entries').selectAll().where('name', '=', name).executeTakeFirst();
     if (!row) throw new FabricError('credential_not_found', `no vault entry ${name}`);

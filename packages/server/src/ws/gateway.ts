@@ -256,7 +256,10 @@ class DeviceLink {
       }
       const now = clock.now();
       await db.updateTable('devices')
-        .set({ online: 1, last_seen_at: now, capabilities: JSON.stringify(env.payload.capabilities) })
+        .set({
+          online: 1, last_seen_at: now, capabilities: JSON.stringify(env.payload.capabilities),
+          ...(env.payload.vaultRecipient ? { vault_recipient: env.payload.vaultRecipient } : {}),
+        })
         .where('id', '=', id).execute();
       let token: string | undefined;
       if (this.claims.exp * 1000 - now < (tokenLifetimes.device * 1000) / 2) {
