@@ -38,9 +38,11 @@ export interface StoredMaterial {
 }
 
 /**
- * An unlock's outcome. `prfCheck` (passkey unlocks that reached the
- * authenticator) is the first 8 bytes of SHA-256 of the PRF output, in hex:
- * enough to tell two outputs apart, useless for deriving the key.
+ * An unlock's outcome. `code` is a VaultError code, or `prf_unavailable` when
+ * the authenticator answered without a PRF output (this page's own code: a
+ * client must refuse that as it refuses a changed output). `prfCheck` (passkey
+ * unlocks that got a PRF output) is the first 8 bytes of SHA-256 of that
+ * output, in hex: enough to tell two outputs apart, useless for the key.
  */
 export type UnlockResult =
   | { ok: true; recipient: string; prfCheck?: string }
@@ -48,10 +50,9 @@ export type UnlockResult =
 
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string };
 
+/** What enrol hands back: the material for the server, and the PRF output's check (see UnlockResult). */
 export interface EnrolResult {
   material: StoredMaterial;
-  /** Whether the authenticator returned the PRF output at create(), or a get() was needed. */
-  prfAtCreate: boolean;
   prfCheck: string;
 }
 
@@ -83,8 +84,11 @@ async function enrol(passphrase: string): Promise<EnrolResult> {
   if (prf?.enabled !== true) throw new Error('the authenticator did not enable prf');
   const credentialId = new Uint8Array(created.rawId);
 
+  // CTAP 2.1 authenticators may evaluate the PRF at create(); otherwise it
+  // takes a get() (a second prompt, at enrolment only).
   const atCreate = prf.results?.first;
   const prfOutput = atCreate !== undefined ? bytesOf(atCreate) : await prfFromGet(credentialId, salt);
+  if (prfOutput === null) throw new Error('the authenticator returned no prf output');
   const passkey = await passkeyIdentity(prfOutput, salt);
   const prfCheck = await digest(prfOutput);
   prfOutput.fill(0);
@@ -98,7 +102,7 @@ async function enrol(passphrase: string): Promise<EnrolResult> {
     canary: await makeCanary(browser.recipient),
     recipient: browser.recipient,
   };
-  return { material, prfAtCreate: atCreate !== undefined, prfCheck };
+  return { material, prfCheck };
 }
 
 /**
@@ -109,6 +113,7 @@ async function enrol(passphrase: string): Promise<EnrolResult> {
 async function unlockWithPasskey(material: StoredMaterial): Promise<UnlockResult> {
   unlocked = null;
   const prfOutput = await prfFromGet(fromBase64url(material.credentialId), fromBase64url(material.salt));
+  if (prfOutput === null) return { ok: false, code: 'prf_unavailable' };
   const prfCheck = await digest(prfOutput);
   try {
     const passkey = await passkeyIdentity(prfOutput, fromBase64url(material.salt));
@@ -161,7 +166,8 @@ function lock(): void {
   unlocked = null;
 }
 
-async function prfFromGet(credentialId: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
+/** The PRF output for this credential and salt; null when the authenticator signed but gave none. */
+async function prfFromGet(credentialId: Bytes, salt: Bytes): Promise<Bytes | null> {
   const got = await navigator.credentials.get({
     publicKey: {
       rpId: RP_ID,
@@ -173,18 +179,21 @@ async function prfFromGet(credentialId: Uint8Array, salt: Uint8Array): Promise<U
   });
   if (!(got instanceof PublicKeyCredential)) throw new Error('get() returned no public key credential');
   const first = got.getClientExtensionResults().prf?.results?.first;
-  if (first === undefined) throw new Error('the authenticator returned no prf output');
+  if (first === undefined) return null;
   const out = bytesOf(first);
   if (out.length !== 32) throw new Error(`a prf output of ${out.length} bytes`);
   return out;
 }
 
-function bytesOf(source: BufferSource): Uint8Array {
-  if (source instanceof ArrayBuffer) return new Uint8Array(source.slice(0));
-  return new Uint8Array(source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength));
+/** Bytes over a plain ArrayBuffer, as WebAuthn and Web Crypto take them. */
+type Bytes = Uint8Array<ArrayBuffer>;
+
+function bytesOf(source: BufferSource): Bytes {
+  const view = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return Uint8Array.from(view);
 }
 
-async function digest(bytes: Uint8Array): Promise<string> {
+async function digest(bytes: Bytes): Promise<string> {
   const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return [...hash.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -195,7 +204,7 @@ function toBase64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-function fromBase64url(text: string): Uint8Array {
+function fromBase64url(text: string): Bytes {
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
