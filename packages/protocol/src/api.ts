@@ -204,3 +204,45 @@ export const healthSchema = z.object({
   devicesOnline: z.number().int(),
 });
 export type Health = z.infer<typeof healthSchema>;
+
+// ---- board ------------------------------------------------------------------
+
+export const boardColumnSchema = z.enum(['backlog', 'running', 'review', 'done']);
+export type BoardColumn = z.infer<typeof boardColumnSchema>;
+
+export const boardCardSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  prompt: z.string(),
+  harness: harnessNameSchema,
+  deviceId: z.string().nullable(),
+  permissionMode: permissionModeSchema,
+  credentials: z.array(z.string()),
+  column: boardColumnSchema,
+  /** Order within the column: cards sort by it ascending. */
+  position: z.number(),
+  sessionId: z.string().nullable(),
+  sessionStatus: sessionStatusSchema.nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type BoardCard = z.infer<typeof boardCardSchema>;
+
+export const createCardRequestSchema = z.object({
+  title: z.string().trim().min(1).max(200),
+  prompt: z.string().min(1).max(100_000),
+  harness: harnessNameSchema.default('shell'),
+  deviceId: z.string().min(1).max(128).nullable().default(null),
+  permissionMode: permissionModeSchema.default('ask'),
+  credentials: z.array(z.string().min(1).max(128)).max(32).default([]),
+  column: boardColumnSchema.default('backlog'),
+}).strict();
+
+export const updateCardRequestSchema = z.object({
+  title: z.string().trim().min(1).max(200).optional(),
+  prompt: z.string().min(1).max(100_000).optional(),
+  harness: harnessNameSchema.optional(),
+  deviceId: z.string().min(1).max(128).nullable().optional(),
+  column: boardColumnSchema.optional(),
+  position: z.number().finite().optional(),
+}).strict();

@@ -166,6 +166,9 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     status: z.string().max(32),
     deviceId: deviceIdSchema.nullable(),
   })),
+  message('fleet.board', z.object({
+    cardId: z.string().max(128),
+  })),
   message('error', z.object({
     code: errorCodeSchema,
     message: z.string().max(2000),

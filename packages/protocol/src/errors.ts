@@ -39,6 +39,8 @@ export const errorCodes = [
   'credential_not_found',
   'credential_unavailable',
   'vault_locked',
+  'cloud_only',
+  'csrf',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -80,6 +82,8 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   credential_not_found: 404,
   credential_unavailable: 422,
   vault_locked: 401,
+  cloud_only: 410,
+  csrf: 403,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

@@ -8,6 +8,7 @@ import type { SessionService } from './sessions/service.js';
 import type { EventWriter } from './sessions/writer.js';
 import type { Db } from './store/db.js';
 import type { VaultStore } from './vault/store.js';
+import type { BoardStore } from './board/store.js';
 
 /** Everything a route handler may use; built once in `startServer`. */
 export interface ServerContext {
@@ -21,6 +22,7 @@ export interface ServerContext {
   sessions: SessionService;
   writer: EventWriter;
   vault: VaultStore;
+  board: BoardStore;
   mode: 'local' | 'cloud';
   version: string;
   /** SSE keepalive comment period. */

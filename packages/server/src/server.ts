@@ -9,6 +9,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { ServerContext } from './context.js';
 import { registerRoutes } from './http/routes.js';
 import { registerVaultRoutes } from './http/vault-routes.js';
+import { registerBoardRoutes } from './http/board-routes.js';
+import { CSP, gateCloudOnly, serveCockpit, wantsCockpit } from './http/web.js';
+import { BoardStore } from './board/store.js';
 import { silentLogger, type Logger } from './log.js';
 import { SessionService } from './sessions/service.js';
 import { EventWriter } from './sessions/writer.js';
@@ -36,6 +39,8 @@ export interface ServerOptions {
   queueSweepMs?: number;
   keyRotateAfterMs?: number;
   gateway?: Pick<GatewayOptions, 'heartbeatMs' | 'deadAfterMs' | 'sweepMs' | 'maxFrameBytes' | 'hardMaxPayload'>;
+  /** The cockpit's build directory (packages/web/dist), served at `/` when given. */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -73,8 +78,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
   const ctx: ServerContext = {
     db, bus, clock, log, keys, tokens, writer, sessions, vault,
+    board: new BoardStore(db, bus, clock, sessions),
     accounts: new Accounts(db, tokens, clock),
-    mode: opts.mode ?? 'cloud',
+    mode: opts.mode ?? (process.env.FABRIC_MODE === 'local' ? 'local' : 'cloud'),
     version: SERVER_VERSION,
     keepaliveMs: opts.keepaliveMs ?? 15_000,
   };
@@ -105,11 +111,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       void reply.code(500).send({ code: 'internal', message: 'internal error; see the server log' });
     }
   });
+  gateCloudOnly(app, ctx.mode);
+  const cockpit = opts.webRoot ? await serveCockpit(app, opts.webRoot) : false;
   app.setNotFoundHandler((req, reply) => {
+    if (cockpit && wantsCockpit(req.method, req.url, req.headers.accept)) {
+      void reply.header('Content-Security-Policy', CSP).header('Cache-Control', 'no-cache').sendFile('index.html');
+      return;
+    }
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
   registerRoutes(app, ctx);
   registerVaultRoutes(app, ctx);
+  registerBoardRoutes(app, ctx);
 
   const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
@@ -142,6 +155,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       closing ??= (async () => {
         clearInterval(rotation);
         clearInterval(queueSweep);
+        ctx.board.close();
         await sessions.close();
         await gateway.close();
         await app.close();

@@ -10,7 +10,7 @@ import type { ServerContext } from '../context.js';
 import type { DeviceCommand, FleetChange } from '../sessions/service.js';
 import { deviceView, getDevice, listDevices } from '../store/devices.js';
 import { getSessionView, listSessionViews, readEvents } from '../store/sessions.js';
-import { requireUser } from './auth.js';
+import { clearSessionCookie, requireUser, setSessionCookie } from './auth.js';
 import { RateLimiter } from './ratelimit.js';
 import { streamSession } from './sse.js';
 import { parse } from './validate.js';
@@ -45,14 +45,24 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/auth/redeem', async (req, reply) => {
     authLimiter.take(req.ip);
     const body = parse(redeemRequestSchema, req.body);
+    const auth = await accounts.redeem(body.code, body.name, body.password, body.client);
+    if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
     reply.code(201);
-    return accounts.redeem(body.code, body.name, body.password, body.client);
+    return auth;
   });
 
-  app.post('/api/auth/login', async (req) => {
+  app.post('/api/auth/login', async (req, reply) => {
     authLimiter.take(req.ip);
     const body = parse(loginRequestSchema, req.body);
-    return accounts.login(body.name, body.password, body.client);
+    const auth = await accounts.login(body.name, body.password, body.client);
+    if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
+    return auth;
+  });
+
+  /** Browsers: forget the session cookie. */
+  app.post('/api/auth/logout', async (_req, reply) => {
+    clearSessionCookie(reply);
+    return { ok: true };
   });
 
   app.get('/api/auth/me', async (req) => {

@@ -23,7 +23,8 @@ export type DeviceCommand =
 /** Messages on the `fleet` topic. */
 export type FleetChange =
   | { type: 'device'; id: string; online: boolean }
-  | { type: 'session'; id: string; status: SessionStatus; deviceId: string | null };
+  | { type: 'session'; id: string; status: SessionStatus; deviceId: string | null }
+  | { type: 'board'; cardId: string };
 
 interface Tracked {
   deviceId: string;

@@ -179,6 +179,26 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0004_board': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('board_cards')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('prompt', 'text', (c) => c.notNull())
+        .addColumn('harness', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('permission_mode', 'text', (c) => c.notNull())
+        .addColumn('credentials', 'text', (c) => c.notNull())
+        .addColumn('column_name', 'text', (c) => c.notNull())
+        .addColumn('position', 'real', (c) => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('board_cards_session').on('board_cards').column('session_id').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

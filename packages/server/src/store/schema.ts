@@ -174,6 +174,24 @@ export interface Database {
   vault_entries: VaultEntriesTable;
   vault_identities: VaultIdentitiesTable;
   vault_access_log: VaultAccessLogTable;
+  board_cards: BoardCardsTable;
+}
+
+export interface BoardCardsTable {
+  id: string;
+  title: string;
+  prompt: string;
+  harness: string;
+  device_id: string | null;
+  permission_mode: string;
+  credentials: string;
+  /** `column` is a reserved word in SQL. */
+  column_name: string;
+  position: number;
+  session_id: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export type { Generated };

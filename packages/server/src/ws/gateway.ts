@@ -15,6 +15,7 @@ import type { EventWriter } from '../sessions/writer.js';
 import type { Db } from '../store/db.js';
 import { getDevice } from '../store/devices.js';
 import { bearerFromProtocols, rejectUpgrade } from './upgrade.js';
+import { cookieValue, SESSION_COOKIE } from '../http/auth.js';
 import type { Logger } from '../log.js';
 
 export interface GatewayOptions {
@@ -132,7 +133,7 @@ export class Gateway {
   }
 
   private async authBrowser(req: IncomingMessage): Promise<(ws: WebSocket) => void> {
-    await this.opts.tokens.verify(bearerFromProtocols(req), ['browser', 'cli']);
+    await this.opts.tokens.verify(browserToken(req), ['browser', 'cli']);
     return (ws) => {
       this.browsers.add(ws);
       ws.on('close', () => this.browsers.delete(ws));
@@ -167,9 +168,30 @@ export class Gateway {
     const ts = this.opts.clock.now();
     const envelope: Envelope = change.type === 'device'
       ? { corrId: newId('flt'), type: 'fleet.device', direction: 'to_browser', ts, payload: { id: change.id, online: change.online } }
-      : { corrId: newId('flt'), type: 'fleet.session', direction: 'to_browser', ts, payload: { id: change.id, status: change.status, deviceId: change.deviceId } };
+      : change.type === 'board'
+        ? { corrId: newId('flt'), type: 'fleet.board', direction: 'to_browser', ts, payload: { cardId: change.cardId } }
+        : { corrId: newId('flt'), type: 'fleet.session', direction: 'to_browser', ts, payload: { id: change.id, status: change.status, deviceId: change.deviceId } };
     const line = encodeEnvelope(envelope);
     for (const ws of this.browsers) ws.send(line);
+  }
+}
+
+/**
+ * A browser socket's token: the bearer subprotocol (scripts), or the session
+ * cookie when the page is same-origin (a cross-site page could otherwise
+ * open the socket with the user's cookie).
+ */
+function browserToken(req: IncomingMessage): string {
+  try {
+    return bearerFromProtocols(req);
+  } catch (err) {
+    const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (!cookie) throw err;
+    const origin = req.headers.origin;
+    if (!origin || new URL(origin).host !== req.headers.host) {
+      throw new FabricError('forbidden', 'a browser socket must come from the cockpit\'s own origin');
+    }
+    return cookie;
   }
 }
 

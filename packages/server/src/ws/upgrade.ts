@@ -9,6 +9,9 @@ import { FabricError, httpStatusFor, WS_BEARER_PREFIX, WS_PROTOCOL } from '@fabr
 export function bearerFromProtocols(req: IncomingMessage): string {
   const header = req.headers['sec-websocket-protocol'];
   const offered = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!offered.includes(WS_PROTOCOL) && !offered.some((p) => p.startsWith(WS_BEARER_PREFIX))) {
+    throw new FabricError('token_missing', `offer the ${WS_PROTOCOL} subprotocol and a bearer.<token> subprotocol`);
+  }
   if (!offered.includes(WS_PROTOCOL)) {
     throw new FabricError('token_missing', `offer the ${WS_PROTOCOL} subprotocol and a bearer.<token> subprotocol`);
   }
