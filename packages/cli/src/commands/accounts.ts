@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
 import { ensureDeviceKey, readDeviceFile, writeDeviceFile } from '@fabric/daemon';
@@ -44,7 +46,10 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
       const dir = dataDir(g);
       let code: CodeResponse;
       const cli = readCliFile(dir);
-      if (cli && !g.server) {
+      // A data dir holding the store (serve, up) acts with local authority: it alone can
+      // hand out the owner setup code. Otherwise a signed-in owner invites through the API.
+      const local = existsSync(join(dir, 'fabric.db'));
+      if (!local && cli) {
         code = await Api.forUser(g).post<CodeResponse>('/api/auth/invites', { role: o.role });
       } else {
         const local = await openLocalAccounts(dir);

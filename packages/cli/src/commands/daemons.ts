@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
@@ -18,15 +18,17 @@ export function upCommand(globals: () => GlobalOptions, out: Out): Command {
     .description('run a control plane and one local device on this machine (SQLite in the data dir)')
     .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--mode <mode>', 'cloud: every feature; local: a device serving its own cockpit (vault, pairing and fuel answer 410)').choices(['cloud', 'local']))
     .option('--allow <a,b,c>', allowHelp, splitList)
     .option('--label <k=v>', 'label for the local device (repeatable)', collectLabel, {})
-    .action(async (o: { port: number; host: string; allow?: string[]; label: Record<string, string> }) => {
+    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local'; allow?: string[]; label: Record<string, string> }) => {
       const dir = dataDir(globals());
       const started = Date.now();
-      const server = await serve({ dir, host: o.host, port: o.port });
+      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}) });
       await bootstrapLocal(server, dir);
       const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
       out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
+      out.stdout(`cockpit: ${server.url}/  (sign in from a browser: "optimal invite" gives the owner setup code)\n`);
       out.stdout(`try: optimal session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
       device.done.catch((err: unknown) => out.stderr(`optimal: device stopped: ${(err as Error).message}\n`));
       await onShutdown(async () => {
@@ -42,9 +44,10 @@ export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
     .description('run the control plane only (devices pair to it with "optimal pair")')
     .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on (use 0.0.0.0 only behind TLS)', '127.0.0.1')
-    .action(async (o: { port: number; host: string }) => {
+    .addOption(new Option('--mode <mode>', 'cloud: every feature; local: a device serving its own cockpit (vault, pairing and fuel answer 410)').choices(['cloud', 'local']))
+    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local' }) => {
       const dir = dataDir(globals());
-      const server = await serve({ dir, host: o.host, port: o.port });
+      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}) });
       out.stdout(`control plane listening on ${server.url} (data in ${dir})\n`);
       if (!(await server.ctx.accounts.hasPasswordAccount())) {
         out.stdout(`no owner yet: run "optimal invite --data ${dir}" for the setup code\n`);

@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
@@ -11,13 +12,22 @@ export interface ServeOptions {
   dir: string;
   host: string;
   port: number;
+  mode?: 'local' | 'cloud';
+}
+
+/** The cockpit's build, shipped in @fabric/web (built by npm ci / npm run build). */
+export function cockpitRoot(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@fabric/web/package.json')), 'dist');
 }
 
 /** Start a control plane on `dir` and record where it listens (`server.json`). */
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   // Loaded on demand: client commands never pay for the server's imports.
   const { consoleLogger, startServer } = await import('@fabric/server');
-  const server = await startServer({ dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server') });
+  const server = await startServer({
+    dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server'), webRoot: cockpitRoot(),
+    ...(o.mode ? { mode: o.mode } : {}),
+  });
   writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
   return server;
 }

@@ -1,0 +1,41 @@
+import { useEffect } from 'preact/hooks';
+import { FuelMeter } from './components/FuelMeter.js';
+import { Nav } from './components/Nav.js';
+import { currentMode } from './mode.js';
+import { match, navigate, onLinkClick, path } from './router.js';
+import { DevicesScreen } from './screens/Devices.js';
+import { Placeholder } from './screens/Placeholder.js';
+import { SessionsScreen } from './screens/Sessions.js';
+import { SignIn } from './screens/SignIn.js';
+import { connectFleet, live, loadMe, me } from './store.js';
+
+const mode = currentMode();
+
+export function App() {
+  useEffect(() => { void loadMe(); }, []);
+  useEffect(() => (me.value ? connectFleet() : undefined), [Boolean(me.value)]);
+  const p = path.value;
+  if (me.value === undefined) return <p class="panel muted">connecting…</p>;
+  if (me.value === null) return <SignIn setup={p === '/setup'} />;
+  if (p === '/' || p === '/setup') {
+    navigate('/sessions', true);
+    return null;
+  }
+  const session = match('/sessions/:id', p);
+  let screen;
+  if (p === '/sessions' || session) screen = <SessionsScreen id={session?.id ?? null} />;
+  else if (p === '/devices') screen = <DevicesScreen mode={mode} />;
+  else if (p === '/topo') screen = <Placeholder title="topo" />;
+  else if (p === '/board') screen = <Placeholder title="board" />;
+  else if (p === '/vault' && mode === 'fabric') screen = <Placeholder title="vault" />;
+  else screen = <section class="panel"><h2>not found</h2><a href="/sessions">sessions</a></section>;
+  return (
+    <div class="shell-wrap" onClick={onLinkClick as never} data-mode={mode} data-live={live.value}>
+      {mode === 'fabric' && <FuelMeter />}
+      <div class="shell">
+        <Nav mode={mode} />
+        <main class="content">{screen}</main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,105 @@
+import type { SessionEvent, StreamEvent } from '@fabric/protocol';
+
+/** What the session screen draws, in order. Consecutive output chunks are merged. */
+export type Item =
+  | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string; seq: number }
+  | { kind: 'text'; text: string; seq: number }
+  | { kind: 'reasoning'; text: string; seq: number }
+  | { kind: 'tool'; id: string; name: string; input: unknown; result: { output: string; isError: boolean } | null; seq: number }
+  | { kind: 'file'; path: string; change: string; seq: number }
+  | { kind: 'approval'; requestId: string; summary: string; tool: string; decision: 'allow' | 'deny' | null; expiresAt: number | null; seq: number }
+  | { kind: 'input'; text: string; seq: number }
+  | { kind: 'status'; status: string; message: string | null; error: boolean; seq: number }
+  | { kind: 'exit'; code: number | null; signal: string | null; status: string | null; seq: number };
+
+function parseJson(data: string | null): unknown {
+  if (data === null) return null;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Fold stored events into display items. Pure: the same events give the same
+ * items, so the screen can re-render from scratch after a reconnect. Tool
+ * results attach to their call; approval decisions to their request; usage
+ * and harness ids are metadata the fuel meter shows, not the stream.
+ */
+export function toItems(events: readonly StreamEvent[]): Item[] {
+  const items: Item[] = [];
+  const tools = new Map<string, Extract<Item, { kind: 'tool' }>>();
+  const approvals = new Map<string, Extract<Item, { kind: 'approval' }>>();
+  for (const e of events) {
+    const last = items[items.length - 1];
+    switch (e.kind) {
+      case 'stdout':
+      case 'stderr':
+        if (e.data === null) break;
+        if (last?.kind === 'output' && last.stream === e.kind) last.text += e.data;
+        else items.push({ kind: 'output', stream: e.kind, text: e.data, seq: e.seq });
+        break;
+      case 'input':
+        items.push({ kind: 'input', text: e.data ?? '', seq: e.seq });
+        break;
+      case 'event': {
+        const ev = parseJson(e.data) as SessionEvent | null;
+        if (!ev || typeof ev !== 'object') break;
+        if (ev.kind === 'text') {
+          if (last?.kind === 'text') last.text += ev.text.startsWith('\n') || last.text.endsWith('\n') ? ev.text : `\n\n${ev.text}`;
+          else items.push({ kind: 'text', text: ev.text, seq: e.seq });
+        } else if (ev.kind === 'reasoning') items.push({ kind: 'reasoning', text: ev.text, seq: e.seq });
+        else if (ev.kind === 'tool_call') {
+          const item: Extract<Item, { kind: 'tool' }> = { kind: 'tool', id: ev.id, name: ev.name, input: ev.input, result: null, seq: e.seq };
+          tools.set(ev.id, item);
+          items.push(item);
+        } else if (ev.kind === 'tool_result') {
+          const call = tools.get(ev.id);
+          if (call) call.result = { output: ev.output, isError: ev.isError };
+          else items.push({ kind: 'tool', id: ev.id, name: 'tool', input: null, result: { output: ev.output, isError: ev.isError }, seq: e.seq });
+        } else if (ev.kind === 'file_change') items.push({ kind: 'file', path: ev.path, change: ev.change, seq: e.seq });
+        else if (ev.kind === 'error') items.push({ kind: 'status', status: 'error', message: ev.message, error: true, seq: e.seq });
+        else if (ev.kind === 'raw') {
+          if (last?.kind === 'output' && last.stream === 'stdout') last.text += `${ev.line}\n`;
+          else items.push({ kind: 'output', stream: 'stdout', text: `${ev.line}\n`, seq: e.seq });
+        } else if (ev.kind === 'status') items.push({ kind: 'status', status: ev.status, message: ev.detail ?? null, error: false, seq: e.seq });
+        break;
+      }
+      case 'approval': {
+        const id = e.meta?.requestId;
+        if (!id) break;
+        if (e.meta?.decision) {
+          const asked = approvals.get(id);
+          if (asked) asked.decision = e.meta.decision;
+          break;
+        }
+        const body = parseJson(e.data) as { tool?: string; summary?: string } | null;
+        const item: Extract<Item, { kind: 'approval' }> = {
+          kind: 'approval', requestId: id, summary: body?.summary ?? e.meta?.message ?? '', tool: body?.tool ?? '',
+          decision: null, expiresAt: e.meta?.expiresAt ?? null, seq: e.seq,
+        };
+        approvals.set(id, item);
+        items.push(item);
+        break;
+      }
+      case 'status': {
+        const status = e.meta?.status ?? 'status';
+        if (status === 'starting' || status === 'running') break;
+        items.push({ kind: 'status', status, message: e.meta?.message ?? null, error: Boolean(e.meta?.errorCode), seq: e.seq });
+        break;
+      }
+      case 'exit':
+        items.push({ kind: 'exit', code: e.meta?.code ?? null, signal: e.meta?.signal ?? null, status: e.meta?.status ?? null, seq: e.seq });
+        break;
+      default:
+        break;
+    }
+  }
+  return items;
+}
+
+/** Pending approvals (asked, not answered, not expired at `now`). */
+export function pendingApprovals(items: readonly Item[], now: number): Array<Extract<Item, { kind: 'approval' }>> {
+  return items.filter((i): i is Extract<Item, { kind: 'approval' }> => i.kind === 'approval' && i.decision === null && (i.expiresAt === null || i.expiresAt > now));
+}

@@ -1,0 +1,71 @@
+import { useState } from 'preact/hooks';
+import type { CodeResponse, DeviceView } from '@fabric/protocol';
+import { patch, post } from '../api.js';
+import { ErrorLine } from '../components/ErrorLine.js';
+import { shortCount } from '../model/fuel.js';
+import { devices, me, refreshDevices } from '../store.js';
+import type { Mode } from '../mode.js';
+
+const GiB = 1024 ** 3;
+
+export function DevicesScreen({ mode }: { mode: Mode }) {
+  const [error, setError] = useState<unknown>(null);
+  const [pairing, setPairing] = useState<CodeResponse | null>(null);
+  const owner = me.value?.role === 'owner';
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try { await fn(); await refreshDevices(); } catch (err) { setError(err); }
+  };
+  return (
+    <div>
+      {mode === 'fabric' && (
+        <section class="panel" aria-label="pair a device">
+          <h2>pair a device</h2>
+          <p class="tiny muted">Make a single-use pairing token (10 minutes) and run on the device:</p>
+          <button onClick={() => void act(async () => setPairing(await post<CodeResponse>('/api/devices/pairing-tokens')))}>new pairing token</button>
+          {pairing && (
+            <div style="margin-top: 8px;" data-testid="pairing">
+              <pre class="mono-out tiny" style="user-select: all;">optimal pair --server {location.origin} --token {pairing.code}</pre>
+              <div class="tiny muted">valid until {new Date(pairing.expiresAt).toLocaleTimeString()}</div>
+            </div>
+          )}
+        </section>
+      )}
+      <section class="panel" aria-label="devices">
+        <h2>devices</h2>
+        <ErrorLine error={error} />
+        <ul class="list" data-testid="device-list">
+          {devices.value.map((d) => <DeviceRow d={d} owner={owner} act={act} />)}
+        </ul>
+        {devices.value.length === 0 && <p class="muted">no devices yet</p>}
+      </section>
+    </div>
+  );
+}
+
+function DeviceRow({ d, owner, act }: { d: DeviceView; owner: boolean; act: (fn: () => Promise<unknown>) => Promise<void> }) {
+  const c = d.capabilities;
+  const state = d.revoked ? 'revoked' : !d.online ? 'offline' : d.draining ? 'draining' : 'online';
+  return (
+    <li data-device={d.name}>
+      <div class="row">
+        <strong class="grow">{d.name}</strong>
+        <span class={`badge ${state === 'online' ? 'ok' : state === 'revoked' ? 'bad' : 'warn'}`}>{state}</span>
+      </div>
+      {c && (
+        <div class="tiny muted">
+          RAM {(c.ramFree / GiB).toFixed(1)}/{(c.ramTotal / GiB).toFixed(1)} GiB · load {c.load[0].toFixed(2)} · {c.cpus} cpu · {d.runningSessions} running ·{' '}
+          {c.harnesses.map((h) => h.name).join(' ')}
+        </div>
+      )}
+      {owner && !d.revoked && (
+        <div class="row" style="margin-top: 6px;">
+          <button onClick={() => { const name = prompt('new name', d.name); if (name) void act(() => patch(`/api/devices/${d.id}`, { name })); }}>rename</button>
+          <button onClick={() => void act(() => patch(`/api/devices/${d.id}`, { draining: !d.draining }))}>{d.draining ? 'undrain' : 'drain'}</button>
+          <button class="danger" onClick={() => { if (confirm(`revoke ${d.name}? It is disconnected at once.`)) void act(() => post(`/api/devices/${d.id}/revoke`)); }}>revoke</button>
+        </div>
+      )}
+      <div class="tiny muted">{shortCount(d.runningSessions)} session(s)</div>
+    </li>
+  );
+}

@@ -1,0 +1,112 @@
+import { signal } from '@preact/signals';
+import type { BoardCard, DeviceView, SessionView } from '@fabric/protocol';
+import { ApiError, get, onSignedOut } from './api.js';
+import type { FuelView } from './model/fuel.js';
+
+export interface Me {
+  id: string;
+  name: string;
+  role: 'owner' | 'member';
+  expiresAt: number;
+}
+
+/** undefined: not known yet; null: signed out. */
+export const me = signal<Me | null | undefined>(undefined);
+export const devices = signal<DeviceView[]>([]);
+export const sessions = signal<SessionView[]>([]);
+export const fuel = signal<FuelView | null>(null);
+export const board = signal<BoardCard[]>([]);
+/** The live feed's state, shown in the header so a stale screen is never mistaken for a live one. */
+export const live = signal<'connecting' | 'live' | 'offline'>('connecting');
+
+onSignedOut.add(() => { me.value = null; });
+
+export async function loadMe(): Promise<void> {
+  try {
+    me.value = await get<Me>('/api/auth/me');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) me.value = null;
+    else throw err;
+  }
+}
+
+export async function refreshDevices(): Promise<void> {
+  devices.value = (await get<{ devices: DeviceView[] }>('/api/devices')).devices;
+}
+
+export async function refreshSessions(): Promise<void> {
+  sessions.value = (await get<{ sessions: SessionView[] }>('/api/sessions?limit=100')).sessions;
+}
+
+export async function refreshFuel(): Promise<void> {
+  try {
+    fuel.value = await get<FuelView>(`/api/fuel?tzOffset=${new Date().getTimezoneOffset()}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'cloud_only') fuel.value = null;
+    else throw err;
+  }
+}
+
+export async function refreshBoard(): Promise<void> {
+  board.value = (await get<{ cards: BoardCard[] }>('/api/board')).cards;
+}
+
+export function refreshAll(): Promise<unknown> {
+  return Promise.allSettled([refreshDevices(), refreshSessions(), refreshFuel(), refreshBoard()]);
+}
+
+/** Coalesce bursts of changes into one refresh per kind. */
+function debounced(fn: () => Promise<void>, ms = 150): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn().catch(() => {});
+    }, ms);
+  };
+}
+
+const onDevice = debounced(refreshDevices);
+const onSession = debounced(async () => { await refreshSessions(); await refreshFuel(); await refreshDevices(); });
+const onBoard = debounced(refreshBoard);
+
+/**
+ * The fleet feed: `/ws/browser` (authenticated by the session cookie) pushes
+ * device, session and board changes; each refreshes what it touches.
+ * Reconnects with backoff and refreshes everything after a gap.
+ */
+export function connectFleet(): () => void {
+  let ws: WebSocket | null = null;
+  let attempt = 0;
+  let stopped = false;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  const open = () => {
+    if (stopped) return;
+    live.value = 'connecting';
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/browser`, ['fabric.v1']);
+    ws.onopen = () => {
+      attempt = 0;
+      live.value = 'live';
+      void refreshAll();
+    };
+    ws.onmessage = (m) => {
+      const env = JSON.parse(String(m.data)) as { type: string };
+      if (env.type === 'fleet.device') onDevice();
+      else if (env.type === 'fleet.session') onSession();
+      else if (env.type === 'fleet.board') onBoard();
+    };
+    ws.onclose = () => {
+      live.value = 'offline';
+      if (stopped) return;
+      const delay = Math.min(15_000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      retry = setTimeout(open, delay);
+    };
+  };
+  open();
+  return () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    ws?.close();
+  };
+}
