@@ -4,8 +4,10 @@ import { Nav } from './components/Nav.js';
 import { currentMode } from './mode.js';
 import { match, navigate, onLinkClick, path } from './router.js';
 import { DevicesScreen } from './screens/Devices.js';
-import { Placeholder } from './screens/Placeholder.js';
+import { BoardScreen } from './screens/Board.js';
 import { SessionsScreen } from './screens/Sessions.js';
+import { TopoScreen } from './screens/Topo.js';
+import { VaultScreen } from './screens/Vault.js';
 import { SignIn } from './screens/SignIn.js';
 import { connectFleet, live, loadMe, me } from './store.js';
 
@@ -25,9 +27,9 @@ export function App() {
   let screen;
   if (p === '/sessions' || session) screen = <SessionsScreen id={session?.id ?? null} />;
   else if (p === '/devices') screen = <DevicesScreen mode={mode} />;
-  else if (p === '/topo') screen = <Placeholder title="topo" />;
-  else if (p === '/board') screen = <Placeholder title="board" />;
-  else if (p === '/vault' && mode === 'fabric') screen = <Placeholder title="vault" />;
+  else if (p === '/topo') screen = <TopoScreen />;
+  else if (p === '/board') screen = <BoardScreen />;
+  else if (p === '/vault' && mode === 'fabric') screen = <VaultScreen />;
   else screen = <section class="panel"><h2>not found</h2><a href="/sessions">sessions</a></section>;
   return (
     <div class="shell-wrap" onClick={onLinkClick as never} data-mode={mode} data-live={live.value}>
