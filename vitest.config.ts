@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     reporters: ['default', './scripts/summary-reporter.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // Browser and multi-process tests start real servers and Chromium: generous limits on a loaded 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: 'forks',
   },
 });

@@ -41,6 +41,7 @@ export const errorCodes = [
   'vault_locked',
   'cloud_only',
   'csrf',
+  'passkey_required',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -84,6 +85,8 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   vault_locked: 401,
   cloud_only: 410,
   csrf: 403,
+  /** Password sign-in from a browser that is not (or no longer) trusted, for an account with a passkey. */
+  passkey_required: 401,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

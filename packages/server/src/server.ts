@@ -10,6 +10,10 @@ import type { ServerContext } from './context.js';
 import { registerRoutes } from './http/routes.js';
 import { registerVaultRoutes } from './http/vault-routes.js';
 import { registerBoardRoutes } from './http/board-routes.js';
+import { registerPasskeyRoutes } from './http/passkey-routes.js';
+import { registerPushRoutes } from './http/push-routes.js';
+import { parsePublicOrigin } from './auth/passkeys-origin.js';
+import { startPush, type Push, type PushOptions } from './push/index.js';
 import { CSP, gateCloudOnly, serveCockpit, wantsCockpit } from './http/web.js';
 import { BoardStore } from './board/store.js';
 import { silentLogger, type Logger } from './log.js';
@@ -41,6 +45,10 @@ export interface ServerOptions {
   gateway?: Pick<GatewayOptions, 'heartbeatMs' | 'deadAfterMs' | 'sweepMs' | 'maxFrameBytes' | 'hardMaxPayload'>;
   /** The cockpit's build directory (packages/web/dist), served at `/` when given. */
   webRoot?: string;
+  /** The cockpit's public origin (FABRIC_PUBLIC_ORIGIN), pinning passkeys' rp id behind a TLS proxy; by default it comes from each request's Host. */
+  publicOrigin?: string;
+  /** Web Push (cloud mode only). */
+  push?: PushOptions;
 }
 
 export interface RunningServer {
@@ -49,6 +57,8 @@ export interface RunningServer {
   ctx: ServerContext;
   app: FastifyInstance;
   gateway: Gateway;
+  /** Web Push; null in local mode, where /api/push answers 410. */
+  push: Push | null;
   close(): Promise<void>;
 }
 
@@ -123,6 +133,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   registerRoutes(app, ctx);
   registerVaultRoutes(app, ctx);
   registerBoardRoutes(app, ctx);
+  registerPasskeyRoutes(app, ctx, { publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN) });
+  const push = ctx.mode === 'cloud' ? await startPush(ctx, opts.push) : null;
+  if (push) registerPushRoutes(app, ctx, push);
 
   const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
@@ -151,11 +164,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     ctx,
     app,
     gateway,
+    push,
     close() {
       closing ??= (async () => {
         clearInterval(rotation);
         clearInterval(queueSweep);
         ctx.board.close();
+        await push?.close();
         await sessions.close();
         await gateway.close();
         await app.close();

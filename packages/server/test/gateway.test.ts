@@ -329,6 +329,16 @@ describe('http boundary', () => {
     expect(codes.slice(0, 10).every((c) => c === 401)).toBe(true);
     expect(codes[11]).toBe(429);
   });
+
+  it('never limits people who sign in correctly', async () => {
+    const t = await setup();
+    const invite = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');
+    await t.server.ctx.accounts.redeem(invite.code, 'bob', 'long-enough-password', 'cli');
+    for (let i = 0; i < 15; i++) {
+      const res = await t.api('/api/auth/login', { token: null, body: { name: 'bob', password: 'long-enough-password', client: 'cli' } });
+      expect(res.status, `attempt ${i + 1}`).toBe(200);
+    }
+  });
 });
 
 describe('device lifecycle details', () => {

@@ -24,12 +24,51 @@ self.addEventListener('fetch', (event) => {
   }
 });
 
+// A push from the control plane: JSON {title, body, url, tag} (packages/server/src/push/messages.ts).
+// A newer notice for the same session carries the same tag and replaces the older one.
 self.addEventListener('push', (event) => {
-  const data = event.data ? event.data.json() : { title: 'Fabric', body: '' };
-  event.waitUntil(self.registration.showNotification(data.title ?? 'Fabric', { body: data.body ?? '', tag: data.tag, data: { url: data.url ?? '/' }, icon: '/icon.svg' }));
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  event.waitUntil(self.registration.showNotification(data.title || 'Fabric', {
+    body: data.body || '', tag: data.tag, renotify: Boolean(data.tag), icon: '/icon.svg', badge: '/icon.svg',
+    data: { url: inApp(data.url) },
+  }));
 });
 
+// Open the session the notice is about: focus a cockpit window that is already open, or open one.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  event.waitUntil(self.clients.openWindow(event.notification.data?.url ?? '/'));
+  const url = new URL(inApp(event.notification.data && event.notification.data.url), self.location.origin).href;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+    if (open) {
+      await open.focus();
+      if ('navigate' in open) await open.navigate(url).catch(() => {});
+      return;
+    }
+    await self.clients.openWindow(url);
+  })());
 });
+
+// The browser replaced this subscription (keys rotated, or it expired): tell the server, with the session cookie.
+self.addEventListener('pushsubscriptionchange', (event) => {
+  const headers = { 'content-type': 'application/json', 'x-fabric-csrf': '1' };
+  event.waitUntil((async () => {
+    if (event.oldSubscription) {
+      await fetch('/api/push/subscriptions', { method: 'DELETE', credentials: 'same-origin', headers, body: JSON.stringify({ endpoint: event.oldSubscription.endpoint }) }).catch(() => {});
+    }
+    if (event.newSubscription) {
+      await fetch('/api/push/subscriptions', { method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify(event.newSubscription.toJSON()) }).catch(() => {});
+    }
+  })());
+});
+
+/** Only paths inside the cockpit: a notice never opens another site. */
+function inApp(url) {
+  return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/';
+}

@@ -4,6 +4,8 @@ import { Nav } from './components/Nav.js';
 import { currentMode } from './mode.js';
 import { match, navigate, onLinkClick, path } from './router.js';
 import { DevicesScreen } from './screens/Devices.js';
+import { AccountLink } from './account/AccountLink.js';
+import { AccountScreen } from './screens/Account.js';
 import { BoardScreen } from './screens/Board.js';
 import { SessionsScreen } from './screens/Sessions.js';
 import { TopoScreen } from './screens/Topo.js';
@@ -30,10 +32,12 @@ export function App() {
   else if (p === '/topo') screen = <TopoScreen />;
   else if (p === '/board') screen = <BoardScreen />;
   else if (p === '/vault' && mode === 'fabric') screen = <VaultScreen />;
+  else if (p === '/account') screen = <AccountScreen mode={mode} />;
   else screen = <section class="panel"><h2>not found</h2><a href="/sessions">sessions</a></section>;
   return (
     <div class="shell-wrap" onClick={onLinkClick as never} data-mode={mode} data-live={live.value}>
       {mode === 'fabric' && <FuelMeter />}
+      <AccountLink />
       <div class="shell">
         <Nav mode={mode} />
         <main class="content">{screen}</main>

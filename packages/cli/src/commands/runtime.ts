@@ -15,9 +15,9 @@ export interface ServeOptions {
   mode?: 'local' | 'cloud';
 }
 
-/** The cockpit's build, shipped in @fabric/web (built by npm ci / npm run build). */
+/** The cockpit's build, shipped in @fabric/web (built by npm ci / npm run build); FABRIC_WEB_ROOT points elsewhere. */
 export function cockpitRoot(): string {
-  return join(dirname(createRequire(import.meta.url).resolve('@fabric/web/package.json')), 'dist');
+  return process.env.FABRIC_WEB_ROOT ?? join(dirname(createRequire(import.meta.url).resolve('@fabric/web/package.json')), 'dist');
 }
 
 /** Start a control plane on `dir` and record where it listens (`server.json`). */

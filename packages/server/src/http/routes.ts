@@ -3,6 +3,7 @@ import {
   FabricError, approvalDecisionRequestSchema, cancelSessionRequestSchema, createSessionRequestSchema, inviteRequestSchema,
   loginRequestSchema, pairRequestSchema, redeemRequestSchema, sessionInputRequestSchema, updateDeviceRequestSchema,
 } from '@fabric/protocol';
+import { requireTrustedBrowser } from '../auth/passkeys-trust.js';
 import { readFuel } from '../fuel/query.js';
 import { z } from 'zod';
 import { topics } from '../bus.js';
@@ -43,19 +44,22 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // ---- people ---------------------------------------------------------------
   app.post('/api/auth/redeem', async (req, reply) => {
-    authLimiter.take(req.ip);
     const body = parse(redeemRequestSchema, req.body);
-    const auth = await accounts.redeem(body.code, body.name, body.password, body.client);
+    const auth = await authLimiter.guard(req.ip, ['invite_invalid'], () => accounts.redeem(body.code, body.name, body.password, body.client));
     if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
     reply.code(201);
     return auth;
   });
 
+  // Only failed attempts spend the per-address budget: guessing is slowed, people who type it right never are.
   app.post('/api/auth/login', async (req, reply) => {
-    authLimiter.take(req.ip);
     const body = parse(loginRequestSchema, req.body);
-    const auth = await accounts.login(body.name, body.password, body.client);
-    if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
+    const auth = await authLimiter.guard(req.ip, ['login_failed'], () => accounts.login(body.name, body.password, body.client));
+    if (body.client === 'browser') {
+      // The 30-day rule: once an account has a passkey, a browser uses the password only while it is trusted.
+      await requireTrustedBrowser(ctx, req, auth.user.id);
+      setSessionCookie(req, reply, auth.token);
+    }
     return auth;
   });
 
@@ -85,10 +89,9 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post('/api/devices/pair', async (req, reply) => {
-    authLimiter.take(req.ip);
     const body = parse(pairRequestSchema, req.body);
     reply.code(201);
-    return accounts.pair(body.token, body.name, body.vaultRecipient ?? null);
+    return authLimiter.guard(req.ip, ['pairing_token_invalid'], () => accounts.pair(body.token, body.name, body.vaultRecipient ?? null));
   });
 
   app.get('/api/devices', async (req) => {

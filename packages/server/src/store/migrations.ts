@@ -199,6 +199,58 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('board_cards_session').on('board_cards').column('session_id').execute();
     },
   },
+  '0005_passkeys_push': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+
+      await db.schema.createTable('webauthn_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('rp_id', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webauthn_challenges_expires').on('webauthn_challenges').column('expires_at').execute();
+
+      await db.schema.createTable('push_vapid')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('private_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('push_subscriptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint', 'text', (c) => c.notNull().unique())
+        .addColumn('p256dh', 'text', (c) => c.notNull())
+        .addColumn('auth', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_sent_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('push_subscriptions_user').on('push_subscriptions').column('user_id').execute();
+
+      await db.schema.createTable('push_sent')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('sent_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('push_sent_at').on('push_sent').column('sent_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

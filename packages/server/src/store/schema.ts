@@ -175,6 +175,11 @@ export interface Database {
   vault_identities: VaultIdentitiesTable;
   vault_access_log: VaultAccessLogTable;
   board_cards: BoardCardsTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  push_vapid: PushVapidTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_sent: PushSentTable;
 }
 
 export interface BoardCardsTable {
@@ -192,6 +197,61 @@ export interface BoardCardsTable {
   created_by: string;
   created_at: number;
   updated_at: number;
+}
+
+/** A WebAuthn credential (passkey) a user enrolled; used for usernameless sign-in. */
+export interface PasskeysTable {
+  /** The credential id, base64url, as the authenticator made it. */
+  id: string;
+  user_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter (0 for authenticators that do not count). */
+  counter: number;
+  /** JSON array of transports ("internal", "hybrid", ...) for allowCredentials hints. */
+  transports: string;
+  label: string;
+  device_type: string;
+  backed_up: number;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** A pending WebAuthn ceremony: single use, a few minutes, bound to one browser by a cookie holding `id`. */
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge: string;
+  purpose: 'register' | 'authenticate';
+  /** The signed-in user for a registration; null for a usernameless sign-in. */
+  user_id: string | null;
+  rp_id: string;
+  origin: string;
+  expires_at: number;
+}
+
+/** The control plane's VAPID key pair (one row, made on first start). */
+export interface PushVapidTable {
+  id: string;
+  public_key: string;
+  private_key: string;
+  created_at: number;
+}
+
+/** One browser's Web Push subscription for one user; the endpoint identifies the browser. */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+  last_sent_at: number | null;
+}
+
+/** Notifications already sent (key: `session:<id>:<status>` or `approval:<sessionId>:<requestId>`), so several nodes send each once. */
+export interface PushSentTable {
+  key: string;
+  sent_at: number;
 }
 
 export type { Generated };

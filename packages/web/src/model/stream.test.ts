@@ -24,6 +24,31 @@ describe('toItems', () => {
     expect(items[1]).toMatchObject({ name: 'Bash', result: { output: 'a\nb', isError: false } });
   });
 
+  it('folds a file change into the edit call that made it, once, and lists other changes on their own', () => {
+    const edit = { file_path: '/p/hello.txt', old_string: 'hello', new_string: 'hello, world' };
+    const items = toItems([
+      norm({ kind: 'tool_call', id: 'e1', name: 'Edit', input: edit }),
+      norm({ kind: 'tool_result', id: 'e1', output: 'ok', isError: false }),
+      norm({ kind: 'file_change', path: '/p/hello.txt', change: 'modify' }),
+      norm({ kind: 'file_change', path: '/p/hello.txt', change: 'modify' }),
+      norm({ kind: 'file_change', path: '/p/other.txt', change: 'add' }),
+    ]);
+    expect(items).toMatchObject([
+      { kind: 'tool', name: 'Edit', files: [{ path: '/p/hello.txt', change: 'modify' }] },
+      { kind: 'file', path: '/p/hello.txt' },
+      { kind: 'file', path: '/p/other.txt', change: 'add' },
+    ]);
+  });
+
+  it('keeps what an approval asks about and why it was denied', () => {
+    const input = { command: 'rm -rf build' };
+    const items = toItems([
+      ev('approval', JSON.stringify({ tool: 'Bash', summary: 'Bash: rm -rf build', input }), { requestId: 'a1', expiresAt: 2000 }),
+      ev('approval', null, { requestId: 'a1', decision: 'deny', message: 'not on my machine' }),
+    ]);
+    expect(items).toEqual([expect.objectContaining({ kind: 'approval', tool: 'Bash', input, decision: 'deny', reason: 'not on my machine' })]);
+  });
+
   it('pairs an approval with its decision and lists only unanswered, unexpired ones as pending', () => {
     const items = toItems([
       ev('approval', JSON.stringify({ tool: 'Bash', summary: 'Bash: rm -rf build' }), { requestId: 'a1', expiresAt: 2000, message: 'Bash: rm -rf build' }),
@@ -43,6 +68,22 @@ describe('toItems', () => {
       ev('exit', null, { status: 'succeeded', code: 0, signal: null }),
     ]);
     expect(items).toMatchObject([{ kind: 'status', status: 'queued', message: 'waiting: no device' }, { kind: 'exit', code: 0, status: 'succeeded' }]);
+  });
+
+  it('hands out the same parsed inputs when folding again, so the screen derives diffs once', () => {
+    const events = [norm({ kind: 'tool_call', id: 'w', name: 'Write', input: { file_path: 'a', content: 'x' } })];
+    const [a] = toItems(events);
+    const [b] = toItems([...events, ev('stdout', 'more')]);
+    expect(a).not.toBe(b);
+    expect((a as { input: unknown }).input).toBe((b as { input: unknown }).input);
+  });
+
+  it('drops bare turn and step markers from harnesses but keeps statuses that say something', () => {
+    const items = toItems([
+      norm({ kind: 'status', status: 'turn_begin' }), norm({ kind: 'status', status: 'step_start' }),
+      norm({ kind: 'status', status: 'init', detail: 'model claude-sonnet-5' }), norm({ kind: 'status', status: 'plan', detail: '[x] read\n[ ] write' }),
+    ]);
+    expect(items).toMatchObject([{ kind: 'status', status: 'init', message: 'model claude-sonnet-5' }, { kind: 'status', status: 'plan' }]);
   });
 
   it('survives malformed event data and folds raw lines into output', () => {

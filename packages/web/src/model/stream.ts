@@ -1,24 +1,47 @@
 import type { SessionEvent, StreamEvent } from '@fabric/protocol';
+import { editsOf } from './tools.js';
 
 /** What the session screen draws, in order. Consecutive output chunks are merged. */
 export type Item =
   | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string; seq: number }
   | { kind: 'text'; text: string; seq: number }
   | { kind: 'reasoning'; text: string; seq: number }
-  | { kind: 'tool'; id: string; name: string; input: unknown; result: { output: string; isError: boolean } | null; seq: number }
+  | {
+    kind: 'tool'; id: string; name: string; input: unknown; result: { output: string; isError: boolean } | null;
+    /** File changes the harness reported for this call (so they are not listed twice). */
+    files: Array<{ path: string; change: string }>; seq: number;
+  }
   | { kind: 'file'; path: string; change: string; seq: number }
-  | { kind: 'approval'; requestId: string; summary: string; tool: string; decision: 'allow' | 'deny' | null; expiresAt: number | null; seq: number }
+  | {
+    kind: 'approval'; requestId: string; summary: string; tool: string; input: unknown;
+    decision: 'allow' | 'deny' | null; reason: string | null; expiresAt: number | null; seq: number;
+  }
   | { kind: 'input'; text: string; seq: number }
   | { kind: 'status'; status: string; message: string | null; error: boolean; seq: number }
   | { kind: 'exit'; code: number | null; signal: string | null; status: string | null; seq: number };
 
-function parseJson(data: string | null): unknown {
-  if (data === null) return null;
-  try {
-    return JSON.parse(data);
-  } catch {
-    return null;
+/** Harness markers that say nothing a reader needs when they carry no detail (turns and steps begin and end). */
+const QUIET_STATUSES: ReadonlySet<string> = new Set(['init', 'turn_begin', 'turn_end', 'turn_started', 'step_start', 'completed', 'success']);
+
+/**
+ * Parsed event data, per event object: folding again after each new event
+ * then hands the screen the same inputs, so what it derives from them
+ * (diffs) is computed once. Events are immutable once received.
+ */
+const parsed = new WeakMap<StreamEvent, unknown>();
+
+function parseJson(e: StreamEvent): unknown {
+  if (parsed.has(e)) return parsed.get(e);
+  let value: unknown = null;
+  if (e.data !== null) {
+    try {
+      value = JSON.parse(e.data);
+    } catch {
+      value = null;
+    }
   }
+  parsed.set(e, value);
+  return value;
 }
 
 /**
@@ -44,26 +67,32 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
         items.push({ kind: 'input', text: e.data ?? '', seq: e.seq });
         break;
       case 'event': {
-        const ev = parseJson(e.data) as SessionEvent | null;
+        const ev = parseJson(e) as SessionEvent | null;
         if (!ev || typeof ev !== 'object') break;
         if (ev.kind === 'text') {
           if (last?.kind === 'text') last.text += ev.text.startsWith('\n') || last.text.endsWith('\n') ? ev.text : `\n\n${ev.text}`;
           else items.push({ kind: 'text', text: ev.text, seq: e.seq });
         } else if (ev.kind === 'reasoning') items.push({ kind: 'reasoning', text: ev.text, seq: e.seq });
         else if (ev.kind === 'tool_call') {
-          const item: Extract<Item, { kind: 'tool' }> = { kind: 'tool', id: ev.id, name: ev.name, input: ev.input, result: null, seq: e.seq };
+          const item: Extract<Item, { kind: 'tool' }> = { kind: 'tool', id: ev.id, name: ev.name, input: ev.input, result: null, files: [], seq: e.seq };
           tools.set(ev.id, item);
           items.push(item);
         } else if (ev.kind === 'tool_result') {
           const call = tools.get(ev.id);
           if (call) call.result = { output: ev.output, isError: ev.isError };
-          else items.push({ kind: 'tool', id: ev.id, name: 'tool', input: null, result: { output: ev.output, isError: ev.isError }, seq: e.seq });
-        } else if (ev.kind === 'file_change') items.push({ kind: 'file', path: ev.path, change: ev.change, seq: e.seq });
+          else items.push({ kind: 'tool', id: ev.id, name: 'tool', input: null, result: { output: ev.output, isError: ev.isError }, files: [], seq: e.seq });
+        } else if (ev.kind === 'file_change') {
+          const call = editingCall(items, ev.path);
+          if (call) call.files.push({ path: ev.path, change: ev.change });
+          else items.push({ kind: 'file', path: ev.path, change: ev.change, seq: e.seq });
+        }
         else if (ev.kind === 'error') items.push({ kind: 'status', status: 'error', message: ev.message, error: true, seq: e.seq });
         else if (ev.kind === 'raw') {
           if (last?.kind === 'output' && last.stream === 'stdout') last.text += `${ev.line}\n`;
           else items.push({ kind: 'output', stream: 'stdout', text: `${ev.line}\n`, seq: e.seq });
-        } else if (ev.kind === 'status') items.push({ kind: 'status', status: ev.status, message: ev.detail ?? null, error: false, seq: e.seq });
+        } else if (ev.kind === 'status' && !(QUIET_STATUSES.has(ev.status) && !ev.detail)) {
+          items.push({ kind: 'status', status: ev.status, message: ev.detail ?? null, error: false, seq: e.seq });
+        }
         break;
       }
       case 'approval': {
@@ -71,13 +100,13 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
         if (!id) break;
         if (e.meta?.decision) {
           const asked = approvals.get(id);
-          if (asked) asked.decision = e.meta.decision;
+          if (asked) { asked.decision = e.meta.decision; asked.reason = e.meta.message ?? null; }
           break;
         }
-        const body = parseJson(e.data) as { tool?: string; summary?: string } | null;
+        const body = parseJson(e) as { tool?: string; summary?: string; input?: unknown } | null;
         const item: Extract<Item, { kind: 'approval' }> = {
-          kind: 'approval', requestId: id, summary: body?.summary ?? e.meta?.message ?? '', tool: body?.tool ?? '',
-          decision: null, expiresAt: e.meta?.expiresAt ?? null, seq: e.seq,
+          kind: 'approval', requestId: id, summary: body?.summary ?? e.meta?.message ?? '', tool: body?.tool ?? '', input: body?.input ?? null,
+          decision: null, reason: null, expiresAt: e.meta?.expiresAt ?? null, seq: e.seq,
         };
         approvals.set(id, item);
         items.push(item);
@@ -97,6 +126,16 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
     }
   }
   return items;
+}
+
+/** The latest recent tool call that edits `path` and has not reported it yet, if any. */
+function editingCall(items: Item[], path: string): Extract<Item, { kind: 'tool' }> | null {
+  for (let k = items.length - 1; k >= Math.max(0, items.length - 50); k--) {
+    const it = items[k]!;
+    if (it.kind !== 'tool' || it.files.some((f) => f.path === path)) continue;
+    if (editsOf(it.name, it.input).some((e) => e.path === path)) return it;
+  }
+  return null;
 }
 
 /** Pending approvals (asked, not answered, not expired at `now`). */

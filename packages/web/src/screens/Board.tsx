@@ -1,5 +1,164 @@
-import { Placeholder } from './Placeholder.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { BoardCard, BoardColumn } from '@fabric/protocol';
+import { del, patch, post } from '../api.js';
+import { ErrorLine } from '../components/ErrorLine.js';
+import { COLUMNS, cardStatus, groupColumns, moveCard, overlayMoves, stepTarget, type PendingMove, type Step } from '../model/board.js';
+import { board, devices, refreshBoard, refreshSessions, sessions } from '../store.js';
+import { Card, type CardActions } from './board/Card.js';
+import { CardDrawer } from './board/CardDrawer.js';
+import { useCardDrag } from './board/drag.js';
+import './board/board.css';
 
+const HINT: Record<BoardColumn, string> = {
+  backlog: 'tasks waiting to launch',
+  running: 'sessions in flight',
+  review: 'finished: check the result',
+  done: 'accepted',
+};
+
+/** On a phone, the column the strip is scrolled to (the one whose left edge is nearest the strip's). */
+function columnInView(strip: HTMLElement | null): BoardColumn {
+  if (!strip) return 'backlog';
+  let best: BoardColumn = 'backlog';
+  let bestDist = Infinity;
+  for (const el of strip.querySelectorAll<HTMLElement>('[data-column]')) {
+    const d = Math.abs(el.offsetLeft - strip.offsetLeft - strip.scrollLeft);
+    if (d < bestDist) { bestDist = d; best = el.dataset.column as BoardColumn; }
+  }
+  return best;
+}
+
+/**
+ * BOARD: task cards in four columns, stored server-side. A launched card
+ * follows its session by itself (the live feed refreshes the board); people
+ * move cards by dragging (mouse or finger) or with the arrow controls.
+ * Moves show at once and are written as one position between the new
+ * neighbours; a failed write reloads the board from the server.
+ */
 export function BoardScreen() {
-  return <Placeholder title="board" />;
+  const [drawer, setDrawer] = useState<{ card: BoardCard | null } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [inView, setInView] = useState<BoardColumn>('backlog');
+  const root = useRef<HTMLDivElement>(null);
+  const strip = useRef<HTMLDivElement>(null);
+  const pending = useRef(new Map<string, PendingMove>());
+  useEffect(() => { refreshBoard().catch(setError); }, []);
+  const view = overlayMoves(board.value, pending.current, Date.now());
+  pending.current = view.pending;
+  const cards = view.cards;
+
+  const move = async (id: string, column: BoardColumn, index: number): Promise<boolean> => {
+    const plan = moveCard(overlayMoves(board.value, pending.current, Date.now()).cards, id, column, index);
+    if (!plan) return false;
+    const until = Date.now() + 10_000;
+    for (const p of plan.patches) {
+      const c = plan.cards.find((x) => x.id === p.id)!;
+      pending.current.set(p.id, { column: c.column, position: c.position, until });
+    }
+    board.value = plan.cards;
+    setError(null);
+    try {
+      for (const p of plan.patches) await patch(`/api/board/cards/${p.id}`, p.column ? { column: p.column, position: p.position } : { position: p.position });
+    } catch (err) {
+      setError(err);
+      for (const p of plan.patches) pending.current.delete(p.id);
+      await refreshBoard().catch(() => {});
+    }
+    return true;
+  };
+  const { drag, onPointerDown } = useCardDrag(root, strip, (id, column, index) => { void move(id, column, index); });
+
+  const actions: CardActions = {
+    async launch(card) {
+      setBusy(card.id);
+      setError(null);
+      try {
+        const launched = await post<BoardCard>(`/api/board/cards/${card.id}/launch`);
+        board.value = board.value.map((c) => (c.id === launched.id ? launched : c));
+        await refreshSessions();
+      } catch (err) {
+        setError(err);
+      } finally {
+        setBusy(null);
+      }
+    },
+    edit(card) { setDrawer({ card }); },
+    async remove(card) {
+      if (!confirm(`delete the card "${card.title}"?`)) return;
+      board.value = board.value.filter((c) => c.id !== card.id);
+      try { await del(`/api/board/cards/${card.id}`); } catch (err) { setError(err); await refreshBoard().catch(() => {}); }
+    },
+    step(card, step, from) {
+      const t = stepTarget(cards, card.id, step);
+      if (!t) return;
+      const focusStep = from.dataset.step;
+      void move(card.id, t.column, t.index);
+      // Moving between columns re-creates the card: keep the keyboard where it was.
+      requestAnimationFrame(() => {
+        const el = root.current?.querySelector<HTMLElement>(`[data-card-id="${card.id}"]`);
+        const again = focusStep ? el?.querySelector<HTMLButtonElement>(`[data-step="${focusStep}"]`) : null;
+        (again && !again.disabled ? again : el?.querySelector<HTMLElement>('[data-drag-handle]'))?.focus();
+        el?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+      });
+    },
+  };
+
+  const cols = groupColumns(cards);
+  const names = new Map(devices.value.map((d) => [d.id, d.name]));
+  const dragged = drag ? cards.find((c) => c.id === drag.id) : undefined;
+  const canFor = (c: BoardCard): Record<Step, boolean> => {
+    const i = cols[c.column].indexOf(c);
+    const ci = COLUMNS.indexOf(c.column);
+    return { up: i > 0, down: i < cols[c.column].length - 1, left: ci > 0, right: ci < COLUMNS.length - 1 };
+  };
+  const cardFor = (c: BoardCard, extra: { dragging?: boolean; dropBefore?: boolean; ghost?: boolean } = {}) => (
+    <Card
+      key={c.id} card={c} status={cardStatus(c, sessions.value)} deviceName={c.deviceId ? names.get(c.deviceId) ?? null : null}
+      can={canFor(c)} actions={actions} busy={busy === c.id} {...extra}
+    />
+  );
+
+  return (
+    <div class="board" ref={root}>
+      <div class="board-bar">
+        <h2 class="panel-title">board</h2>
+        <nav class="board-tabs" aria-label="columns">
+          {COLUMNS.map((col) => (
+            <button type="button" class={`tab${inView === col ? ' active' : ''}`} aria-current={inView === col ? 'true' : undefined} onClick={() => root.current?.querySelector(`[data-column="${col}"]`)?.scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth', inline: 'start', block: 'nearest' })}>
+              {col} <span class="count">{cols[col].length}</span>
+            </button>
+          ))}
+        </nav>
+        <button type="button" class="primary" onClick={() => setDrawer({ card: null })}>+ new card</button>
+      </div>
+      {error ? <div class="board-error"><ErrorLine error={error} /></div> : null}
+      <div class={`board-strip${drag ? ' is-dragging' : ''}`} ref={strip} onPointerDown={onPointerDown as never} onScroll={() => setInView(columnInView(strip.current))}>
+        {COLUMNS.map((col) => {
+          const list = cols[col];
+          const target = drag?.target?.column === col ? drag.target.index : -1;
+          const others = list.filter((c) => c.id !== drag?.id);
+          const before = target >= 0 && target < others.length ? others[target]!.id : null;
+          return (
+            <section class={`board-col col-${col}${drag?.target?.column === col ? ' is-target' : ''}`} data-column={col} aria-label={`${col} column`}>
+              <header class="board-col-head">
+                <span class="name">{col}</span>
+                <span class="count">{list.length}</span>
+              </header>
+              <ol class={`board-list${target >= 0 && before === null ? ' drop-end' : ''}`}>
+                {list.map((c) => cardFor(c, { dragging: c.id === drag?.id, dropBefore: c.id === before }))}
+              </ol>
+              {list.length === 0 && <p class="board-empty tiny">{HINT[col]}</p>}
+            </section>
+          );
+        })}
+      </div>
+      {drag && dragged && (
+        <ol class="board-ghost" style={{ left: `${drag.x - drag.dx}px`, top: `${drag.y - drag.dy}px`, width: `${drag.width}px` }}>
+          {cardFor(dragged, { ghost: true })}
+        </ol>
+      )}
+      {drawer && <CardDrawer key={drawer.card?.id ?? 'new'} card={drawer.card} onClose={() => setDrawer(null)} />}
+    </div>
+  );
 }

@@ -1,121 +1,138 @@
-import { useEffect, useState } from 'preact/hooks';
-import { isTerminal, type SessionView, type StreamEvent } from '@fabric/protocol';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { isTerminal, type SessionView } from '@fabric/protocol';
 import { get, post } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
-import { pendingApprovals, toItems, type Item } from '../model/stream.js';
+import { pendingApprovals, toItems } from '../model/stream.js';
 import { navigate } from '../router.js';
+import { ApprovalBar } from './session/Approval.js';
+import { ItemView } from './session/ItemView.js';
+import { useSessionStream } from './session/useSessionStream.js';
+import './session/session.css';
+
+const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn', running: 'ok' };
 
 /**
- * One session, live. EventSource resumes after a drop by itself, sending
- * Last-Event-ID, and the server replays from there: nothing is lost or
- * repeated, so the screen simply folds every event it has into items.
+ * One session, live: its stored events folded into items (agent text as
+ * Markdown, tool calls folded, edits as diffs, approvals with Allow/Deny),
+ * follow-up input and stop while it runs, resume once it is over. The
+ * stream resumes after a drop from the last event it has, so nothing is
+ * lost or repeated (see `useSessionStream`).
  */
 export function SessionScreen({ id }: { id: string }) {
   const [view, setView] = useState<SessionView | null>(null);
-  const [events, setEvents] = useState<StreamEvent[]>([]);
   const [error, setError] = useState<unknown>(null);
+  /** A failed background refresh; cleared by the next one that works. */
+  const [loadError, setLoadError] = useState<unknown>(null);
   const [input, setInput] = useState('');
   const [resumePrompt, setResumePrompt] = useState('');
-  const [connected, setConnected] = useState(false);
+  const loading = useRef<{ timer: ReturnType<typeof setTimeout> | null; alive: boolean }>({ timer: null, alive: true });
 
+  /** Refresh the summary (status, exit code, pending approvals), coalescing bursts. */
+  const load = useCallback(() => {
+    const l = loading.current;
+    if (l.timer) return;
+    l.timer = setTimeout(() => {
+      l.timer = null;
+      get<SessionView>(`/api/sessions/${id}`).then((v) => { if (l.alive) { setView(v); setLoadError(null); } }, (err) => { if (l.alive) setLoadError(err); });
+    }, 100);
+  }, [id]);
   useEffect(() => {
-    let closed = false;
-    const load = () => get<SessionView>(`/api/sessions/${id}`).then((v) => { if (!closed) setView(v); }, setError);
-    void load();
-    const source = new EventSource(`/api/sessions/${id}/stream`);
-    const seen = new Set<number>();
-    const onEvent = (m: MessageEvent) => {
-      const e = JSON.parse(String(m.data)) as StreamEvent;
-      if (seen.has(e.seq)) return;
-      seen.add(e.seq);
-      setEvents((prev) => [...prev, e]);
-      if (e.kind === 'status' || e.kind === 'exit' || e.kind === 'approval') void load();
-    };
-    for (const kind of ['stdout', 'stderr', 'event', 'status', 'exit', 'input', 'usage', 'approval']) source.addEventListener(kind, onEvent as EventListener);
-    source.addEventListener('end', () => { source.close(); setConnected(false); void load(); });
-    source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
-    return () => { closed = true; source.close(); };
+    const l = loading.current;
+    l.alive = true;
+    get<SessionView>(`/api/sessions/${id}`).then((v) => { if (l.alive) setView(v); }, (err) => { if (l.alive) setLoadError(err); });
+    return () => { l.alive = false; if (l.timer) clearTimeout(l.timer); };
   }, [id]);
 
-  const items = toItems(events);
+  const stream = useSessionStream(id, load);
+  const items = useMemo(() => toItems(stream.events), [stream.events]);
+  const ended = view ? isTerminal(view.status) : stream.ended;
+  const running = view !== null && !ended;
+  const now = useNow(items);
+  const pending = ended ? [] : pendingApprovals(items, now);
+  const end = useFollowTail(items.length, running);
+
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
     try { await fn(); } catch (err) { setError(err); }
   };
-  const running = view && !isTerminal(view.status);
-  const placement = view?.placement ? (JSON.parse(view.placement) as { text?: string }).text : null;
+  const placement = useMemo(() => {
+    if (!view?.placement) return null;
+    try { return (JSON.parse(view.placement) as { text?: string }).text ?? null; } catch { return null; }
+  }, [view?.placement]);
+
   return (
-    <section class="panel" aria-label="session" data-testid="session">
+    <section class="panel ses" aria-label="session" data-testid="session">
       <div class="row">
         <a href="/sessions" class="tiny">← sessions</a>
         <span class="grow" />
-        <span class="tiny muted">{connected ? '● live' : '○'}</span>
+        <span class={`ses-live ${stream.live ? 'on' : ''}`} data-testid="live">{stream.live ? '● live' : stream.ended || ended ? 'ended' : stream.connects ? '○ reconnecting' : '○ connecting'}</span>
       </div>
-      <h2 style="margin-top: 8px;">{view?.harness ?? ''} on {view?.deviceName ?? '…'} · <span data-testid="session-status">{view?.status ?? '…'}</span></h2>
-      <div class="muted tiny" style="white-space: pre-wrap;">{view?.prompt}</div>
-      {placement && <div class="tiny muted">placement: {placement}</div>}
-      {view && <div class="tiny muted">permissions: {view.permissionMode}{view.exitCode !== null ? ` · exit ${view.exitCode}` : ''}{view.signal ? ` · ${view.signal}` : ''}</div>}
-      <ErrorLine error={error} />
-      <div class="stream" data-testid="stream">
-        {items.map((item) => <ItemView item={item} sessionId={id} onAct={act} />)}
+      <div class="ses-head">
+        <h2>{view?.harness ?? '…'} <span class="muted">on {view?.deviceName ?? '…'}</span></h2>
+        <span class={`badge ${STATUS_CLASS[view?.status ?? ''] ?? ''}`} data-testid="session-status">{view?.status ?? '…'}</span>
       </div>
+      <div class="ses-prompt">{view?.prompt}</div>
+      <div class="ses-meta">
+        {view && <>permissions: {view.permissionMode}{view.model ? ` · ${view.model}` : ''}{view.exitCode !== null ? ` · exit ${view.exitCode}` : ''}{view.signal ? ` · ${view.signal}` : ''}</>}
+        {placement && <div>placement: {placement}</div>}
+        {view?.parentId && <div>resumed from <a href={`/sessions/${view.parentId}`} data-testid="parent-link">{view.parentId}</a></div>}
+      </div>
+      <ErrorLine error={error ?? loadError} />
+      <div class="ses-stream" data-testid="stream" data-last-seq={stream.events.at(-1)?.seq ?? 0} data-connects={stream.connects} data-repeats={stream.repeats}>
+        {items.map((item) => <ItemView key={item.seq} item={item} sessionId={id} running={!ended} now={now} />)}
+      </div>
+      <div class="ses-end" ref={end} />
       {running && (
-        <form class="row" style="margin-top: 12px;" onSubmit={(e) => { e.preventDefault(); void act(async () => { await post(`/api/sessions/${id}/input`, { data: `${input}\n` }); setInput(''); }); }}>
-          <input class="grow" aria-label="follow-up input" placeholder="follow-up…" value={input} onInput={(e) => setInput(e.currentTarget.value)} />
+        <form class="ses-form" onSubmit={(e) => { e.preventDefault(); void act(async () => { await post(`/api/sessions/${id}/input`, { data: `${input}\n` }); setInput(''); }); }}>
+          <input aria-label="follow-up input" placeholder="follow-up…" value={input} onInput={(e) => setInput(e.currentTarget.value)} />
           <button type="submit" disabled={!input}>send</button>
           <button type="button" class="danger" onClick={() => void act(() => post(`/api/sessions/${id}/cancel`, {}))}>stop</button>
         </form>
       )}
-      {view && !running && view.harnessSessionId && (
-        <form class="row" style="margin-top: 12px;" onSubmit={(e) => { e.preventDefault(); void act(async () => {
+      {view && ended && view.harnessSessionId && (
+        <form class="ses-form" onSubmit={(e) => { e.preventDefault(); void act(async () => {
           const next = await post<SessionView>('/api/sessions', { harness: view.harness, prompt: resumePrompt, resumeFrom: id });
           navigate(`/sessions/${next.id}`);
         }); }}>
-          <input class="grow" aria-label="resume with" placeholder="continue the conversation…" value={resumePrompt} onInput={(e) => setResumePrompt(e.currentTarget.value)} />
+          <input aria-label="resume with" placeholder="continue the conversation…" value={resumePrompt} onInput={(e) => setResumePrompt(e.currentTarget.value)} />
           <button type="submit" disabled={!resumePrompt}>resume</button>
         </form>
       )}
-      {pendingApprovals(items, Date.now()).length > 0 && <p class="warn tiny">waiting for your approval</p>}
+      <ApprovalBar pending={pending} />
     </section>
   );
 }
 
-function ItemView({ item, sessionId, onAct }: { item: Item; sessionId: string; onAct: (fn: () => Promise<unknown>) => Promise<void> }) {
-  switch (item.kind) {
-    case 'output':
-      return <pre class={`mono-out item ${item.stream === 'stderr' ? 'warn' : ''}`}>{item.text}</pre>;
-    case 'text':
-      return <div class="item text mono-out">{item.text}</div>;
-    case 'reasoning':
-      return <details class="item"><summary>thinking</summary><div class="mono-out muted">{item.text}</div></details>;
-    case 'tool':
-      return (
-        <details class="item tool">
-          <summary>{item.name} {item.result ? (item.result.isError ? '✗' : '✓') : '…'}</summary>
-          <pre class="mono-out">{typeof item.input === 'string' ? item.input : JSON.stringify(item.input, null, 2)}</pre>
-          {item.result && <pre class={`mono-out ${item.result.isError ? 'bad' : 'muted'}`}>{item.result.output}</pre>}
-        </details>
-      );
-    case 'file':
-      return <div class="item tiny">{item.change} <code>{item.path}</code></div>;
-    case 'approval':
-      return (
-        <div class="item approval" data-testid="approval">
-          <div><span class="badge warn">approval</span> {item.summary}</div>
-          {item.decision ? <div class={item.decision === 'allow' ? 'ok' : 'bad'}>{item.decision === 'allow' ? 'allowed' : 'denied'}</div> : (
-            <div class="row" style="margin-top: 8px;">
-              <button class="primary" onClick={() => void onAct(() => post(`/api/sessions/${sessionId}/approvals/${item.requestId}`, { decision: 'allow' }))}>allow</button>
-              <button class="danger" onClick={() => void onAct(() => post(`/api/sessions/${sessionId}/approvals/${item.requestId}`, { decision: 'deny' }))}>deny</button>
-            </div>
-          )}
-        </div>
-      );
-    case 'input':
-      return <div class="item input mono-out">› {item.text}</div>;
-    case 'status':
-      return <div class={`item tiny ${item.error ? 'error' : 'muted'}`}>[{item.status}]{item.message ? ` ${item.message}` : ''}</div>;
-    case 'exit':
-      return <div class="item tiny" data-testid="exit">exit {item.code ?? item.signal ?? '?'} · {item.status}</div>;
-  }
+/** The time, read again when the next pending approval expires, so its buttons go away on time. */
+function useNow(items: ReturnType<typeof toItems>): number {
+  const [, setTick] = useState(0);
+  const now = Date.now();
+  const next = items.reduce((min, i) => (i.kind === 'approval' && i.decision === null && i.expiresAt !== null && i.expiresAt > now ? Math.min(min, i.expiresAt) : min), Infinity);
+  useEffect(() => {
+    if (next === Infinity) return undefined;
+    const timer = setTimeout(() => setTick((n) => n + 1), Math.min(2 ** 31 - 1, next - Date.now() + 50));
+    return () => clearTimeout(timer);
+  }, [next]);
+  return now;
+}
+
+/**
+ * Keep the end of a running stream in view while the reader is at the end:
+ * when new items arrive and the end marker was on screen, scroll it back
+ * into view. A reader who scrolled up to read stays where they are.
+ */
+function useFollowTail(count: number, running: boolean) {
+  const ref = useRef<HTMLDivElement>(null);
+  const visible = useRef(true);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return undefined;
+    const io = new IntersectionObserver(([entry]) => { visible.current = entry?.isIntersecting ?? false; }, { rootMargin: '0px 0px 120px 0px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, []);
+  useEffect(() => {
+    if (running && visible.current && count > 0) ref.current?.scrollIntoView({ block: 'end' });
+  }, [count, running]);
+  return ref;
 }

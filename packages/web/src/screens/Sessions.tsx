@@ -6,6 +6,7 @@ import { navigate } from '../router.js';
 import { devices, refreshSessions, sessions } from '../store.js';
 import { parseLabels } from './labels.js';
 import { SessionScreen } from './Session.js';
+import { Dictate } from './session/Dictate.js';
 
 const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn' };
 
@@ -58,7 +59,10 @@ export function StartForm() {
             </select>
           </div>
         </div>
-        <label for="prompt">{harness === 'shell' ? 'command (one allowlisted program, no shell)' : 'prompt'}</label>
+        <div class="prompt-label">
+          <label for="prompt">{harness === 'shell' ? 'command (one allowlisted program, no shell)' : 'prompt'}</label>
+          <Dictate value={prompt} onChange={setPrompt} />
+        </div>
         <textarea id="prompt" value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} required placeholder={harness === 'shell' ? 'echo hello' : 'what should the agent do?'} />
         <div class="row">
           <div class="grow">

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,8 +43,11 @@ export interface Stack {
  */
 export async function startStack(opts: { allow?: string; env?: Record<string, string>; mode?: 'cloud' | 'local' } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'fabric-web-e2e-'));
+  // This run serves its own copy of the cockpit build, so a rebuild elsewhere cannot empty it mid-test.
+  const webRoot = join(dir, 'web');
+  cpSync(join(ROOT, 'packages/web/dist'), webRoot, { recursive: true });
   const child: ChildProcess = spawn(process.execPath, [BIN, 'up', '--data', dir, '--port', '0', '--allow', opts.allow ?? 'echo,cat,sleep,node', ...(opts.mode ? ['--mode', opts.mode] : [])], {
-    env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FABRIC_WEB_ROOT: webRoot, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
