@@ -51,7 +51,7 @@ export const rewrapRequestSchema = z.object({
 }).strict();
 
 export const clientLogRequestSchema = z.object({
-  action: z.enum(['entry.read', 'vault.unlock', 'vault.recover']),
+  action: z.enum(['entry.read', 'vault.unlock', 'vault.recover', 'vault.enrol']),
   entry: vaultNameSchema.optional(),
 }).strict();
 

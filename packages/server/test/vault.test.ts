@@ -59,6 +59,28 @@ describe('the vault API', () => {
     expect(log.log.some((l) => l.action === 'identity.enrolled')).toBe(true);
   });
 
+  it('gives unlock material only to its creator or an owner, lets only the creator replace it, and drops it when the client leaves the set', async () => {
+    t = await testServer();
+    const invite = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');
+    const bob = await t.server.ctx.accounts.redeem(invite.code, 'bob', 'long-enough-password', 'cli');
+    const invite2 = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');
+    const carol = await t.server.ctx.accounts.redeem(invite2.code, 'carol', 'long-enough-password', 'cli');
+    const material = { id: 'brw_bob', kind: 'browser', label: 'bob phone', wrappedByPassphrase: armored('Ym9i'), wrappedByPasskey: null, canary: null, prfSalt: null, credentialId: null };
+    expect((await t.api('/api/vault/identities', { body: material, token: bob.token })).status).toBe(201);
+    expect((await t.api('/api/vault/identities/brw_bob', { token: carol.token })).status).toBe(403);
+    expect((await t.api('/api/vault/identities/brw_bob', { token: bob.token })).status).toBe(200);
+    expect((await t.api('/api/vault/identities/brw_bob')).status).toBe(200); // the owner
+    expect((await t.api('/api/vault/identities', { body: { ...material, wrappedByPassphrase: armored('bWFsbG9yeQ') }, token: carol.token })).status).toBe(403);
+
+    await t.api('/api/vault/set', { method: 'PUT', body: { set: set(1, { recipients: [
+      { id: 'cli_1', kind: 'cli', recipient, label: 'cli', signer: 'c2lnbmVy', addedAt: 1 },
+      { id: 'brw_bob', kind: 'browser', recipient: recipient.replace('qyqs3290gq', 'qyqsabcdef'), label: 'bob', signer: null, addedAt: 1 },
+    ] }) } });
+    expect((await t.api('/api/vault/identities/brw_bob', { token: bob.token })).status).toBe(200);
+    await t.api('/api/vault/set', { method: 'PUT', body: { set: set(2) } }); // bob's browser revoked
+    expect((await t.api('/api/vault/identities/brw_bob', { token: bob.token })).status).toBe(404);
+  });
+
   it('lets members read but only owners change recipients, rewrap, delete or read the log', async () => {
     t = await testServer();
     const invite = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');

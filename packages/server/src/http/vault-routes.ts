@@ -93,10 +93,11 @@ export function registerVaultRoutes(app: FastifyInstance, ctx: ServerContext): v
   });
 
   app.get('/api/vault/identities/:id', async (req) => {
-    const who = await actor(req);
+    const user = await requireUser(ctx, req);
+    const who = `user:${user.sub}`;
     unlockLimiter.take(`${who}@${req.ip}`);
     const { id } = parse(idParams, req.params, 'params');
-    return vault.unlockMaterial(id, who);
+    return vault.unlockMaterial(id, who, user.role === 'owner');
   });
 
   /** Clients report what they decrypted: the server never sees a read happen. */

@@ -50,6 +50,9 @@ export class VaultStore {
       }
       if (current && current.vault_id !== set.vaultId) throw new FabricError('conflict', 'this recipient set belongs to another vault');
       await trx.insertInto('vault_sets').values({ version: set.version, vault_id: set.vaultId, body: JSON.stringify(set), created_at: this.clock.now(), created_by: actor }).execute();
+      // Unlock material of a client no longer in the set is useless to keep and tempting to steal.
+      const ids = set.recipients.map((r) => r.id);
+      await trx.deleteFrom('vault_identities').where('id', 'not in', ids).execute();
     });
     await this.log(actor, 'set.updated', null, `version ${set.version}, ${set.recipients.length} recipients, signed by ${set.signedBy.slice(0, 12)}`);
   }
@@ -137,7 +140,10 @@ export class VaultStore {
     }
   }
 
+  /** Store (or refresh) a client's wrapped unlock material; only its creator may replace it. */
   async enrolIdentity(req: EnrolIdentity, actor: string): Promise<void> {
+    const existing = await this.db.selectFrom('vault_identities').select('created_by').where('id', '=', req.id).executeTakeFirst();
+    if (existing && existing.created_by !== actor) throw new FabricError('forbidden', `vault identity ${req.id} belongs to someone else`);
     const row = {
       id: req.id, kind: req.kind, label: req.label,
       wrapped_by_passphrase: req.wrappedByPassphrase, wrapped_by_passkey: req.wrappedByPasskey, canary: req.canary,
@@ -151,10 +157,14 @@ export class VaultStore {
     await this.log(actor, 'identity.enrolled', null, `${req.kind} ${req.id} (${req.label})`);
   }
 
-  /** Wrapped unlock material for one identity; logged as released. */
-  async unlockMaterial(id: string, actor: string) {
+  /**
+   * Wrapped unlock material for one identity, to its creator (or an owner);
+   * anyone else could take it away and guess the passphrase offline. Logged.
+   */
+  async unlockMaterial(id: string, actor: string, isOwner: boolean) {
     const row = await this.db.selectFrom('vault_identities').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new FabricError('not_found', `no enrolled vault identity ${id}`);
+    if (row.created_by !== actor && !isOwner) throw new FabricError('forbidden', `vault identity ${id} belongs to someone else`);
     await this.log(actor, 'identity.released', null, `${row.kind} ${row.id}`);
     return {
       id: row.id, kind: row.kind, label: row.label,
