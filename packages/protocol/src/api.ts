@@ -246,3 +246,22 @@ export const updateCardRequestSchema = z.object({
   column: boardColumnSchema.optional(),
   position: z.number().finite().optional(),
 }).strict();
+
+// ---- fuel -------------------------------------------------------------------
+
+/** Throughput and yield over one slice (everything, a device, a harness); rules in server/src/fuel/compute.ts. */
+export interface FuelFigures {
+  throughput: { tokensPerMinute: number; windowMinutes: number; sparkline: number[] };
+  yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number | null };
+}
+
+/** GET /api/fuel. */
+export interface FuelReport extends FuelFigures {
+  generatedAt: number;
+  dayStart: number;
+  mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
+  byDevice: Array<FuelFigures & { key: string }>;
+  byHarness: Array<FuelFigures & { key: string }>;
+  /** Device names by id, for the breakdown. */
+  devices: Record<string, string>;
+}

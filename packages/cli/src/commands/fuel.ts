@@ -1,19 +1,11 @@
 import { Command } from 'commander';
+import type { FuelFigures, FuelReport } from '@fabric/protocol';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
 import { table } from '../format.js';
 import type { Out } from './shared.js';
 
-interface Figures {
-  throughput: { tokensPerMinute: number; windowMinutes: number; sparkline: number[] };
-  yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number | null };
-}
-interface FuelResponse extends Figures {
-  mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
-  byDevice: Array<Figures & { key: string }>;
-  byHarness: Array<Figures & { key: string }>;
-  devices: Record<string, string>;
-}
+type Figures = FuelFigures;
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -37,7 +29,7 @@ export function fuelCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const tz = new Date().getTimezoneOffset();
-      const f = await Api.forUser(globals()).get<FuelResponse>(`/api/fuel?tzOffset=${tz}`);
+      const f = await Api.forUser(globals()).get<FuelReport>(`/api/fuel?tzOffset=${tz}`);
       if (o.json) {
         out.stdout(JSON.stringify(f) + '\n');
         return;

@@ -1,3 +1,5 @@
+import type { FuelFigures, FuelReport as WireFuelReport } from '@fabric/protocol';
+
 /**
  * The fuel meter: tokens, not dollars, computed from persisted usage reports
  * and session lifetimes. Pure: the caller passes the rows and the clock.
@@ -35,18 +37,9 @@ export interface SessionSpan {
   endedAt: number | null;
 }
 
-export interface FuelFigures {
-  throughput: { tokensPerMinute: number; windowMinutes: number; sparkline: number[] };
-  yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number | null };
-}
-
-export interface FuelReport extends FuelFigures {
-  generatedAt: number;
-  dayStart: number;
-  mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
-  byDevice: Array<FuelFigures & { key: string }>;
-  byHarness: Array<FuelFigures & { key: string }>;
-}
+/** The computed report, before device names are attached (see protocol's FuelReport). */
+export type FuelReport = Omit<WireFuelReport, 'devices'>;
+export type { FuelFigures };
 
 export const MINUTE = 60_000;
 export const WINDOW_MINUTES = 5;

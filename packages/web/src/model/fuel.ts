@@ -1,16 +1,7 @@
-/** The fuel meter as GET /api/fuel returns it (see packages/server/src/fuel/compute.ts for the rules). */
-export interface FuelFigures {
-  throughput: { tokensPerMinute: number; windowMinutes: number; sparkline: number[] };
-  yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number | null };
-}
-export interface FuelView extends FuelFigures {
-  generatedAt: number;
-  dayStart: number;
-  mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
-  byDevice: Array<FuelFigures & { key: string }>;
-  byHarness: Array<FuelFigures & { key: string }>;
-  devices: Record<string, string>;
-}
+import type { FuelReport } from '@fabric/protocol';
+
+/** The fuel meter as GET /api/fuel returns it (rules in packages/server/src/fuel/compute.ts). */
+export type FuelView = FuelReport;
 
 /** 950 → "950", 1234 → "1.2k", 2_500_000 → "2.5M": readable at arm's length. */
 export function shortCount(n: number): string {
