@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { startServer } from '@fabric/server';
 import { startBaseline } from './lib/baseline.js';
 import { RelayClient } from './lib/relay-client.js';
+import { reporter } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 
 const TARGET_RATE = 50_000;
@@ -36,13 +37,7 @@ const RESERVE_MS = 20_000;
 const RUN_SECONDS = 8;
 
 const started = Date.now();
-function log(msg) {
-  process.stderr.write(`[relay ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
-}
-
-function emit(figure) {
-  process.stdout.write(`${JSON.stringify({ bench: 'relay', ...figure })}\n`);
-}
+const { log, emit } = reporter('relay');
 
 function parseArgs(args) {
   const opts = { runs: 5, n: 50_000, inline: false };

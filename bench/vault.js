@@ -25,6 +25,7 @@ import { Decrypter, Encrypter, armor } from 'age-encryption';
 import {
   decryptEntry, encryptEntry, generateIdentity, rewrapAll,
 } from '@fabric/vault';
+import { reporter } from './lib/report.js';
 import { median, percentileSorted, round } from './lib/stats.js';
 
 const TARGET_DECRYPT_MS = 5;
@@ -32,13 +33,7 @@ const TARGET_REWRAP_S = 3;
 const BUDGET_MS = 240_000;
 
 const started = Date.now();
-function log(msg) {
-  process.stderr.write(`[vault ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
-}
-
-function emit(figure) {
-  process.stdout.write(`${JSON.stringify({ bench: 'vault', ...figure })}\n`);
-}
+const { log, emit } = reporter('vault');
 
 function parseArgs(args) {
   const opts = { runs: 5, decrypts: 200, entries: 1000, pq: true, baseline: true };
