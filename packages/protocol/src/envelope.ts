@@ -3,6 +3,7 @@ import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capab
 import { errorCodeSchema } from './errors.js';
 import { corrIdSchema, deviceIdSchema, sessionIdSchema } from './ids.js';
 import { sessionEventSchema } from './events.js';
+import { ledgerCheckpointSchema } from './ledger.js';
 import { sessionCredentialSchema } from './vault.js';
 
 /**
@@ -157,6 +158,10 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     code: z.number().int().nullable(),
     signal: z.string().max(32).nullable(),
   })),
+  /** The device's signed ledger head; the control plane keeps it (see `ledger.ts`). */
+  message('ledger.checkpoint', ledgerCheckpointSchema),
+  /** The control plane kept the checkpoint with this `seq` (sent back with the checkpoint's corrId). */
+  message('ledger.checkpoint_ack', z.object({ seq: z.number().int().positive() })),
   message('fleet.device', z.object({
     id: deviceIdSchema,
     online: z.boolean(),

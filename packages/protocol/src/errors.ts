@@ -42,6 +42,10 @@ export const errorCodes = [
   'cloud_only',
   'csrf',
   'passkey_required',
+  'unsupported',
+  'approval_denied',
+  'path_not_allowed',
+  'ledger_conflict',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -87,6 +91,14 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   csrf: 403,
   /** Password sign-in from a browser that is not (or no longer) trusted, for an account with a passkey. */
   passkey_required: 401,
+  /** This machine cannot do that (no systemd, a platform without the feature). */
+  unsupported: 501,
+  /** The owner said no (or nobody answered) to a destructive agent action. */
+  approval_denied: 403,
+  /** An agent action named a path it may not touch. */
+  path_not_allowed: 403,
+  /** A ledger checkpoint contradicts one already recorded (rollback, rewrite or a different key). */
+  ledger_conflict: 409,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

@@ -6,6 +6,8 @@ export * from './errors.js';
 export * from './events.js';
 export * from './frame.js';
 export * from './ids.js';
+export * from './ledger.js';
+export * from './agent/index.js';
 export * from './tokens.js';
 export * from './vault.js';
 
