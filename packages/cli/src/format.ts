@@ -62,3 +62,29 @@ export function sessionRows(sessions: SessionView[]): string[][] {
   }
   return rows;
 }
+
+/**
+ * A JSON value as an indented outline a person can read: `key: value` lines,
+ * lists as `- ` items, nested objects indented. Used where a command has no
+ * table of its own; `--json` gives the exact value.
+ */
+export function renderPlain(value: unknown, indent = ''): string {
+  if (value === null || value === undefined) return `${indent}-`;
+  if (typeof value !== 'object') return `${indent}${String(value)}`;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return `${indent}(none)`;
+    return value.map((item) => {
+      const inner = renderPlain(item, `${indent}  `);
+      return `${indent}- ${inner.slice(indent.length + 2)}`;
+    }).join('\n');
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return `${indent}(empty)`;
+  return entries.map(([k, v]) => {
+    if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
+      return `${indent}${k}:\n${renderPlain(v, `${indent}  `)}`;
+    }
+    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${l}`).join('\n')}` : renderPlain(v, '');
+    return `${indent}${k}: ${scalar}`;
+  }).join('\n');
+}

@@ -5,6 +5,8 @@ import { inviteCommand, loginCommand, pairCommand } from './commands/accounts.js
 import { deviceCommand, serveCommand, upCommand } from './commands/daemons.js';
 import { devicesCommand, statusCommand } from './commands/fleet.js';
 import { fuelCommand } from './commands/fuel.js';
+import { agentCommand } from './commands/agent.js';
+import { ledgerCommand } from './commands/ledger.js';
 import { vaultCommand } from './commands/vault.js';
 import { isVaultError } from '@fabric/vault';
 import { sessionCommand } from './commands/session.js';
@@ -46,6 +48,8 @@ export async function main(argv: string[], out: Out = {
     sessionCommand(globals, out, setExit),
     fuelCommand(globals, out),
     vaultCommand(globals, out),
+    agentCommand(globals, out),
+    ledgerCommand(globals, out, setExit),
   ]) {
     program.addCommand(cmd);
   }

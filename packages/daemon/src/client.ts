@@ -29,6 +29,8 @@ export interface DeviceClientOptions {
   vaultRecipient?: () => string | null;
   /** Connection state changes, for status displays and tests. */
   onState?: (state: 'connecting' | 'online' | 'offline') => void;
+  /** The control plane keeps the ledger checkpoint with this seq. */
+  onLedgerAck?: (seq: number) => void;
 }
 
 /** Close codes after which reconnecting cannot help. */
@@ -223,6 +225,9 @@ export class DeviceClient {
           decision: env.payload.decision,
           ...(env.payload.reason ? { reason: env.payload.reason } : {}),
         });
+        return;
+      case 'ledger.checkpoint_ack':
+        this.opts.onLedgerAck?.(env.payload.seq);
         return;
       case 'error':
         this.opts.log.warn(`control plane error ${env.payload.code}: ${env.payload.message}`);

@@ -1,13 +1,23 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FabricError, type Labels } from '@fabric/protocol';
+import { FabricError, type Envelope, type Labels } from '@fabric/protocol';
+import { createAgentTools } from './agent/handlers.js';
+import { writeOwnerToken } from './agent/owner-token.js';
 import { AgentSocket, agentSocketPath } from './agent/socket.js';
 import { Capabilities } from './capabilities.js';
 import { DeviceClient, type DeviceLog } from './client.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
 import { defaultAdapters } from './harness/registry.js';
 import { DEFAULT_ALLOWLIST } from './harness/shell.js';
+import { Checkpointer } from './ledger/checkpoint.js';
+import { LedgerKey, ledgerKeyPath } from './ledger/key.js';
+import { Ledger } from './ledger/store.js';
+import { Memory } from './memory/memory.js';
 import { fabricMcpWiring } from './mcp/wiring.js';
+import { Records } from './records/store.js';
 import { SessionRunner } from './runner.js';
+import { openSqlite } from './store/sqlite.js';
+import type { SystemdOptions } from './system/systemd.js';
 import { CredentialCache } from './vault/cache.js';
 import { readDeviceKey } from './vault/device-key.js';
 import type { BackoffOptions } from './backoff.js';
@@ -20,12 +30,20 @@ export interface DeviceOptions {
   graceMs?: number;
   backoff?: BackoffOptions;
   onState?: (state: 'connecting' | 'online' | 'offline') => void;
+  /** A signed ledger checkpoint goes out after this many new events (default 1000)… */
+  checkpointEveryEvents?: number;
+  /** …or this long after the last one (default 5 minutes). */
+  checkpointEveryMs?: number;
+  /** Where systemd is looked for (tests point it at a fake `systemctl`). */
+  systemd?: SystemdOptions;
 }
 
 export interface RunningDevice {
   client: DeviceClient;
   runner: SessionRunner;
   deviceId: string;
+  /** The device's hash-chained ledger (`ledger.db`). */
+  ledger: Ledger;
   /** Settles when the client stops: resolves on `stop()`, rejects on a fatal refusal. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -39,35 +57,102 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   }
   const allowlist = opts.allowlist ?? DEFAULT_ALLOWLIST;
   const adapters = defaultAdapters();
+  const dataDir = opts.dataDir;
+
+  // The device's own records: the ledger (append-only, hash-chained, checkpointed
+  // to the control plane), receipts and incidents, and memory (markdown + index).
+  const ledger = new Ledger(join(dataDir, 'ledger.db'));
+  const ledgerKey = LedgerKey.loadOrCreate(ledgerKeyPath(dataDir));
+  const records = new Records(openSqlite(join(dataDir, 'agent.db')));
+  const memory = new Memory({ dir: join(dataDir, 'memory'), indexFile: join(dataDir, 'memory-index.db') });
+  // The audit trail must not take sessions down: a failed append is logged, not thrown.
+  const record = (actor: string, kind: string, payload: unknown) => {
+    try {
+      ledger.append(actor, kind, payload);
+      checkpointer.tick();
+    } catch (err) {
+      opts.log.warn(`ledger: could not record ${kind}: ${(err as Error).message}`);
+    }
+  };
+
   // The runner and client refer to each other: the runner emits through the client.
   let client: DeviceClient | null = null;
-  // The agent socket: how a session's harness (through the daemon's MCP server) asks for approvals.
+  const checkpointer = new Checkpointer({
+    deviceId: paired.deviceId,
+    key: ledgerKey,
+    head: () => ledger.head(),
+    send: (cp) => client?.emit({ corrId: `lcp_${cp.seq}`, type: 'ledger.checkpoint', direction: 'to_cloud', ts: Date.now(), payload: cp }),
+    now: Date.now,
+    ...(opts.checkpointEveryEvents === undefined ? {} : { everyEvents: opts.checkpointEveryEvents }),
+    ...(opts.checkpointEveryMs === undefined ? {} : { everyMs: opts.checkpointEveryMs }),
+  });
+  const checkpointTimer = setInterval(() => checkpointer.tick(), Math.min(opts.checkpointEveryMs ?? 30_000, 30_000));
+  checkpointTimer.unref();
+
+  // The agent socket: approvals for harnesses, and the agent tools for sessions (through MCP) and the owner (`optimal agent`).
   let agent: AgentSocket | null = null;
-  try {
-    agent = new AgentSocket({ path: agentSocketPath(opts.dataDir), approve: (sessionId, req) => runner.requestApproval(sessionId, req) });
-  } catch (err) {
-    opts.log.warn(`agent socket: ${(err as Error).message}; harnesses cannot ask for approvals`);
+  const socketPath = (() => {
+    try {
+      return agentSocketPath(dataDir);
+    } catch (err) {
+      opts.log.warn(`agent socket: ${(err as Error).message}; harnesses cannot ask for approvals`);
+      return null;
+    }
+  })();
+  if (socketPath) {
+    agent = new AgentSocket({ path: socketPath, approve: (sessionId, req) => runner.requestApproval(sessionId, req), ownerToken: writeOwnerToken(dataDir) });
   }
   const agentUp = agent?.listen().then(() => true, (err: Error) => {
     opts.log.warn(`agent socket ${agent!.path}: ${err.message}; harnesses cannot ask for approvals`);
     return false;
   });
   // Credentials are decrypted with this device's own key, in RAM, for 15 minutes at most.
-  const credentialCache = new CredentialCache(() => readDeviceKey(opts.dataDir)?.identity ?? null);
+  const credentialCache = new CredentialCache(() => readDeviceKey(dataDir)?.identity ?? null);
   const runner = new SessionRunner({
     adapters,
     allowlist,
-    credentials: (start) => credentialCache.resolve(start.credentials),
-    workDir: join(opts.dataDir, 'work'),
+    credentials: async (start) => {
+      const names = start.credentials.map((c) => c.name);
+      try {
+        const plain = await credentialCache.resolve(start.credentials);
+        record('daemon', 'vault.access', { sessionId: start.sessionId, names, ok: true });
+        return plain;
+      } catch (err) {
+        record('daemon', 'vault.access', { sessionId: start.sessionId, names, ok: false, code: (err as FabricError).code ?? 'internal' });
+        throw err;
+      }
+    },
+    workDir: join(dataDir, 'work'),
     emit: (env) => {
       // A session that ended (or never started) loses its agent-API token.
       if (env.type === 'session.exit' || env.type === 'session.refuse') agent?.revoke(env.payload.sessionId);
+      auditEnvelope(env, runner, record);
       client!.emit(env);
     },
+    onApprovalSettled: (sessionId, requestId, d, by) =>
+      record(by === 'owner' ? 'owner' : 'daemon', 'approval.decision', { sessionId, requestId, decision: d.decision, reason: d.reason ?? null, by }),
     ...(agent ? { mcp: (sessionId: string) => fabricMcpWiring(agent!.path, sessionId, agent!.issueToken(sessionId)) } : {}),
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
   });
   const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size);
+  if (agent) {
+    createAgentTools({
+      dataDir,
+      defaultWorkDir: join(dataDir, 'work'),
+      ledger,
+      records,
+      memory,
+      session: (id) => runner.context(id),
+      approve: (id, req) => runner.requestApproval(id, req),
+      deviceId: paired.deviceId,
+      deviceName: () => readDeviceFile(dataDir)?.name ?? hostname(),
+      capabilities: () => caps.digest(),
+      ledgerPublicKey: ledgerKey.publicKey,
+      socketPath: agent.path,
+      ...(opts.systemd ? { systemd: opts.systemd } : {}),
+    }).mount(agent);
+  }
+  record('daemon', 'daemon.start', { deviceId: paired.deviceId, pid: process.pid });
   client = new DeviceClient({
     server: paired.server,
     deviceId: paired.deviceId,
@@ -76,22 +161,55 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     capabilities: () => caps.digest(),
     log: opts.log,
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
-    ...(opts.onState ? { onState: opts.onState } : {}),
-    onToken: (token) => writeDeviceFile(opts.dataDir, { ...paired, token }),
-    vaultRecipient: () => readDeviceKey(opts.dataDir)?.recipient ?? null,
+    onState: (state) => {
+      if (state === 'online') checkpointer.connected();
+      opts.onState?.(state);
+    },
+    onLedgerAck: (seq) => checkpointer.acked(seq),
+    onToken: (token) => writeDeviceFile(dataDir, { ...paired, token }),
+    vaultRecipient: () => readDeviceKey(dataDir)?.recipient ?? null,
   });
   const done = client.run();
-  const closeAgent = async () => {
+  let closed = false;
+  const closeAll = async () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(checkpointTimer);
     await agentUp;
     await agent?.close();
+    await memory.close();
+    ledger.close();
   };
-  void done.then(closeAgent, closeAgent);
+  void done.then(closeAll, closeAll);
   return {
-    client, runner, deviceId: paired.deviceId, done,
+    client, runner, deviceId: paired.deviceId, ledger, done,
     stop: async () => {
       await client!.stop();
       credentialCache.clear();
-      await closeAgent();
+      record('daemon', 'daemon.stop', { deviceId: paired.deviceId });
+      await closeAll();
     },
   };
+}
+
+/** The ledger's view of what a session does: starts, refusals, exits, approval requests. */
+function auditEnvelope(env: Envelope, runner: SessionRunner, record: (actor: string, kind: string, payload: unknown) => void): void {
+  switch (env.type) {
+    case 'session.ack': {
+      const ctx = runner.context(env.payload.sessionId);
+      record('control-plane', 'session.start', { sessionId: env.payload.sessionId, pid: env.payload.pid, harness: ctx?.harness ?? null, workDir: ctx?.workDir ?? null, permissionMode: ctx?.permissionMode ?? null });
+      return;
+    }
+    case 'session.refuse':
+      record('daemon', 'session.refuse', { sessionId: env.payload.sessionId, code: env.payload.code });
+      return;
+    case 'session.exit':
+      record('daemon', 'session.exit', { sessionId: env.payload.sessionId, code: env.payload.code, signal: env.payload.signal });
+      return;
+    case 'session.approval_request':
+      record(`session:${env.payload.sessionId}`, 'approval.request', { sessionId: env.payload.sessionId, requestId: env.payload.requestId, tool: env.payload.tool, summary: env.payload.summary });
+      return;
+    default:
+      return;
+  }
 }

@@ -26,7 +26,17 @@ export interface RunnerOptions {
    * session is then refused.
    */
   credentials?: (start: SessionStartPayload) => Promise<Map<string, Uint8Array>>;
+  /** Told how each approval request was settled (for the ledger): by the owner, or denied when nobody answered or the session ended. */
+  onApprovalSettled?: (sessionId: string, requestId: string, decision: ApprovalDecision, by: 'owner' | 'timeout' | 'session_gone') => void;
   now?: () => number;
+}
+
+/** What the agent API needs to know about a running session. */
+export interface SessionContext {
+  harness: string;
+  /** The directory the session works in (its cwd). */
+  workDir: string;
+  permissionMode: SessionStartPayload['permissionMode'];
 }
 
 interface Turn {
@@ -87,6 +97,12 @@ export class SessionRunner {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** A running session's harness, work dir and permission mode; null when it is not running here. */
+  context(sessionId: string): SessionContext | null {
+    const s = this.sessions.get(sessionId);
+    return s ? { harness: s.start.harness, workDir: s.cwd, permissionMode: s.start.permissionMode ?? 'ask' } : null;
   }
 
   /** Start a session; answers with `session.ack` or `session.refuse` through `emit`. */
@@ -197,7 +213,9 @@ export class SessionRunner {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         s.approvals.delete(requestId);
-        resolve({ decision: 'deny', reason: 'nobody answered in time' });
+        const d: ApprovalDecision = { decision: 'deny', reason: 'nobody answered in time' };
+        this.opts.onApprovalSettled?.(sessionId, requestId, d, 'timeout');
+        resolve(d);
       }, this.approvalTimeoutMs);
       s.approvals.set(requestId, { resolve, timer });
       this.opts.emit({
@@ -216,6 +234,7 @@ export class SessionRunner {
     if (!pending) return;
     clearTimeout(pending.timer);
     this.sessions.get(sessionId)!.approvals.delete(requestId);
+    this.opts.onApprovalSettled?.(sessionId, requestId, decision, 'owner');
     pending.resolve(decision);
   }
 
@@ -302,9 +321,11 @@ export class SessionRunner {
   /** Forget a session: its timers, and any approval still waiting (denied). */
   private finish(s: Session): void {
     for (const t of s.ladder) clearTimeout(t);
-    for (const [, pending] of s.approvals) {
+    for (const [requestId, pending] of s.approvals) {
       clearTimeout(pending.timer);
-      pending.resolve({ decision: 'deny', reason: 'session ended' });
+      const d: ApprovalDecision = { decision: 'deny', reason: 'session ended' };
+      this.opts.onApprovalSettled?.(s.start.sessionId, requestId, d, 'session_gone');
+      pending.resolve(d);
     }
     s.approvals.clear();
     this.sessions.delete(s.start.sessionId);

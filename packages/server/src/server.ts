@@ -12,6 +12,7 @@ import { registerVaultRoutes } from './http/vault-routes.js';
 import { registerBoardRoutes } from './http/board-routes.js';
 import { registerPasskeyRoutes } from './http/passkey-routes.js';
 import { registerPushRoutes } from './http/push-routes.js';
+import { registerLedgerRoutes } from './http/ledger-routes.js';
 import { parsePublicOrigin } from './auth/passkeys-origin.js';
 import { startPush, type Push, type PushOptions } from './push/index.js';
 import { CSP, gateCloudOnly, serveCockpit, wantsCockpit } from './http/web.js';
@@ -133,6 +134,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   registerRoutes(app, ctx);
   registerVaultRoutes(app, ctx);
   registerBoardRoutes(app, ctx);
+  registerLedgerRoutes(app, ctx);
   registerPasskeyRoutes(app, ctx, { publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN) });
   const push = ctx.mode === 'cloud' ? await startPush(ctx, opts.push) : null;
   if (push) registerPushRoutes(app, ctx, push);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
-import { ensureDeviceKey, readDeviceFile, writeDeviceFile } from '@fabric/daemon';
+import { ensureDeviceKey, readDeviceFile, recordPairing, writeDeviceFile } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
 import { askSecret, readStdin } from '../prompt.js';
@@ -100,6 +100,7 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
         token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device'), vaultRecipient: key.recipient,
       });
       writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+      recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server });
       if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }
       out.stdout(`paired as ${paired.name} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);
     });

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
-import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
+import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
 
@@ -56,6 +56,7 @@ export async function bootstrapLocal(server: RunningServer, dir: string): Promis
     const pairing = await accounts.createPairingToken(owner.id);
     const paired = await accounts.pair(pairing.code, hostname().slice(0, 64) || 'local', key.recipient);
     writeDeviceFile(dir, { server: server.url, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+    recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server: server.url });
   } else {
     await ensureDeviceKey(dir);
     if (device.server !== server.url) writeDeviceFile(dir, { ...device, server: server.url });

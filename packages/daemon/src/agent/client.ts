@@ -2,10 +2,10 @@ import { request } from 'node:http';
 import { errorBodySchema, FabricError } from '@fabric/protocol';
 import { AGENT_ENV } from './protocol.js';
 
-/** How a session's process reaches the daemon's agent API. */
+/** How a session's process (or, without `sessionId`, the owner) reaches the daemon's agent API. */
 export interface AgentEndpoint {
   socket: string;
-  sessionId: string;
+  sessionId?: string;
   token: string;
 }
 
@@ -25,7 +25,7 @@ export function agentEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): Agen
  * lets it.
  */
 export function agentCall(endpoint: AgentEndpoint, path: string, body: Record<string, unknown>): Promise<unknown> {
-  const json = JSON.stringify({ ...body, sessionId: endpoint.sessionId });
+  const json = JSON.stringify(endpoint.sessionId === undefined ? body : { ...body, sessionId: endpoint.sessionId });
   return new Promise((resolve, reject) => {
     const req = request({
       socketPath: endpoint.socket,

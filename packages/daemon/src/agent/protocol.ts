@@ -15,8 +15,30 @@ export const AGENT_ENV = {
   token: 'FABRIC_SESSION_TOKEN',
 } as const;
 
-/** Every call's body names the session it acts for. */
-export const agentCallSchema = z.looseObject({ sessionId: z.string().min(1).max(128) });
+/** A session's call names the session it acts for; the owner's (`optimal agent`) names none. */
+export const agentCallSchema = z.looseObject({ sessionId: z.string().min(1).max(128).optional() });
+
+/** Who is calling: the device's owner at this machine, or a session's processes. */
+export type AgentCaller = { kind: 'owner' } | { kind: 'session'; sessionId: string };
+
+/** How a caller appears in the ledger and in receipts. */
+export function callerActor(caller: AgentCaller): string {
+  return caller.kind === 'owner' ? 'owner' : `session:${caller.sessionId}`;
+}
+
+/**
+ * `POST /v1/tools/<name>` with `{input}` (plus `sessionId` from a session):
+ * runs one agent tool and answers its typed result. `POST /v1/tools` lists
+ * the tools.
+ */
+export const TOOLS_PATH = '/v1/tools';
+export const toolCallSchema = z.object({
+  sessionId: z.string().min(1).max(128).optional(),
+  input: z.unknown().default({}),
+});
+
+/** The owner's token for the agent API: `agent.token` in the data directory (0600), new at each daemon start. */
+export const OWNER_TOKEN_FILE = 'agent.token';
 
 /** `POST /v1/approvals`: may the session use this tool? Answers when the owner decides (or the runner gives up). */
 export const APPROVALS_PATH = '/v1/approvals';

@@ -6,14 +6,16 @@ import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { FabricError, isFabricError, type ErrorBody } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import { agentCallSchema, APPROVALS_PATH, approvalCallSchema, type ApprovalAnswer } from './protocol.js';
+import { agentCallSchema, APPROVALS_PATH, approvalCallSchema, type AgentCaller, type ApprovalAnswer } from './protocol.js';
 
 /** One endpoint of the agent API: a POST whose JSON body is parsed with `body`, answered with `handle`'s JSON. */
 export interface AgentRoute<S extends z.ZodType = z.ZodType> {
   path: string;
   body: S;
-  /** Runs once the caller proved it speaks for `sessionId`; a FabricError answers with its code. */
-  handle(sessionId: string, body: z.infer<S>): Promise<unknown>;
+  /** Who may call it: sessions only (approvals), or sessions and the owner (tools). */
+  callers: 'session' | 'any';
+  /** Runs once the caller proved who it is; a FabricError answers with its code. */
+  handle(caller: AgentCaller, body: z.infer<S>): Promise<unknown>;
 }
 
 export interface AgentSocketOptions {
@@ -23,6 +25,8 @@ export interface AgentSocketOptions {
   approve(sessionId: string, req: ApprovalRequest): Promise<ApprovalDecision>;
   /** Largest request body accepted (default 4 MiB: a Write tool call carries the whole file). */
   maxBodyBytes?: number;
+  /** The owner's token (`optimal agent` reads it from the data directory); without one, only sessions can call. */
+  ownerToken?: string;
 }
 
 /** Longest Unix socket path we use (sun_path is 108 bytes on Linux, 104 on macOS, NUL included). */
@@ -54,8 +58,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * 0600) that processes started for a session use to reach the daemon. Each
  * session has its own random bearer token, handed to its processes through
  * the environment and compared in constant time; a call is refused unless
- * its token is that of the session it names. Today it serves approvals;
- * further endpoints join `routes`.
+ * its token is that of the session it names. The owner's token (a file only
+ * this user can read) speaks for the owner: `optimal agent` uses it.
+ * Approvals are for sessions; the agent tools join through `route`.
  */
 export class AgentSocket {
   private readonly server: Server;
@@ -69,8 +74,10 @@ export class AgentSocket {
     this.route({
       path: APPROVALS_PATH,
       body: approvalCallSchema,
-      handle: async (sessionId, call): Promise<ApprovalAnswer> => {
-        const d = await opts.approve(sessionId, { tool: call.tool, summary: call.summary, input: call.input });
+      callers: 'session',
+      handle: async (caller, call): Promise<ApprovalAnswer> => {
+        if (caller.kind !== 'session') throw new FabricError('forbidden', 'only a session asks for approvals');
+        const d = await opts.approve(caller.sessionId, { tool: call.tool, summary: call.summary, input: call.input });
         return d.reason === undefined ? { decision: d.decision } : { decision: d.decision, reason: d.reason };
       },
     });
@@ -132,12 +139,14 @@ export class AgentSocket {
     rmSync(this.opts.path, { force: true });
   }
 
-  private authorized(sessionId: string, header: string | undefined): boolean {
-    const expected = this.tokens.get(sessionId);
+  /** Who this call speaks for, or null when its token proves nothing. */
+  private caller(sessionId: string | undefined, header: string | undefined): AgentCaller | null {
     const given = header?.match(/^Bearer (\S+)$/)?.[1];
+    if (given === undefined) return null;
     // Compare digests: equal lengths, and no early exit that would let a caller time the token out byte by byte.
-    const same = timingSafeEqual(digest(given ?? ''), digest(expected ?? ''));
-    return same && expected !== undefined && given !== undefined;
+    const same = (expected: string | undefined) => timingSafeEqual(digest(given), digest(expected ?? '')) && expected !== undefined;
+    if (sessionId !== undefined) return same(this.tokens.get(sessionId)) ? { kind: 'session', sessionId } : null;
+    return same(this.opts.ownerToken) ? { kind: 'owner' } : null;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -154,12 +163,16 @@ export class AgentSocket {
         throw new FabricError('malformed_json', 'the body is not JSON');
       }
       const call = agentCallSchema.safeParse(json);
-      if (!call.success || !this.authorized(call.data.sessionId, req.headers.authorization)) {
-        throw new FabricError('unauthorized', 'this token does not speak for that session');
+      const caller = call.success ? this.caller(call.data.sessionId, req.headers.authorization) : null;
+      if (!caller) {
+        throw new FabricError('unauthorized', call.success && call.data.sessionId === undefined
+          ? 'this token is not the owner\'s: it is in agent.token in the daemon\'s data directory'
+          : 'this token does not speak for that session');
       }
+      if (route.callers === 'session' && caller.kind !== 'session') throw new FabricError('forbidden', `${url.pathname} is for sessions`);
       const body = route.body.safeParse(json);
       if (!body.success) throw new FabricError('bad_request', `invalid body: ${body.error.issues[0]?.message ?? 'unknown'}`);
-      this.reply(res, 200, await route.handle(call.data.sessionId, body.data));
+      this.reply(res, 200, await route.handle(caller, body.data));
     } catch (err) {
       const e = isFabricError(err) ? err : new FabricError('internal', 'the daemon failed to answer');
       this.reply(res, e.status, e.toBody() satisfies ErrorBody);

@@ -169,7 +169,7 @@ const startOf = (over: Partial<SessionStartPayload> = {}): SessionStartPayload =
   sessionId: 'ses_codex0001', harness: 'codex', prompt: 'Fix the failing test', cwd: null, labels: {},
   permissionMode: 'ask', resume: null, model: null, ...over,
 });
-const MCP: McpWiring = { name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/approval-server.js'], env: { FABRIC_AGENT_TOKEN: 'tok-secret', FABRIC_SESSION_ID: 'ses_codex0001' } };
+const MCP: McpWiring = { name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/server.js'], env: { FABRIC_AGENT_TOKEN: 'tok-secret', FABRIC_SESSION_ID: 'ses_codex0001' } };
 
 describe('the codex plan', () => {
   it('runs `codex exec --json` with the prompt on stdin, never in argv', () => {

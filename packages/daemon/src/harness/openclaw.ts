@@ -1,6 +1,7 @@
 import { FabricError, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
 import { z } from 'zod';
 import { detectCli } from './detect.js';
+import { nodeOpenClawHost, openclawMcpSetup, writeOpenClawMcpFile, type OpenClawHost, type OpenClawMcpFile } from './openclaw-mcp.js';
 import type { DriverContext, HarnessAdapter, HarnessDriver, PlanContext, SpawnPlan } from './types.js';
 
 /**
@@ -29,31 +30,69 @@ import type { DriverContext, HarnessAdapter, HarnessDriver, PlanContext, SpawnPl
  *
  * OpenClaw reads no input while it runs and has no approval channel on this
  * path (its own exec-approval policy applies), so the permission mode is not
- * passed on and follow-up input is queued as a resumed turn. OpenClaw takes
- * MCP servers from its config only (`mcp.servers`), not from a flag.
+ * passed on and follow-up input is queued as a resumed turn.
+ *
+ * OpenClaw takes MCP servers from its config only (`mcp.servers`), not from a
+ * flag: with a `mcpConfigDir`, each turn runs with `OPENCLAW_CONFIG_PATH` on a
+ * file there that `$include`s the user's config and adds the daemon's server
+ * (openclaw-mcp.ts says how, from OpenClaw's source).
  */
-export const openclawHarness: HarnessAdapter = {
-  name: 'openclaw',
+export interface OpenClawHarnessOptions {
+  /**
+   * A directory of the daemon's own (created 0700) for the config file that
+   * adds the daemon's MCP server. Without it, sessions run without that server.
+   */
+  mcpConfigDir?: string;
+  /** Which files exist, for finding the user's config; the real file system by default. */
+  host?: OpenClawHost;
+  /** Writes that file before the turn starts; `writeOpenClawMcpFile` by default. */
+  writeFile?: (file: OpenClawMcpFile) => void;
+}
 
-  detect() {
-    return detectCli('openclaw', 'openclaw');
-  },
+export function createOpenClawHarness(opts: OpenClawHarnessOptions = {}): HarnessAdapter {
+  const host = opts.host ?? nodeOpenClawHost;
+  const writeFile = opts.writeFile ?? writeOpenClawMcpFile;
+  return {
+    name: 'openclaw',
 
-  plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
-    if (start.prompt.trim() === '') throw new FabricError('bad_request', 'openclaw needs a message: the prompt is empty');
-    const harnessSessionId = start.resume ?? `fabric-${start.sessionId}`;
-    const args = ['agent', '--local', '--json', '--session-id', harnessSessionId];
-    if (start.model) args.push('--model', start.model);
-    // Commander takes the next argv entry as a required option's value, even one starting with "-".
-    args.push('--message', start.prompt);
-    // The id is ours, so it is known (and recorded for resume) before OpenClaw prints anything.
-    return { command: 'openclaw', args, env: { ...ctx.baseEnv, ...ctx.credentials }, closeStdin: true, harnessSessionId };
-  },
+    detect() {
+      return detectCli('openclaw', 'openclaw');
+    },
 
-  driver(ctx) {
-    return createOpenClawDriver(ctx);
-  },
-};
+    /**
+     * Pure apart from the MCP config file: with `ctx.mcp` and a
+     * `mcpConfigDir`, the file (which holds no secret) is written before the
+     * plan is returned; a failure to write refuses the turn (`spawn_failed`).
+     */
+    plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
+      if (start.prompt.trim() === '') throw new FabricError('bad_request', 'openclaw needs a message: the prompt is empty');
+      const harnessSessionId = start.resume ?? `fabric-${start.sessionId}`;
+      const args = ['agent', '--local', '--json', '--session-id', harnessSessionId];
+      if (start.model) args.push('--model', start.model);
+      // Commander takes the next argv entry as a required option's value, even one starting with "-".
+      args.push('--message', start.prompt);
+      const env = { ...ctx.baseEnv, ...ctx.credentials };
+      const setup = ctx.mcp && opts.mcpConfigDir ? openclawMcpSetup(ctx.mcp, env, opts.mcpConfigDir, host) : null;
+      if (ctx.mcp && setup) {
+        try {
+          writeFile(setup.file);
+        } catch (err) {
+          throw new FabricError('spawn_failed', `could not write the openclaw mcp config ${setup.file.path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check that the daemon's data directory is writable`);
+        }
+        Object.assign(env, setup.env, ctx.mcp.env);
+      }
+      // The id is ours, so it is known (and recorded for resume) before OpenClaw prints anything.
+      return { command: 'openclaw', args, env, closeStdin: true, harnessSessionId };
+    },
+
+    driver(ctx) {
+      return createOpenClawDriver(ctx);
+    },
+  };
+}
+
+/** The adapter without a config directory: sessions run without the daemon's MCP server. */
+export const openclawHarness: HarnessAdapter = createOpenClawHarness();
 
 const count = z.number().int().nonnegative();
 const payloadSchema = z.object({

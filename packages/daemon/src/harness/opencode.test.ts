@@ -176,7 +176,7 @@ const startOf = (over: Partial<SessionStartPayload> = {}): SessionStartPayload =
   sessionId: 'ses_opencode01', harness: 'opencode', prompt: 'Fix the failing test', cwd: null, labels: {},
   permissionMode: 'ask', resume: null, model: null, ...over,
 });
-const MCP: McpWiring = { name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/approval-server.js'], env: { FABRIC_AGENT_TOKEN: 'tok-secret' } };
+const MCP: McpWiring = { name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/server.js'], env: { FABRIC_AGENT_TOKEN: 'tok-secret' } };
 const permissionEnv = (mode: PermissionMode) => opencodeHarness.plan(startOf({ permissionMode: mode }), planCtx()).env.OPENCODE_PERMISSION;
 
 describe('the opencode plan', () => {
@@ -208,7 +208,7 @@ describe('the opencode plan', () => {
     }));
     expect(JSON.parse(plan.env.OPENCODE_CONFIG_CONTENT!)).toEqual({
       model: 'anthropic/claude-sonnet-4-5',
-      mcp: { fabric: { type: 'local', command: ['/usr/bin/node', '/opt/fabric/dist/mcp/approval-server.js'] } },
+      mcp: { fabric: { type: 'local', command: ['/usr/bin/node', '/opt/fabric/dist/mcp/server.js'] } },
     });
     expect(JSON.parse(plan.env.OPENCODE_PERMISSION!)['fabric_*']).toBe('allow');
     expect(plan.env).toMatchObject({ FABRIC_AGENT_TOKEN: 'tok-secret', ANTHROPIC_API_KEY: 'sk-ant-secret' });

@@ -9,18 +9,18 @@ export const FABRIC_MCP_NAME = 'fabric';
 export const FABRIC_APPROVAL_TOOL = 'approve';
 
 /**
- * The compiled approval server. Resolved from the package root so it is the
+ * The compiled MCP server. Resolved from the package root so it is the
  * same file whether this module runs from `dist/` or, under test, from `src/`
  * (the server always runs compiled: `tsc -b` first).
  */
-export const APPROVAL_SERVER_ENTRY = fileURLToPath(new URL('../../dist/mcp/approval-server.js', import.meta.url));
+export const MCP_SERVER_ENTRY = fileURLToPath(new URL('../../dist/mcp/server.js', import.meta.url));
 
 /** How a session's harness starts the daemon's MCP server: this Node, the compiled entry, the session's agent-API credentials in env. */
 export function fabricMcpWiring(socket: string, sessionId: string, token: string): McpWiring {
   return {
     name: FABRIC_MCP_NAME,
     command: process.execPath,
-    args: [APPROVAL_SERVER_ENTRY],
+    args: [MCP_SERVER_ENTRY],
     env: { [AGENT_ENV.socket]: socket, [AGENT_ENV.sessionId]: sessionId, [AGENT_ENV.token]: token },
   };
 }

@@ -251,6 +251,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('push_sent_at').on('push_sent').column('sent_at').execute();
     },
   },
+  '0006_ledger_anchor': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('ledger_anchors')
+        .addColumn('device_id', 'text', (c) => c.primaryKey())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('pinned_at', 'bigint', (c) => c.notNull())
+        .addColumn('max_seq', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('ledger_checkpoints')
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('head', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_checkpoints_pk', ['device_id', 'seq'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

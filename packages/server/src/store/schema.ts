@@ -180,6 +180,8 @@ export interface Database {
   push_vapid: PushVapidTable;
   push_subscriptions: PushSubscriptionsTable;
   push_sent: PushSentTable;
+  ledger_anchors: LedgerAnchorsTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
 }
 
 export interface BoardCardsTable {
@@ -252,6 +254,33 @@ export interface PushSubscriptionsTable {
 export interface PushSentTable {
   key: string;
   sent_at: number;
+}
+
+/**
+ * One row per device whose ledger the control plane anchors: the Ed25519 key
+ * pinned on its first accepted checkpoint (trust on first use) and the
+ * highest seq accepted, which every later checkpoint is checked against.
+ */
+export interface LedgerAnchorsTable {
+  device_id: string;
+  /** Raw Ed25519 public key, unpadded base64url. */
+  public_key: string;
+  pinned_at: number;
+  max_seq: number;
+}
+
+/** Every ledger checkpoint accepted from a device (signed by its anchor's key); never updated. */
+export interface LedgerCheckpointsTable {
+  device_id: string;
+  seq: number;
+  /** SHA-256 of the device's ledger event `seq`, hex. */
+  head: string;
+  /** When the device signed it (its clock). */
+  at: number;
+  /** Ed25519 signature, unpadded base64url. */
+  signature: string;
+  /** When the control plane accepted it (its clock). */
+  received_at: number;
 }
 
 export type { Generated };

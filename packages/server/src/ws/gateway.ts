@@ -17,6 +17,8 @@ import { getDevice } from '../store/devices.js';
 import { bearerFromProtocols, rejectUpgrade } from './upgrade.js';
 import { cookieValue, SESSION_COOKIE } from '../http/auth.js';
 import type { Logger } from '../log.js';
+import { answerCheckpoint } from '../ledger/receive.js';
+import { LedgerStore } from '../ledger/store.js';
 
 export interface GatewayOptions {
   db: Db;
@@ -60,6 +62,7 @@ export class Gateway {
   private readonly cleanups = new Set<Promise<void>>();
   private readonly browsers = new Set<WebSocket>();
   private readonly liveness: Liveness;
+  private readonly ledger: LedgerStore;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly unsubscribeFleet: () => void;
   readonly heartbeatMs: number;
@@ -69,6 +72,7 @@ export class Gateway {
     this.heartbeatMs = opts.heartbeatMs ?? 20_000;
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.liveness = new Liveness(opts.clock, opts.deadAfterMs ?? 40_000);
+    this.ledger = new LedgerStore(opts.db, opts.clock);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.hardMaxPayload ?? this.maxFrameBytes * 4,
@@ -150,7 +154,7 @@ export class Gateway {
       previous.replaced = true;
       previous.ws.close(closeCodes.replaced, 'replaced by a newer connection');
     }
-    const link = new DeviceLink(ws, claims, name, this.opts, this.heartbeatMs, this.maxFrameBytes, this.liveness);
+    const link = new DeviceLink(ws, claims, name, this.opts, this.heartbeatMs, this.maxFrameBytes, this.liveness, this.ledger);
     this.links.set(id, link);
     const cleanup = link.closed.then(async () => {
       if (this.links.get(id) === link) this.links.delete(id);
@@ -215,6 +219,7 @@ class DeviceLink {
     private readonly heartbeatMs: number,
     private readonly maxFrameBytes: number,
     private readonly liveness: Liveness,
+    private readonly ledger: LedgerStore,
   ) {
     this.liveness.touch(claims.sub);
     this.unsubscribe = opts.bus.subscribe(topics.device(claims.sub), (msg) => this.command(msg as DeviceCommand));
@@ -304,6 +309,10 @@ class DeviceLink {
       await db.updateTable('devices')
         .set({ last_seen_at: clock.now(), capabilities: JSON.stringify(env.payload.capabilities) })
         .where('id', '=', id).execute();
+      return;
+    }
+    if (env.type === 'ledger.checkpoint') {
+      this.send(await answerCheckpoint({ ledger: this.ledger, log: this.opts.log, clock }, id, env));
       return;
     }
     const err = await sessions.fromDevice(id, env);

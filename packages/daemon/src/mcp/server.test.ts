@@ -1,4 +1,4 @@
-// The approval MCP server as Claude Code runs it: a real `node dist/mcp/approval-server.js`
+// The approval MCP server as Claude Code runs it: a real `node dist/mcp/server.js`
 // process over stdio, talking to a real agent socket. The request and answer shapes are
 // Claude Code's own (@anthropic-ai/claude-code 2.1.197: the permission-prompt tool is
 // called with {tool_name, input, tool_use_id} and its text must parse as
@@ -10,9 +10,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { TOOL_CATALOG } from '../agent/catalog.js';
 import { AgentSocket } from '../agent/socket.js';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import { APPROVAL_SERVER_ENTRY, FABRIC_APPROVAL_TOOL, fabricMcpWiring } from './wiring.js';
+import { MCP_SERVER_ENTRY, FABRIC_APPROVAL_TOOL, fabricMcpWiring } from './wiring.js';
 
 /** What Claude Code accepts back from a permission-prompt tool (its own schema, restated). */
 const claudeAnswerSchema = z.union([
@@ -58,7 +59,7 @@ async function ask(client: Client, args: Record<string, unknown>) {
 
 describe('the approval MCP server', () => {
   it('is built: the wiring points at the compiled entry (run `npx tsc -b` first)', () => {
-    expect(existsSync(APPROVAL_SERVER_ENTRY)).toBe(true);
+    expect(existsSync(MCP_SERVER_ENTRY)).toBe(true);
   });
 
   it('offers one tool taking what Claude Code sends, and relays allow and deny through the agent socket', async () => {
@@ -67,9 +68,10 @@ describe('the approval MCP server', () => {
     const client = await connect(wiring.env);
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual([FABRIC_APPROVAL_TOOL]);
-    expect(tools[0]!.inputSchema).toMatchObject({ type: 'object', required: ['tool_name', 'input'] });
-    expect(Object.keys(tools[0]!.inputSchema.properties ?? {}).sort()).toEqual(['input', 'tool_name', 'tool_use_id']);
+    expect(tools.map((t) => t.name)).toEqual([FABRIC_APPROVAL_TOOL, ...TOOL_CATALOG.map((t) => t.name)]);
+    const approve = tools.find((t) => t.name === FABRIC_APPROVAL_TOOL)!;
+    expect(approve.inputSchema).toMatchObject({ type: 'object', required: ['tool_name', 'input'] });
+    expect(Object.keys(approve.inputSchema.properties ?? {}).sort()).toEqual(['input', 'tool_name', 'tool_use_id']);
 
     const edit = { file_path: '/home/dev/project/a.ts', old_string: 'a', new_string: 'b' };
     await expect(ask(client, { tool_name: 'Edit', input: edit, tool_use_id: 'toolu_01A' })).resolves.toEqual({ behavior: 'allow', updatedInput: edit });

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { fitBudget, ftsMatch, fuse, selectRelevant } from './recall.js';
+
+describe('ftsMatch', () => {
+  it('quotes each content word and ORs them, dropping stopwords and repeats', () => {
+    expect(ftsMatch('How do I rotate the backup keys? Keys!')).toBe('"rotate" OR "backup" OR "keys"');
+  });
+
+  it('lets no FTS5 syntax through', () => {
+    expect(ftsMatch('"NEAR(a b)" -c* d:e OR f^ {g} (h) AND NOT')).toBe('"near" OR "b" OR "c" OR "d" OR "e" OR "f" OR "g" OR "h"');
+  });
+
+  it('answers null for a query with no content word', () => {
+    expect(ftsMatch('"*" -- :: (')).toBeNull();
+    expect(ftsMatch('what is this')).toBeNull();
+  });
+});
+
+describe('fuse', () => {
+  it('scores by reciprocal rank over both lists and puts agreement first', () => {
+    const fused = fuse([1, 2, 3], [{ key: 3, similarity: 0.9 }, { key: 4, similarity: 0.5 }], 60);
+    // 2 and 4 tie (each second in one list): the lower key goes first.
+    expect(fused.map((f) => f.key)).toEqual([3, 1, 2, 4]);
+    expect(fused[0]).toEqual({ key: 3, score: 1 / 63 + 1 / 61, bm25: 3, vector: 1, similarity: 0.9 });
+    expect(fused[1]).toMatchObject({ key: 1, bm25: 1, vector: null, similarity: null });
+  });
+});
+
+describe('selectRelevant', () => {
+  it('keeps lexical matches and close vectors within the fraction of the best, and counts the rest', () => {
+    const fused = fuse([1, 2], [{ key: 1, similarity: 0.8 }, { key: 3, similarity: 0.1 }, { key: 4, similarity: 0.5 }]);
+    const { kept, belowThreshold } = selectRelevant(fused, 0.4, 0.3);
+    // 3 is too far in meaning and has no word in common; 2 and 4 stand by one list's good rank.
+    expect(kept.map((f) => f.key)).toEqual([1, 2, 4]);
+    expect(belowThreshold).toBe(1);
+    expect(selectRelevant(fused, 0.9, 0.3).kept.map((f) => f.key)).toEqual([1]);
+  });
+
+  it('keeps nothing when nothing has evidence', () => {
+    const fused = fuse([], [{ key: 1, similarity: 0.2 }, { key: 2, similarity: 0.1 }]);
+    expect(selectRelevant(fused, 0, 0.3)).toEqual({ kept: [], belowThreshold: 2 });
+  });
+});
+
+describe('fitBudget', () => {
+  const chunk = (chars: number) => ({ text: 'x'.repeat(chars) });
+
+  it('adds chunks in order while they fit and stops at the first that does not', () => {
+    const { fitted, tokens, overBudget } = fitBudget([chunk(400), chunk(400), chunk(800), chunk(4)], 250);
+    expect(fitted).toHaveLength(2);
+    expect(tokens).toBe(200);
+    expect(overBudget).toBe(2);
+  });
+
+  it('cuts the first chunk to the budget when even it does not fit', () => {
+    const { fitted, tokens, overBudget } = fitBudget([chunk(1000), chunk(4)], 100);
+    expect(fitted).toEqual([{ text: 'x'.repeat(400), truncated: true }]);
+    expect(tokens).toBe(100);
+    expect(overBudget).toBe(1);
+  });
+});
