@@ -222,8 +222,6 @@ async function run(opts, root, started) {
   const buildS = ms(t0) / 1000;
   if (built.errors.length > 0) throw new Error(`reindex reported ${built.errors.length} unreadable files: ${built.errors[0].message}`);
   emit({ figure: 'index_build', value: round(buildS, 2), unit: 's', memories: built.memories, chunks: built.chunks, chunksPerS: round(built.chunks / buildS, 0) });
-  const bytes = ['', '-wal'].reduce((s, x) => s + (statSync(`${indexFile}${x}`, { throwIfNoEntry: false })?.size ?? 0), 0);
-  emit({ figure: 'index_size', value: round(bytes / 1e6, 1), unit: 'MB', chunks: built.chunks });
 
   // FTS5 alone, on its own read-only connection to the same file.
   const db = new Database(indexFile, { readonly: true });
@@ -294,5 +292,7 @@ async function run(opts, root, started) {
   emit({ figure: 'vector_recall_at_50', value: round(found / wanted, 3), unit: 'fraction', n: 20 });
   index.close();
   db.close();
+  // Closed, the index is checkpointed into its one file: its size is the index's.
   await memory.close();
+  emit({ figure: 'index_size', value: round(statSync(indexFile).size / 1e6, 1), unit: 'MB', chunks: built.chunks });
 }

@@ -7,6 +7,7 @@ import { AgentSocket, agentSocketPath } from './agent/socket.js';
 import { Capabilities } from './capabilities.js';
 import { DeviceClient, type DeviceLog } from './client.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
+import { createOpenClawHarness } from './harness/openclaw.js';
 import { defaultAdapters } from './harness/registry.js';
 import { DEFAULT_ALLOWLIST } from './harness/shell.js';
 import { Checkpointer } from './ledger/checkpoint.js';
@@ -56,8 +57,10 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     throw new FabricError('not_found', `${opts.dataDir} holds no paired device; run "optimal pair --token <pairing token> --data ${opts.dataDir}" first`);
   }
   const allowlist = opts.allowlist ?? DEFAULT_ALLOWLIST;
-  const adapters = defaultAdapters();
   const dataDir = opts.dataDir;
+  const adapters = defaultAdapters();
+  // OpenClaw takes MCP servers from its config file only: the daemon writes one that includes the user's.
+  adapters.set('openclaw', createOpenClawHarness({ mcpConfigDir: join(dataDir, 'openclaw') }));
 
   // The device's own records: the ledger (append-only, hash-chained, checkpointed
   // to the control plane), receipts and incidents, and memory (markdown + index).

@@ -25,3 +25,4 @@ export { Ledger } from './ledger/store.js';
 export { verifyLedger } from './ledger/verify.js';
 export { loadSkills, DEFAULT_SKILLS_DIR } from './skills/load.js';
 export { recordPairing } from './ledger/pairing.js';
+export { eventHash, GENESIS_HASH } from './ledger/chain.js';

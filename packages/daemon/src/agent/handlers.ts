@@ -132,10 +132,12 @@ function toSystemQuery(input: { query: string; sort?: string | undefined; limit?
  */
 async function restore(deps: AgentToolDeps, caller: AgentCaller, backupId: string) {
   const actor = callerActor(caller);
+  // As in runMutation: a restore that would be refused anyway is refused before it is recorded or anyone is asked.
+  const session = caller.kind === 'session' ? deps.session(caller.sessionId) : null;
+  if (caller.kind === 'session' && !session) throw new FabricError('session_not_found', `session ${caller.sessionId} is not running on this device`);
+  if (!listBackups(deps.dataDir).some((b) => b.backupId === backupId)) throw new FabricError('not_found', `no backup ${backupId}: list them with backup_list`);
   const requested = deps.ledger.append(actor, 'backup.restore.requested', { backupId });
-  if (caller.kind === 'session') {
-    const session = deps.session(caller.sessionId);
-    if (!session) throw new FabricError('session_not_found', `session ${caller.sessionId} is not running on this device`);
+  if (caller.kind === 'session' && session) {
     if (session.permissionMode !== 'full') {
       const d = await deps.approve(caller.sessionId, { tool: 'fabric.backup_restore', summary: `restore backup ${backupId} (replaces receipts, incidents and memory files)`, input: { backupId } });
       if (d.decision !== 'allow') {

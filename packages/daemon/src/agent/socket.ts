@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { FabricError, isFabricError, type ErrorBody } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import { agentCallSchema, APPROVALS_PATH, approvalCallSchema, type AgentCaller, type ApprovalAnswer } from './protocol.js';
+import { agentCallSchema, APPROVALS_PATH, approvalCallSchema, TOOLS_PATH, type AgentCaller, type ApprovalAnswer } from './protocol.js';
 
 /** One endpoint of the agent API: a POST whose JSON body is parsed with `body`, answered with `handle`'s JSON. */
 export interface AgentRoute<S extends z.ZodType = z.ZodType> {
@@ -153,6 +153,9 @@ export class AgentSocket {
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
       const route = this.routes.get(url.pathname);
+      if (!route && url.pathname.startsWith(`${TOOLS_PATH}/`)) {
+        throw new FabricError('not_found', `no tool named "${url.pathname.slice(TOOLS_PATH.length + 1).slice(0, 64)}" (list them with: optimal agent tools)`);
+      }
       if (!route) throw new FabricError('not_found', `no such endpoint: ${url.pathname}`);
       if (req.method !== 'POST') throw new FabricError('bad_request', `${url.pathname} takes POST`);
       const raw = await this.readBody(req);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FeatureHashEmbedder, stem } from './embed.js';
+import { FeatureHashEmbedder } from './embed.js';
+import { stem } from './text.js';
 import { binaryCode, codeBits } from './quantize.js';
 
 const e = new FeatureHashEmbedder();

@@ -1,4 +1,4 @@
-import { STOPWORDS, words } from './text.js';
+import { STOPWORDS, stemmed, words } from './text.js';
 
 /**
  * Turns texts into vectors whose cosine similarity says how close in meaning
@@ -79,7 +79,7 @@ export class FeatureHashEmbedder implements Embedder {
     };
     let prev = -1;
     for (const word of content) {
-      const stemmed = fnv1a(stemCached(word), SEED.word);
+      const stemmed = fnv1a(stemmed(word), SEED.word);
       count(unigrams, fmix32(stemmed));
       if (prev >= 0) count(bigrams, fmix32((Math.imul(prev, 0x9e3779b1) ^ stemmed ^ SEED.bigram) >>> 0));
       prev = stemmed;
@@ -110,18 +110,6 @@ export class FeatureHashEmbedder implements Embedder {
   }
 }
 
-// Words repeat a lot across chunks; stemming each once saves a fifth of a rebuild.
-const stems = new Map<string, string>();
-function stemCached(word: string): string {
-  let s = stems.get(word);
-  if (s === undefined) {
-    if (stems.size >= 50_000) stems.clear();
-    s = stem(word);
-    stems.set(word, s);
-  }
-  return s;
-}
-
 /** Scale to unit length in place (a zero vector stays zero); answers the same array. */
 export function normalize(v: Float32Array): Float32Array {
   let sum = 0;
@@ -130,21 +118,6 @@ export function normalize(v: Float32Array): Float32Array {
   const inv = 1 / Math.sqrt(sum);
   for (let i = 0; i < v.length; i++) v[i]! *= inv;
   return v;
-}
-
-/**
- * A light English suffix stripper: enough for `deploys`/`deploying`/`deployed`
- * /`deployment`, `rotate`/`rotation`, `key`/`keys` to meet, never so eager that short words lose their root.
- */
-export function stem(word: string): string {
-  if (word.length <= 3 || /\d/.test(word)) return word;
-  for (const suffix of ['ments', 'ment', 'ings', 'ing', 'ions', 'ion', 'ies', 'edly', 'ed', 'ers', 'er', 'ly', 'es', 's']) {
-    if (word.endsWith(suffix) && word.length - suffix.length >= 3 && !(suffix === 's' && word.endsWith('ss'))) {
-      const root = suffix === 'ies' ? `${word.slice(0, -3)}y` : word.slice(0, -suffix.length);
-      return root.endsWith('e') && root.length > 3 ? root.slice(0, -1) : root;
-    }
-  }
-  return word.endsWith('e') ? word.slice(0, -1) : word;
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 code units, from a seeded basis. */

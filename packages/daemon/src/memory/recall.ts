@@ -1,6 +1,6 @@
 import type { MemoryChunk, MemoryRecall, MemoryRecallAnswer } from '@fabric/protocol';
 import type { StoredChunk } from './index.js';
-import { STOPWORDS, estimateTokens, words } from './text.js';
+import { STOPWORDS, estimateTokens, stemmed, words } from './text.js';
 import { parseTimeframe, type Timeframe } from './timeframe.js';
 
 /** Candidates each list contributes to the fusion. */
@@ -9,9 +9,17 @@ export const LIST_SIZE = 50;
 export const RRF_K = 60;
 /** Most query words searched (a pasted page as a query would otherwise make a huge OR). */
 const MAX_QUERY_TERMS = 32;
+/**
+ * Postings a lexical search may score. FTS5 computes BM25 for every chunk
+ * that matches any term before it can sort (~1 µs each), so a query word in
+ * most chunks would cost ~100 ms on 100,000 chunks; see chooseTerms.
+ */
+export const LEXICAL_POSTINGS_BUDGET = 20_000;
 
 /** What recall needs from the index (MemoryIndex, or an array in a test). */
 export interface RecallSource {
+  /** How many chunks there are, and in how many each term (a stem) appears. */
+  termFrequencies(terms: string[]): { chunks: number; df: number[] };
   lexical(match: string, limit: number, window: Timeframe): number[];
   nearest(query: Float32Array, limit: number, window: Timeframe): { key: number; similarity: number }[];
   chunks(keys: number[]): StoredChunk[];
@@ -36,15 +44,40 @@ export interface Fused {
 }
 
 /**
- * The FTS5 MATCH expression for a user's query: its content words (stopwords
- * dropped, at most 32, each a run of letters and digits), each double-quoted,
- * joined by OR. Nothing of the user's text reaches FTS5 as syntax (`"`, `*`,
- * `NEAR(`, `-`, `:` are not word characters), so any query is safe. Null when
- * the query has no content word: then there is nothing to match by words.
+ * The terms of a user's query as the index holds them: its content words
+ * (stopwords dropped), stemmed, each once, at most 32. A term is a run of
+ * letters and digits, so nothing of the user's text can reach FTS5 as syntax
+ * (`"`, `*`, `NEAR(`, `-`, `:` are not word characters). A query of only
+ * stopwords ("what is this") or punctuation has no terms.
  */
-export function ftsMatch(query: string): string | null {
-  // A query of only stopwords ("what is this") would match everything and mean nothing.
-  const terms = [...new Set(words(query).filter((w) => !STOPWORDS.has(w)))].slice(0, MAX_QUERY_TERMS);
+export function queryTerms(query: string): string[] {
+  return [...new Set(words(query).filter((w) => !STOPWORDS.has(w)).map(stemmed))].slice(0, MAX_QUERY_TERMS);
+}
+
+/**
+ * Which terms the lexical search uses, given how many chunks hold each
+ * (`df`) out of `chunks`: the rarest first, while their postings fit
+ * `budget`. The rarest term is always used, unless it is both over the budget
+ * and in more than half the chunks: BM25 gives such a term no weight (FTS5
+ * clamps its IDF to ~0), so it would cost the most and rank nothing. Terms in
+ * no chunk are left out. The common terms dropped are the ones BM25 weighs
+ * least; the vector search still sees the whole query.
+ */
+export function chooseTerms(terms: string[], df: number[], chunks: number, budget = LEXICAL_POSTINGS_BUDGET): string[] {
+  const present = terms.map((term, i) => ({ term, df: df[i] ?? 0 })).filter((t) => t.df > 0).sort((a, b) => a.df - b.df);
+  const out: string[] = [];
+  let postings = 0;
+  for (const t of present) {
+    if (out.length === 0 && t.df > budget && t.df > chunks / 2) break;
+    if (out.length > 0 && postings + t.df > budget) break;
+    out.push(t.term);
+    postings += t.df;
+  }
+  return out;
+}
+
+/** The FTS5 MATCH expression for terms from queryTerms: each double-quoted, ORed. Null for no terms. */
+export function ftsMatch(terms: string[]): string | null {
   return terms.length === 0 ? null : terms.map((t) => `"${t}"`).join(' OR ');
 }
 
@@ -123,8 +156,8 @@ export function fitBudget<T extends { text: string }>(chunks: T[], budget: numbe
 }
 
 /**
- * Recall: BM25 top LIST_SIZE and vector top LIST_SIZE (both within the
- * timeframe), fused by RRF, kept by the relevance rule, capped at
+ * Recall: BM25 top LIST_SIZE (over the terms chooseTerms keeps) and vector
+ * top LIST_SIZE (both within the timeframe), fused by RRF, kept by the relevance rule, capped at
  * `max_results`, then fitted to `token_budget`. A query with no words at all
  * (only punctuation) answers nothing. Throws FabricError('bad_request') for a
  * malformed timeframe.
@@ -132,7 +165,9 @@ export function fitBudget<T extends { text: string }>(chunks: T[], budget: numbe
 export async function recall(input: MemoryRecall, deps: RecallDeps): Promise<MemoryRecallAnswer> {
   const window = input.timeframe === undefined ? { from: null, to: null } : parseTimeframe(input.timeframe, deps.now);
   const empty: MemoryRecallAnswer = { chunks: [], tokens: 0, dropped: { belowThreshold: 0, overBudget: 0 } };
-  const match = ftsMatch(input.query);
+  const terms = queryTerms(input.query);
+  const { chunks, df } = deps.source.termFrequencies(terms);
+  const match = ftsMatch(chooseTerms(terms, df, chunks));
   const lexical = match === null ? [] : deps.source.lexical(match, LIST_SIZE, window);
   const vector = await deps.embedQuery(input.query);
   const near = isZero(vector) ? [] : deps.source.nearest(vector, LIST_SIZE, window);

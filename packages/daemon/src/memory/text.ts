@@ -41,6 +41,43 @@ export function contentWords(text: string): string[] {
   return content.length > 0 ? content : all;
 }
 
+/**
+ * A light English suffix stripper: enough for `deploys`/`deploying`/`deployed`
+ * /`deployment`, `rotate`/`rotation`, `key`/`keys` to meet, never so eager
+ * that short words lose their root. The index searches words by these stems
+ * (so a query term's document frequency can be read from the index, see
+ * recall.ts) and the embedder hashes them.
+ */
+export function stem(word: string): string {
+  if (word.length <= 3 || /\d/.test(word)) return word;
+  for (const suffix of ['ments', 'ment', 'ings', 'ing', 'ions', 'ion', 'ies', 'edly', 'ed', 'ers', 'er', 'ly', 'es', 's']) {
+    if (word.endsWith(suffix) && word.length - suffix.length >= 3 && !(suffix === 's' && word.endsWith('ss'))) {
+      const root = suffix === 'ies' ? `${word.slice(0, -3)}y` : word.slice(0, -suffix.length);
+      return root.endsWith('e') && root.length > 3 ? root.slice(0, -1) : root;
+    }
+  }
+  return word.endsWith('e') ? word.slice(0, -1) : word;
+}
+
+// Words repeat a lot across chunks; stemming each once saves a fifth of a rebuild.
+const stems = new Map<string, string>();
+
+/** stem(), remembered for the last 50,000 distinct words. */
+export function stemmed(word: string): string {
+  let s = stems.get(word);
+  if (s === undefined) {
+    if (stems.size >= 50_000) stems.clear();
+    s = stem(word);
+    stems.set(word, s);
+  }
+  return s;
+}
+
+/** The stems of a text's words, space-separated: what the full-text index holds. */
+export function stemText(text: string): string {
+  return words(text).map(stemmed).join(' ');
+}
+
 /** Tokens a model would spend on a text, estimated as characters / 4 (rounded up). */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);

@@ -11,7 +11,10 @@
 //   { sleep: ms }
 //   { exit: code }                    (default: exit 0 after the last step)
 //   { when: argvIncludes, steps }     run nested steps only if argv contains that string
-// Every call appends {argv, env (FAKE_*/API-ish names only), stdin: [...lines]} to `record`.
+//   { mcp: {server, tool, arguments} } start the MCP server the CLI was configured with (Claude's
+//                                     --mcp-config JSON or Codex's -c mcp_servers.<name>.* overrides),
+//                                     the way that CLI would, and call one of its tools (the SDK's client)
+// Every call appends {argv, env (FAKE_*/API-ish names only), stdin: [...lines], mcp: [results]} to `record`.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,11 +36,49 @@ const waitFor = (cond) => new Promise((resolve) => {
   check();
 });
 
+const mcpResults = [];
+
 function record(exitCode) {
   if (!scenario.record) return;
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (/^(FAKE_|ANTHROPIC|OPENAI|MOONSHOT|KIMI|OPENCODE|OPENCLAW|FABRIC)/.test(k)) env[k] = v;
-  appendFileSync(scenario.record, JSON.stringify({ argv, env, stdin: stdinLines, exitCode, cwd: process.cwd() }) + '\n');
+  appendFileSync(scenario.record, JSON.stringify({ argv, env, stdin: stdinLines, exitCode, cwd: process.cwd(), mcp: mcpResults }) + '\n');
+}
+
+/** The stdio MCP server `name` as this CLI was told to start it: {command, args, env}. */
+function mcpServerFromArgv(name) {
+  const at = argv.indexOf('--mcp-config');
+  if (at >= 0) {
+    // Claude Code: a JSON config; env values may be ${VAR} references to the CLI's own environment.
+    const server = JSON.parse(argv[at + 1]).mcpServers[name];
+    const env = {};
+    for (const [k, v] of Object.entries(server.env ?? {})) env[k] = String(v).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => process.env[n] ?? '');
+    return { command: server.command, args: server.args ?? [], env };
+  }
+  // Codex: `-c mcp_servers.<name>.<key>=<TOML value>`; env_vars names variables passed on from the CLI's environment.
+  const values = {};
+  for (let i = 0; i < argv.length - 1; i++) {
+    if (argv[i] !== '-c') continue;
+    const m = argv[i + 1].match(new RegExp(`^mcp_servers\\.${name}\\.([a-z_]+)=(.*)$`, 's'));
+    if (m) values[m[1]] = JSON.parse(m[2]);
+  }
+  if (!values.command) throw new Error(`no MCP server ${name} in argv`);
+  const env = Object.fromEntries((values.env_vars ?? []).map((n) => [n, process.env[n] ?? '']));
+  return { command: values.command, args: values.args ?? [], env };
+}
+
+async function callMcp({ server: name = 'fabric', tool, arguments: args = {} }) {
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const server = mcpServerFromArgv(name);
+  const client = new Client({ name: `fake-${invokedAs.toLowerCase()}`, version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: { PATH: process.env.PATH ?? '', ...server.env } }));
+  try {
+    const result = await client.callTool({ name: tool, arguments: args });
+    mcpResults.push({ tool, isError: result.isError === true, text: result.content?.[0]?.text ?? null });
+  } finally {
+    await client.close();
+  }
 }
 
 const out = (line) => new Promise((resolve) => process.stdout.write(line + '\n', resolve));
@@ -54,6 +95,7 @@ async function run(steps) {
       await waitFor(() => stdinLines.length >= target || stdinClosed);
     } else if ('readUntilEof' in step) await waitFor(() => stdinClosed);
     else if ('sleep' in step) await new Promise((r) => setTimeout(r, step.sleep));
+    else if ('mcp' in step) await callMcp(step.mcp);
     else if ('when' in step) { if (argv.includes(step.when)) { const code = await run(step.steps); if (code !== undefined) return code; } }
     else if ('exit' in step) return step.exit;
   }

@@ -13,7 +13,8 @@ export function harnessFixture(name: string): string {
 export type Step =
   | { print: string } | { stderr: string } | { replay: string; from?: number; to?: number }
   | { read: number } | { readUntilEof: true } | { sleep: number } | { exit: number }
-  | { when: string; steps: Step[] };
+  | { when: string; steps: Step[] }
+  | { mcp: { server?: string; tool: string; arguments?: Record<string, unknown> } };
 
 export interface FakeCli {
   /** Directory to put first on PATH. */
@@ -23,7 +24,7 @@ export interface FakeCli {
   /** Replace the scenario (takes effect on the next call). */
   script(steps: Step[], version?: string): void;
   /** Every call so far: argv, selected env, stdin lines, exit code, cwd. */
-  calls(): Array<{ argv: string[]; env: Record<string, string>; stdin: string[]; exitCode: number; cwd: string }>;
+  calls(): Array<{ argv: string[]; env: Record<string, string>; stdin: string[]; exitCode: number; cwd: string; mcp: Array<{ tool: string; isError: boolean; text: string | null }> }>;
   remove(): void;
 }
 
