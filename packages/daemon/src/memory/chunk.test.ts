@@ -68,7 +68,7 @@ describe('chunkMemory', () => {
     expect(chunkMemory(base)).toEqual([{
       ordinal: 0,
       text: 'rotate the backup keys\n\nEvery 90 days.',
-      context: 'rotate the backup keys | category: runbook | tags: backup, keys | source: owner',
+      context: 'rotate the backup keys | runbook | backup, keys | owner',
       tokens: 10,
     }]);
   });
@@ -77,6 +77,6 @@ describe('chunkMemory', () => {
     const doc = { ...base, title: 'Backup runbook', summary: 'Backup runbook', tags: [], body: `# Restore\n\n${paragraph('r', 80)}` };
     const [chunk] = chunkMemory(doc);
     expect(chunk?.text.startsWith('# Restore')).toBe(true);
-    expect(chunk?.context).toBe('Backup runbook | Restore | category: runbook | source: owner');
+    expect(chunk?.context).toBe('Backup runbook | Restore | runbook | owner');
   });
 });

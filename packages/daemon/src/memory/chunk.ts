@@ -193,7 +193,8 @@ function overlapOf(last: string, maxChars: number): string {
 /**
  * The chunks of one memory, each with its contextual enrichment: a line
  * naming what the chunk belongs to (the title, or the summary; the headings
- * above it; category, tags, source), which is prepended to the text before
+ * above it; category, tags, source: values only, as labels such as
+ * "category:" in every chunk would only add noise), which is prepended to the text before
  * embedding and searched by words with it, so a chunk deep in a runbook still
  * matches a query that names the runbook. A stored memory's summary leads its
  * text (it is the memory); an ingested document's text stands as it is.
@@ -207,9 +208,9 @@ export function chunkMemory(record: MemoryRecord, options?: ChunkOptions): Memor
     const context = [
       name,
       c.section.length > 0 && c.section.join(' > ') !== name ? c.section.join(' > ') : '',
-      `category: ${record.category}`,
-      record.tags.length > 0 ? `tags: ${record.tags.join(', ')}` : '',
-      record.source !== '' ? `source: ${record.source}` : '',
+      record.category,
+      record.tags.join(', '),
+      record.source,
     ].filter((p) => p !== '').join(' | ');
     return { ordinal: c.ordinal, text: c.text, context, tokens: c.tokens };
   });

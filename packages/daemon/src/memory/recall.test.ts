@@ -1,18 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { fitBudget, ftsMatch, fuse, selectRelevant } from './recall.js';
+import { chooseTerms, fitBudget, ftsMatch, fuse, queryTerms, selectRelevant } from './recall.js';
 
-describe('ftsMatch', () => {
-  it('quotes each content word and ORs them, dropping stopwords and repeats', () => {
-    expect(ftsMatch('How do I rotate the backup keys? Keys!')).toBe('"rotate" OR "backup" OR "keys"');
+describe('queryTerms', () => {
+  it('stems each content word once, dropping stopwords', () => {
+    expect(queryTerms('How do I rotate the backup keys? Keys! Rotating')).toEqual(['rotat', 'backup', 'key']);
   });
 
   it('lets no FTS5 syntax through', () => {
-    expect(ftsMatch('"NEAR(a b)" -c* d:e OR f^ {g} (h) AND NOT')).toBe('"near" OR "b" OR "c" OR "d" OR "e" OR "f" OR "g" OR "h"');
+    expect(ftsMatch(queryTerms('"NEAR(a b)" -c* d:e OR f^ {g} (h) AND NOT'))).toBe('"near" OR "b" OR "c" OR "d" OR "e" OR "f" OR "g" OR "h"');
   });
 
-  it('answers null for a query with no content word', () => {
-    expect(ftsMatch('"*" -- :: (')).toBeNull();
-    expect(ftsMatch('what is this')).toBeNull();
+  it('has none for punctuation or stopwords alone, and then no MATCH at all', () => {
+    expect(queryTerms('"*" -- :: (')).toEqual([]);
+    expect(queryTerms('what is this')).toEqual([]);
+    expect(ftsMatch([])).toBeNull();
+  });
+});
+
+describe('chooseTerms', () => {
+  it('keeps every term of a small corpus, except those in no chunk', () => {
+    expect(chooseTerms(['a', 'b', 'c'], [3, 0, 7], 7)).toEqual(['a', 'c']);
+  });
+
+  it('takes the rarest terms while their postings fit the budget', () => {
+    expect(chooseTerms(['common', 'rare', 'mid'], [9000, 10, 500], 100_000, 1000)).toEqual(['rare', 'mid']);
+    expect(chooseTerms(['a', 'b'], [600, 600], 100_000, 1000)).toEqual(['a']);
+  });
+
+  it('keeps the rarest term even over the budget, unless it is in most chunks and so weighs nothing', () => {
+    expect(chooseTerms(['x', 'y'], [30_000, 40_000], 100_000, 1000)).toEqual(['x']);
+    expect(chooseTerms(['x', 'y'], [60_000, 90_000], 100_000, 1000)).toEqual([]);
   });
 });
 
