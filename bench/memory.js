@@ -182,12 +182,13 @@ function figure(name, runs, extra = {}) {
 export async function main(args) {
   const opts = parseArgs(args);
   const started = Date.now();
+  const root = mkdtempSync(join(tmpdir(), 'fabric-bench-memory-'));
   const watchdog = setTimeout(() => {
     log(`giving up: over the ${BUDGET_MS / 1000} s budget`);
+    rmSync(root, { recursive: true, force: true });
     process.exit(1);
   }, BUDGET_MS);
   watchdog.unref();
-  const root = mkdtempSync(join(tmpdir(), 'fabric-bench-memory-'));
   try {
     await run(opts, root, started);
   } finally {
@@ -276,7 +277,7 @@ async function run(opts, root, started) {
   emit({ figure: 'top1_topic_fts5', value: round(hitsFts / asked, 3), unit: 'fraction', n: asked });
 
   // The coarse one-bit search against a full cosine scan of every stored vector.
-  log('vector recall@50: coarse codes vs full scan');
+  log('vector recall@10 and @50: coarse codes vs full scan');
   sqliteVec.load(db);
   const exact = db.prepare('SELECT id FROM chunk_vectors ORDER BY vec_distance_cosine(vec_int8(embedding), vec_int8(?)) LIMIT 50');
   const index = new MemoryIndex(indexFile);

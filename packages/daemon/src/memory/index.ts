@@ -171,8 +171,10 @@ export class MemoryIndex {
     this.db.exec('BEGIN IMMEDIATE');
   }
 
+  /** Commit the transaction `begin` opened, then fold the WAL (a rebuild writes the whole index through it) back into the file and truncate it. */
   commit(): void {
     this.db.exec('COMMIT');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   rollback(): void {

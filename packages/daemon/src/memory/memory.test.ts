@@ -139,6 +139,14 @@ describe('Memory', () => {
       }
     });
 
+    it('waits for a rebuild under way, then answers from the rebuilt index', async () => {
+      const m = memory();
+      const ids = await seed(m);
+      const [re, a] = await Promise.all([m.reindex(), m.recall({ query: 'postgres vacuum' })]);
+      expect(re.memories).toBe(7);
+      expect(first(a)).toBe(ids.postgres);
+    });
+
     it('refuses invalid input with bad_request', async () => {
       const m = memory();
       for (const input of [{ query: '' }, { query: 'x', max_results: 0 }, { query: 'x', max_results: 101 }, { query: 'x', extra: 1 }] as MemoryRecallInput[]) {
@@ -231,6 +239,20 @@ describe('Memory', () => {
       const m = memory({ embedder: new FeatureHashEmbedder({ dim: 256 }) });
       expect(first(await m.recall({ query: 'postgres vacuum' }))).toBeDefined();
       expect(await m.health()).toMatchObject({ embedder: 'feature-hash-v1-256', dim: 256, memories: 7 });
+    });
+  });
+
+  describe('ingest', () => {
+    it('takes a document of a megabyte as hundreds of chunks, and refuses one over the limit', async () => {
+      const m = memory();
+      const para = (i: number) => `Paragraph ${i} of the operations handbook covers routine maintenance windows and who approves them.`;
+      let text = '';
+      for (let i = 0; text.length < 1_000_000; i++) text += `${i % 40 === 0 ? `## Part ${i / 40}\n\n` : ''}${para(i)}\n\n`;
+      text += 'The last line names the walrus protocol.';
+      const doc = await m.ingest({ source: 'handbook.md', title: 'Operations handbook', text });
+      expect(doc.chunks).toBeGreaterThan(500);
+      expect(first(await m.recall({ query: 'walrus protocol' }))).toBe(doc.id);
+      expect((await refusal(m.ingest({ source: 'big', text: 'x'.repeat(4 * 1024 * 1024 + 1) }))).code).toBe('bad_request');
     });
   });
 
