@@ -51,7 +51,7 @@ describe('optimal up (what npm start runs)', () => {
 
 describe('the command line', () => {
   it('has --help on every command', async () => {
-    for (const args of [[], ['up'], ['serve'], ['device'], ['pair'], ['login'], ['invite'], ['status'], ['devices'], ['session'], ['session', 'start'], ['session', 'ls'], ['session', 'logs'], ['session', 'send'], ['session', 'cancel']]) {
+    for (const args of [[], ['up'], ['serve'], ['device'], ['pair'], ['login'], ['invite'], ['status'], ['devices'], ['session'], ['session', 'start'], ['session', 'ls'], ['session', 'logs'], ['session', 'send'], ['session', 'cancel'], ['agent'], ['agent', 'memory', 'recall'], ['agent', 'incident'], ['ledger', 'verify']]) {
       const r = await optimal([...args, '--help']);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toMatch(/^Usage: optimal/);
