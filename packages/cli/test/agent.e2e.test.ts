@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -279,5 +279,16 @@ describe('optimal ledger verify', () => {
     const r = await cli(['ledger', 'verify']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^optimal: server_unreachable: .*--offline/);
+    // Offline, with the daemon stopped, the chain alone is checked (it still has the deleted row's gap).
+    expect((await verify(['--offline'])).report.firstBad).toMatchObject({ seq: 5, code: 'gap' });
+  });
+
+  it('verifies a backup copy of the ledger on its own', async () => {
+    const backups = join(D.path, 'backups');
+    const [id] = readdirSync(backups).sort();
+    const { code, report } = await verify(['--offline', '--file', join(backups, id!, 'ledger.db')]);
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.events).toBeGreaterThan(10);
   });
 });

@@ -61,7 +61,8 @@ export function ledgerCommand(globals: () => GlobalOptions, out: Out, setExit: (
         }
       }
       const localKey = LedgerKey.load(ledgerKeyPath(dir))?.publicKey ?? null;
-      const ledger = new Ledger(file);
+      // Read-only: verifying changes nothing in the file (not even the append-only triggers an attacker dropped).
+      const ledger = new Ledger(file, { readonly: true });
       let report: LedgerVerifyReport;
       try {
         const head = ledger.head();

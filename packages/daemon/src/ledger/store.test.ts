@@ -134,6 +134,27 @@ describe('Ledger', () => {
     }
   });
 
+  it('opens read-only for verification: the file is left exactly as found, and appends are refused', () => {
+    const w = ledger();
+    w.append('owner', 'k', { n: 1 });
+    w.close();
+    open.splice(0);
+    const raw = new Database(file);
+    raw.exec('DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;');
+    raw.close();
+    const r = new Ledger(file, { readonly: true });
+    open.push(r);
+    expect([...r.iterate()].map((e) => e.payload)).toEqual(['{"n":1}']);
+    expect(() => r.append('owner', 'k', {})).toThrow(/readonly/);
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()).toEqual({ n: 0 });
+    } finally {
+      check.close();
+    }
+    expect(() => new Ledger(join(dir, 'missing.db'), { readonly: true })).toThrow();
+  });
+
   it('lists events filtered by kind and actor, in either order, a page at a time', () => {
     const l = ledger();
     l.appendBatch(Array.from({ length: 30 }, (_, i) => ({ actor: i % 2 ? 'owner' : 'daemon', kind: i % 3 ? 'fs.write' : 'session.start', payload: { i } })));

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import {
   FabricError,
   LEDGER_EVENTS_MAX_LIMIT,
@@ -48,6 +48,12 @@ export interface LedgerAppend {
 export interface LedgerOptions {
   /** The clock for event timestamps (ms); Date.now by default. */
   now?: () => number;
+  /**
+   * Open an existing file read-only, changing nothing in it (verification,
+   * backup copies): appends throw, and a file without the ledger's table is
+   * `not_found`.
+   */
+  readonly?: boolean;
 }
 
 /**
@@ -73,9 +79,18 @@ export class Ledger {
 
   /** Opens (creating when missing, 0600) the ledger at `file`; `:memory:` for a private one. */
   constructor(file: string, opts: LedgerOptions = {}) {
-    this.db = openSqlite(file);
     this.now = opts.now ?? Date.now;
-    this.db.exec(SCHEMA);
+    if (opts.readonly) {
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+      if (!table) {
+        this.db.close();
+        throw new FabricError('not_found', `${file} holds no ledger`);
+      }
+    } else {
+      this.db = openSqlite(file);
+      this.db.exec(SCHEMA);
+    }
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.getStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE seq = ?`);

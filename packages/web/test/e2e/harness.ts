@@ -86,14 +86,38 @@ export async function startStack(opts: { allow?: string; env?: Record<string, st
 
 export const PASSWORD = 'correct horse battery';
 
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /** Debian's Chromium, headless, with this workplace's flags; fails clearly when it is missing. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+}
+
+/**
+ * Chromium with a profile of its own on disk (a normal window, not the
+ * off-the-record contexts of `launchBrowser`: Chromium has no Push API off
+ * the record), at a size, with extra switches; `close` also deletes the profile.
+ */
+export async function openProfile(size: Size, args: readonly string[] = []): Promise<{ context: BrowserContext; page: Page; errors: string[]; close(): Promise<void> }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  const profile = mkdtempSync(join(tmpdir(), 'fabric-web-profile-'));
+  try {
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...args], ...SIZES[size] });
+    const page = context.pages()[0] ?? await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    return {
+      context, page, errors,
+      async close() {
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** A fresh browser context at a size, with console errors collected for assertions. */
