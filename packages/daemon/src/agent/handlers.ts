@@ -51,7 +51,9 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
     runMutation(deps, caller, t.fileDeleteTool.name, { kind: 'file_delete', input }, (paths) => deleteFile(input, paths)));
 
   host.register(t.memoryStoreTool, async (caller, input) => {
-    const written = await memory.store({ ...input, source: input.source ?? callerActor(caller) });
+    // A session is named as the source of what it stores, whatever it claims; the owner may name any source.
+    const source = caller.kind === 'session' ? callerActor(caller) : input.source ?? callerActor(caller);
+    const written = await memory.store({ ...input, source });
     audit(caller, 'memory.store', { id: written.id, file: written.file, category: input.category });
     return written;
   });

@@ -1,24 +1,12 @@
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, launchBrowser, openPage, screenshot, signIn, startStack, type Size, type Stack } from './harness.js';
+import { PASSWORD, launchBrowser, openPage, screenshot, startStack, type Size, type Stack } from './harness.js';
 
-// Passkeys and notifications in Debian's headless Chromium against `optimal up`.
-//
-// Passkeys: a CDP virtual authenticator (internal, resident keys, user
-// verification) stands in for the phone's platform authenticator; the
-// cockpit drives it through @simplewebauthn/browser exactly as with a real one.
-//
-// Push: this machine has no internet, so Chromium cannot reach its push
-// service. In the harness's browser contexts (off the record, like a private
-// window) Chromium refuses `pushManager.subscribe` at once; in a normal
-// profile it waits for the unreachable service forever (the cockpit gives up
-// after 20 s). The test proves everything up to that boundary — the service
-// worker is active, permission is granted, the page called subscribe with
-// the server's VAPID key, the refusal reaches the person as one clear line,
-// and no subscription was stored — and no more. The server's half (a real,
-// encrypted, VAPID-signed push to a subscription's endpoint, and removal of
-// a gone one) is proven in packages/server/test/push.test.ts against a push
-// service on loopback.
+// Passkeys in Debian's headless Chromium against `optimal up`: a CDP
+// virtual authenticator (internal, resident keys, user verification) stands
+// in for the phone's platform authenticator; the cockpit drives it through
+// @simplewebauthn/browser exactly as with a real one. Notifications (the
+// account screen's other panel) are in push.e2e.test.ts.
 
 let stack: Stack;
 let browser: Browser;
@@ -139,65 +127,5 @@ describe.each(['phone', 'desktop'] as Size[])('account and sign-in at %s size', 
     await screenshot(other.page, `${size}-signin-passkey-required`);
     expect(other.errors).toEqual([]);
     await other.context.close();
-  }, 60_000);
-
-  it('turns notifications on as far as an offline browser can: worker active, permission granted, subscribe called with the server key, the refusal shown', async () => {
-    const { page, context, errors } = await openPage(browser, size);
-    await context.grantPermissions(['notifications'], { origin: stack.url });
-    // Watch (not replace) PushManager.subscribe: record what the page asked for and how the browser answered.
-    await context.addInitScript(() => {
-      const calls: Array<{ userVisibleOnly: boolean | undefined; key: string; outcome?: string }> = [];
-      (window as unknown as { __subscribeCalls: typeof calls }).__subscribeCalls = calls;
-      const real = PushManager.prototype.subscribe;
-      PushManager.prototype.subscribe = function (this: PushManager, options?: PushSubscriptionOptionsInit) {
-        const raw = options?.applicationServerKey;
-        const bytes = raw instanceof ArrayBuffer ? new Uint8Array(raw) : ArrayBuffer.isView(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : new Uint8Array();
-        const call: (typeof calls)[number] = { userVisibleOnly: options?.userVisibleOnly, key: btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
-        calls.push(call);
-        return real.call(this, options).then(
-          (sub) => { call.outcome = 'subscribed'; return sub; },
-          (err: unknown) => { call.outcome = err instanceof DOMException ? `${err.name}: ${err.message}` : String(err); throw err; },
-        );
-      };
-    });
-    await signIn(page, stack.url);
-    await page.goto(`${stack.url}/account`);
-    await page.waitForSelector('[data-testid=push-state] >> text=off for this browser');
-    await page.click('button:has-text("turn on notifications")');
-    const alert = await page.waitForSelector('section[aria-label=notifications] [role=alert]');
-    const shown = (await alert.textContent()) ?? '';
-
-    const seen = await page.evaluate(async () => {
-      const registration = await navigator.serviceWorker.ready;
-      return {
-        permission: Notification.permission,
-        worker: registration.active?.state,
-        script: registration.active?.scriptURL,
-        controlled: navigator.serviceWorker.controller !== null,
-        calls: (window as unknown as { __subscribeCalls: unknown[] }).__subscribeCalls,
-        subscription: await registration.pushManager.getSubscription(),
-        serverKey: (await fetch('/api/push/key').then((r) => r.json() as Promise<{ publicKey: string }>)).publicKey,
-        stored: (await fetch('/api/push/subscriptions').then((r) => r.json() as Promise<{ subscriptions: unknown[] }>)).subscriptions,
-      };
-    });
-    expect(seen.permission).toBe('granted');
-    expect(seen.worker).toBe('activated');
-    expect(seen.script).toBe(`${stack.url}/sw.js`);
-    expect(seen.calls).toEqual([{ userVisibleOnly: true, key: seen.serverKey, outcome: expect.any(String) }]);
-    const outcome = (seen.calls as Array<{ outcome: string }>)[0]!.outcome;
-    // What this offline Chromium does: it refuses (it never hands out a subscription without its push service).
-    expect(outcome).not.toBe('subscribed');
-    expect(seen.subscription).toBeNull();
-    expect(seen.stored).toEqual([]);
-    // The person sees one line that says what happened, with the browser's own words.
-    expect(shown).toContain('this browser could not subscribe to push');
-    expect(shown).toContain(outcome);
-    expect(shown).toContain('needs internet access');
-    await page.waitForSelector('[data-testid=push-state] >> text=off for this browser');
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight)); // the whole message, clear of the phone's tab bar
-    await screenshot(page, `${size}-account-push`);
-    console.log(`[${size}] pushManager.subscribe in headless Chromium here: ${outcome}; service worker ${seen.worker}, controlled=${seen.controlled}`);
-    expect(errors).toEqual([]);
-    await context.close();
   }, 60_000);
 });
