@@ -155,8 +155,16 @@ async function restore(deps: AgentToolDeps, caller: AgentCaller, backupId: strin
     deps.ledger.append(actor, 'backup.restore.failed', { backupId, requestedSeq: requested.seq, message: (err as Error).message });
     throw err;
   }
-  if (restored.reindexNeeded) await deps.memory.reindex();
-  const done = deps.ledger.append(actor, 'backup.restore.done', { backupId, requestedSeq: requested.seq, restored: restored.restored });
+  // The restore happened: it is recorded even if rebuilding the index fails (the next reindex retries).
+  let reindexError: string | null = null;
+  if (restored.reindexNeeded) {
+    try {
+      await deps.memory.reindex();
+    } catch (err) {
+      reindexError = (err as Error).message;
+    }
+  }
+  const done = deps.ledger.append(actor, 'backup.restore.done', { backupId, requestedSeq: requested.seq, restored: restored.restored, reindexError });
   deps.records.addReceipt({ kind: 'backup.restore', summary: `restored ${backupId}`, detail: restored as never, ledgerSeq: done.seq }, actor);
   return restored;
 }
