@@ -17,7 +17,8 @@ import { createServer as createTcpServer, type AddressInfo, type Server } from '
 //   a form POST with `Authorization: AidLogin <android_id>:<security_token>`
 //   and app, X-subtype, device, sender (the VAPID key, base64url), scope...;
 //   the answer is the text `token=<token>`, or `Error=<code>`. With `delete=true`
-//   the same URL unregisters (unregistration_request.cc), answered `token=...` too.
+//   the same URL unregisters (unregistration_request.cc, and
+//   instance_id_delete_token_request_handler.cc, which wants `token=` back).
 // - MCS (the long-lived connection that carries pushes down): not needed to
 //   subscribe. GCMClientImpl registers as soon as the checkin gives it
 //   credentials; it only *starts* an MCS login then. The stand-in accepts the
@@ -83,9 +84,10 @@ export async function startGcmStandIn(): Promise<GcmStandIn> {
       }
       const subtype = form.get('X-subtype');
       if (form.get('delete') === 'true') {
-        const gone = state.registrations.find((r) => r.app === app && r.subtype === subtype && r.sender === sender);
-        if (gone) state.deleted.push(gone.token);
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(`token=${gone?.token ?? ''}`);
+        // `pushSubscription.unsubscribe()` deletes the whole instance ID: sender and scope are `*`.
+        const gone = state.registrations.filter((r) => r.app === app && r.subtype === subtype && (sender === '*' || r.sender === sender));
+        state.deleted.push(...gone.map((r) => r.token));
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(`token=${gone[0]?.token ?? ''}`);
         return;
       }
       const token = `standin-${randomBytes(24).toString('base64url')}`;
