@@ -4,7 +4,7 @@
 // mounted on it. What the daemon takes from the session runner (the session
 // table and the owner's approvals) and from the machine (systemd) is stood in
 // by parts the test controls.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId, type CapabilityDigest, type LedgerVerifyReport } from '@fabric/protocol';
@@ -21,6 +21,7 @@ import { Records } from '../src/records/store.js';
 import type { SessionContext } from '../src/runner.js';
 import { openSqlite } from '../src/store/sqlite.js';
 import type { SystemdOptions } from '../src/system/systemd.js';
+import { installFakeSystemctl } from './fake-systemctl.js';
 
 /** `systemctl list-units --type=service --all --plain --no-legend` as the fake prints it. */
 export const FAKE_SERVICES = [
@@ -30,9 +31,7 @@ export const FAKE_SERVICES = [
   '',
 ].join('\n');
 
-/** The unit the fake systemctl fails for, as the real one does for a unit whose control process errs. */
-export const BROKEN_SERVICE = 'broken.service';
-export const BROKEN_STDERR = 'Job for broken.service failed because the control process exited with error code.';
+export { BROKEN_SERVICE, BROKEN_STDERR } from './fake-systemctl.js';
 
 export interface AgentStackOptions {
   /**
@@ -96,29 +95,6 @@ function capabilities(): CapabilityDigest {
   };
 }
 
-/** A recording `systemctl` (one call a line, arguments tab-separated) that lists FAKE_SERVICES and fails for BROKEN_SERVICE. */
-function fakeSystemctl(dir: string): { opts: SystemdOptions; calls: () => string[][] } {
-  const probe = join(dir, 'run-systemd-system');
-  mkdirSync(probe);
-  const argvFile = join(dir, 'systemctl-argv');
-  const listFile = join(dir, 'list-units.txt');
-  writeFileSync(listFile, FAKE_SERVICES);
-  const script = join(dir, 'systemctl');
-  writeFileSync(script, [
-    '#!/bin/sh',
-    `{ for a in "$@"; do printf '%s\\t' "$a"; done; printf '\\n'; } >> '${argvFile}'`,
-    `if [ "$1" = list-units ]; then cat '${listFile}'; exit 0; fi`,
-    `for a in "$@"; do if [ "$a" = ${BROKEN_SERVICE} ]; then echo '${BROKEN_STDERR}' >&2; exit 1; fi; done`,
-    'exit 0',
-    '',
-  ].join('\n'));
-  chmodSync(script, 0o755);
-  return {
-    opts: { probePath: probe, systemctl: script },
-    calls: () => (existsSync(argvFile) ? readFileSync(argvFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\t').slice(0, -1)) : []),
-  };
-}
-
 /** Build the stack and start listening. Call `close()` (the temp dir goes with it). */
 export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentStack> {
   const root = mkdtempSync(join(tmpdir(), 'fabric-stack-'));
@@ -128,7 +104,7 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
   mkdirSync(defaultWorkDir, { recursive: true, mode: 0o700 });
   mkdirSync(outsideDir);
 
-  const fake = opts.systemd === 'fake' ? fakeSystemctl(root) : null;
+  const fake = opts.systemd === 'fake' ? installFakeSystemctl(root, FAKE_SERVICES) : null;
   const systemd: SystemdOptions = fake ? fake.opts : { probePath: join(root, 'no-systemd-here') };
 
   const deviceId = newId('dev');

@@ -18,10 +18,10 @@ function ownerEndpoint(dir: string): AgentEndpoint {
 type Json = { json?: boolean };
 
 /** Call one tool as the owner and print its answer: JSON with --json, else a readable outline. */
-async function run(globals: () => GlobalOptions, out: Out, tool: string, input: Record<string, unknown>, o: Json, render?: (answer: never) => string): Promise<void> {
+async function run(globals: () => GlobalOptions, out: Out, tool: string, input: Record<string, unknown>, o: Json): Promise<void> {
   const answer = await agentCall(ownerEndpoint(dataDir(globals())), `${TOOLS_PATH}/${tool}`, { input: dropUndefined(input) });
   if (o.json) out.stdout(JSON.stringify(answer) + '\n');
-  else out.stdout((render ? render(answer as never) : renderPlain(answer)) + '\n');
+  else out.stdout(renderPlain(answer) + '\n');
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -50,7 +50,7 @@ export async function runMutation<T>(
   const plan = await planMutation(request, paths);
   const summary = describeMutation(plan);
   const destructive = isDestructive(plan) && !insideWorkDir(plan);
-  const requested = deps.ledger.append(actor, 'mutation.requested', { tool, summary, destructive, plan: planFacts(plan) });
+  const requested = deps.ledger.append(actor, 'mutation.requested', { tool, summary, destructive, plan });
 
   let grant: Grant;
   if (caller.kind === 'owner') grant = 'owner';
@@ -80,11 +80,6 @@ export async function runMutation<T>(
 
 function insideWorkDir(plan: MutationPlan): boolean {
   return (plan.kind === 'file_write' || plan.kind === 'file_delete') && plan.where === 'work_dir';
-}
-
-/** What the ledger keeps of a plan: its facts, never file content. */
-function planFacts(plan: MutationPlan): Record<string, unknown> {
-  return { ...plan };
 }
 
 /** The input shown with an approval request: file content cut to a readable preview. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePrivateFile } from '../config.js';
 import { OWNER_TOKEN_FILE } from './protocol.js';
 
 /**
@@ -15,10 +16,7 @@ import { OWNER_TOKEN_FILE } from './protocol.js';
  */
 export function writeOwnerToken(dataDir: string): string {
   const token = randomBytes(32).toString('base64url');
-  const file = join(dataDir, OWNER_TOKEN_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writePrivateFile(join(dataDir, OWNER_TOKEN_FILE), `${token}\n`);
   return token;
 }
 

@@ -1,9 +1,9 @@
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { backupIdSchema, type BackupCreated, type BackupFile, type BackupListEntry, type BackupManifest, type BackupPart } from '@fabric/protocol';
 import { openSqlite } from '../store/sqlite.js';
-import { AGENT_DB, BACKUPS_DIR, LEDGER_DB, MANIFEST, MEMORY_DIR, newBackupId } from './layout.js';
+import { AGENT_DB, BACKUPS_DIR, LEDGER_DB, MANIFEST, MEMORY_DIR, exists, newBackupId } from './layout.js';
 import { checkManifest, sha256File } from './manifest.js';
 
 export { restoreBackup, type RestoreOptions } from './restore.js';
@@ -178,13 +178,4 @@ function copyTree(src: string, dest: string): string[] | null {
   };
   walk(src, dest, '');
   return copied.sort();
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

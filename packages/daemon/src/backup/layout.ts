@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { FabricError, backupIdSchema } from '@fabric/protocol';
 
@@ -34,4 +35,14 @@ export function newBackupId(now: number): string {
 export function backupPath(dataDir: string, backupId: string): string {
   if (!backupIdSchema.safeParse(backupId).success) throw new FabricError('bad_request', 'malformed backup id: list backups with backup_list');
   return join(dataDir, BACKUPS_DIR, backupId);
+}
+
+/** Whether anything is at `path`, a dangling symlink included (unlike existsSync). */
+export function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,9 +1,9 @@
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FabricError, type BackupManifest, type BackupRestored } from '@fabric/protocol';
 import { Records } from '../records/store.js';
 import { openSqlite } from '../store/sqlite.js';
-import { AGENT_DB, MEMORY_DIR, backupPath } from './layout.js';
+import { AGENT_DB, MEMORY_DIR, backupPath, exists } from './layout.js';
 import { damaged, readManifest, sha256File } from './manifest.js';
 
 export interface RestoreOptions {
@@ -128,15 +128,6 @@ function replaceRecords(dataDir: string, copy: string, live: Records | undefined
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
   } catch {
     return false;
   }

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { writePrivateFile } from '../config.js';
 import type { McpWiring } from './types.js';
 
 /**
@@ -183,13 +184,5 @@ export function writeOpenClawMcpFile(file: OpenClawMcpFile): void {
   } catch {
     // absent (or unreadable): written below
   }
-  mkdirSync(dirname(file.path), { recursive: true, mode: 0o700 });
-  const tmp = `${file.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, file.content, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file.path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writePrivateFile(file.path, file.content);
 }

@@ -1,10 +1,11 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { servicesAnswerSchema } from '@fabric/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serviceAction } from './mutate.js';
 import { systemQuery } from './query.js';
+import { installFakeSystemctl } from '../../test/fake-systemctl.js';
 import { LIST_SERVICES_ARGS, parseListUnits, serviceUnitName, type SystemdOptions } from './systemd.js';
 
 const cleanups: Array<() => void> = [];
@@ -28,30 +29,10 @@ const LIST_OUTPUT = [
   '',
 ].join('\n');
 
-/**
- * A stand-in machine with systemd: a probe dir that exists and a fake
- * systemctl that records its argv (one argument a line) and answers like the
- * real one: the unit list, success, or a failure for `broken.service`.
- */
+/** A machine with systemd; `argv()` is the last systemctl call, or null when there was none. */
 function fakeSystemd(): { opts: SystemdOptions; argv: () => string[] | null } {
-  const dir = tempDir();
-  const argvFile = join(dir, 'argv');
-  const listFile = join(dir, 'list.txt');
-  writeFileSync(listFile, LIST_OUTPUT);
-  const script = join(dir, 'systemctl');
-  writeFileSync(script, [
-    '#!/bin/sh',
-    `printf '%s\\n' "$@" > '${argvFile}'`,
-    `if [ "$1" = list-units ]; then cat '${listFile}'; exit 0; fi`,
-    `for a in "$@"; do if [ "$a" = broken.service ]; then echo 'Job for broken.service failed because the control process exited with error code.' >&2; exit 1; fi; done`,
-    'exit 0',
-    '',
-  ].join('\n'));
-  chmodSync(script, 0o755);
-  return {
-    opts: { probePath: dir, systemctl: script },
-    argv: () => (existsSync(argvFile) ? readFileSync(argvFile, 'utf8').split('\n').slice(0, -1) : null),
-  };
+  const fake = installFakeSystemctl(tempDir(), LIST_OUTPUT);
+  return { opts: fake.opts, argv: () => fake.calls().at(-1) ?? null };
 }
 
 describe('services on a machine with systemd', () => {
