@@ -36,5 +36,11 @@ export const capabilityDigestSchema = z.object({
   allowlist: z.array(z.string().min(1).max(128)).max(512),
   daemonVersion: z.string().max(64),
   runningSessions: z.number().int().nonnegative(),
+  /**
+   * How this device isolates sessions: `bwrap` (each in its own bubblewrap
+   * sandbox) or `none` (bubblewrap missing or unusable; only the owner's
+   * sessions run, unisolated). Older daemons omit it: treated as `none`.
+   */
+  isolation: z.enum(['bwrap', 'none']).default('none'),
 });
 export type CapabilityDigest = z.infer<typeof capabilityDigestSchema>;

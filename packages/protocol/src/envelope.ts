@@ -49,6 +49,12 @@ export const sessionStartPayloadSchema = z.object({
   model: z.string().max(128).nullable().default(null),
   /** Vault entries for this session, as ciphertext: the device decrypts them with its own key. */
   credentials: z.array(sessionCredentialSchema).max(32).default([]),
+  /**
+   * True when the person who asked for this session is the device's owner.
+   * A device that cannot sandbox runs only such sessions (unisolated, with a
+   * warning); everyone else's are refused with `sandbox_unavailable`.
+   */
+  byDeviceOwner: z.boolean().default(false),
 });
 
 /** Token counts as a harness reports them; `costUsd` only where the harness itself reports one. */

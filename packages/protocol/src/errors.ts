@@ -46,6 +46,8 @@ export const errorCodes = [
   'approval_denied',
   'path_not_allowed',
   'ledger_conflict',
+  'sandbox_unavailable',
+  'credential_forbidden',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -99,6 +101,10 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   path_not_allowed: 403,
   /** A ledger checkpoint contradicts one already recorded (rollback, rewrite or a different key). */
   ledger_conflict: 409,
+  /** The device cannot isolate this session (no bubblewrap, no user namespaces) and will not run it unisolated. */
+  sandbox_unavailable: 422,
+  /** The requester may not use (or overwrite) that vault entry. */
+  credential_forbidden: 403,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

@@ -355,6 +355,8 @@ export class SessionService {
       await this.apply(id, { type: 'refused', code: e.code }, { errorCode: e.code, message: e.message });
       return;
     }
+    const device = await this.db.selectFrom('devices').select('owner_id').where('id', '=', deviceId).executeTakeFirst();
+    const byDeviceOwner = device?.owner_id === current.created_by;
     this.sendToDevice(deviceId, {
       corrId: id, type: 'session.start', direction: 'to_device', ts: this.clock.now(),
       payload: {
@@ -362,6 +364,7 @@ export class SessionService {
         labels: JSON.parse(current.labels) as Record<string, string>,
         permissionMode: (current.permission_mode as PermissionMode | null) ?? 'ask',
         resume: current.harness_session_id, model: current.model, credentials,
+        byDeviceOwner,
       },
     });
     this.ackTimers.set(id, setTimeout(() => {
