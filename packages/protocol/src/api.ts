@@ -3,6 +3,7 @@ import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capab
 import { errorCodeSchema } from './errors.js';
 import { permissionModeSchema, usageSchema } from './envelope.js';
 import { roleSchema } from './tokens.js';
+import { safeName, safeText } from './text.js';
 
 /**
  * A session's lifecycle. `queued` waits for a device, `starting` was sent and
@@ -23,21 +24,21 @@ export function isTerminal(status: SessionStatus): boolean {
 
 export const createSessionRequestSchema = z.object({
   harness: harnessNameSchema,
-  prompt: z.string().min(1).max(100_000),
-  deviceId: z.string().min(1).max(128).optional(),
+  prompt: safeText(100_000, 1),
+  deviceId: safeName(128).optional(),
   labels: labelsSchema.optional(),
-  cwd: z.string().min(1).max(4096).optional(),
+  cwd: safeText(4096, 1).optional(),
   /** Vault entry names to inject (the vault issue fills this in on the device). */
-  credentials: z.array(z.string().min(1).max(128)).max(32).optional(),
+  credentials: z.array(safeName(128)).max(32).optional(),
   permissionMode: permissionModeSchema.optional(),
-  model: z.string().min(1).max(128).optional(),
+  model: safeName(128).optional(),
   /** Continue a finished session's conversation: same harness, same device, its harness session id. */
-  resumeFrom: z.string().min(1).max(128).optional(),
+  resumeFrom: safeName(128).optional(),
 }).strict();
 
 export const approvalDecisionRequestSchema = z.object({
   decision: z.enum(['allow', 'deny']),
-  reason: z.string().max(500).optional(),
+  reason: safeText(500).optional(),
 }).strict();
 
 export const approvalViewSchema = z.object({
@@ -55,16 +56,16 @@ export type ApprovalView = z.infer<typeof approvalViewSchema>;
 export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
 
 export const sessionInputRequestSchema = z.object({
-  data: z.string().max(1_000_000),
+  data: safeText(1_000_000),
   eof: z.boolean().optional(),
 }).strict();
 
 export const cancelSessionRequestSchema = z.object({
-  reason: z.string().max(500).optional(),
+  reason: safeText(500).optional(),
 }).strict();
 
 export const updateDeviceRequestSchema = z.object({
-  name: z.string().trim().min(1).max(64).optional(),
+  name: safeName(64).optional(),
   /** A draining device finishes its sessions and takes no new ones. */
   draining: z.boolean().optional(),
   priority: z.number().int().min(-10).max(10).optional(),
@@ -95,7 +96,7 @@ export const inviteRequestSchema = z.object({
 
 export const pairRequestSchema = z.object({
   token: z.string().min(16).max(4096),
-  name: z.string().trim().min(1).max(64),
+  name: safeName(64),
   /** The device's vault recipient (age1…), made at pairing; its secret never leaves the device. */
   vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
 }).strict();
@@ -136,8 +137,18 @@ export const deviceViewSchema = z.object({
   draining: z.boolean(),
   priority: z.number().int(),
   vaultRecipient: z.string().nullable(),
+  /** The account that paired it (id and name) and the people it is shared with (names). */
+  ownerId: z.string().optional(),
+  ownerName: z.string().nullable().optional(),
+  sharedWith: z.array(z.string()).optional(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
+
+/** `POST /api/devices/:id/shares`: let another person see and use a device. */
+export const deviceShareRequestSchema = z.object({
+  user: z.string().min(1).max(64),
+}).strict();
+export type DeviceShareRequest = z.infer<typeof deviceShareRequestSchema>;
 
 export const sessionViewSchema = z.object({
   id: z.string(),
@@ -229,22 +240,22 @@ export const boardCardSchema = z.object({
 export type BoardCard = z.infer<typeof boardCardSchema>;
 
 export const createCardRequestSchema = z.object({
-  title: z.string().trim().min(1).max(200),
-  prompt: z.string().min(1).max(100_000),
+  title: safeName(200),
+  prompt: safeText(100_000, 1),
   harness: harnessNameSchema.default('shell'),
-  deviceId: z.string().min(1).max(128).nullable().default(null),
+  deviceId: safeName(128).nullable().default(null),
   permissionMode: permissionModeSchema.default('ask'),
-  credentials: z.array(z.string().min(1).max(128)).max(32).default([]),
+  credentials: z.array(safeName(128)).max(32).default([]),
   column: boardColumnSchema.default('backlog'),
 }).strict();
 
 export const updateCardRequestSchema = z.object({
-  title: z.string().trim().min(1).max(200).optional(),
-  prompt: z.string().min(1).max(100_000).optional(),
+  title: safeName(200).optional(),
+  prompt: safeText(100_000, 1).optional(),
   harness: harnessNameSchema.optional(),
-  deviceId: z.string().min(1).max(128).nullable().optional(),
+  deviceId: safeName(128).nullable().optional(),
   column: boardColumnSchema.optional(),
-  position: z.number().finite().optional(),
+  position: z.number().min(-1e12).max(1e12).optional(),
 }).strict();
 
 // ---- fuel -------------------------------------------------------------------

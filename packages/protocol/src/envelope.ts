@@ -5,6 +5,7 @@ import { corrIdSchema, deviceIdSchema, sessionIdSchema } from './ids.js';
 import { sessionEventSchema } from './events.js';
 import { ledgerCheckpointSchema } from './ledger.js';
 import { sessionCredentialSchema } from './vault.js';
+import { boundedJson, costUsdSchema, safeLabel, safeText, timestampSchema, tokenCountSchema } from './text.js';
 
 /**
  * Which way an envelope travels. A device only ever sends `to_cloud`; the
@@ -20,11 +21,14 @@ const outputPayload = z.object({
   data: z.string(),
 });
 
+/** A process id as a device reports it (Linux caps pids at 2^22). */
+const pidSchema = z.number().int().positive().max(2 ** 31 - 1);
+
 /** A device's view of a session it is still running, sent on (re)connect. */
 export const runningSessionSchema = z.object({
   sessionId: sessionIdSchema,
-  pid: z.number().int().positive().nullable(),
-  startedAt: z.number(),
+  pid: pidSchema.nullable(),
+  startedAt: timestampSchema(),
 });
 export type RunningSession = z.infer<typeof runningSessionSchema>;
 
@@ -40,13 +44,13 @@ export type PermissionMode = z.infer<typeof permissionModeSchema>;
 export const sessionStartPayloadSchema = z.object({
   sessionId: sessionIdSchema,
   harness: harnessNameSchema,
-  prompt: z.string().max(100_000),
-  cwd: z.string().max(4096).nullable(),
+  prompt: safeText(100_000),
+  cwd: safeText(4096).nullable(),
   labels: labelsSchema,
   permissionMode: permissionModeSchema.default('ask'),
   /** Continue the harness's own conversation with this id (its resume flag). */
-  resume: z.string().max(256).nullable().default(null),
-  model: z.string().max(128).nullable().default(null),
+  resume: safeLabel(256).nullable().default(null),
+  model: safeLabel(128).nullable().default(null),
   /** Vault entries for this session, as ciphertext: the device decrypts them with its own key. */
   credentials: z.array(sessionCredentialSchema).max(32).default([]),
   /**
@@ -59,10 +63,10 @@ export const sessionStartPayloadSchema = z.object({
 
 /** Token counts as a harness reports them; `costUsd` only where the harness itself reports one. */
 export const usageSchema = z.object({
-  input: z.number().int().nonnegative(),
-  output: z.number().int().nonnegative(),
-  cached: z.number().int().nonnegative(),
-  costUsd: z.number().nonnegative().optional(),
+  input: tokenCountSchema(),
+  output: tokenCountSchema(),
+  cached: tokenCountSchema(),
+  costUsd: costUsdSchema().optional(),
 });
 export type Usage = z.infer<typeof usageSchema>;
 export type SessionStartPayload = z.infer<typeof sessionStartPayloadSchema>;
@@ -73,7 +77,7 @@ function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) 
     type: z.literal(type),
     direction: directionSchema,
     payload,
-    ts: z.number().int().nonnegative(),
+    ts: timestampSchema(),
   });
 }
 
@@ -97,11 +101,11 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   })),
   message('welcome', z.object({
     deviceId: deviceIdSchema,
-    name: z.string(),
-    heartbeatMs: z.number().int().positive(),
-    serverTime: z.number(),
+    name: z.string().max(256),
+    heartbeatMs: z.number().int().positive().max(86_400_000),
+    serverTime: timestampSchema(),
     /** A fresh device token when the current one is past half its life. */
-    token: z.string().optional(),
+    token: z.string().max(4096).optional(),
   })),
   message('heartbeat', z.object({
     capabilities: capabilityDigestSchema,
@@ -110,12 +114,12 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   message('session.start', sessionStartPayloadSchema),
   message('session.ack', z.object({
     sessionId: sessionIdSchema,
-    pid: z.number().int().positive().nullable(),
+    pid: pidSchema.nullable(),
   })),
   message('session.refuse', z.object({
     sessionId: sessionIdSchema,
     code: errorCodeSchema,
-    message: z.string().max(2000),
+    message: safeText(2000),
   })),
   message('session.stdout', outputPayload),
   message('session.stderr', outputPayload),
@@ -125,13 +129,13 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   })),
   message('session.input', z.object({
     sessionId: sessionIdSchema,
-    data: z.string().max(1_000_000),
+    data: safeText(1_000_000),
     /** Close the session's stdin after writing `data`. */
     eof: z.boolean().default(false),
   })),
   message('session.cancel', z.object({
     sessionId: sessionIdSchema,
-    reason: z.string().max(500).optional(),
+    reason: safeText(500).optional(),
   })),
   /**
    * What the control plane itself must read about a session, kept apart from
@@ -141,28 +145,29 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   message('session.meta', z.object({
     sessionId: sessionIdSchema,
     usage: usageSchema.optional(),
-    harnessSessionId: z.string().max(256).optional(),
+    harnessSessionId: safeLabel(256).optional(),
   })),
   /** A harness asks permission for a tool call; the owner answers with `session.approval`. */
   message('session.approval_request', z.object({
     sessionId: sessionIdSchema,
     requestId: z.string().min(1).max(128),
-    tool: z.string().max(256),
+    tool: safeLabel(256),
     /** One line a person can judge the request by. */
-    summary: z.string().max(2000),
-    input: z.unknown(),
-    expiresAt: z.number(),
+    summary: safeText(2000),
+    input: boundedJson(),
+    expiresAt: timestampSchema(),
   })),
   message('session.approval', z.object({
     sessionId: sessionIdSchema,
     requestId: z.string().min(1).max(128),
     decision: z.enum(['allow', 'deny']),
-    reason: z.string().max(500).optional(),
+    reason: safeText(500).optional(),
   })),
   message('session.exit', z.object({
     sessionId: sessionIdSchema,
-    code: z.number().int().nullable(),
-    signal: z.string().max(32).nullable(),
+    /** An exit status (0..255) or a negative platform code; anything else is not one. */
+    code: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1).nullable(),
+    signal: safeLabel(32).nullable(),
   })),
   /** The device's signed ledger head; the control plane keeps it (see `ledger.ts`). */
   message('ledger.checkpoint', ledgerCheckpointSchema),
@@ -182,7 +187,7 @@ export const envelopeSchema = z.discriminatedUnion('type', [
   })),
   message('error', z.object({
     code: errorCodeSchema,
-    message: z.string().max(2000),
+    message: safeText(2000),
   })),
 ]);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boundedJson, costUsdSchema, safeLabel, tokenCountSchema } from './text.js';
 
 /**
  * Normalised, harness-independent session events (`session.event` payloads).
@@ -13,7 +14,7 @@ export const sessionEventSchema = z.discriminatedUnion('kind', [
     kind: z.literal('tool_call'),
     id: z.string().max(256),
     name: z.string().max(256),
-    input: z.unknown(),
+    input: boundedJson(),
   }),
   z.object({
     kind: z.literal('tool_result'),
@@ -28,12 +29,12 @@ export const sessionEventSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('usage'),
-    input: z.number().int().nonnegative(),
-    output: z.number().int().nonnegative(),
-    cached: z.number().int().nonnegative(),
-    costUsd: z.number().nonnegative().optional(),
+    input: tokenCountSchema(),
+    output: tokenCountSchema(),
+    cached: tokenCountSchema(),
+    costUsd: costUsdSchema().optional(),
   }),
-  z.object({ kind: z.literal('harness_session'), id: z.string().max(256) }),
+  z.object({ kind: z.literal('harness_session'), id: safeLabel(256) }),
   z.object({ kind: z.literal('raw'), line: z.string() }),
   z.object({ kind: z.literal('error'), message: z.string().max(4000) }),
 ]);

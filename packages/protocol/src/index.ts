@@ -8,6 +8,7 @@ export * from './frame.js';
 export * from './ids.js';
 export * from './ledger.js';
 export * from './agent/index.js';
+export * from './text.js';
 export * from './tokens.js';
 export * from './vault.js';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeLabel } from './text.js';
 
 /**
  * The vault's wire shapes. The control plane stores and serves these without
@@ -14,7 +15,7 @@ export const recipientEntrySchema = z.object({
   id: z.string().min(1).max(128),
   kind: recipientKindSchema,
   recipient: z.string().regex(/^age1[0-9a-z]+$/, 'not an age recipient').max(4096),
-  label: z.string().max(128),
+  label: safeLabel(128),
   signer: z.string().max(128).nullable(),
   addedAt: z.number(),
 }).strict();
@@ -41,6 +42,15 @@ export const putEntryRequestSchema = z.object({
   setVersion: z.number().int().positive(),
   /** The entry version the client last saw (null: creating it); a mismatch is refused (409). */
   baseVersion: z.number().int().nonnegative().nullable().optional(),
+  /** The writing client's own recipient id in the current set (its CLI or browser id), recorded with the version. */
+  clientId: z.string().min(1).max(128).optional(),
+}).strict();
+
+/** Let one more person use an entry (`write`: also overwrite it). Only its creator or an owner may. */
+export const shareEntryRequestSchema = z.object({
+  /** The person's name or user id. */
+  user: z.string().min(1).max(128),
+  write: z.boolean().default(false),
 }).strict();
 
 export const rewrapRequestSchema = z.object({
@@ -58,7 +68,7 @@ export const clientLogRequestSchema = z.object({
 export const enrolIdentityRequestSchema = z.object({
   id: z.string().min(1).max(128),
   kind: z.enum(['browser', 'cli']),
-  label: z.string().max(128),
+  label: safeLabel(128),
   /** Armored age blobs; the server cannot open them. */
   wrappedByPassphrase: armoredSchema.nullable(),
   wrappedByPasskey: armoredSchema.nullable().default(null),
@@ -67,6 +77,14 @@ export const enrolIdentityRequestSchema = z.object({
   credentialId: z.string().max(1024).nullable().default(null),
 }).strict();
 
+/** A person as vault views name them: id, name (null if the account is gone) and role. */
+export const vaultPersonSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  role: z.enum(['owner', 'member']).nullable(),
+});
+export type VaultPersonView = z.infer<typeof vaultPersonSchema>;
+
 export const entryViewSchema = z.object({
   name: z.string(),
   version: z.number().int(),
@@ -74,6 +92,19 @@ export const entryViewSchema = z.object({
   updatedAt: z.number(),
   updatedBy: z.string(),
   needsRotation: z.boolean(),
+  /** The entry's first writer; null for an entry older than access lists with no known person. */
+  createdBy: vaultPersonSchema.nullable(),
+  /** Who wrote the current value, and through which client (a rewrap re-encrypts without changing it). */
+  writtenBy: vaultPersonSchema.extend({
+    client: z.enum(['cli', 'browser']).nullable(),
+    clientId: z.string().nullable(),
+  }).nullable(),
+  /** True when the current value was written by someone other than the entry's creator. */
+  flagged: z.boolean(),
+  /** Why it is flagged, in words: "written by bob (member), not by its creator ada". */
+  flagReason: z.string().nullable(),
+  /** People besides the creator and the owners who may use it (`write`: and overwrite it). */
+  sharedWith: z.array(vaultPersonSchema.extend({ write: z.boolean() })),
 });
 export type EntryView = z.infer<typeof entryViewSchema>;
 export const entryWithCiphertextSchema = entryViewSchema.extend({ ciphertext: z.string() });
