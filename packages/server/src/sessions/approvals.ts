@@ -22,17 +22,20 @@ export class Approvals {
     private readonly send: (deviceId: string, env: Envelope) => void,
   ) {}
 
-  /** A device relayed a harness's request. */
+  /**
+   * A device relayed a harness's request. The row and its stream event are
+   * one transaction: a request that cannot be recorded leaves nothing behind.
+   */
   async requested(p: RequestPayload): Promise<void> {
     const now = this.clock.now();
-    await this.db.insertInto('approvals').values({
-      request_id: p.requestId, session_id: p.sessionId, tool: p.tool, summary: p.summary,
-      status: 'pending', reason: null, created_at: now, expires_at: p.expiresAt, decided_at: null, decided_by: null,
-    }).onConflict((oc) => oc.column('request_id').doNothing()).execute();
     await this.writer.append({
       sessionId: p.sessionId, kind: 'approval', ts: now,
       data: JSON.stringify({ tool: p.tool, summary: p.summary, input: p.input }),
       meta: { requestId: p.requestId, expiresAt: p.expiresAt, message: p.summary },
+      approval: {
+        request_id: p.requestId, tool: p.tool, summary: p.summary,
+        status: 'pending', reason: null, created_at: now, expires_at: p.expiresAt, decided_at: null, decided_by: null,
+      },
     });
   }
 

@@ -388,16 +388,17 @@ export class SessionService {
 
   private async meta(sessionId: string, deviceId: string, payload: Extract<Envelope, { type: 'session.meta' }>['payload']): Promise<void> {
     const ts = this.clock.now();
-    if (payload.harnessSessionId) {
-      await this.db.updateTable('sessions').set({ harness_session_id: payload.harnessSessionId }).where('id', '=', sessionId).execute();
-    }
+    const patch = payload.harnessSessionId ? { harness_session_id: payload.harnessSessionId } : undefined;
     if (payload.usage) {
+      // One transaction: the usage row, its event and the harness session id are stored together or not at all.
       const row = await this.db.selectFrom('sessions').select('harness').where('id', '=', sessionId).executeTakeFirst();
       const u = payload.usage;
       await this.writer.append({
-        sessionId, kind: 'usage', data: null, meta: { usage: u }, ts,
+        sessionId, kind: 'usage', data: null, meta: { usage: u }, ts, patch,
         usage: { device_id: deviceId, harness: row?.harness ?? 'unknown', input: u.input, output: u.output, cached: u.cached, cost_usd: u.costUsd ?? null },
       });
+    } else if (patch) {
+      await this.db.updateTable('sessions').set(patch).where('id', '=', sessionId).execute();
     }
   }
 

@@ -2,7 +2,7 @@ import type { SessionStatus, StreamEvent, StreamEventKind } from '@fabric/protoc
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Db } from '../store/db.js';
-import type { SessionsTable, UsageTable } from '../store/schema.js';
+import type { ApprovalsTable, SessionsTable, UsageTable } from '../store/schema.js';
 
 export interface AppendInput {
   sessionId: string;
@@ -16,6 +16,8 @@ export interface AppendInput {
     | 'placement' | 'tried_devices' | 'harness_session_id'>> & { status?: SessionStatus };
   /** A usage row for the fuel meter, written in the same transaction as this event. */
   usage?: Omit<UsageTable, 'session_id' | 'ts'>;
+  /** An approval request row, written in the same transaction as this event (kept if one with its id exists). */
+  approval?: Omit<ApprovalsTable, 'session_id'>;
 }
 
 interface Pending {
@@ -146,6 +148,10 @@ export class EventWriter {
         }
         if (input.usage) {
           await trx.insertInto('usage').values({ session_id: input.sessionId, ts: input.ts, ...input.usage }).execute();
+        }
+        if (input.approval) {
+          await trx.insertInto('approvals').values({ session_id: input.sessionId, ...input.approval })
+            .onConflict((oc) => oc.column('request_id').doNothing()).execute();
         }
       }
       return results;

@@ -271,6 +271,38 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_vault_access': {
+    async up(db: Kysely<unknown>) {
+      // Who made each entry (its first writer), who wrote its current version and through which client.
+      await db.schema.alterTable('vault_entries').addColumn('creator_id', 'text').execute();
+      await db.schema.alterTable('vault_entries').addColumn('writer_id', 'text').execute();
+      await db.schema.alterTable('vault_entries').addColumn('writer_client', 'text').execute();
+      await db.schema.alterTable('vault_entries').addColumn('writer_client_id', 'text').execute();
+      // Entries from before access lists: their last writer is the best guess at their creator.
+      await sql`UPDATE vault_entries SET creator_id = substr(updated_by, 6), writer_id = substr(updated_by, 6) WHERE updated_by LIKE 'user:%'`.execute(db);
+
+      await db.schema.createTable('vault_grants')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('can_write', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('granted_by', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_grants_pk', ['name', 'user_id'])
+        .execute();
+
+      await db.schema.createTable('vault_entry_writes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('writer_id', 'text', (c) => c.notNull())
+        .addColumn('client', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text')
+        .addColumn('written_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('vault_entry_writes_name').on('vault_entry_writes').columns(['name', 'written_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
