@@ -112,7 +112,7 @@ export class SessionService {
     let vaultRecipients: string[] | undefined;
     if (credentials.length > 0) {
       const set = await this.vault.requireSet();
-      await this.vault.assertEntriesExist(credentials);
+      await this.vault.assertMayUse(credentials, userId); // exists, and the requester is on each entry's access list
       vaultRecipients = set.recipients.map((r) => r.recipient);
     }
     const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients };

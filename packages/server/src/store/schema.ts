@@ -102,6 +102,35 @@ export interface VaultEntriesTable {
   updated_at: number;
   updated_by: string;
   needs_rotation: Generated<number>;
+  /** User id of the entry's first writer; it and owners decide who else may use it. */
+  creator_id: string | null;
+  /** User id of whoever wrote the current value (a rewrap re-encrypts it and does not change this). */
+  writer_id: string | null;
+  /** `cli` or `browser`: the kind of client that wrote the current value. */
+  writer_client: string | null;
+  /** The writing client's recipient id in the set, when it named itself. */
+  writer_client_id: string | null;
+}
+
+/** Who, besides an entry's creator and the owners, may use (and with `can_write`, overwrite) it. */
+export interface VaultGrantsTable {
+  name: string;
+  user_id: string;
+  can_write: Generated<number>;
+  granted_by: string;
+  granted_at: number;
+}
+
+/** One row per stored version of an entry: who wrote it, through which client, as a put or a rewrap. */
+export interface VaultEntryWritesTable {
+  id: string;
+  name: string;
+  version: number;
+  kind: 'put' | 'rewrap';
+  writer_id: string;
+  client: string;
+  client_id: string | null;
+  written_at: number;
 }
 
 export interface VaultIdentitiesTable {
@@ -174,6 +203,8 @@ export interface Database {
   vault_entries: VaultEntriesTable;
   vault_identities: VaultIdentitiesTable;
   vault_access_log: VaultAccessLogTable;
+  vault_grants: VaultGrantsTable;
+  vault_entry_writes: VaultEntryWritesTable;
   board_cards: BoardCardsTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
