@@ -154,7 +154,16 @@ export class DeviceClient {
         this.opts.log.warn(`bad frame from control plane: ${parsed.code}: ${parsed.message}`);
         return;
       }
-      this.handle(parsed.envelope);
+      try {
+        this.handle(parsed.envelope);
+      } catch (err) {
+        // One bad envelope costs its own session, never the daemon.
+        this.opts.log.warn(`could not handle ${parsed.envelope.type}: ${(err as Error).message}`);
+        if (parsed.envelope.type === 'session.start') {
+          const { sessionId } = parsed.envelope.payload;
+          this.emit({ corrId: parsed.envelope.corrId, type: 'session.refuse', direction: 'to_cloud', ts: Date.now(), payload: { sessionId, code: 'internal', message: 'the device could not start this session' } });
+        }
+      }
     });
 
     ws.on('pong', () => { this.awaitingPong = false; });

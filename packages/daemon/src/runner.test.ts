@@ -1,10 +1,11 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope, EnvelopeOf, SessionStartPayload } from '@fabric/protocol';
 import { defaultAdapters } from './harness/registry.js';
 import { SessionRunner } from './runner.js';
+import { detectSandbox, Sandbox } from './sandbox/sandbox.js';
 
 /** The runner's "socket": every envelope it emits, and a way to wait for one. */
 class Recorder {
@@ -50,19 +51,27 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** Every case runs twice: spawned bare, and inside real bubblewrap (the daemon's way). */
+const sandboxStatus = detectSandbox();
+let sandboxed = false;
+
 function setup(opts: { allowlist?: string[]; graceMs?: number; adapters?: ReturnType<typeof defaultAdapters> } = {}) {
   const workDir = mkdtempSync(join(tmpdir(), 'fabric-runner-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'fabric-runner-data-'));
   const recorder = new Recorder();
   const runner = new SessionRunner({
     adapters: opts.adapters ?? defaultAdapters(),
     allowlist: opts.allowlist ?? ['echo', 'cat', 'sleep', 'pwd', 'false', 'ls'],
     workDir,
+    dataDir,
+    ...(sandboxed ? { sandbox: new Sandbox({ status: sandboxStatus, mode: 'required', dataDir }) } : {}),
     emit: recorder.emit,
     graceMs: opts.graceMs ?? 200,
   });
   cleanups.push(async () => {
     await runner.stopAll();
     rmSync(workDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   });
   return { runner, recorder, workDir };
 }
@@ -76,7 +85,12 @@ function start(runner: SessionRunner, prompt: string, extra: Partial<SessionStar
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('SessionRunner', () => {
+for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (${mode})`, () => {
+  beforeEach(() => {
+    sandboxed = mode === 'in bubblewrap';
+    if (sandboxed) expect(sandboxStatus, 'this machine must be able to run bubblewrap').toMatchObject({ available: true });
+  });
+
   it('runs `echo hello`: ack, then its output, then exit 0 last', async () => {
     const { runner, recorder } = setup();
     const id = start(runner, 'echo hello');
@@ -156,15 +170,31 @@ describe('SessionRunner', () => {
     expect(recorder.stdout(other)).toBe('$HOME `whoami` | cat > /tmp/x\n');
   });
 
-  it('runs in the work directory when the session names no cwd, and in the cwd when it does', async () => {
+  it('runs in its own work directory when the session names no cwd, and in the cwd when it does', async () => {
     const { runner, recorder, workDir } = setup();
     const here = start(runner, 'pwd');
     await recorder.next('session.exit', here);
-    expect(realpathSync(recorder.stdout(here).trim())).toBe(realpathSync(workDir));
+    expect(realpathSync(recorder.stdout(here).trim())).toBe(realpathSync(join(workDir, here)));
+    expect(statSync(join(workDir, here)).mode & 0o777).toBe(0o700);
 
-    const there = start(runner, 'pwd', { cwd: tmpdir() });
+    const project = mkdtempSync(join(tmpdir(), 'fabric-project-'));
+    cleanups.push(() => rmSync(project, { recursive: true, force: true }));
+    const there = start(runner, 'pwd', { cwd: project });
     await recorder.next('session.exit', there);
-    expect(realpathSync(recorder.stdout(there).trim())).toBe(realpathSync(tmpdir()));
+    expect(realpathSync(recorder.stdout(there).trim())).toBe(realpathSync(project));
+  });
+
+  it('refuses a NUL byte in the prompt with bad_request, and runs the next session', async () => {
+    const { runner, recorder } = setup();
+    const bad = start(runner, 'echo a\u0000b');
+    const refuse = await recorder.next('session.refuse', bad);
+    expect(refuse.payload.code).toBe('bad_request');
+    expect(refuse.payload.message).toContain('NUL');
+    expect(runner.running()).toEqual([]);
+
+    const good = start(runner, 'echo next');
+    expect((await recorder.next('session.exit', good)).payload.code).toBe(0);
+    expect(recorder.stdout(good)).toBe('next\n');
   });
 
   it('feeds input to the program and closes its stdin on eof', async () => {
@@ -262,6 +292,18 @@ describe('SessionRunner', () => {
       expect(exit.payload).toEqual({ sessionId: id, code: null, signal: 'SIGKILL' });
       expect(elapsed).toBeGreaterThanOrEqual(2 * 200 - 20);
       expect(elapsed).toBeLessThan(2000);
+    });
+
+    it('lets a program that handles SIGINT finish in its own time and reports its own exit code', async () => {
+      const { runner, recorder } = setup({ allowlist: ['node'], graceMs: 3000 });
+      const id = start(runner, `node -e "process.on('SIGINT',()=>setTimeout(()=>{console.log('tidied');process.exit(3)},300));console.log('ready');setInterval(()=>{},1000)"`);
+      await recorder.next('session.ack', id);
+      while (!recorder.stdout(id).includes('ready')) await sleep(10);
+
+      await runner.cancel(id);
+      const exit = await recorder.next('session.exit', id);
+      expect(exit.payload).toEqual({ sessionId: id, code: 3, signal: null });
+      expect(recorder.stdout(id)).toContain('tidied');
     });
 
     it('resolves at once for a session it does not run', async () => {

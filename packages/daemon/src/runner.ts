@@ -1,17 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
   FabricError, isFabricError, newId,
   type Envelope, type HarnessName, type RunningSession, type SessionEvent, type SessionStartPayload, type Usage,
 } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest, HarnessAdapter, HarnessDriver, McpWiring, SpawnPlan } from './harness/types.js';
+import { checkWorkDir, conversationSession, rememberConversation, sessionWorkDir } from './sandbox/paths.js';
+import { SANDBOX_READY_FD, unwrapExit, type Sandbox } from './sandbox/sandbox.js';
 import { Redactor } from './vault/redact.js';
 
 export interface RunnerOptions {
   adapters: ReadonlyMap<HarnessName, HarnessAdapter>;
   allowlist: readonly string[];
-  /** Where sessions run when they name no cwd. */
+  /**
+   * Where sessions run when they name no cwd: each in its own
+   * `<workDir>/<sessionId>` (0700), so sessions do not see each other's files.
+   */
   workDir: string;
+  /** The daemon's data dir: no session may work in it, below it, or in a directory containing it. */
+  dataDir?: string;
+  /**
+   * Runs every turn inside a sandbox and decides which sessions may run when
+   * none can be made. Absent: turns are spawned bare (embedding and tests).
+   */
+  sandbox?: Sandbox;
   /** Hand an envelope to the transport (sent now or queued while offline). */
   emit: (env: Envelope) => void;
   /** Wait between SIGINT, SIGTERM and SIGKILL when cancelling (default 3 s). */
@@ -45,12 +57,20 @@ interface Turn {
   lineBuffer: string;
   stdout: ReturnType<Redactor['stream']>;
   stderr: ReturnType<Redactor['stream']>;
+  /** Spawned inside bubblewrap: its exit status needs unwrapping. */
+  sandboxed: boolean;
+  /** Its command runs with default signal handling (at once for a bare spawn; a sandbox says so on SANDBOX_READY_FD). */
+  ready: boolean;
+  /** A signal sent before `ready`, delivered once it is. */
+  held: NodeJS.Signals | null;
 }
 
 interface Session {
   start: SessionStartPayload;
   adapter: HarnessAdapter;
   cwd: string;
+  /** The cwd is a default work dir `<workDir>/<id>` (its conversations are remembered for resume). */
+  ownWorkDir: boolean;
   startedAt: number;
   turn: Turn;
   /** Input that arrived while the CLI could not take it live: the next turn's prompt. */
@@ -109,6 +129,12 @@ export class SessionRunner {
   start(start: SessionStartPayload): void {
     const { sessionId } = start;
     if (this.sessions.has(sessionId) || this.pending.has(sessionId)) return; // a duplicate start (resent after a reconnect)
+    try {
+      this.opts.sandbox?.admit(start.byDeviceOwner ?? false);
+    } catch (err) {
+      this.refuse(sessionId, err as FabricError);
+      return;
+    }
     // Payloads parsed from the wire default `credentials` to []; direct callers may leave it out.
     if ((start.credentials ?? []).length === 0) {
       this.begin(start, new Map());
@@ -141,7 +167,7 @@ export class SessionRunner {
     try {
       adapter = this.opts.adapters.get(start.harness);
       if (!adapter) throw new FabricError('harness_unavailable', `harness ${start.harness} is not supported by this device`);
-      cwd = this.resolveCwd(start.cwd);
+      cwd = this.resolveCwd(start);
       plan = this.plan(adapter, start, secrets);
     } catch (err) {
       this.refuse(sessionId, isFabricError(err) ? err : new FabricError('spawn_failed', (err as Error).message));
@@ -150,7 +176,7 @@ export class SessionRunner {
     let end!: () => void;
     const ended = new Promise<void>((resolve) => { end = resolve; });
     const session: Session = {
-      start, adapter, cwd, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume, reportedHarnessSessionId: start.resume,
+      start, adapter, cwd, ownWorkDir: start.cwd === null, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume, reportedHarnessSessionId: start.resume,
       ladder: [], approvals: new Map(), ended, end, secrets, redactor: new Redactor(secrets),
       turn: undefined as unknown as Turn,
     };
@@ -188,9 +214,9 @@ export class SessionRunner {
     s.cancelled = true;
     s.queue = [];
     if (s.ladder.length === 0) {
-      this.signal(s.turn.child, 'SIGINT');
-      s.ladder.push(setTimeout(() => this.signal(s.turn.child, 'SIGTERM'), this.graceMs));
-      s.ladder.push(setTimeout(() => this.signal(s.turn.child, 'SIGKILL'), this.graceMs * 2));
+      this.signal(s.turn, 'SIGINT');
+      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGTERM'), this.graceMs));
+      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGKILL'), this.graceMs * 2));
     }
     return s.ended;
   }
@@ -251,8 +277,37 @@ export class SessionRunner {
     const sessionId = s.start.sessionId;
     // PWD must name the session's directory: some CLIs (OpenCode) trust it over their real cwd.
     const env = { ...plan.env, PWD: s.cwd };
-    const child = spawn(plan.command, plan.args, { cwd: s.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const turn: Turn = { child, driver: null, lineBuffer: '', stdout: s.redactor.stream(), stderr: s.redactor.stream() };
+    let child: ChildProcess;
+    let sandboxed = false;
+    try {
+      const run = this.opts.sandbox?.wrap(plan.command, plan.args, s.cwd, plan.env.PATH) ?? { command: plan.command, args: plan.args, sandboxed: false };
+      sandboxed = run.sandboxed;
+      child = spawn(run.command, run.args, { cwd: s.cwd, env, stdio: sandboxed ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'], detached: true });
+    } catch (err) {
+      // spawn throws synchronously on input it cannot pass to the OS (a NUL byte in argv, env or cwd):
+      // that is this session's failure, never the daemon's.
+      const failure = isFabricError(err) ? err : spawnFailure(err as NodeJS.ErrnoException, plan.command);
+      if (first) {
+        this.finish(s);
+        this.refuse(sessionId, failure);
+      } else {
+        this.event(sessionId, { kind: 'error', message: failure.message });
+        this.exit(s, null, null);
+      }
+      return;
+    }
+    const turn: Turn = { child, driver: null, lineBuffer: '', stdout: s.redactor.stream(), stderr: s.redactor.stream(), sandboxed, ready: !sandboxed, held: null };
+    if (sandboxed) {
+      const ready = child.stdio[SANDBOX_READY_FD] as NodeJS.ReadableStream | null;
+      const go = () => {
+        if (turn.ready) return;
+        turn.ready = true;
+        if (turn.held) this.signal(turn, turn.held);
+      };
+      ready?.once('data', go);
+      ready?.once('end', go);
+      ready?.on('error', () => { /* the sandbox ended */ });
+    }
     s.turn = turn;
     if (s.adapter.driver) {
       turn.driver = s.adapter.driver({
@@ -285,7 +340,10 @@ export class SessionRunner {
       child.stderr!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => this.stdout(s, turn, chunk));
       child.stderr!.on('data', (chunk: string) => this.output(s, 'session.stderr', turn.stderr.push(chunk)));
-      child.once('close', (code, signal) => this.turnEnded(s, turn, code, signal));
+      child.once('close', (code, signal) => {
+        const status = turn.sandboxed ? unwrapExit(code, signal) : { code, signal };
+        this.turnEnded(s, turn, status.code, status.signal);
+      });
     });
   }
 
@@ -387,11 +445,22 @@ export class SessionRunner {
       payload.harnessSessionId = m.harnessSessionId;
       s.reportedHarnessSessionId = m.harnessSessionId;
     }
+    if (m.harnessSessionId && m.harnessSessionId !== s.harnessSessionId && s.ownWorkDir) {
+      try {
+        rememberConversation(dirname(s.cwd), s.start.harness, m.harnessSessionId, basename(s.cwd));
+      } catch { /* resuming without a cwd will start in a fresh work dir */ }
+    }
     if (m.harnessSessionId) s.harnessSessionId = m.harnessSessionId;
     if (payload.usage || payload.harnessSessionId) this.emit('session.meta', s.start.sessionId, payload);
   }
 
-  private signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  /** Signal a turn's whole process group; a SIGINT or SIGTERM waits until a sandboxed command can receive it. */
+  private signal(turn: Turn, sig: NodeJS.Signals): void {
+    if (!turn.ready && sig !== 'SIGKILL') {
+      turn.held = sig;
+      return;
+    }
+    const child = turn.child;
     const pid = child.pid;
     if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     try {
@@ -409,16 +478,27 @@ export class SessionRunner {
     this.opts.emit({ corrId: sessionId, type, direction: 'to_cloud', ts: this.now(), payload } as Envelope);
   }
 
-  private resolveCwd(cwd: string | null): string {
-    if (cwd === null) {
-      if (!existsSync(this.opts.workDir)) mkdirSync(this.opts.workDir, { recursive: true, mode: 0o700 });
-      return this.opts.workDir;
+  /**
+   * A session's cwd: the one it names, if allowed (see checkWorkDir), else its
+   * own `<workDir>/<sessionId>`; a resumed conversation goes back to the work
+   * dir it started in.
+   */
+  private resolveCwd(start: SessionStartPayload): string {
+    if (start.cwd === null) {
+      const base = this.opts.workDir;
+      const earlier = start.resume ? conversationSession(base, start.harness, start.resume) : null;
+      return sessionWorkDir(base, earlier ?? start.sessionId);
     }
-    if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
-      throw new FabricError('bad_request', `working directory ${cwd} does not exist on this device`);
-    }
-    return cwd;
+    return checkWorkDir(start.cwd, this.opts.dataDir ?? null);
   }
+}
+
+/** What a synchronous throw from `spawn` means for the session. */
+function spawnFailure(err: NodeJS.ErrnoException, command: string): FabricError {
+  if (err.code === 'ERR_INVALID_ARG_VALUE' || err.code === 'ERR_INVALID_ARG_TYPE') {
+    return new FabricError('bad_request', 'the command, its arguments, its working directory or its environment hold a NUL byte');
+  }
+  return new FabricError('spawn_failed', `could not start ${command.slice(0, 64)}: ${err.code ?? err.message}`);
 }
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
