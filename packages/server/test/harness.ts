@@ -33,7 +33,8 @@ export async function testServer(opts: ServerOptions = {}) {
 export function capabilities(over: Partial<CapabilityDigest> = {}): CapabilityDigest {
   return {
     hostname: 'test', platform: 'linux', arch: 'x64', cpus: 2,
-    ramTotal: 8 * 2 ** 30, ramFree: 4 * 2 ** 30, load: [0.1, 0.1, 0.1],
+    // Plausible by default: a test that names more free RAM gets a machine that has it.
+    ramTotal: Math.max(8 * 2 ** 30, over.ramFree ?? 0), ramFree: 4 * 2 ** 30, load: [0.1, 0.1, 0.1],
     harnesses: [{ name: 'shell', version: '1' }], labels: {}, allowlist: ['echo', 'sleep'],
     daemonVersion: 'test', runningSessions: 0, ...over,
   };

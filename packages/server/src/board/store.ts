@@ -5,6 +5,7 @@ import {
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { createCardRequestSchema, updateCardRequestSchema } from '@fabric/protocol';
+import { enforce, policy, type CardAction, type Viewer } from '../auth/policy.js';
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Clock } from '../clock.js';
@@ -42,18 +43,31 @@ export class BoardStore {
     this.unsubscribe();
   }
 
-  async list(): Promise<BoardCard[]> {
+  /** The cards `viewer` may see (all of them when omitted). */
+  async list(viewer?: Viewer): Promise<BoardCard[]> {
     const rows = await this.db.selectFrom('board_cards')
       .leftJoin('sessions', 'sessions.id', 'board_cards.session_id')
       .selectAll('board_cards').select('sessions.status as session_status')
       .orderBy('board_cards.column_name').orderBy('board_cards.position').execute();
-    return rows.map((r) => cardView(r, (r.session_status as SessionStatus | null) ?? null));
+    return rows.filter((r) => !viewer || policy.card(viewer, { createdBy: r.created_by }, 'read'))
+      .map((r) => cardView(r, (r.session_status as SessionStatus | null) ?? null));
   }
 
-  async get(id: string): Promise<BoardCard> {
+  /** One card; `not_found` when there is none or `viewer` may not see it, `forbidden` when they may not do `action`. */
+  async get(id: string, viewer?: Viewer, action: CardAction = 'read'): Promise<BoardCard> {
+    const row = await this.db.selectFrom('board_cards').select(['created_by']).where('id', '=', id).executeTakeFirst();
+    const notFound = new FabricError('not_found', `no card ${id}`);
+    if (!row) throw notFound;
+    if (viewer) enforce(policy.card(viewer, { createdBy: row.created_by }, action), policy.card(viewer, { createdBy: row.created_by }, 'read'), notFound, `${action} card ${id}`);
     const card = (await this.list()).find((c) => c.id === id);
-    if (!card) throw new FabricError('not_found', `no card ${id}`);
+    if (!card) throw notFound;
     return card;
+  }
+
+  /** Who created a card, for the policy (live channels); null when it is gone. */
+  async creatorOf(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('board_cards').select(['created_by']).where('id', '=', id).executeTakeFirst();
+    return row?.created_by ?? null;
   }
 
   async create(userId: string, req: CreateCard): Promise<BoardCard> {
@@ -70,7 +84,8 @@ export class BoardStore {
   }
 
   /** Edit, move (column) or reorder (position: any number; cards sort by it). */
-  async update(id: string, req: UpdateCard): Promise<BoardCard> {
+  async update(id: string, req: UpdateCard, viewer?: Viewer): Promise<BoardCard> {
+    if (viewer) await this.get(id, viewer, 'edit');
     const patch: Partial<BoardCardsTable> = { updated_at: this.clock.now() };
     if (req.title !== undefined) patch.title = req.title;
     if (req.prompt !== undefined) patch.prompt = req.prompt;
@@ -84,19 +99,20 @@ export class BoardStore {
     return this.get(id);
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, viewer?: Viewer): Promise<void> {
+    if (viewer) await this.get(id, viewer, 'edit');
     const res = await this.db.deleteFrom('board_cards').where('id', '=', id).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw new FabricError('not_found', `no card ${id}`);
     this.announce(id);
   }
 
   /** Start a session for the card's prompt; the card moves to running and follows it. */
-  async launch(id: string, userId: string): Promise<BoardCard> {
-    const card = await this.get(id);
+  async launch(id: string, viewer: Viewer): Promise<BoardCard> {
+    const card = await this.get(id, viewer, 'edit');
     if (card.sessionId && card.sessionStatus && !isTerminal(card.sessionStatus)) {
       throw new FabricError('conflict', `card ${id} already has a session running (${card.sessionId})`);
     }
-    const session = await this.sessions.create(userId, {
+    const session = await this.sessions.create(viewer, {
       harness: card.harness as HarnessName, prompt: card.prompt, permissionMode: card.permissionMode as PermissionMode,
       ...(card.deviceId ? { deviceId: card.deviceId } : {}),
       ...(card.credentials.length ? { credentials: card.credentials } : {}),

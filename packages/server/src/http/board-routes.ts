@@ -12,8 +12,8 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: ServerContext): v
   const { board } = ctx;
 
   app.get('/api/board', async (req) => {
-    await requireUser(ctx, req);
-    return { cards: await board.list() };
+    const user = await requireUser(ctx, req);
+    return { cards: await board.list(user) };
   });
 
   app.post('/api/board/cards', async (req, reply) => {
@@ -23,15 +23,15 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: ServerContext): v
   });
 
   app.patch('/api/board/cards/:id', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
-    return board.update(id, parse(updateCardRequestSchema, req.body));
+    return board.update(id, parse(updateCardRequestSchema, req.body), user);
   });
 
   app.delete('/api/board/cards/:id', async (req, reply) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
-    await board.remove(id);
+    await board.remove(id, user);
     reply.code(204);
   });
 
@@ -39,6 +39,6 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: ServerContext): v
     const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
     reply.code(201);
-    return board.launch(id, user.sub);
+    return board.launch(id, user);
   });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { LedgerStore, MAX_LEDGER_PAGE } from '../ledger/store.js';
 import { getDevice, type DeviceRow } from '../store/devices.js';
+import { policy } from '../auth/policy.js';
 import { requireUser } from './auth.js';
 import { parse } from './validate.js';
 
@@ -51,7 +52,8 @@ async function requireLedgerReader(ctx: ServerContext, req: FastifyRequest, id: 
       return device;
     }
   }
-  await requireUser(ctx, req, 'owner');
+  const user = await requireUser(ctx, req);
+  if (!policy.account(user, 'read_ledger')) throw new FabricError('forbidden', 'only an owner can read a device\'s ledger checkpoints');
   const device = await getDevice(ctx.db, id)
     ?? await ctx.db.selectFrom('devices').selectAll().where('name', '=', id).executeTakeFirst();
   if (!device) throw new FabricError('device_not_found', `no device ${id}`);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  FabricError, approvalDecisionRequestSchema, cancelSessionRequestSchema, createSessionRequestSchema, inviteRequestSchema,
+  FabricError, approvalDecisionRequestSchema, cancelSessionRequestSchema, deviceShareRequestSchema, createSessionRequestSchema, inviteRequestSchema,
   loginRequestSchema, pairRequestSchema, redeemRequestSchema, sessionInputRequestSchema, updateDeviceRequestSchema,
 } from '@fabric/protocol';
 import { requireTrustedBrowser } from '../auth/passkeys-trust.js';
@@ -9,8 +9,9 @@ import { z } from 'zod';
 import { topics } from '../bus.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceCommand, FleetChange } from '../sessions/service.js';
-import { deviceView, getDevice, listDevices } from '../store/devices.js';
-import { getSessionView, listSessionViews, readEvents } from '../store/sessions.js';
+import { policy } from '../auth/policy.js';
+import { deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
+import { getSessionView, listSessionViews, readEvents, sessionFor } from '../store/sessions.js';
 import { clearSessionCookie, requireUser, setSessionCookie } from './auth.js';
 import { RateLimiter } from './ratelimit.js';
 import { streamSession } from './sse.js';
@@ -22,6 +23,7 @@ const listQuery = z.object({
   device: z.string().max(128).optional(),
   status: z.string().max(32).optional(),
 });
+const shareParams = z.object({ id: z.string().min(1).max(128), user: z.string().min(1).max(64) });
 const approvalParams = z.object({ id: z.string().min(1).max(128), req: z.string().min(1).max(128) });
 const fuelQuery = z.object({
   /** The client's `Date#getTimezoneOffset()`, so "today" is its own day. */
@@ -75,7 +77,8 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post('/api/auth/invites', async (req, reply) => {
-    const user = await requireUser(ctx, req, 'owner');
+    const user = await requireUser(ctx, req);
+    if (!policy.account(user, 'invite')) throw new FabricError('forbidden', 'only an owner can invite people');
     const body = parse(inviteRequestSchema, req.body);
     reply.code(201);
     return accounts.createInvite(user.sub, body.role);
@@ -95,24 +98,22 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/api/devices', async (req) => {
-    await requireUser(ctx, req);
-    return { devices: await listDevices(db) };
+    const user = await requireUser(ctx, req);
+    return { devices: await listDevices(db, user) };
   });
 
   app.get('/api/devices/:id', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
-    const found = (await listDevices(db)).find((d) => d.id === id || d.name === id);
-    if (!found) throw new FabricError('device_not_found', `no device ${id}`);
-    return found;
+    const { row } = await deviceFor(db, user, id, 'read');
+    return deviceViewOf(db, row.id);
   });
 
   app.patch('/api/devices/:id', async (req) => {
-    await requireUser(ctx, req, 'owner');
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
     const body = parse(updateDeviceRequestSchema, req.body);
-    const device = await getDevice(db, id) ?? await db.selectFrom('devices').selectAll().where('name', '=', id).executeTakeFirst();
-    if (!device) throw new FabricError('device_not_found', `no device ${id}`);
+    const { row: device } = await deviceFor(db, user, id, 'manage');
     const patch: { name?: string; draining?: number; priority?: number } = {};
     if (body.name !== undefined) patch.name = body.name;
     if (body.draining !== undefined) patch.draining = body.draining ? 1 : 0;
@@ -121,64 +122,92 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await db.updateTable('devices').set(patch).where('id', '=', device.id).execute();
     // Undraining or a new priority can place waiting sessions.
     if (body.draining === false || body.priority !== undefined) sessions.retryQueued().catch(() => {});
-    return (await listDevices(db)).find((d) => d.id === device.id)!;
+    return deviceViewOf(db, device.id);
   });
 
   app.post('/api/devices/:id/revoke', async (req) => {
-    await requireUser(ctx, req, 'owner');
-    const { id } = parse(idParams, req.params, 'params');
-    const device = await getDevice(db, id);
-    if (!device) throw new FabricError('device_not_found', `no device ${id}`);
+    const user = await requireUser(ctx, req);
+    const { id: idOrName } = parse(idParams, req.params, 'params');
+    const { row: device } = await deviceFor(db, user, idOrName, 'manage');
+    const id = device.id;
     if (device.revoked_at === null) {
       await db.updateTable('devices').set({ revoked_at: ctx.clock.now(), online: 0 }).where('id', '=', id).execute();
       ctx.bus.publish(topics.device(id), { type: 'close', code: 4003, reason: 'device_revoked' } satisfies DeviceCommand);
       await sessions.deviceGone(id);
       ctx.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
     }
-    return deviceView((await getDevice(db, id))!, 0);
+    return deviceViewOf(db, id);
+  });
+
+  // Sharing: owners decide who else may see and use a device.
+  app.post('/api/devices/:id/shares', async (req, reply) => {
+    const user = await requireUser(ctx, req);
+    const { id } = parse(idParams, req.params, 'params');
+    const body = parse(deviceShareRequestSchema, req.body);
+    const { row: device, access } = await deviceFor(db, user, id, 'share');
+    const target = await db.selectFrom('users').select(['id', 'name']).where('name', '=', body.user).executeTakeFirst();
+    if (!target) throw new FabricError('not_found', `no person named ${body.user}`);
+    if (target.id === access.ownerId) throw new FabricError('conflict', `${target.name} paired ${device.name}; it is already theirs`);
+    await db.insertInto('device_shares').values({ device_id: device.id, user_id: target.id, created_by: user.sub, created_at: ctx.clock.now() })
+      .onConflict((oc) => oc.columns(['device_id', 'user_id']).doNothing()).execute();
+    ctx.bus.publish(topics.fleet, { type: 'device', id: device.id, online: device.online === 1 && device.revoked_at === null } satisfies FleetChange);
+    sessions.retryQueued().catch(() => {});
+    reply.code(201);
+    return deviceViewOf(db, device.id);
+  });
+
+  app.delete('/api/devices/:id/shares/:user', async (req) => {
+    const user = await requireUser(ctx, req);
+    const { id, user: name } = parse(shareParams, req.params, 'params');
+    const { row: device } = await deviceFor(db, user, id, 'share');
+    const target = await db.selectFrom('users').select(['id']).where('name', '=', name).executeTakeFirst();
+    if (!target) throw new FabricError('not_found', `no person named ${name}`);
+    await db.deleteFrom('device_shares').where('device_id', '=', device.id).where('user_id', '=', target.id).execute();
+    ctx.bus.publish(topics.fleet, { type: 'device', id: device.id, online: device.online === 1 && device.revoked_at === null } satisfies FleetChange);
+    return deviceViewOf(db, device.id);
   });
 
   // ---- sessions -------------------------------------------------------------
   app.post('/api/sessions', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const body = parse(createSessionRequestSchema, req.body);
-    const view = await sessions.create(user.sub, body);
+    const view = await sessions.create(user, body);
     reply.code(201);
     return view;
   });
 
   app.get('/api/sessions', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const q = parse(listQuery, req.query, 'query');
-    return { sessions: await listSessionViews(db, { limit: q.limit, deviceId: q.device, status: q.status }) };
+    return { sessions: await listSessionViews(db, { limit: q.limit, deviceId: q.device, status: q.status, viewer: user }) };
   });
 
   app.get('/api/sessions/:id', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
-    const view = await getSessionView(db, id);
-    if (!view) throw new FabricError('session_not_found', `no session ${id}`);
-    return view;
+    await sessionFor(db, user, id, 'read');
+    return (await getSessionView(db, id))!;
   });
 
   app.get('/api/sessions/:id/events', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
     const q = parse(eventsQuery, req.query, 'query');
-    const view = await getSessionView(db, id);
-    if (!view) throw new FabricError('session_not_found', `no session ${id}`);
-    return { session: view, events: await readEvents(db, id, q.after, q.limit) };
+    await sessionFor(db, user, id, 'read');
+    return { session: (await getSessionView(db, id))!, events: await readEvents(db, id, q.after, q.limit) };
   });
 
   app.get('/api/sessions/:id/stream', async (req, reply) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
+    await sessionFor(db, user, id, 'read');
     await streamSession(ctx, req, reply, id);
   });
 
   app.post('/api/sessions/:id/input', async (req, reply) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
+    await sessionFor(db, user, id, 'steer');
     const body = parse(sessionInputRequestSchema, req.body);
     const event = await sessions.input(id, body.data, body.eof ?? false);
     reply.code(202);
@@ -186,28 +215,32 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get('/api/sessions/:id/approvals', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
-    if (!(await getSessionView(db, id))) throw new FabricError('session_not_found', `no session ${id}`);
+    await sessionFor(db, user, id, 'read');
     return { approvals: await sessions.approvals.list(id) };
   });
 
+  // Approvals are answered only by the session's creator or an owner.
   app.post('/api/sessions/:id/approvals/:req', async (req) => {
     const user = await requireUser(ctx, req);
     const { id, req: requestId } = parse(approvalParams, req.params, 'params');
+    await sessionFor(db, user, id, 'steer');
     const body = parse(approvalDecisionRequestSchema, req.body);
     return sessions.approvals.decide(id, requestId, body.decision, body.reason, user.sub);
   });
 
   app.get('/api/fuel', async (req) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const q = parse(fuelQuery, req.query, 'query');
-    return readFuel(db, ctx.clock.now(), q.tzOffset);
+    // A member's meter counts their own sessions; an owner's, the whole fleet.
+    return readFuel(db, ctx.clock.now(), q.tzOffset, policy.account(user, 'read_all_fuel') ? null : user.sub);
   });
 
   app.post('/api/sessions/:id/cancel', async (req, reply) => {
-    await requireUser(ctx, req);
+    const user = await requireUser(ctx, req);
     const { id } = parse(idParams, req.params, 'params');
+    await sessionFor(db, user, id, 'steer');
     const body = parse(cancelSessionRequestSchema, req.body);
     reply.code(202);
     return sessions.cancel(id, body.reason);

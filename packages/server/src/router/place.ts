@@ -14,6 +14,10 @@ export interface DeviceState {
   running: number;
   /** The device's vault recipient (age1…), if it made one at pairing. */
   vaultRecipient?: string | null;
+  /** Who paired it, that account's role, and who it is shared with (user ids): the placement policy's inputs. */
+  ownerId?: string;
+  ownerRole?: 'owner' | 'member' | null;
+  sharedWith?: readonly string[];
 }
 
 export interface PlacementRequest {

@@ -3,10 +3,11 @@ import {
   type CreateSessionRequest, type Envelope, type ErrorCode, type HarnessName, type PermissionMode, type RunningSession,
   type SessionStatus, type SessionView, type StreamEvent,
 } from '@fabric/protocol';
+import { enforce, policy, type Viewer } from '../auth/policy.js';
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Clock } from '../clock.js';
-import { describePlacement, place, type Placement, type PlacementRequest } from '../router/place.js';
+import { describePlacement, place, type DeviceState, type Placement, type PlacementRequest } from '../router/place.js';
 import type { Db } from '../store/db.js';
 import { deviceStates } from '../store/devices.js';
 import { getSessionRow, getSessionView, type SessionRow } from '../store/sessions.js';
@@ -85,7 +86,8 @@ export class SessionService {
    * when none fits yet. Throws a FabricError when no device could ever take
    * it as configured (nothing is stored then).
    */
-  async create(userId: string, req: CreateSessionRequest): Promise<SessionView> {
+  async create(requester: Viewer, req: CreateSessionRequest): Promise<SessionView> {
+    const userId = requester.sub;
     let harness: HarnessName = req.harness;
     let deviceId = req.deviceId;
     let resume: string | null = null;
@@ -94,7 +96,9 @@ export class SessionService {
     let labels = req.labels ?? {};
     if (req.resumeFrom) {
       const parent = await getSessionRow(this.db, req.resumeFrom);
-      if (!parent) throw new FabricError('session_not_found', `no session ${req.resumeFrom} to resume`);
+      const missing = new FabricError('session_not_found', `no session ${req.resumeFrom} to resume`);
+      if (!parent) throw missing;
+      enforce(policy.session(requester, { createdBy: parent.created_by }, 'steer'), policy.session(requester, { createdBy: parent.created_by }, 'read'), missing, `resume session ${parent.id}`);
       if (!isTerminal(parent.status as SessionStatus)) {
         throw new FabricError('conflict', `session ${parent.id} is still ${parent.status}; send it input instead`);
       }
@@ -116,7 +120,7 @@ export class SessionService {
       vaultRecipients = set.recipients.map((r) => r.recipient);
     }
     const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients };
-    const devices = await deviceStates(this.db);
+    const devices = placeable(await deviceStates(this.db), requester, deviceId);
     const placement = place(devices, request);
     if (placement.kind === 'refuse') throw placement.error;
 
@@ -318,8 +322,10 @@ export class SessionService {
       await this.apply(row.id, { type: 'queue_timeout' }, { errorCode: 'no_device', message: `waited too long for a device: ${why}` });
       return;
     }
-    const devices = await deviceStates(this.db);
+    const creator = await this.db.selectFrom('users').select('role').where('id', '=', row.created_by).executeTakeFirst();
     const request = requestOf(row);
+    // A creator whose account is gone keeps only what a member would have.
+    const devices = placeable(await deviceStates(this.db), { sub: row.created_by, role: creator?.role ?? 'member' }, request.deviceId);
     const names = JSON.parse(row.credentials ?? '[]') as string[];
     if (names.length > 0) request.vaultRecipients = (await this.vault.currentSet())?.recipients.map((r) => r.recipient) ?? [];
     const placement = place(devices, request);
@@ -500,4 +506,16 @@ function requestOf(row: SessionRow): PlacementRequest {
     labels: stored.labels ?? {},
     exclude: new Set(JSON.parse(row.tried_devices ?? '[]') as string[]),
   };
+}
+
+/**
+ * The devices a session of `requester` may be placed on ({@link policy.placement}):
+ * the router never sees the others, so a pin to one of them is `device_not_found`.
+ */
+function placeable(devices: DeviceState[], requester: Viewer, pin: string | undefined): DeviceState[] {
+  return devices.filter((d) => policy.placement(
+    requester,
+    { ownerId: d.ownerId ?? '', sharedWith: d.sharedWith ?? [], deviceOwnerRole: d.ownerRole ?? null },
+    pin !== undefined && (d.id === pin || d.name === pin),
+  ));
 }

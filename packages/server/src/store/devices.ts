@@ -1,4 +1,5 @@
-import { capabilityDigestSchema, type CapabilityDigest, type DeviceView } from '@fabric/protocol';
+import { capabilityDigestSchema, FabricError, type CapabilityDigest, type DeviceView, type Role } from '@fabric/protocol';
+import { enforce, policy, type DeviceAction, type Viewer } from '../auth/policy.js';
 import type { Db } from './db.js';
 import type { DevicesTable } from './schema.js';
 import type { DeviceState } from '../router/place.js';
@@ -18,8 +19,45 @@ export function readCapabilities(raw: string | null): CapabilityDigest | null {
   }
 }
 
-export function deviceView(row: DeviceRow, runningSessions: number): DeviceView {
+/** Who paired each device, their role, and who it is shared with: what the policy needs. */
+export interface DeviceAccess {
+  ownerId: string;
+  ownerName: string | null;
+  ownerRole: Role | null;
+  /** User ids. */
+  sharedWith: string[];
+  /** Names, parallel to `sharedWith`. */
+  sharedWithNames: string[];
+}
+
+/** Access facts for the given devices (all when `ids` is omitted), by device id. */
+export async function deviceAccess(db: Db, ids?: readonly string[]): Promise<Map<string, DeviceAccess>> {
+  if (ids && ids.length === 0) return new Map();
+  let devices = db.selectFrom('devices').leftJoin('users', 'users.id', 'devices.owner_id')
+    .select(['devices.id', 'devices.owner_id', 'users.name as owner_name', 'users.role as owner_role']);
+  if (ids) devices = devices.where('devices.id', 'in', [...ids]);
+  let shares = db.selectFrom('device_shares').innerJoin('users', 'users.id', 'device_shares.user_id')
+    .select(['device_shares.device_id', 'device_shares.user_id', 'users.name']).orderBy('users.name');
+  if (ids) shares = shares.where('device_shares.device_id', 'in', [...ids]);
+  const out = new Map<string, DeviceAccess>();
+  for (const d of await devices.execute()) {
+    out.set(d.id, { ownerId: d.owner_id, ownerName: d.owner_name ?? null, ownerRole: (d.owner_role as Role | null) ?? null, sharedWith: [], sharedWithNames: [] });
+  }
+  for (const sh of await shares.execute()) {
+    const a = out.get(sh.device_id);
+    if (a) {
+      a.sharedWith.push(sh.user_id);
+      a.sharedWithNames.push(sh.name);
+    }
+  }
+  return out;
+}
+
+const nobody: DeviceAccess = { ownerId: '', ownerName: null, ownerRole: null, sharedWith: [], sharedWithNames: [] };
+
+export function deviceView(row: DeviceRow, runningSessions: number, access?: DeviceAccess): DeviceView {
   return {
+    ...(access ? { ownerId: access.ownerId, ownerName: access.ownerName, sharedWith: access.sharedWithNames } : {}),
     id: row.id,
     name: row.name,
     online: row.online === 1 && row.revoked_at === null,
@@ -48,17 +86,46 @@ async function activeCounts(db: Db): Promise<Map<string | null, number>> {
   return new Map(counts.map((c) => [c.device_id, Number(c.n)]));
 }
 
-export async function listDevices(db: Db): Promise<DeviceView[]> {
+/** The devices `viewer` may see, oldest first, each with who paired it and who it is shared with. */
+export async function listDevices(db: Db, viewer: Viewer): Promise<DeviceView[]> {
   const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
   const byDevice = await activeCounts(db);
-  return rows.map((r) => deviceView(r, byDevice.get(r.id) ?? 0));
+  const access = await deviceAccess(db);
+  return rows
+    .filter((r) => policy.device(viewer, access.get(r.id) ?? nobody, 'read'))
+    .map((r) => deviceView(r, byDevice.get(r.id) ?? 0, access.get(r.id) ?? nobody));
+}
+
+/** One device by id or name, with its access facts; undefined when there is none. */
+export async function findDevice(db: Db, idOrName: string): Promise<{ row: DeviceRow; access: DeviceAccess } | undefined> {
+  const row = await getDevice(db, idOrName) ?? await db.selectFrom('devices').selectAll().where('name', '=', idOrName).executeTakeFirst();
+  if (!row) return undefined;
+  return { row, access: (await deviceAccess(db, [row.id])).get(row.id) ?? nobody };
+}
+
+/** The device's view for `viewer`, or `device_not_found` when it may not see it (as if it did not exist). */
+export async function deviceFor(db: Db, viewer: Viewer, idOrName: string, action: DeviceAction): Promise<{ row: DeviceRow; access: DeviceAccess }> {
+  const found = await findDevice(db, idOrName);
+  const notFound = new FabricError('device_not_found', `no device ${idOrName}`);
+  if (!found) throw notFound;
+  enforce(policy.device(viewer, found.access, action), policy.device(viewer, found.access, 'read'), notFound, `${action} device ${found.row.name}`);
+  return found;
+}
+
+/** A device's view with its running count and access facts. */
+export async function deviceViewOf(db: Db, id: string): Promise<DeviceView> {
+  const found = (await findDevice(db, id))!;
+  const byDevice = await activeCounts(db);
+  return deviceView(found.row, byDevice.get(id) ?? 0, found.access);
 }
 
 /** Every device as the router sees it, with the sessions the control plane has starting or running there. */
 export async function deviceStates(db: Db): Promise<DeviceState[]> {
   const rows = await db.selectFrom('devices').selectAll().orderBy('created_at', 'asc').execute();
   const byDevice = await activeCounts(db);
+  const access = await deviceAccess(db);
   return rows.map((r) => ({
+    ...(access.get(r.id) ?? nobody),
     id: r.id,
     name: r.name,
     online: r.online === 1,

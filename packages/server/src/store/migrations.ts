@@ -303,6 +303,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('vault_entry_writes_name').on('vault_entry_writes').columns(['name', 'written_at']).execute();
     },
   },
+  '0007_device_shares': {
+    async up(db: Kysely<unknown>) {
+      // Who besides its pairer may see and use a device (shared by an owner).
+      await db.schema.createTable('device_shares')
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_shares_pk', ['device_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('device_shares_user').on('device_shares').column('user_id').execute();
+      await db.schema.createIndex('sessions_created_by').on('sessions').columns(['created_by', 'created_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -206,6 +206,7 @@ export interface Database {
   vault_grants: VaultGrantsTable;
   vault_entry_writes: VaultEntryWritesTable;
   board_cards: BoardCardsTable;
+  device_shares: DeviceSharesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
   push_vapid: PushVapidTable;
@@ -213,6 +214,14 @@ export interface Database {
   push_sent: PushSentTable;
   ledger_anchors: LedgerAnchorsTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+}
+
+/** A device shared with a person other than its pairer. */
+export interface DeviceSharesTable {
+  device_id: string;
+  user_id: string;
+  created_by: string;
+  created_at: number;
 }
 
 export interface BoardCardsTable {

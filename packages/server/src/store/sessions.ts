@@ -1,5 +1,6 @@
+import { enforce, policy, type SessionAction, type Viewer } from '../auth/policy.js';
 import {
-  errorCodeSchema, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
+  FabricError, errorCodeSchema, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
   type SessionView, type StreamEvent,
 } from '@fabric/protocol';
 import type { Selectable } from 'kysely';
@@ -67,11 +68,28 @@ export async function getSessionView(db: Db, id: string): Promise<SessionView | 
   return sessionView(row, row.device_name ?? null, Number(pending?.n ?? 0));
 }
 
-export async function listSessionViews(db: Db, opts: { limit: number; deviceId?: string; status?: string }): Promise<SessionView[]> {
+/**
+ * The session row, when `viewer` may do `action` on it. Throws
+ * `session_not_found` when it does not exist or the viewer may not even
+ * read it, `forbidden` when they may read but not steer it.
+ */
+export async function sessionFor(db: Db, viewer: Viewer, id: string, action: SessionAction): Promise<SessionRow> {
+  const row = await getSessionRow(db, id);
+  const notFound = new FabricError('session_not_found', `no session ${id}`);
+  if (!row) throw notFound;
+  const subject = { createdBy: row.created_by };
+  enforce(policy.session(viewer, subject, action), policy.session(viewer, subject, 'read'), notFound, `${action} session ${id}`);
+  return row;
+}
+
+/** Newest first; only the sessions `viewer` may read. */
+export async function listSessionViews(db: Db, opts: { limit: number; deviceId?: string; status?: string; viewer: Viewer }): Promise<SessionView[]> {
   let q = db.selectFrom('sessions')
     .leftJoin('devices', 'devices.id', 'sessions.device_id')
     .selectAll('sessions')
     .select('devices.name as device_name');
+  // The policy's rule for sessions, as a query: a member reads what they created.
+  if (!policy.session(opts.viewer, { createdBy: '' }, 'read')) q = q.where('sessions.created_by', '=', opts.viewer.sub);
   if (opts.deviceId) q = q.where('sessions.device_id', '=', opts.deviceId);
   if (opts.status) q = q.where('sessions.status', '=', opts.status);
   const rows = await q.orderBy('sessions.created_at', 'desc').orderBy('sessions.id', 'desc').limit(opts.limit).execute();

@@ -13,7 +13,8 @@ import type { Tokens } from '../auth/tokens.js';
 import type { DeviceCommand, FleetChange, SessionService } from '../sessions/service.js';
 import type { EventWriter } from '../sessions/writer.js';
 import type { Db } from '../store/db.js';
-import { getDevice } from '../store/devices.js';
+import { deviceAccess, getDevice } from '../store/devices.js';
+import { policy, type Viewer } from '../auth/policy.js';
 import { bearerFromProtocols, rejectUpgrade } from './upgrade.js';
 import { cookieValue, SESSION_COOKIE } from '../http/auth.js';
 import type { Logger } from '../log.js';
@@ -60,7 +61,10 @@ export class Gateway {
   private readonly links = new Map<string, DeviceLink>();
   /** Per-link cleanup after a socket closes; awaited on shutdown so the store is not closed under it. */
   private readonly cleanups = new Set<Promise<void>>();
-  private readonly browsers = new Set<WebSocket>();
+  /** Open browser sockets and who is behind each: fleet changes reach only those who may see them. */
+  private readonly browsers = new Map<WebSocket, Viewer>();
+  /** Fleet changes go out in order: each waits for the one before (whose audience may need a query). */
+  private fanout: Promise<void> = Promise.resolve();
   private readonly liveness: Liveness;
   private readonly ledger: LedgerStore;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
@@ -121,7 +125,7 @@ export class Gateway {
     const closing: Array<Promise<void>> = [];
     for (const link of this.links.values()) closing.push(link.closed);
     for (const link of this.links.values()) link.ws.close(closeCodes.shutdown, 'server shutting down');
-    for (const ws of this.browsers) ws.close(closeCodes.shutdown, 'server shutting down');
+    for (const ws of this.browsers.keys()) ws.close(closeCodes.shutdown, 'server shutting down');
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000))]);
     for (const link of this.links.values()) link.ws.terminate();
     await Promise.all([...this.cleanups]);
@@ -137,9 +141,12 @@ export class Gateway {
   }
 
   private async authBrowser(req: IncomingMessage): Promise<(ws: WebSocket) => void> {
-    await this.opts.tokens.verify(browserToken(req), ['browser', 'cli']);
+    const claims = await this.opts.tokens.verify(browserToken(req), ['browser', 'cli']);
+    const user = await this.opts.db.selectFrom('users').select(['role']).where('id', '=', claims.sub).executeTakeFirst();
+    if (!user) throw new FabricError('token_invalid', 'this account no longer exists');
+    const viewer: Viewer = { sub: claims.sub, role: user.role };
     return (ws) => {
-      this.browsers.add(ws);
+      this.browsers.set(ws, viewer);
       ws.on('close', () => this.browsers.delete(ws));
       ws.on('error', () => ws.terminate());
       // Browsers only listen here; anything they send is answered with an error.
@@ -169,14 +176,38 @@ export class Gateway {
 
   private toBrowsers(change: FleetChange): void {
     if (this.browsers.size === 0) return;
+    this.fanout = this.fanout.then(() => this.deliver(change)).catch((err: unknown) => this.opts.log.error(`fleet fan-out failed: ${String(err)}`));
+  }
+
+  /** Send one fleet change to every browser whose viewer the policy lets see its subject. */
+  private async deliver(change: FleetChange): Promise<void> {
     const ts = this.opts.clock.now();
+    const maySee = await this.audience(change);
     const envelope: Envelope = change.type === 'device'
       ? { corrId: newId('flt'), type: 'fleet.device', direction: 'to_browser', ts, payload: { id: change.id, online: change.online } }
       : change.type === 'board'
         ? { corrId: newId('flt'), type: 'fleet.board', direction: 'to_browser', ts, payload: { cardId: change.cardId } }
         : { corrId: newId('flt'), type: 'fleet.session', direction: 'to_browser', ts, payload: { id: change.id, status: change.status, deviceId: change.deviceId } };
     const line = encodeEnvelope(envelope);
-    for (const ws of this.browsers) ws.send(line);
+    for (const [ws, viewer] of this.browsers) {
+      if (maySee(viewer) && ws.readyState === ws.OPEN) ws.send(line);
+    }
+  }
+
+  /** Who may see a fleet change's subject: one query for the facts, then the policy per viewer. */
+  private async audience(change: FleetChange): Promise<(v: Viewer) => boolean> {
+    const { db } = this.opts;
+    if (change.type === 'device') {
+      const access = (await deviceAccess(db, [change.id])).get(change.id);
+      return (v) => (access ? policy.device(v, access, 'read') : v.role === 'owner');
+    }
+    if (change.type === 'session') {
+      const row = await db.selectFrom('sessions').select(['created_by']).where('id', '=', change.id).executeTakeFirst();
+      return (v) => (row ? policy.session(v, { createdBy: row.created_by }, 'read') : v.role === 'owner');
+    }
+    const card = await db.selectFrom('board_cards').select(['created_by']).where('id', '=', change.cardId).executeTakeFirst();
+    // A deleted card's removal is news only to those who could see it; without its row, to owners.
+    return (v) => (card ? policy.card(v, { createdBy: card.created_by }, 'read') : v.role === 'owner');
   }
 }
 
