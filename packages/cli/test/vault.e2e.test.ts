@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceView, EntryWithCiphertext, RecipientSetWire, StreamEvent } from '@fabric/protocol';
 import {
-  decryptEntry, generateSigner, identityFromSecret, recoveryIdentity, setHash, signRecipientSet, type RecipientSet,
+  decryptEntry, encryptEntry, generateSigner, identityFromSecret, recoveryIdentity, setHash, signRecipientSet, type RecipientSet,
 } from '@fabric/vault';
 import { Proc, optimal, readJson, tempDir, until } from './procs.js';
 
@@ -216,6 +216,51 @@ describe('the vault', () => {
       expect(new TextDecoder().decode(await decryptEntry((await entry('GITHUB_TOKEN')).ciphertext, [rec.identity]))).toBe(SECRETS.GITHUB_TOKEN);
     } finally {
       fresh.remove();
+    }
+  });
+
+  it('keeps the owner\'s entries from a member: no use in a session, no overwrite, and a shared writer is named and flagged', async () => {
+    const bobDir = tempDir('vault-bob');
+    try {
+      const invite = JSON.parse((await cli(['invite', '--role', 'member', '--json'])).stdout) as { code: string };
+      expect((await optimal(['login', '--server', url, '--user', 'bob', '--code', invite.code, '--password-stdin', '--data', bobDir.path], { input: PASS })).code).toBe(0);
+      const bob = (args: string[]) => cli(args, undefined, bobDir.path);
+      const bobToken = readJson<{ token: string }>(join(bobDir.path, 'cli.json')).token;
+      const bobPut = async (name: string, value: string) => {
+        const { set } = (await (await api('/api/vault/set')).json()) as { set: RecipientSet };
+        const ciphertext = await encryptEntry(value, set.recipients.map((r) => r.recipient));
+        return fetch(`${url}/api/vault/entries/${name}`, {
+          method: 'PUT', headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ ciphertext, setVersion: set.version }),
+        });
+      };
+
+      const used = await bob(['session', 'start', '--device', 'alpha', '--prompt', 'printenv OPENAI_API_KEY', '--credential', 'OPENAI_API_KEY']);
+      expect(used.code).toBe(1);
+      expect(used.stderr).toMatch(/^optimal: credential_forbidden: you may not use vault entry OPENAI_API_KEY/);
+      expect(JSON.parse((await bob(['vault', 'ls', '--json'])).stdout)).toEqual([]);
+      expect((await bobPut('GITHUB_TOKEN', 'ghp_bobs_own_value')).status).toBe(403);
+      expect((await bob(['vault', 'rm', 'GITHUB_TOKEN'])).stderr).toMatch(/^optimal: credential_forbidden:/);
+      expect(await bob(['vault', 'share', 'GITHUB_TOKEN', '--with', 'bob'])).toMatchObject({ code: 1 });
+
+      const shared = await cli(['vault', 'share', 'GITHUB_TOKEN', '--with', 'bob', '--write']);
+      expect(shared.code, shared.stderr).toBe(0);
+      expect(shared.stdout).toBe('GITHUB_TOKEN shared with bob, who may also overwrite it\n');
+      expect(JSON.parse((await bob(['vault', 'ls', '--json'])).stdout)).toMatchObject([{ name: 'GITHUB_TOKEN' }]);
+      expect((await bobPut('GITHUB_TOKEN', SECRETS.GITHUB_TOKEN!)).status).toBe(200);
+
+      const listed = (await cli(['vault', 'ls'])).stdout;
+      expect(listed).toMatch(/GITHUB_TOKEN .*bob \(member\) via cli .*written by bob \(member\), not by its creator ada/);
+      expect(listed).not.toMatch(/OPENAI_API_KEY.*not by its creator/);
+      const got = await cli(['vault', 'get', 'GITHUB_TOKEN']);
+      expect(got.stdout).toBe(SECRETS.GITHUB_TOKEN);
+      expect(got.stderr).toContain('warning: GITHUB_TOKEN was written by bob (member), not by its creator ada');
+
+      const unshared = await cli(['vault', 'unshare', 'GITHUB_TOKEN', '--with', 'bob']);
+      expect(unshared.code, unshared.stderr).toBe(0);
+      expect(JSON.parse((await bob(['vault', 'ls', '--json'])).stdout)).toEqual([]);
+    } finally {
+      bobDir.remove();
     }
   });
 

@@ -150,6 +150,13 @@ function deviceEntries(devices: DeviceView[], postQuantum: boolean, out: Out): R
   return entries;
 }
 
+/** "bob (member) via cli": who wrote an entry's current value. */
+function writer(e: EntryView): string {
+  const w = e.writtenBy;
+  if (!w) return '';
+  return `${w.name ?? w.id}${w.role ? ` (${w.role})` : ''}${w.client ? ` via ${w.client}` : ''}`;
+}
+
 function printPhrase(phrase: string, out: Out): void {
   const words = phrase.split(' ');
   out.stdout('\nRECOVERY PHRASE — write these 24 words down and keep them offline. They are shown once and are the only way\nback into the vault if every enrolled device and browser is lost.\n\n');
@@ -203,8 +210,11 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
       const { entries } = await vault.api.get<{ entries: EntryView[] }>('/api/vault/entries');
       const base = entries.find((e) => e.name === name)?.version ?? 0;
       const ciphertext = await encryptEntry(value, set.recipients.map((r) => r.recipient));
-      const saved = await vault.api.put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, { ciphertext, setVersion: set.version, baseVersion: base });
+      const saved = await vault.api.put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, {
+        ciphertext, setVersion: set.version, baseVersion: base, clientId: vault.local.recipientId,
+      });
       out.stdout(`${name} saved (version ${saved.version}, readable by ${set.recipients.length} recipients)\n`);
+      if (saved.flagReason) out.stderr(`note: ${name} is ${saved.flagReason}\n`);
     });
 
   cmd.command('get <name>')
@@ -215,6 +225,9 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
       const entry = await vault.api.get<EntryWithCiphertext>(`/api/vault/entries/${encodeURIComponent(name)}`);
       const plain = await decryptEntry(entry.ciphertext, [identity]);
       await vault.api.post('/api/vault/log', { action: 'entry.read', entry: name });
+      // Who wrote it goes to stderr, so the value on stdout stays clean for pipes.
+      if (entry.flagReason) out.stderr(`warning: ${name} was ${entry.flagReason}\n`);
+      else if (entry.writtenBy) out.stderr(`${name} version ${entry.version}, written by ${writer(entry)}\n`);
       out.stdout(new TextDecoder().decode(plain));
       plain.fill(0);
     });
@@ -225,13 +238,36 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (o: { json?: boolean }) => {
       const { entries } = await Api.forUser(globals()).get<{ entries: EntryView[] }>('/api/vault/entries');
       if (o.json) { out.stdout(JSON.stringify(entries) + '\n'); return; }
-      out.stdout(entries.length === 0 ? 'the vault is empty\n' : table([['NAME', 'VERSION', 'UPDATED', 'NOTE'], ...entries.map((e) => [
-        e.name, String(e.version), new Date(e.updatedAt).toISOString().slice(0, 16).replace('T', ' '), e.needsRotation ? 'rotate: a revoked recipient could read it' : '',
+      out.stdout(entries.length === 0 ? 'the vault is empty\n' : table([['NAME', 'VERSION', 'UPDATED', 'WRITER', 'SHARED WITH', 'NOTE'], ...entries.map((e) => [
+        e.name, String(e.version), new Date(e.updatedAt).toISOString().slice(0, 16).replace('T', ' '), e.writtenBy ? writer(e) : '',
+        e.sharedWith.map((p) => `${p.name ?? p.id}${p.write ? ' (write)' : ''}`).join(', '),
+        [e.flagReason, e.needsRotation ? 'rotate: a revoked recipient could read it' : null].filter(Boolean).join('; '),
       ])]) + '\n');
     });
 
+  cmd.command('share <name>')
+    .description('let a person use an entry in their sessions (--write: and overwrite it); only its creator or an owner may')
+    .requiredOption('--with <user>', 'the person (name or id)')
+    .option('--write', 'may also overwrite the entry')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { with: string; write?: boolean; json?: boolean }) => {
+      const entry = await Api.forUser(globals()).post<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}/share`, { user: o.with, write: o.write ?? false });
+      if (o.json) { out.stdout(JSON.stringify(entry) + '\n'); return; }
+      out.stdout(`${name} shared with ${o.with}${o.write ? ', who may also overwrite it' : ''}\n`);
+    });
+
+  cmd.command('unshare <name>')
+    .description('stop a person using an entry; their sessions not yet started lose it too')
+    .requiredOption('--with <user>', 'the person (name or id)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { with: string; json?: boolean }) => {
+      const entry = await Api.forUser(globals()).request<EntryView>('DELETE', `/api/vault/entries/${encodeURIComponent(name)}/share/${encodeURIComponent(o.with)}`);
+      if (o.json) { out.stdout(JSON.stringify(entry) + '\n'); return; }
+      out.stdout(`${name} no longer shared with ${o.with}\n`);
+    });
+
   cmd.command('rm <name>')
-    .description('delete an entry')
+    .description('delete an entry (its creator or an owner)')
     .action(async (name: string) => {
       await Api.forUser(globals()).request('DELETE', `/api/vault/entries/${encodeURIComponent(name)}`);
       out.stdout(`${name} deleted\n`);
