@@ -1,5 +1,34 @@
 import type { DeviceView, SessionView } from '@fabric/protocol';
 
+/**
+ * Characters that must never reach a terminal raw from data: C0 controls
+ * (ESC starts escape sequences), DEL, C1 controls (0x9b is a one-byte CSI),
+ * and the invisible format characters that reorder or hide text (bidi
+ * embeddings, overrides and isolates, LRM/RLM/ALM, line and paragraph
+ * separators, zero-width characters, BOM).
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeChar(ch: string): string {
+  const code = ch.charCodeAt(0);
+  return SHORT[ch] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * `s` as a person may safely see it in a terminal: every control or
+ * invisible formatting character becomes a visible escape (ESC as `\x1b`,
+ * NUL as `\x00`, a newline as `\n`, U+202E as `\u202e`). Data from the
+ * control plane (names, prompts, labels, messages) goes through this before
+ * it is printed, since old rows may predate the schema's refusal of such
+ * characters. `multiline` keeps newlines for fields printed as blocks.
+ * `--json` output does not use it: JSON escapes control characters itself.
+ */
+export function printable(s: string, multiline = false): string {
+  return s.replace(multiline ? UNSAFE_BUT_NEWLINE : UNSAFE, escapeChar);
+}
+
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
@@ -16,16 +45,18 @@ export function ago(ms: number | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-/** Left-aligned columns, two spaces apart. */
-export function table(rows: string[][]): string {
+/** Left-aligned columns, two spaces apart; every cell is one line, shown {@link printable}. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map((c) => printable(c)));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** `s` on one line of at most `n` characters (whitespace runs become one space), shown {@link printable}. */
 export function truncate(s: string, n: number): string {
   const one = s.replace(/\s+/g, ' ');
-  return one.length > n ? one.slice(0, n - 1) + '…' : one;
+  return printable(one.length > n ? one.slice(0, n - 1) + '…' : one);
 }
 
 export function deviceRows(devices: DeviceView[]): string[][] {
@@ -70,7 +101,7 @@ export function sessionRows(sessions: SessionView[]): string[][] {
  */
 export function renderPlain(value: unknown, indent = ''): string {
   if (value === null || value === undefined) return `${indent}-`;
-  if (typeof value !== 'object') return `${indent}${String(value)}`;
+  if (typeof value !== 'object') return `${indent}${printable(String(value))}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return `${indent}(none)`;
     return value.map((item) => {
@@ -84,7 +115,7 @@ export function renderPlain(value: unknown, indent = ''): string {
     if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
       return `${indent}${k}:\n${renderPlain(v, `${indent}  `)}`;
     }
-    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${l}`).join('\n')}` : renderPlain(v, '');
-    return `${indent}${k}: ${scalar}`;
+    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${printable(l)}`).join('\n')}` : renderPlain(v, '');
+    return `${indent}${printable(k)}: ${scalar}`;
   }).join('\n');
 }

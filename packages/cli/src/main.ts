@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import type { GlobalOptions } from './context.js';
+import { printable } from './format.js';
 import { inviteCommand, loginCommand, pairCommand } from './commands/accounts.js';
 import { deviceCommand, serveCommand, upCommand } from './commands/daemons.js';
 import { devicesCommand, statusCommand } from './commands/fleet.js';
@@ -70,7 +71,7 @@ export async function main(argv: string[], out: Out = {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof FabricError || isVaultError(err)) {
-      out.stderr(`optimal: ${err.code}: ${err.message}\n`);
+      out.stderr(`optimal: ${err.code}: ${printable(err.message)}\n`);
       return 1;
     }
     throw err;

@@ -1,6 +1,6 @@
 import { sessionEventSchema, type StreamEvent } from '@fabric/protocol';
 import type { Out } from './commands/shared.js';
-import { truncate } from './format.js';
+import { printable, truncate } from './format.js';
 
 /**
  * Print one stored event the way a person reads a session: the agent's
@@ -24,15 +24,15 @@ export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: s
       return;
     case 'approval':
       if (e.meta?.decision) {
-        out.stderr(`[approval] ${e.meta.requestId} ${e.meta.decision === 'allow' ? 'allowed' : 'denied'}${e.meta.message ? `: ${e.meta.message}` : ''}\n`);
+        out.stderr(`[approval] ${printable(e.meta.requestId ?? '')} ${e.meta.decision === 'allow' ? 'allowed' : 'denied'}${e.meta.message ? `: ${printable(e.meta.message)}` : ''}\n`);
       } else if (e.meta?.requestId) {
-        out.stderr(`[approval] ${e.meta.requestId} asks: ${e.meta.message ?? ''}\n`);
-        out.stderr(`           answer: optimal session approve ${sessionId} ${e.meta.requestId}   (or: deny)\n`);
+        out.stderr(`[approval] ${printable(e.meta.requestId)} asks: ${printable(e.meta.message ?? '')}\n`);
+        out.stderr(`           answer: optimal session approve ${sessionId} ${printable(e.meta.requestId)}   (or: deny)\n`);
       }
       return;
     case 'status':
       if (e.meta?.status && e.meta.status !== 'starting' && e.meta.status !== 'running') {
-        out.stderr(`[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${e.meta.message}` : ''}\n`);
+        out.stderr(`[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${printable(e.meta.message)}` : ''}\n`);
       }
       return;
     default:
@@ -45,12 +45,12 @@ function printNormalised(data: string, out: Out): void {
   try {
     value = JSON.parse(data);
   } catch {
-    out.stderr(`[event] ${data}\n`);
+    out.stderr(`[event] ${printable(data)}\n`);
     return;
   }
   const parsed = sessionEventSchema.safeParse(value);
   if (!parsed.success) {
-    out.stderr(`[event] ${data}\n`);
+    out.stderr(`[event] ${printable(data)}\n`);
     return;
   }
   const e = parsed.data;
@@ -62,19 +62,19 @@ function printNormalised(data: string, out: Out): void {
       out.stderr(`[thinking] ${truncate(e.text, 200)}\n`);
       return;
     case 'tool_call':
-      out.stderr(`[tool] ${e.name} ${truncate(typeof e.input === 'string' ? e.input : JSON.stringify(e.input) ?? '', 160)}\n`);
+      out.stderr(`[tool] ${printable(e.name)} ${truncate(typeof e.input === 'string' ? e.input : JSON.stringify(e.input) ?? '', 160)}\n`);
       return;
     case 'tool_result':
       out.stderr(`[${e.isError ? 'tool error' : 'result'}] ${truncate(e.output, 200)}\n`);
       return;
     case 'file_change':
-      out.stderr(`[file] ${e.change} ${e.path}\n`);
+      out.stderr(`[file] ${e.change} ${printable(e.path)}\n`);
       return;
     case 'status':
-      out.stderr(`[status] ${e.status}${e.detail ? `: ${e.detail}` : ''}\n`);
+      out.stderr(`[status] ${printable(e.status)}${e.detail ? `: ${printable(e.detail)}` : ''}\n`);
       return;
     case 'error':
-      out.stderr(`[error] ${e.message}\n`);
+      out.stderr(`[error] ${printable(e.message)}\n`);
       return;
     case 'raw':
       out.stdout(`${e.line}\n`);

@@ -6,6 +6,7 @@ import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } 
 import { ensureDeviceKey, readDeviceFile, recordPairing, writeDeviceFile } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
+import { printable } from '../format.js';
 import { askSecret, readStdin } from '../prompt.js';
 import { openLocalAccounts } from './runtime.js';
 import type { Out } from './shared.js';
@@ -102,6 +103,6 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
       writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
       recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server });
       if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }
-      out.stdout(`paired as ${paired.name} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);
+      out.stdout(`paired as ${printable(paired.name)} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);
     });
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { FabricError, type DeviceView, type Health, type SessionView } from '@fabric/protocol';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
-import { deviceRows, sessionRows, table } from '../format.js';
+import { deviceRows, printable, sessionRows, table } from '../format.js';
 import type { Out } from './shared.js';
 
 export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
@@ -40,19 +40,19 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .description('rename a device')
     .action(async (id: string, name: string) => {
       const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { name });
-      out.stdout(`${d.id} is now ${d.name}\n`);
+      out.stdout(`${d.id} is now ${printable(d.name)}\n`);
     });
   cmd.command('drain <id>')
     .description('let a device finish its sessions but take no new ones')
     .action(async (id: string) => {
       const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { draining: true });
-      out.stdout(`${d.name} is draining (${d.runningSessions} running)\n`);
+      out.stdout(`${printable(d.name)} is draining (${d.runningSessions} running)\n`);
     });
   cmd.command('undrain <id>')
     .description('let a drained device take sessions again')
     .action(async (id: string) => {
       const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { draining: false });
-      out.stdout(`${d.name} takes sessions again\n`);
+      out.stdout(`${printable(d.name)} takes sessions again\n`);
     });
   cmd.command('priority <id> <n>')
     .description('prefer (positive) or avoid (negative) a device when placing sessions, -10..10')
@@ -60,13 +60,13 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
       const priority = Number(value);
       if (!Number.isInteger(priority) || priority < -10 || priority > 10) throw new FabricError('bad_request', 'priority must be an integer from -10 to 10');
       const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { priority });
-      out.stdout(`${d.name} priority ${d.priority}\n`);
+      out.stdout(`${printable(d.name)} priority ${d.priority}\n`);
     });
   cmd.command('revoke <id>')
     .description('revoke a device: its connection closes now and its token stops working')
     .action(async (id: string) => {
       const d = await Api.forUser(globals()).post<DeviceView>(`/api/devices/${encodeURIComponent(id)}/revoke`);
-      out.stdout(`${d.name} (${d.id}) revoked\n`);
+      out.stdout(`${printable(d.name)} (${d.id}) revoked\n`);
     });
   return cmd;
 }

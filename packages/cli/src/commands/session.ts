@@ -3,7 +3,7 @@ import { FabricError, harnessNames, isTerminal, type ApprovalView, type SessionV
 import { printEvent } from '../render.js';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
-import { sessionRows, table } from '../format.js';
+import { printable, sessionRows, table } from '../format.js';
 import { readStdin } from '../prompt.js';
 import { followSession } from '../sse.js';
 import { collectLabel, type Out } from './shared.js';
@@ -88,8 +88,8 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     }
     if (!o.json) {
       out.stderr(view.status === 'queued'
-        ? `session ${view.id} queued: ${view.placement ? JSON.parse(view.placement).text : 'waiting for a device'}\n`
-        : `session ${view.id} on ${view.deviceName ?? view.deviceId ?? '?'}\n`);
+        ? `session ${view.id} queued: ${view.placement ? printable(String(JSON.parse(view.placement).text)) : 'waiting for a device'}\n`
+        : `session ${view.id} on ${printable(view.deviceName ?? view.deviceId ?? '?')}\n`);
     }
     setExit(await follow(api, view.id, out, o.json ?? false));
   }
