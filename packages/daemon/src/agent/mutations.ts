@@ -31,14 +31,18 @@ type Grant = 'owner' | 'not_destructive' | 'permission_mode_full' | 'approved';
  * 4. run it; append `mutation.done` (with its result) or `mutation.failed`;
  * 5. write a receipt pointing at the `mutation.done` event.
  * File operations inside the session's work dir are not destructive: the
- * harness itself may change its work dir.
+ * harness itself may change its work dir. Only a real project dir has an
+ * inside (`isProjectDir`): a session whose work dir is `/`, a home dir, the
+ * data dir or a system dir asks for every destructive file operation. The
+ * executor gets the plan, and a file executor acts only on the path the plan
+ * (and the approval) named.
  */
 export async function runMutation<T>(
   deps: MutationDeps,
   caller: AgentCaller,
   tool: string,
   request: { kind: MutationKind; input: unknown },
-  execute: (ctx: { workDir: string; dataDir: string }) => Promise<T>,
+  execute: (ctx: { workDir: string; dataDir: string }, plan: MutationPlan) => Promise<T>,
 ): Promise<T> {
   const actor = callerActor(caller);
   let session: SessionContext | null = null;
@@ -67,7 +71,7 @@ export async function runMutation<T>(
 
   let result: T;
   try {
-    result = await execute(paths);
+    result = await execute(paths, plan);
   } catch (err) {
     const e = isFabricError(err) ? err : new FabricError('internal', (err as Error).message);
     deps.ledger.append(actor, 'mutation.failed', { tool, requestedSeq: requested.seq, code: e.code, message: e.message });

@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileDeleteAnswerSchema, fileWriteAnswerSchema } from '@fabric/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isFabricError } from '@fabric/protocol';
 import { deleteFile, writeFile } from './files.js';
 
 const cleanups: Array<() => void> = [];
@@ -104,5 +106,84 @@ describe('deleteFile', () => {
     await expect(deleteFile({ path: join(dataDir, 'device.json') }, ctx)).rejects.toMatchObject({ code: 'path_not_allowed' });
     expect(existsSync(join(workDir, 'sub'))).toBe(true);
     expect(existsSync(join(dataDir, 'device.json'))).toBe(true);
+  });
+});
+
+/**
+ * A child process that flips `<work>/flip` between a real directory and a
+ * symlink to the data dir, each state held for up to 2 ms, with a
+ * `victim` file in the directory each time. It prints one line per 100 flips.
+ */
+function flipper(flip: string, dataDir: string): ChildProcess {
+  const script = `
+    const fs = require('node:fs');
+    const [flip, data] = process.argv.slice(1);
+    const stage = flip + '.stage';
+    const hold = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.random() * 2);
+    for (let n = 1; ; n++) {
+      try { fs.mkdirSync(stage); fs.writeFileSync(stage + '/victim', 'work copy'); fs.renameSync(stage, flip); } catch {}
+      hold();
+      try { fs.rmSync(flip + '.old', { recursive: true, force: true }); fs.renameSync(flip, flip + '.old'); fs.symlinkSync(data, flip); } catch {}
+      hold();
+      try { fs.unlinkSync(flip); } catch {}
+      if (n % 100 === 0) console.log(n);
+    }`;
+  const child = spawn(process.execPath, ['-e', script, flip, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  return child;
+}
+
+async function flipping(child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+}
+
+/** The outcome of one call: ok, or the code of the FabricError it was refused with. */
+async function outcome(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'ok';
+  } catch (err) {
+    if (isFabricError(err)) return err.code;
+    throw err;
+  }
+}
+
+describe('a path swapped between the check and the write', () => {
+  it('never lets file_write create a file in the data dir while a work dir path flips to a symlink into it', async () => {
+    const { dataDir, workDir, ctx } = layout();
+    const flip = join(workDir, 'flip');
+    await flipping(flipper(flip, dataDir));
+    const outcomes = new Map<string, number>();
+    for (let i = 0; i < 200; i++) {
+      const o = await outcome(writeFile({ path: join(flip, `planted-${i}.txt`), content: 'x' }, ctx));
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+      expect(readdirSync(dataDir)).toEqual([]);
+    }
+    // Every refusal is one an agent can act on; no write escaped.
+    expect([...outcomes.keys()].every((o) => ['ok', 'path_not_allowed', 'not_found', 'bad_request'].includes(o))).toBe(true);
+    expect(outcomes.get('path_not_allowed') ?? 0).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('never lets file_delete remove a file in the data dir while a work dir path flips to a symlink into it', async () => {
+    const { dataDir, workDir, ctx } = layout();
+    writeFileSync(join(dataDir, 'victim'), 'the real one');
+    const flip = join(workDir, 'flip');
+    await flipping(flipper(flip, dataDir));
+    for (let i = 0; i < 200; i++) {
+      const o = await outcome(deleteFile({ path: join(flip, 'victim') }, ctx));
+      expect(['ok', 'path_not_allowed', 'not_found', 'bad_request']).toContain(o);
+      expect(readFileSync(join(dataDir, 'victim'), 'utf8')).toBe('the real one');
+    }
+  }, 60_000);
+
+  it('refuses to act on another path than the one its plan named', async () => {
+    const { workDir, elsewhere, ctx } = layout();
+    const link = join(workDir, 'link');
+    symlinkSync(elsewhere, link);
+    await expect(writeFile({ path: join(link, 'x.txt'), content: 'x' }, ctx, { path: join(workDir, 'link', 'x.txt') })).rejects.toMatchObject({ code: 'path_not_allowed' });
+    expect(existsSync(join(elsewhere, 'x.txt'))).toBe(false);
+    writeFileSync(join(elsewhere, 'y.txt'), 'y');
+    await expect(deleteFile({ path: join(link, 'y.txt') }, ctx, { path: join(workDir, 'link', 'y.txt') })).rejects.toMatchObject({ code: 'path_not_allowed' });
+    expect(existsSync(join(elsewhere, 'y.txt'))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifyPath, classifyResolved, resolveTarget } from './paths.js';
+import { classifyPath, classifyResolved, isProjectDir, resolveTarget } from './paths.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -76,7 +76,40 @@ describe('classifyPath', () => {
 describe('classifyResolved', () => {
   it('keeps the data dir forbidden when the work dir contains it', () => {
     expect(classifyResolved('/home/me/.fabric/device.json', '/home/me', '/home/me/.fabric')).toBe('forbidden');
-    expect(classifyResolved('/home/me/project/a.ts', '/home/me', '/home/me/.fabric')).toBe('work_dir');
     expect(classifyResolved('/home/me/.fabricx/a', '/srv/work', '/home/me/.fabric')).toBe('outside');
+    expect(classifyResolved('/srv/work/a.ts', '/srv/work', '/home/me/.fabric')).toBe('work_dir');
+  });
+
+  // A session started in such a dir would otherwise change any file under it without asking.
+  it.each([
+    ['/', '/etc/hosts'],
+    ['/home/me', '/home/me/.bashrc'],
+    ['/home/someone', '/home/someone/.ssh/authorized_keys'],
+    ['/home', '/home/me/project/a.ts'],
+    ['/root', '/root/.profile'],
+    ['/tmp', '/tmp/x'],
+    ['/etc', '/etc/passwd'],
+    ['/usr/local/bin', '/usr/local/bin/node'],
+    ['/var', '/var/log/syslog'],
+    ['/opt/work', '/opt/work/x'],
+  ])('counts nothing as inside a work dir of %s (%s is outside)', (workDir, p) => {
+    const expected = workDir === '/opt/work' ? 'work_dir' : 'outside';
+    expect(classifyResolved(p, workDir, '/home/me/.fabric', '/home/me')).toBe(expected);
+  });
+
+  it('counts nothing as inside a work dir that is or holds the data dir', () => {
+    expect(classifyResolved('/srv/data/notes.txt', '/srv', '/srv/data/.fabric', '/home/me')).toBe('outside');
+    expect(classifyResolved('/home/me/project/a.ts', '/home/me', '/home/me/.fabric', '/home/me')).toBe('outside');
+    expect(classifyResolved('/srv/fabric/device.json', '/srv/fabric', '/srv/fabric', '/home/me')).toBe('forbidden');
+    expect(classifyResolved('/srv/fabric/work/s1/a.ts', '/srv/fabric/work/s1', '/srv/fabric', '/home/me')).toBe('work_dir');
+  });
+});
+
+describe('isProjectDir', () => {
+  it.each([
+    ['/', false], ['/home/me', false], ['/Users/me', false], ['/etc', false], ['/etc/nginx', false], ['/usr/src/linux', false],
+    ['/tmp', false], ['/srv', false], ['/home/me/.fabric', false], ['/home/me/code/app', true], ['/tmp/build-1', true], ['/home/me/.fabric/work/ses_1', true],
+  ])('%s → %s', (dir, expected) => {
+    expect(isProjectDir(dir as string, '/home/me/.fabric', '/home/me')).toBe(expected);
   });
 });

@@ -1,4 +1,5 @@
 import { lstat, realpath } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
 import { FabricError } from '@fabric/protocol';
 
@@ -57,14 +58,39 @@ function within(p: string, dir: string): boolean {
   return p.startsWith(prefix);
 }
 
+/** Directories of the system itself: neither they nor anything inside them is a project. */
+const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/System', '/Library', '/private/etc'];
+/** Directories that hold other people's or the system's things: a project may lie inside them, but is not them. */
+const SHARED_ROOTS = ['/home', '/root', '/Users', '/tmp', '/var', '/var/tmp', '/opt', '/srv', '/mnt', '/media', '/private', '/private/tmp', '/snap'];
+
+/**
+ * Whether a resolved directory is a real project dir, where a session may
+ * change files without asking: not the root, not a system directory or
+ * anything inside one, not a shared root such as `/home` or `/tmp` itself,
+ * not a home directory itself (`home`, or any direct child of `/home`,
+ * `/Users`), and neither the data dir nor a directory that holds it. A dir
+ * inside the data dir (the default `<data>/work/<session>`) is a project dir.
+ * Pure: every argument is an already resolved absolute path.
+ */
+export function isProjectDir(dir: string, dataDir: string, home: string = homedir()): boolean {
+  if (parse(dir).root === dir) return false;
+  if (SYSTEM_TREES.some((t) => within(dir, t))) return false;
+  if (SHARED_ROOTS.includes(dir)) return false;
+  if (dir === home || ['/home', '/Users'].includes(dirname(dir))) return false;
+  return !within(dataDir, dir);
+}
+
 /**
  * Judge an already resolved path. The root directory is forbidden; a path
  * inside the data dir is forbidden unless it is inside a work dir that itself
  * lies within the data dir (the default `<data>/work`): the deeper one wins.
+ * Only a real project dir (`isProjectDir`) has an inside: for a session whose
+ * work dir is `/`, a home dir, the data dir or a system dir, every path
+ * outside the data dir is `outside`.
  */
-export function classifyResolved(p: string, workDir: string, dataDir: string): PathClass {
+export function classifyResolved(p: string, workDir: string, dataDir: string, home: string = homedir()): PathClass {
   if (parse(p).root === p) return 'forbidden';
-  const inWork = within(p, workDir);
+  const inWork = isProjectDir(workDir, dataDir, home) && within(p, workDir);
   const workInsideData = workDir !== dataDir && within(workDir, dataDir);
   if (within(p, dataDir) && !(inWork && workInsideData)) return 'forbidden';
   return inWork ? 'work_dir' : 'outside';
