@@ -48,7 +48,7 @@ export const systemQueryTool = spec({
 });
 export const ledgerEventsTool = spec({
   name: 'ledger_events', title: 'Read the ledger', effect: 'read', input: ledgerEventsInputSchema, output: ledgerEventsAnswerSchema,
-  description: 'The tamper-evident log of everything done on this device (sessions, approvals, vault access, mutations), newest first; filter by kind or actor.',
+  description: 'The tamper-evident log of everything done on this device (sessions, approvals, vault access, mutations), newest first; filter by kind or actor. A session sees only the events it caused itself.',
 });
 export const serviceRestartTool = spec({
   name: 'service_restart', title: 'Restart a service', effect: 'mutate', input: serviceInput, output: serviceActionAnswerSchema,
@@ -120,7 +120,7 @@ export const incidentListTool = spec({
 });
 export const backupCreateTool = spec({
   name: 'backup_create', title: 'Back up', effect: 'write', input: empty, output: backupCreatedSchema,
-  description: 'A consistent backup of the ledger, receipts, incidents and memory files (never keys or tokens).',
+  description: 'A consistent backup of the ledger, receipts, incidents and memory files (never keys or tokens). The device owner\'s alone: sessions are refused.',
 });
 export const backupListTool = spec({
   name: 'backup_list', title: 'List backups', effect: 'read', input: empty, output: backupListAnswerSchema,
@@ -128,7 +128,7 @@ export const backupListTool = spec({
 });
 export const backupRestoreTool = spec({
   name: 'backup_restore', title: 'Restore a backup', effect: 'mutate', input: backupRestoreInputSchema, output: backupRestoredSchema,
-  description: 'Restore receipts, incidents and memory from a backup (checked against its manifest first; the ledger is never rolled back). Waits for the owner\'s approval.',
+  description: 'Restore receipts, incidents and memory from a backup (checked against its manifest first; the ledger is never rolled back). The device owner\'s alone: sessions are refused.',
 });
 export const agentCardTool = spec({
   name: 'agent_card', title: 'Agent card', effect: 'read', input: empty, output: agentCardSchema,

@@ -9,7 +9,9 @@ import { systemQuery } from '../system/query.js';
 import type { SystemdOptions } from '../system/systemd.js';
 import { DAEMON_VERSION } from '../version.js';
 import * as t from './catalog.js';
+import type { MutationPlan } from '../system/plan.js';
 import { runMutation, type MutationDeps } from './mutations.js';
+import { ownLedgerQuery, ownSource } from './policy.js';
 import { callerActor, type AgentCaller } from './protocol.js';
 import { ToolHost } from './tools.js';
 
@@ -35,7 +37,7 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
 
   host.register(t.healthTool, () => health());
   host.register(t.systemQueryTool, (_caller, input) => systemQuery(toSystemQuery(input), deps.systemd ? { systemd: deps.systemd } : {}));
-  host.register(t.ledgerEventsTool, async (_caller, input) => ledger.list(input));
+  host.register(t.ledgerEventsTool, async (caller, input) => ledger.list(ownLedgerQuery(caller, input)));
 
   for (const [tool, action] of [[t.serviceRestartTool, 'restart'], [t.serviceStopTool, 'stop'], [t.serviceStartTool, 'start']] as const) {
     host.register(tool, (caller, input) => {
@@ -46,20 +48,22 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
   host.register(t.processSignalTool, (caller, input) =>
     runMutation(deps, caller, t.processSignalTool.name, { kind: 'process_signal', input }, () => signalProcess(input)));
   host.register(t.fileWriteTool, (caller, input) =>
-    runMutation(deps, caller, t.fileWriteTool.name, { kind: 'file_write', input }, (paths) => writeFile(input, paths)));
+    runMutation(deps, caller, t.fileWriteTool.name, { kind: 'file_write', input }, (paths, plan) => writeFile(input, paths, planned(plan))));
   host.register(t.fileDeleteTool, (caller, input) =>
-    runMutation(deps, caller, t.fileDeleteTool.name, { kind: 'file_delete', input }, (paths) => deleteFile(input, paths)));
+    runMutation(deps, caller, t.fileDeleteTool.name, { kind: 'file_delete', input }, (paths, plan) => deleteFile(input, paths, planned(plan))));
 
   host.register(t.memoryStoreTool, async (caller, input) => {
-    // A session is named as the source of what it stores, whatever it claims; the owner may name any source.
-    const source = caller.kind === 'session' ? callerActor(caller) : input.source ?? callerActor(caller);
+    const source = ownSource(caller, input.source);
     const written = await memory.store({ ...input, source });
     audit(caller, 'memory.store', { id: written.id, file: written.file, category: input.category });
     return written;
   });
   host.register(t.memoryIngestTool, async (caller, input) => {
-    const written = await memory.ingest(input);
-    audit(caller, 'memory.ingest', { id: written.id, file: written.file, source: input.source, chars: input.text.length });
+    // A session's document is recorded as the session's; where it said the text came from stays in the ledger.
+    const source = ownSource(caller, input.source);
+    const written = await memory.ingest({ ...input, source });
+    const claimed = source === input.source ? {} : { claimedSource: input.source };
+    audit(caller, 'memory.ingest', { id: written.id, file: written.file, source, ...claimed, chars: input.text.length });
     return written;
   });
   host.register(t.memoryRecallTool, (_caller, input) => memory.recall(input));
@@ -117,6 +121,11 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
   return host;
 }
 
+/** The path a file mutation's plan named: its executor acts on no other. */
+function planned(plan: MutationPlan): { path: string } | undefined {
+  return plan.kind === 'file_write' || plan.kind === 'file_delete' ? { path: plan.path } : undefined;
+}
+
 /** The tool's flat input as the protocol's union, refusing options that do not belong to the question asked. */
 function toSystemQuery(input: { query: string; sort?: string | undefined; limit?: number | undefined; name?: string | undefined; state?: string | undefined }): SystemQueryInput {
   const { query, ...options } = input;
@@ -128,26 +137,15 @@ function toSystemQuery(input: { query: string; sort?: string | undefined; limit?
 }
 
 /**
- * A restore replaces receipts, incidents and memory files: destructive. A
- * session needs the owner's approval (as for any destructive mutation); it
- * is logged before and after, and the memory index is rebuilt.
+ * A restore replaces receipts, incidents and memory files. It is the
+ * owner's alone (`policy.ts` refuses sessions before this runs); it is
+ * logged before and after, and the memory index is rebuilt.
  */
 async function restore(deps: AgentToolDeps, caller: AgentCaller, backupId: string) {
   const actor = callerActor(caller);
-  // As in runMutation: a restore that would be refused anyway is refused before it is recorded or anyone is asked.
-  const session = caller.kind === 'session' ? deps.session(caller.sessionId) : null;
-  if (caller.kind === 'session' && !session) throw new FabricError('session_not_found', `session ${caller.sessionId} is not running on this device`);
+  // A restore that would be refused anyway is refused before it is recorded.
   if (!listBackups(deps.dataDir).some((b) => b.backupId === backupId)) throw new FabricError('not_found', `no backup ${backupId}: list them with backup_list`);
   const requested = deps.ledger.append(actor, 'backup.restore.requested', { backupId });
-  if (caller.kind === 'session' && session) {
-    if (session.permissionMode !== 'full') {
-      const d = await deps.approve(caller.sessionId, { tool: 'fabric.backup_restore', summary: `restore backup ${backupId} (replaces receipts, incidents and memory files)`, input: { backupId } });
-      if (d.decision !== 'allow') {
-        deps.ledger.append(actor, 'backup.restore.denied', { backupId, requestedSeq: requested.seq, reason: d.reason ?? null });
-        throw new FabricError('approval_denied', `the owner did not approve restoring ${backupId}${d.reason ? `: ${d.reason}` : ''}`);
-      }
-    }
-  }
   let restored;
   try {
     restored = await restoreBackup(deps.dataDir, backupId, { records: deps.records });

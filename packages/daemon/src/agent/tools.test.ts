@@ -5,10 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   agentCardSchema, backupCreatedSchema, backupListAnswerSchema, backupRestoredSchema, incidentListAnswerSchema, incidentSchema,
@@ -238,8 +238,11 @@ describe('the agent tools on the agent socket: each tool', () => {
     const all = ledgerEventsAnswerSchema.parse(await s.call(s.owner, 'ledger_events', {}));
     expect(all.events.map((e) => e.kind)).toEqual(['mutation.done', 'mutation.requested', 'incident.create', 'incident.create']); // newest first
     expect(all.head).toEqual({ seq: 4, hash: all.events[0]!.hash });
-    const creates = ledgerEventsAnswerSchema.parse(await s.call(session, 'ledger_events', { kind: 'incident.create', order: 'asc' }));
+    const creates = ledgerEventsAnswerSchema.parse(await s.call(s.owner, 'ledger_events', { kind: 'incident.create', order: 'asc' }));
     expect(creates.events.map((e) => [e.actor, JSON.parse(e.payload).title])).toEqual([['session:ses_ledger001', 'from the session'], ['owner', 'from the owner']]);
+    // A session reads only what it did itself.
+    const own = ledgerEventsAnswerSchema.parse(await s.call(session, 'ledger_events', { kind: 'incident.create', order: 'asc' }));
+    expect(own.events.map((e) => [e.actor, JSON.parse(e.payload).title])).toEqual([['session:ses_ledger001', 'from the session']]);
     const bySession = ledgerEventsAnswerSchema.parse(await s.call(s.owner, 'ledger_events', { actor: 'session:ses_ledger001', limit: 2 }));
     expect(bySession).toMatchObject({ hasMore: true, events: [{ seq: 4, kind: 'mutation.done' }, { seq: 3, kind: 'mutation.requested' }] });
 
@@ -385,6 +388,40 @@ describe('mutations and approvals', () => {
     expect(readFileSync(join(s.outsideDir, 'new.txt'), 'utf8')).toBe('hello');
   });
 
+  /** A home dir of its own for this test ($HOME, which `os.homedir()` reads), put back at cleanup. */
+  function fakeHome(s: AgentStack): string {
+    const home = join(dirname(s.dataDir), 'home-me');
+    mkdirSync(home, { recursive: true });
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    cleanups.push(() => {
+      if (saved === undefined) delete process.env.HOME;
+      else process.env.HOME = saved;
+    });
+    return home;
+  }
+
+  it.each<[string, (s: AgentStack) => { workDir: string; dir: string }]>([
+    ['/', (s) => ({ workDir: '/', dir: s.outsideDir })],
+    ['a home dir itself', (s) => {
+      const home = fakeHome(s);
+      return { workDir: home, dir: home };
+    }],
+    ['a dir that holds the data dir', (s) => ({ workDir: dirname(s.dataDir), dir: s.outsideDir })],
+  ])('a session whose work dir is %s is asked for every overwrite and delete under it: nothing counts as inside', async (_name, where) => {
+    const s = await stack();
+    const { workDir, dir } = where(s);
+    const session = s.startSession('ses_rootcwd01', { workDir });
+    const path = join(dir, 'hosts');
+    writeFileSync(path, '127.0.0.1 localhost\n');
+    await expect(s.call(session, 'file_write', { path, content: '10.0.0.66 localhost\n' })).rejects.toMatchObject({ code: 'approval_denied' });
+    await expect(s.call(session, 'file_delete', { path })).rejects.toMatchObject({ code: 'approval_denied' });
+    expect(readFileSync(path, 'utf8')).toBe('127.0.0.1 localhost\n');
+    expect(s.asked.map((a) => a.req.tool)).toEqual(['fabric.file_write', 'fabric.file_delete']);
+    expect(s.events('mutation.requested').map((e) => e.payload.destructive)).toEqual([true, true]);
+    expect(s.events('mutation.done')).toEqual([]);
+  });
+
   it('refuses a path in the data dir before anyone is asked or anything is recorded', async () => {
     const s = await stack();
     const session = s.startSession('ses_datadir01', { permissionMode: 'full' });
@@ -436,30 +473,29 @@ describe('mutations and approvals', () => {
     expectCleanLedger(s);
   });
 
-  it('a restore asked for by a session in mode ask waits for the owner; a denial is on the record', async () => {
+  it('a session may neither back up nor restore, and is refused before anything is asked or recorded', async () => {
     const s = await stack();
-    const session = s.startSession('ses_restore01');
-    const { backupId } = backupCreatedSchema.parse(await s.call(session, 'backup_create'));
-    await expect(s.call(session, 'backup_restore', { backupId })).rejects.toMatchObject({ code: 'approval_denied' });
-    expect(s.asked.map((a) => a.req)).toEqual([{ tool: 'fabric.backup_restore', summary: `restore backup ${backupId} (replaces receipts, incidents and memory files)`, input: { backupId } }]);
-    expect(s.events().map((e) => e.kind)).toEqual(['backup.create', 'backup.restore.requested', 'backup.restore.denied']);
+    const session = s.startSession('ses_restore01', { permissionMode: 'full' });
     s.answer(() => ({ decision: 'allow' }));
-    expect(await s.call(session, 'backup_restore', { backupId })).toMatchObject({ status: 'restored' });
-    expect(s.events().at(-1)).toMatchObject({ kind: 'backup.restore.done', actor: 'session:ses_restore01' });
-    expectCleanLedger(s);
+    const { backupId } = backupCreatedSchema.parse(await s.call(s.owner, 'backup_create'));
+    const before = s.ledger.count();
+    await expect(s.call(session, 'backup_create')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(s.call(session, 'backup_restore', { backupId })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(s.asked).toEqual([]);
+    expect(s.ledger.count()).toBe(before);
+    expect(backupListAnswerSchema.parse(await s.call(session, 'backup_list')).backups.map((b) => b.backupId)).toEqual([backupId]);
   });
 
-  it('a restore of a backup that does not exist, or from a session that is not running, is refused before asking or recording', async () => {
+  it('a restore of a backup that does not exist, or from a session, is refused before asking or recording', async () => {
     const s = await stack();
     const session = s.startSession('ses_restore02');
     s.answer(() => ({ decision: 'allow' }));
     const { backupId } = backupCreatedSchema.parse(await s.call(s.owner, 'backup_create'));
     const before = s.ledger.count();
     const missing = backupId.replace(/_[a-z0-9]{8}$/, '_00000000');
-    await expect(s.call(session, 'backup_restore', { backupId: missing })).rejects.toMatchObject({ code: 'not_found' });
     await expect(s.call(s.owner, 'backup_restore', { backupId: missing })).rejects.toMatchObject({ code: 'not_found' });
     s.endSession('ses_restore02');
-    await expect(s.call(session, 'backup_restore', { backupId })).rejects.toMatchObject({ code: 'session_not_found' });
+    await expect(s.call(session, 'backup_restore', { backupId })).rejects.toMatchObject({ code: 'forbidden' });
     expect(s.asked).toEqual([]);
     expect(s.ledger.count()).toBe(before);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FabricError } from '@fabric/protocol';
 import { TOOLS_PATH, toolCallSchema, type AgentCaller } from './protocol.js';
+import { assertMayCall } from './policy.js';
 import type { AgentSocket } from './socket.js';
 
 /**
@@ -42,8 +43,9 @@ interface Registered {
 }
 
 /**
- * The daemon's tools with their handlers. `call` validates the input (a
- * `bad_request` naming the field), runs the handler, and checks the answer
+ * The daemon's tools with their handlers. `call` refuses a session a tool
+ * that is the owner's alone (`forbidden`, see `policy.ts`), validates the
+ * input (a `bad_request` naming the field), runs the handler, and checks the answer
  * against the tool's schema (a mismatch is a bug: `internal`).
  */
 export class ToolHost {
@@ -65,6 +67,7 @@ export class ToolHost {
   async call(caller: AgentCaller, name: string, raw: unknown): Promise<unknown> {
     const tool = this.tools.get(name);
     if (!tool) throw new FabricError('not_found', `no tool named "${name}" (list them with: optimal agent tools)`);
+    assertMayCall(caller, name);
     const input = tool.spec.input.safeParse(raw ?? {});
     if (!input.success) throw new FabricError('bad_request', `${name}: ${describeIssue(input.error)}`);
     const answer = await tool.handler(caller, input.data);
