@@ -1,4 +1,5 @@
 import type { DeviceView, SessionStatus, SessionView } from '@fabric/protocol';
+import { visible } from './text.js';
 
 /**
  * TOPO's geometry: where planets (devices), ships (sessions) and fuel
@@ -163,7 +164,7 @@ export function layoutTopo(devices: readonly DeviceView[], sessions: readonly Se
     const orbits = rings.length ? rings.map((ring) => ring.radius) : [firstOrbit(r, side)];
     const outer = orbits[orbits.length - 1]!;
     planets.push({
-      id: d.id, name: d.name, x: round(x), y: round(y), r: round(r, 1),
+      id: d.id, name: visible(d.name), x: round(x), y: round(y), r: round(r, 1),
       glow: round(glowFor(d), 3),
       ramUsed: c && c.ramTotal > 0 ? round(clamp(1 - c.ramFree / c.ramTotal, 0, 1), 3) : 0,
       state: !d.online ? 'offline' : d.draining ? 'draining' : 'online',

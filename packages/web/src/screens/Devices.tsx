@@ -5,6 +5,7 @@ import { ErrorLine } from '../components/ErrorLine.js';
 import { shortCount } from '../model/fuel.js';
 import { devices, me, refreshDevices } from '../store.js';
 import type { Mode } from '../mode.js';
+import { visible } from '../model/text.js';
 
 const GiB = 1024 ** 3;
 
@@ -49,7 +50,7 @@ function DeviceRow({ d, owner, act }: { d: DeviceView; owner: boolean; act: (fn:
   return (
     <li data-device={d.name}>
       <div class="row">
-        <strong class="grow">{d.name}</strong>
+        <strong class="grow">{visible(d.name)}</strong>
         <span class={`badge ${state === 'online' ? 'ok' : state === 'revoked' ? 'bad' : 'warn'}`}>{state}</span>
       </div>
       {c && (

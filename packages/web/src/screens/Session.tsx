@@ -8,6 +8,7 @@ import { ApprovalBar } from './session/Approval.js';
 import { ItemView } from './session/ItemView.js';
 import { useSessionStream } from './session/useSessionStream.js';
 import './session/session.css';
+import { visible, visibleBlock } from '../model/text.js';
 
 const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn', running: 'ok' };
 
@@ -68,10 +69,10 @@ export function SessionScreen({ id }: { id: string }) {
         <span class={`ses-live ${stream.live ? 'on' : ''}`} data-testid="live">{stream.live ? '● live' : stream.ended || ended ? 'ended' : stream.connects ? '○ reconnecting' : '○ connecting'}</span>
       </div>
       <div class="ses-head">
-        <h2>{view?.harness ?? '…'} <span class="muted">on {view?.deviceName ?? '…'}</span></h2>
+        <h2>{view?.harness ?? '…'} <span class="muted">on {view?.deviceName ? visible(view.deviceName) : '…'}</span></h2>
         <span class={`badge ${STATUS_CLASS[view?.status ?? ''] ?? ''}`} data-testid="session-status">{view?.status ?? '…'}</span>
       </div>
-      <div class="ses-prompt">{view?.prompt}</div>
+      <div class="ses-prompt">{view ? visibleBlock(view.prompt) : null}</div>
       <div class="ses-meta">
         {view && <>permissions: {view.permissionMode}{view.model ? ` · ${view.model}` : ''}{view.exitCode !== null ? ` · exit ${view.exitCode}` : ''}{view.signal ? ` · ${view.signal}` : ''}</>}
         {placement && <div>placement: {placement}</div>}

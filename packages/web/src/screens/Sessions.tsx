@@ -7,6 +7,7 @@ import { devices, refreshSessions, sessions } from '../store.js';
 import { parseLabels } from './labels.js';
 import { SessionScreen } from './Session.js';
 import { Dictate } from './session/Dictate.js';
+import { visible } from '../model/text.js';
 
 const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn' };
 
@@ -55,7 +56,7 @@ export function StartForm() {
             <label for="device">device</label>
             <select id="device" value={device} onChange={(e) => setDevice(e.currentTarget.value)}>
               <option value="">best available</option>
-              {online.map((d) => <option value={d.id}>{d.name}</option>)}
+              {online.map((d) => <option value={d.id}>{visible(d.name)}</option>)}
             </select>
           </div>
         </div>
@@ -95,8 +96,8 @@ export function SessionList() {
           {list.map((s) => (
             <li>
               <a href={`/sessions/${s.id}`} style="text-decoration: none; display: block;">
-                <div class="row"><span class={`badge ${STATUS_CLASS[s.status] ?? ''}`}>{s.status}</span><span class="muted tiny">{s.harness} · {s.deviceName ?? 'unplaced'}</span></div>
-                <div style="white-space: nowrap; overflow: hidden; text-overflow: ellipsis;">{s.prompt}</div>
+                <div class="row"><span class={`badge ${STATUS_CLASS[s.status] ?? ''}`}>{s.status}</span><span class="muted tiny">{s.harness} · {s.deviceName === null ? 'unplaced' : visible(s.deviceName)}</span></div>
+                <div style="white-space: nowrap; overflow: hidden; text-overflow: ellipsis;">{visible(s.prompt)}</div>
               </a>
             </li>
           ))}

@@ -1,5 +1,6 @@
 import type { BoardCard, SessionStatus } from '@fabric/protocol';
 import { canLaunch, statusTone, type Step } from '../../model/board.js';
+import { visible, visibleBlock } from '../../model/text.js';
 
 export interface CardActions {
   launch(card: BoardCard): void;
@@ -51,14 +52,14 @@ export function Card({ card, status, deviceName, can, actions, busy, dragging, d
         >
           <svg viewBox="0 0 10 16" width="10" height="16" aria-hidden="true">{[3, 8, 13].flatMap((y) => [<circle cx="2.5" cy={y} r="1.4" />, <circle cx="7.5" cy={y} r="1.4" />])}</svg>
         </button>
-        <strong class="bcard-title">{card.title}</strong>
+        <strong class="bcard-title">{visible(card.title)}</strong>
         <button type="button" class="icon" aria-label={`edit ${card.title}`} onClick={() => actions.edit(card)}>✎</button>
         <button type="button" class="icon danger" aria-label={`delete ${card.title}`} onClick={() => actions.remove(card)}>✕</button>
       </div>
       <div class="bcard-meta tiny muted">
-        <span class="harness">{card.harness}</span> · {deviceName ?? (card.deviceId ? 'unknown device' : 'best device')}
+        <span class="harness">{card.harness}</span> · {deviceName !== null ? visible(deviceName) : card.deviceId ? 'unknown device' : 'best device'}
       </div>
-      <div class="bcard-prompt">{card.prompt}</div>
+      <div class="bcard-prompt">{visibleBlock(card.prompt)}</div>
       {card.sessionId && (
         <div class="bcard-session row">
           <span class={`badge ${statusTone(status)}`} data-testid="card-status">{status ?? 'unknown'}</span>

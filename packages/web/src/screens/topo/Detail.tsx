@@ -3,6 +3,7 @@ import type { DeviceView, SessionView } from '@fabric/protocol';
 import { statusTone } from '../../model/board.js';
 import { FLYING, glowFor } from '../../model/topo.js';
 import type { Selection } from './TopoMap.js';
+import { visible, visibleBlock } from '../../model/text.js';
 
 const GiB = 1024 ** 3;
 const gib = (n: number) => `${(n / GiB).toFixed(1)}`;
@@ -54,7 +55,7 @@ function DeviceDetail({ d, sessions, close, onSelect }: { d: DeviceView; session
   return (
     <section class="panel topo-detail" aria-label={`device ${d.name}`} data-testid="topo-detail" data-device-detail={d.id}>
       <div class="detail-head"><span class="kicker">planet · device</span>{close}</div>
-      <h3 class="row"><span class="grow">{d.name}</span><span class={`badge ${state === 'online' ? 'ok' : state === 'revoked' ? 'bad' : 'warn'}`}>{state}</span></h3>
+      <h3 class="row"><span class="grow">{visible(d.name)}</span><span class={`badge ${state === 'online' ? 'ok' : state === 'revoked' ? 'bad' : 'warn'}`}>{state}</span></h3>
       {c ? (
         <dl class="readouts">
           <div class="wide">
@@ -91,12 +92,12 @@ function ShipDetail({ s, close, onSelect }: { s: SessionView; close: JSX.Element
     <section class="panel topo-detail" aria-label={`session ${s.id}`} data-testid="topo-detail" data-ship-detail={s.id}>
       <div class="detail-head"><span class="kicker">ship · session</span>{close}</div>
       <h3 class="row"><span class="grow mono-id">{s.id}</span><span class={`badge ${statusTone(s.status)}`}>{s.status}</span></h3>
-      <pre class="mono-out prompt">{s.prompt}</pre>
+      <pre class="mono-out prompt">{visibleBlock(s.prompt)}</pre>
       <dl class="readouts">
         <div><dt>harness</dt><dd>{s.harness}</dd></div>
         <div>
           <dt>orbiting</dt>
-          <dd>{s.deviceId ? <button type="button" class="linkish" onClick={() => onSelect({ kind: 'device', id: s.deviceId! })}>{s.deviceName ?? s.deviceId}</button> : 'no device'}</dd>
+          <dd>{s.deviceId ? <button type="button" class="linkish" onClick={() => onSelect({ kind: 'device', id: s.deviceId! })}>{visible(s.deviceName ?? s.deviceId)}</button> : 'no device'}</dd>
         </div>
         <div><dt>since</dt><dd>{new Date(since).toLocaleTimeString()}</dd></div>
         <div><dt>permissions</dt><dd>{s.permissionMode}</dd></div>
@@ -120,7 +121,7 @@ function SessionLinks({ list, onSelect }: { list: SessionView[]; onSelect: (s: S
       {list.map((s) => (
         <li class="row">
           <span class={`badge ${statusTone(s.status)}`}>{s.status}</span>
-          <button type="button" class="linkish grow" onClick={() => onSelect({ kind: 'ship', id: s.id })}>{s.prompt}</button>
+          <button type="button" class="linkish grow" onClick={() => onSelect({ kind: 'ship', id: s.id })}>{visible(s.prompt)}</button>
           <a href={`/sessions/${s.id}`} class="tiny" aria-label={`open session ${s.id}`}>open →</a>
         </li>
       ))}
