@@ -134,6 +134,18 @@ describe('a vault entry\'s access list', () => {
     expect(writes.map((w) => [w.version, w.writerId, w.kind])).toEqual([[3, t.owner.id, 'put'], [2, f.carol.user.id, 'put'], [1, t.owner.id, 'put']]);
   });
 
+  it('keeps the writer through a rewrap, so an owner re-encrypting a member\'s entry does not flag it', async () => {
+    await fixture();
+    expect((await t.api('/api/vault/set', { method: 'PUT', body: { set: { ...set, version: 2, previousHash: 'h' } } })).status).toBe(200);
+    const { entries: all } = await (await t.api('/api/vault/entries?ciphertext=1')).json() as { entries: EntryWithCiphertext[] };
+    const rewrap = await t.api('/api/vault/rewrap', { body: { setVersion: 2, entries: all.map((e) => ({ name: e.name, ciphertext: armored('cmV3cmFw'), baseVersion: e.version })) } });
+    expect(rewrap.status).toBe(200);
+    const bobs = await (await t.api('/api/vault/entries/BOB_KEY')).json() as EntryWithCiphertext;
+    expect(bobs).toMatchObject({ version: 2, setVersion: 2, flagged: false, writtenBy: { name: 'bob' }, updatedBy: `user:${t.owner.id}` });
+    const { writes } = await (await t.api('/api/vault/entries/BOB_KEY/writes')).json() as { writes: Array<{ version: number; kind: string; writerId: string }> };
+    expect(writes.map((w) => [w.version, w.kind, w.writerId])).toEqual([[2, 'rewrap', t.owner.id], [1, 'put', bobs.createdBy!.id]]);
+  });
+
   it('refuses a client id that is not in the current recipient set', async () => {
     await fixture();
     const res = await t.api('/api/vault/entries/ADA_KEY', { method: 'PUT', body: { ciphertext: armored(), setVersion: 1, clientId: 'cli_made_up' } });
