@@ -19,6 +19,8 @@ export class Capabilities {
     private readonly labels: Labels,
     private readonly allowlist: readonly string[],
     private readonly running: () => number,
+    /** Whether sessions here run in a sandbox (`bwrap`) or unisolated (`none`). */
+    private readonly isolation: CapabilityDigest['isolation'] = 'none',
   ) {}
 
   async digest(): Promise<CapabilityDigest> {
@@ -41,6 +43,7 @@ export class Capabilities {
       allowlist: [...this.allowlist],
       daemonVersion: DAEMON_VERSION,
       runningSessions: this.running(),
+      isolation: this.isolation,
     };
   }
 }

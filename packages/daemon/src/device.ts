@@ -17,6 +17,7 @@ import { Memory } from './memory/memory.js';
 import { fabricMcpWiring } from './mcp/wiring.js';
 import { Records } from './records/store.js';
 import { SessionRunner } from './runner.js';
+import { detectSandbox, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/sandbox.js';
 import { openSqlite } from './store/sqlite.js';
 import type { SystemdOptions } from './system/systemd.js';
 import { CredentialCache } from './vault/cache.js';
@@ -37,6 +38,16 @@ export interface DeviceOptions {
   checkpointEveryMs?: number;
   /** Where systemd is looked for (tests point it at a fake `systemctl`). */
   systemd?: SystemdOptions;
+  /**
+   * `auto` (default): sessions run in a bubblewrap sandbox; where none can be
+   * made, only the device owner's own sessions run, unisolated. `required`:
+   * without a sandbox nothing runs.
+   */
+  sandbox?: SandboxMode;
+  /** Where bubblewrap is (default: `bwrap` on PATH); tests name a missing file to play a machine without it. */
+  bwrapPath?: string;
+  /** Paths every session's sandbox binds read-write besides its work dir (default: `FABRIC_SANDBOX_BIND`, colon-separated absolute paths). */
+  sandboxBind?: readonly string[];
 }
 
 export interface RunningDevice {
@@ -45,6 +56,8 @@ export interface RunningDevice {
   deviceId: string;
   /** The device's hash-chained ledger (`ledger.db`). */
   ledger: Ledger;
+  /** Whether sessions run sandboxed, found once at start: `reason` says why not and what to do. */
+  isolation: { kind: 'bwrap' | 'none'; mode: SandboxMode; reason: string | null };
   /** Settles when the client stops: resolves on `stop()`, rejects on a fatal refusal. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -110,6 +123,17 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     return false;
   });
   // Credentials are decrypted with this device's own key, in RAM, for 15 minutes at most.
+  // Sessions run in a sandbox that hides this data dir; what they need from it is bound back in.
+  const sandboxStatus: SandboxStatus = detectSandbox(opts.bwrapPath ? { bwrapPath: opts.bwrapPath } : {});
+  const sandbox = new Sandbox({
+    status: sandboxStatus,
+    mode: opts.sandbox ?? 'auto',
+    dataDir,
+    agentSocket: socketPath,
+    readOnly: [join(dataDir, 'openclaw')],
+    writable: opts.sandboxBind ?? (process.env.FABRIC_SANDBOX_BIND ?? '').split(':').filter((p) => p.startsWith('/')),
+  });
+  if (!sandboxStatus.available) opts.log.warn(`isolation: none — ${sandboxStatus.reason}`);
   const credentialCache = new CredentialCache(() => readDeviceKey(dataDir)?.identity ?? null);
   const runner = new SessionRunner({
     adapters,
@@ -126,6 +150,8 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
       }
     },
     workDir: join(dataDir, 'work'),
+    dataDir,
+    sandbox,
     emit: (env) => {
       // A session that ended (or never started) loses its agent-API token.
       if (env.type === 'session.exit' || env.type === 'session.refuse') agent?.revoke(env.payload.sessionId);
@@ -137,7 +163,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     ...(agent ? { mcp: (sessionId: string) => fabricMcpWiring(agent!.path, sessionId, agent!.issueToken(sessionId)) } : {}),
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
   });
-  const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size);
+  const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size, sandbox.isolation);
   if (agent) {
     createAgentTools({
       dataDir,
@@ -186,6 +212,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   void done.then(closeAll, closeAll);
   return {
     client, runner, deviceId: paired.deviceId, ledger, done,
+    isolation: { kind: sandbox.isolation, mode: sandbox.mode, reason: sandbox.reason },
     stop: async () => {
       await client!.stop();
       credentialCache.clear();

@@ -59,6 +59,8 @@ export function bwrapArgs(m: SandboxMounts): string[] {
   if (inData(m.workDir)) args.push('--bind', m.workDir, m.workDir);
   for (const p of m.readOnly) bind('--ro-bind', p);
   if (m.agentSocket) bind('--bind', m.agentSocket);
+  // The empty tmpfs over the data dir is made read-only too, once what is bound into it exists.
+  args.push('--remount-ro', m.dataDir);
   args.push('--chdir', m.workDir);
   return args;
 }

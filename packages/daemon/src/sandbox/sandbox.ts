@@ -26,6 +26,7 @@ export const INSTALL_HINT = 'install bubblewrap: apt-get install bubblewrap';
 export function detectSandbox(opts: { bwrapPath?: string; path?: string } = {}): SandboxStatus {
   const bwrap = opts.bwrapPath ?? which('bwrap', opts.path);
   if (!bwrap) return { available: false, reason: `bubblewrap is not installed; ${INSTALL_HINT}` };
+  if (!isExecutable(bwrap)) return { available: false, reason: `bubblewrap is not installed at ${bwrap}; ${INSTALL_HINT}` };
   const env = which('env', opts.path ?? process.env.PATH) ?? '/usr/bin/env';
   const [command, args] = wrapArgv({ bwrap, env }, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent'], 'true', []);
   const trial = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -72,6 +73,8 @@ export interface SandboxOptions {
   readOnly?: readonly string[];
   /** The home whose agent-CLI config dirs are bound read-write (default: os.homedir()). */
   home?: string;
+  /** More paths bound read-write into every sandbox (`FABRIC_SANDBOX_BIND`), e.g. a toolchain cache under /tmp. */
+  writable?: readonly string[];
 }
 
 /**
@@ -126,7 +129,7 @@ export class Sandbox {
       workDir,
       agentSocket: this.opts.agentSocket ?? null,
       readOnly: this.opts.readOnly ?? [],
-      writable: harnessHomePaths(this.opts.home ?? homedir()),
+      writable: [...harnessHomePaths(this.opts.home ?? homedir()), ...(this.opts.writable ?? [])],
     };
     const [cmd, argv] = wrapArgv(status, bwrapArgs(mounts), found, args, SANDBOX_READY_FD);
     return { command: cmd, args: argv, sandboxed: true };

@@ -77,6 +77,8 @@ export function installFakeClis(scenarios: Record<string, { steps: Step[]; versi
     binDir,
     env: () => ({
       PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
+      // The fakes live (and record their calls) under /tmp, which a session's sandbox replaces with its own.
+      FABRIC_SANDBOX_BIND: binDir,
       ...Object.fromEntries(Object.keys(scenarios).map((bin) => [`FAKE_CLI_SCENARIO_${bin.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, files(bin).scenario])),
     }),
     script: (bin, steps) => write(bin, steps),
