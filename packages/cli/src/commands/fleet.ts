@@ -23,12 +23,13 @@ export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
       }
       out.stdout(`control plane ${api.server} (v${health.version}, ${health.mode}), ${health.devicesOnline} device(s) online\n\n`);
       out.stdout(devices.length ? table(deviceRows(devices)) + '\n' : 'no devices paired yet: "optimal pair" makes a pairing token\n');
+      for (const d of devices) if (d.capabilities?.isolation === 'none' && !d.revoked) out.stdout(`${printable(d.name)}: isolation: none — install bubblewrap\n`);
       out.stdout('\n' + (sessions.length ? table(sessionRows(sessions)) + '\n' : 'no sessions yet\n'));
     });
 }
 
 export function devicesCommand(globals: () => GlobalOptions, out: Out): Command {
-  const cmd = new Command('devices').description('list, rename and revoke paired devices');
+  const cmd = new Command('devices').description('list, rename, share and revoke paired devices');
   cmd.command('ls', { isDefault: true })
     .description('list devices')
     .option('--json', 'print JSON')

@@ -249,6 +249,8 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     await page.waitForSelector('[data-testid=vault-drawer]', { state: 'detached' });
     await page.waitForSelector(`[data-testid=vault-entries] [data-entry=${name}]`);
     await page.waitForSelector(`[data-testid=vault-notice] >> text=${name} saved (version 1`);
+    // The row names who wrote the value and through which client.
+    expect(await page.textContent(`[data-entry=${name}] .sub`)).toContain('by ada (owner) via browser');
     const got = await stack.cli(['vault', 'get', name]);
     expect(got.code, got.stderr).toBe(0);
     expect(got.stdout).toBe(value);

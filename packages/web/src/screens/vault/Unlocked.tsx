@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { VaultPersonView } from '@fabric/protocol';
 import { fingerprint } from '@fabric/vault';
 import { me } from '../../store.js';
 import { recipientRows, type RecipientRow } from '../../model/vault-chain.js';
@@ -97,7 +98,14 @@ function EntriesPanel({ rows, owner, busy, onAdd }: { rows: EntryRow[]; owner: b
   );
 }
 
+/** "bob (member)": a person as the vault names them. */
+function person(p: VaultPersonView): string {
+  return `${p.name ?? p.id}${p.role ? ` (${p.role})` : ''}`;
+}
+
 function EntryItem({ row, busy }: { row: EntryRow; busy: boolean }) {
+  // Writer, flag and shares come with the server's view of the entry (EntryRow carries only what sorting needs).
+  const view = entries.value.find((e) => e.name === row.name);
   const [loading, setLoading] = useState(false);
   const [copied, setCopied] = useState(false);
   const shown = revealed.value?.name === row.name ? revealed.value.value : null;
@@ -124,8 +132,14 @@ function EntryItem({ row, busy }: { row: EntryRow; busy: boolean }) {
           <span class="v-flags">
             {row.needsRotation && <span class="badge rotate" title="a revoked recipient could read it">rotate</span>}
             {row.stale && <span class="badge stale" title="encrypted to an older recipient set">old set</span>}
+            {view?.flagged && <span class="badge flagged" title={view.flagReason ?? ''} data-testid="vault-flagged">not by its creator</span>}
           </span>
-          <div class="sub">v{row.version} · {ago(row.updatedAt, Date.now())}</div>
+          <div class="sub">
+            v{row.version} · {ago(row.updatedAt, Date.now())}
+            {view?.writtenBy && <> · by {person(view.writtenBy)}{view.writtenBy.client ? ` via ${view.writtenBy.client}` : ''}</>}
+            {view && view.sharedWith.length > 0 && <> · shared with {view.sharedWith.map((p) => `${p.name ?? p.id}${p.write ? ' (write)' : ''}`).join(', ')}</>}
+          </div>
+          {view?.flagReason && <div class="tiny warn" data-testid="vault-flag-reason">{view.flagReason}</div>}
         </div>
         {shown === null
           ? <button type="button" class="small" onClick={() => void reveal()} disabled={loading || busy} aria-label={`reveal ${row.name}`}>{loading ? '…' : 'reveal'}</button>

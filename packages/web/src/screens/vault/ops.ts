@@ -176,7 +176,7 @@ export async function reveal(name: string, keys: UnlockedKeys): Promise<string> 
 export async function saveEntry(stored: StoredEnrolment, name: string, value: string, baseVersion: number): Promise<{ entry: EntryView; stored: StoredEnrolment; recipients: number }> {
   const v = await verifiedSet(stored);
   const ciphertext = await encryptEntry(value, v.set.recipients.map((r) => r.recipient));
-  const entry = await put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, { ciphertext, setVersion: v.set.version, baseVersion });
+  const entry = await put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, { ciphertext, setVersion: v.set.version, baseVersion, clientId: stored.identityId });
   return { entry, stored: v.stored, recipients: v.set.recipients.length };
 }
 
