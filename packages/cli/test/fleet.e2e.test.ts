@@ -240,10 +240,25 @@ describe('a fleet of two devices on loopback', () => {
       expect(wrong.stderr).toMatch(/^optimal: login_failed: wrong name or password/);
       const login = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], { input: 'hunter22hunter22\n' });
       expect(login.code).toBe(0);
+      // The owner's devices are not bob's until the owner shares one with him.
+      const notYet = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--data', M.path]);
+      expect(notYet.stderr).toMatch(/^optimal: device_not_found: no device beta/);
+      const listed = await optimal(['devices', 'ls', '--json', '--data', M.path]);
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+      const selfShare = await optimal(['devices', 'share', 'beta', '--with', 'bob', '--data', M.path]);
+      expect(selfShare.stderr).toMatch(/^optimal: device_not_found:/);
+      const share = await cli(['devices', 'share', 'beta', '--with', 'bob']);
+      expect(share.stdout).toBe('beta is shared with bob\n');
       const run = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--follow', '--data', M.path]);
       expect(run.stdout).toBe('member\n');
       const rename = await optimal(['devices', 'rename', 'beta', 'nope', '--data', M.path]);
-      expect(rename.stderr).toMatch(/^optimal: forbidden: only an owner/);
+      expect(rename.stderr).toMatch(/^optimal: forbidden: you may not manage device beta/);
+      const ownerSessions = await optimal(['session', 'ls', '--json', '--data', M.path]);
+      expect((JSON.parse(ownerSessions.stdout) as SessionView[]).map((s) => s.prompt)).toEqual(['echo member']);
+      const unshare = await cli(['devices', 'unshare', 'beta', '--with', 'bob']);
+      expect(unshare.stdout).toBe('beta is no longer shared\n');
+      const again = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--data', M.path]);
+      expect(again.stderr).toMatch(/^optimal: device_not_found:/);
     } finally {
       M.remove();
     }

@@ -63,6 +63,21 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
       const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { priority });
       out.stdout(`${printable(d.name)} priority ${d.priority}\n`);
     });
+  cmd.command('share <id>')
+    .description('let another person see and use a device (owners only); their sessions may then run there')
+    .requiredOption('--with <user>', 'the person\'s account name')
+    .action(async (id: string, o: { with: string }) => {
+      const d = await Api.forUser(globals()).post<DeviceView>(`/api/devices/${encodeURIComponent(id)}/shares`, { user: o.with });
+      out.stdout(`${printable(d.name)} is shared with ${(d.sharedWith ?? []).map((n) => printable(n)).join(', ')}\n`);
+    });
+  cmd.command('unshare <id>')
+    .description('stop sharing a device with a person; sessions already running there go on')
+    .requiredOption('--with <user>', 'the person\'s account name')
+    .action(async (id: string, o: { with: string }) => {
+      const d = await Api.forUser(globals()).request<DeviceView>('DELETE', `/api/devices/${encodeURIComponent(id)}/shares/${encodeURIComponent(o.with)}`);
+      const left = d.sharedWith ?? [];
+      out.stdout(`${printable(d.name)} is ${left.length ? `shared with ${left.map((n) => printable(n)).join(', ')}` : 'no longer shared'}\n`);
+    });
   cmd.command('revoke <id>')
     .description('revoke a device: its connection closes now and its token stops working')
     .action(async (id: string) => {
