@@ -9,7 +9,7 @@ function device(id: string, createdAt: number, extra: Partial<DeviceView> = {}, 
     id, name: id.replace('dev_', ''), online: true, revoked: false, createdAt, lastSeenAt: createdAt, runningSessions: 0, draining: false, priority: 0, vaultRecipient: null,
     capabilities: {
       hostname: id, platform: 'linux', arch: 'arm64', cpus: caps.cpus ?? 4, ramTotal: caps.ramTotal ?? 8 * GiB, ramFree: caps.ramFree ?? 2 * GiB,
-      load: [caps.load ?? 1, 0, 0], harnesses: [{ name: 'shell', version: null }], labels: {}, allowlist: ['echo'], daemonVersion: '0.1.0', runningSessions: 0,
+      load: [caps.load ?? 1, 0, 0], harnesses: [{ name: 'shell', version: null }], labels: {}, allowlist: ['echo'], daemonVersion: '0.1.0', runningSessions: 0, isolation: 'bwrap',
     },
     ...extra,
   };

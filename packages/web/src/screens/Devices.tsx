@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { CodeResponse, DeviceView } from '@fabric/protocol';
-import { patch, post } from '../api.js';
+import { del, patch, post } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { shortCount } from '../model/fuel.js';
 import { devices, me, refreshDevices } from '../store.js';
@@ -36,7 +36,7 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
         <h2>devices</h2>
         <ErrorLine error={error} />
         <ul class="list" data-testid="device-list">
-          {devices.value.map((d) => <DeviceRow d={d} owner={owner} act={act} />)}
+          {devices.value.map((d) => <DeviceRow d={d} owner={owner} mine={d.ownerId === me.value?.id} act={act} />)}
         </ul>
         {devices.value.length === 0 && <p class="muted">no devices yet</p>}
       </section>
@@ -44,7 +44,12 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
   );
 }
 
-function DeviceRow({ d, owner, act }: { d: DeviceView; owner: boolean; act: (fn: () => Promise<unknown>) => Promise<void> }) {
+/**
+ * One device. Who may do what is the server's policy; the page only hides
+ * what would be refused: owners manage and share every device, a member
+ * manages (rename, drain, revoke) the devices they paired.
+ */
+function DeviceRow({ d, owner, mine, act }: { d: DeviceView; owner: boolean; mine: boolean; act: (fn: () => Promise<unknown>) => Promise<void> }) {
   const c = d.capabilities;
   const state = d.revoked ? 'revoked' : !d.online ? 'offline' : d.draining ? 'draining' : 'online';
   return (
@@ -59,7 +64,26 @@ function DeviceRow({ d, owner, act }: { d: DeviceView; owner: boolean; act: (fn:
           {c.harnesses.map((h) => h.name).join(' ')}
         </div>
       )}
+      {c && (
+        <div class={`tiny ${c.isolation === 'none' ? 'warn' : 'muted'}`} data-isolation={c.isolation}>
+          {c.isolation === 'none' ? 'isolation: none — install bubblewrap' : 'isolation: bwrap'}
+        </div>
+      )}
+      {d.ownerName !== undefined && (
+        <div class="tiny muted" data-testid="device-access">
+          paired by {visible(d.ownerName ?? 'a removed account')}
+          {(d.sharedWith ?? []).length > 0 && <> · shared with {(d.sharedWith ?? []).map((n) => visible(n)).join(', ')}</>}
+        </div>
+      )}
       {owner && !d.revoked && (
+        <div class="row" style="margin-top: 6px;" aria-label={`sharing of ${d.name}`}>
+          <button onClick={() => { const user = prompt(`share ${d.name} with (account name)`); if (user) void act(() => post(`/api/devices/${d.id}/shares`, { user })); }}>share</button>
+          {(d.sharedWith ?? []).map((n) => (
+            <button data-unshare={n} onClick={() => void act(() => del(`/api/devices/${d.id}/shares/${encodeURIComponent(n)}`))}>unshare {visible(n)}</button>
+          ))}
+        </div>
+      )}
+      {(owner || mine) && !d.revoked && (
         <div class="row" style="margin-top: 6px;">
           <button onClick={() => { const name = prompt('new name', d.name); if (name) void act(() => patch(`/api/devices/${d.id}`, { name })); }}>rename</button>
           <button onClick={() => void act(() => patch(`/api/devices/${d.id}`, { draining: !d.draining }))}>{d.draining ? 'undrain' : 'drain'}</button>

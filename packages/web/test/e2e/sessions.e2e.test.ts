@@ -57,7 +57,28 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     await page.waitForSelector('[data-testid=device-list] li');
     expect(await page.textContent('[data-testid=device-list]')).toMatch(/online/i);
     expect(await page.textContent('[data-testid=device-list]')).toMatch(/RAM [\d.]+\/[\d.]+ GiB/);
+    expect(await page.textContent('[data-testid=device-list] [data-isolation]')).toBe('isolation: bwrap');
+    expect(await page.textContent('[data-testid=device-access]')).toMatch(/paired by \S+/);
+
+    // The owner shares the device with a member from here, and stops sharing it.
+    const member = `bob-${size}`;
+    const invite = await page.evaluate(async () => {
+      const res = await fetch('/api/auth/invites', { method: 'POST', headers: { 'content-type': 'application/json', 'x-fabric-csrf': '1' }, body: JSON.stringify({ role: 'member' }) });
+      return (await res.json()) as { code: string };
+    });
+    const redeemed = await fetch(`${stack.url}/api/auth/redeem`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: invite.code, name: member, password: 'long-enough-password', client: 'cli' }),
+    });
+    expect(redeemed.status).toBe(201);
+    page.once('dialog', (d) => void d.accept(member));
+    await page.click('[data-testid=device-list] button:has-text("share")');
+    await page.waitForSelector(`[data-unshare="${member}"]`);
+    expect(await page.textContent('[data-testid=device-access]')).toContain(`shared with ${member}`);
     await screenshot(page, `${size}-devices`);
+    await page.click(`[data-unshare="${member}"]`);
+    await page.waitForSelector(`[data-unshare="${member}"]`, { state: 'detached' });
+    expect(await page.textContent('[data-testid=device-access]')).not.toContain('shared with');
     await context.close();
   });
 });
