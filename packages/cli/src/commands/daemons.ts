@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
-import { bootstrapLocal, onShutdown, removeServerFile, runDevice, serve } from './runtime.js';
+import { bootstrapLocal, isolationLine, onShutdown, removeServerFile, runDevice, serve } from './runtime.js';
 import { collectLabel, splitList, type Out } from './shared.js';
 
 function port(value: string): number {
@@ -12,6 +12,7 @@ function port(value: string): number {
 }
 
 const allowHelp = `commands the shell harness may run (default: ${DEFAULT_ALLOWLIST.join(',')})`;
+const sandboxOption = () => new Option('--sandbox <mode>', 'auto: sessions run in a bubblewrap sandbox; without one only your own run, unisolated. required: without one nothing runs').choices(['auto', 'required']).default('auto');
 
 export function upCommand(globals: () => GlobalOptions, out: Out): Command {
   return new Command('up')
@@ -21,13 +22,15 @@ export function upCommand(globals: () => GlobalOptions, out: Out): Command {
     .addOption(new Option('--mode <mode>', 'cloud: every feature; local: a device serving its own cockpit (vault, pairing and fuel answer 410)').choices(['cloud', 'local']))
     .option('--allow <a,b,c>', allowHelp, splitList)
     .option('--label <k=v>', 'label for the local device (repeatable)', collectLabel, {})
-    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local'; allow?: string[]; label: Record<string, string> }) => {
+    .addOption(sandboxOption())
+    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local'; allow?: string[]; label: Record<string, string>; sandbox: 'auto' | 'required' }) => {
       const dir = dataDir(globals());
       const started = Date.now();
       const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}) });
       await bootstrapLocal(server, dir);
-      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
+      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label, sandbox: o.sandbox }, out);
       out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
+      out.stdout(`${isolationLine(device)}\n`);
       out.stdout(`cockpit: ${server.url}/  (sign in from a browser: "optimal invite" gives the owner setup code)\n`);
       out.stdout(`try: optimal session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
       device.done.catch((err: unknown) => out.stderr(`optimal: device stopped: ${(err as Error).message}\n`));
@@ -64,12 +67,14 @@ export function deviceCommand(globals: () => GlobalOptions, out: Out, setExit: (
     .description('run the device daemon: dial out to the control plane and run sessions, reconnecting forever')
     .option('--allow <a,b,c>', allowHelp, splitList)
     .option('--label <k=v>', 'label this device (repeatable)', collectLabel, {})
-    .action(async (o: { allow?: string[]; label: Record<string, string> }) => {
+    .addOption(sandboxOption())
+    .action(async (o: { allow?: string[]; label: Record<string, string>; sandbox: 'auto' | 'required' }) => {
       const dir = dataDir(globals());
       // A device paired before it had a vault key gets one now; hello announces it.
       if (readDeviceFile(dir)) await ensureDeviceKey(dir);
-      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label }, out);
+      const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label, sandbox: o.sandbox }, out);
       out.stderr(`device ${device.deviceId} starting (data in ${dir})\n`);
+      out.stderr(`${isolationLine(device)}\n`);
       const stopped = onShutdown(() => device.stop());
       try {
         await Promise.race([device.done, stopped]);

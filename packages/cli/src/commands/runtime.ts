@@ -66,6 +66,16 @@ export async function bootstrapLocal(server: RunningServer, dir: string): Promis
 export interface DaemonFlags {
   allow?: string[];
   label?: Labels;
+  /** `required`: run nothing unisolated (default `auto`: the owner's own sessions may run without a sandbox). */
+  sandbox?: 'auto' | 'required';
+}
+
+/** One line about session isolation for banners: what sessions run in, or what to do about it. */
+export function isolationLine(device: RunningDevice): string {
+  const { kind, mode, reason } = device.isolation;
+  if (kind === 'bwrap') return 'isolation: bwrap (every session runs in its own sandbox)';
+  const what = mode === 'required' ? 'no session will run (--sandbox required)' : 'only your own sessions run, unisolated; others are refused';
+  return `isolation: none — install bubblewrap (${what}; ${reason ?? 'no sandbox'})`;
 }
 
 /** Run the device daemon for `dir`, logging to stderr. */
@@ -78,6 +88,9 @@ export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDev
     dataDir: dir,
     allowlist: flags.allow && flags.allow.length > 0 ? flags.allow : DEFAULT_ALLOWLIST,
     labels: flags.label ?? {},
+    ...(flags.sandbox ? { sandbox: flags.sandbox } : {}),
+    // FABRIC_BWRAP names bubblewrap elsewhere (or nowhere: tests play a machine without it).
+    ...(process.env.FABRIC_BWRAP ? { bwrapPath: process.env.FABRIC_BWRAP } : {}),
     log,
     onState: (s) => { if (s === 'online') out.stderr(`device online\n`); },
   });
