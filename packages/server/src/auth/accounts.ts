@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { FabricError, newId, type AuthResponse, type CodeResponse, type PairResponse, type Role } from '@fabric/protocol';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
@@ -5,6 +6,13 @@ import { hashCode, hashPassword, newCode, verifyPassword } from './secrets.js';
 import type { Tokens } from './tokens.js';
 
 const SETUP_CODE_MS = 60 * 60 * 1000;
+
+let dummy: Promise<string> | null = null;
+/** A hash of a random password with the current KDF parameters, made once per process: what unknown names are checked against. */
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(32).toString('base64url'));
+  return dummy;
+}
 const INVITE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
@@ -77,10 +85,17 @@ export class Accounts {
     return this.signIn(user, client);
   }
 
-  /** Password sign-in. The same error for an unknown name and a wrong password. */
+  /**
+   * Password sign-in. The same error, after the same work, for an unknown
+   * name, an account without a password and a wrong password: every attempt
+   * runs one scrypt verification (against a dummy hash when there is no real
+   * one), so timing does not tell which names exist.
+   */
   async login(name: string, password: string, client: 'browser' | 'cli'): Promise<AuthResponse> {
     const row = await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-    const ok = row?.password_hash ? await verifyPassword(password, row.password_hash) : false;
+    const stored = row?.password_hash ?? null;
+    const matches = await verifyPassword(password, stored ?? (await dummyHash()));
+    const ok = stored !== null && matches;
     if (!row || !ok) throw new FabricError('login_failed', 'wrong name or password');
     return this.signIn({ id: row.id, name: row.name, role: row.role }, client);
   }

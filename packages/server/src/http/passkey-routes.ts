@@ -95,6 +95,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: ServerContext, 
     const user = await requireUser(ctx, req);
     const challengeId = cookieValue(req.headers.cookie, CEREMONY_COOKIE);
     clearCeremonyCookie(reply);
+    verifyLimiter.take(`user:${user.sub}`); // and per account: one account's ceremonies share one budget
     const body = parse(registerVerifySchema, req.body);
     const passkey = await passkeys.verifyRegistration(user.sub, challengeId, body.response as RegistrationResponseJSON, body.label);
     const trustedUntil = await trust(req, reply, user.sub);
@@ -114,6 +115,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: ServerContext, 
     const challengeId = cookieValue(req.headers.cookie, CEREMONY_COOKIE);
     clearCeremonyCookie(reply);
     const body = parse(authenticateVerifySchema, req.body);
+    verifyLimiter.take(`credential:${body.response.id}`); // and per passkey, which names one account
     const user = await passkeys.verifyAuthentication(challengeId, body.response as AuthenticationResponseJSON);
     const auth = await ctx.accounts.signIn(user, 'browser');
     setSessionCookie(req, reply, auth.token);

@@ -13,7 +13,7 @@ import { policy } from '../auth/policy.js';
 import { deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
 import { getSessionView, listSessionViews, readEvents, sessionFor } from '../store/sessions.js';
 import { clearSessionCookie, requireUser, setSessionCookie } from './auth.js';
-import { RateLimiter } from './ratelimit.js';
+import { answerRetryAfter, RateLimiter } from './ratelimit.js';
 import { streamSession } from './sse.js';
 import { parse } from './validate.js';
 
@@ -36,7 +36,12 @@ const eventsQuery = z.object({
 
 export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { db, accounts, sessions } = ctx;
-  const authLimiter = new RateLimiter(ctx.clock, 10, 60_000);
+  // One budget per door, so failing at one never locks another: per address, and per account name for sign-in.
+  const signInByAddress = new RateLimiter(ctx.clock, 10, 60_000);
+  const signInByAccount = new RateLimiter(ctx.clock, 10, 60_000);
+  const redeemLimiter = new RateLimiter(ctx.clock, 10, 60_000);
+  const pairLimiter = new RateLimiter(ctx.clock, 10, 60_000);
+  answerRetryAfter(app);
 
   app.get('/healthz', async () => {
     const row = await db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
@@ -47,16 +52,17 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // ---- people ---------------------------------------------------------------
   app.post('/api/auth/redeem', async (req, reply) => {
     const body = parse(redeemRequestSchema, req.body);
-    const auth = await authLimiter.guard(req.ip, ['invite_invalid'], () => accounts.redeem(body.code, body.name, body.password, body.client));
+    const auth = await redeemLimiter.guard(`ip:${req.ip}`, ['invite_invalid'], () => accounts.redeem(body.code, body.name, body.password, body.client));
     if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
     reply.code(201);
     return auth;
   });
 
-  // Only failed attempts spend the per-address budget: guessing is slowed, people who type it right never are.
+  // Only failed attempts spend the budgets (per address, per account name): guessing is slowed, people who type it right never are.
   app.post('/api/auth/login', async (req, reply) => {
     const body = parse(loginRequestSchema, req.body);
-    const auth = await authLimiter.guard(req.ip, ['login_failed'], () => accounts.login(body.name, body.password, body.client));
+    const auth = await signInByAddress.guard(`ip:${req.ip}`, ['login_failed'], () =>
+      signInByAccount.guard(`name:${body.name}`, ['login_failed'], () => accounts.login(body.name, body.password, body.client)));
     if (body.client === 'browser') {
       // The 30-day rule: once an account has a passkey, a browser uses the password only while it is trusted.
       await requireTrustedBrowser(ctx, req, auth.user.id);
@@ -94,7 +100,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/devices/pair', async (req, reply) => {
     const body = parse(pairRequestSchema, req.body);
     reply.code(201);
-    return authLimiter.guard(req.ip, ['pairing_token_invalid'], () => accounts.pair(body.token, body.name, body.vaultRecipient ?? null));
+    return pairLimiter.guard(`ip:${req.ip}`, ['pairing_token_invalid'], () => accounts.pair(body.token, body.name, body.vaultRecipient ?? null));
   });
 
   app.get('/api/devices', async (req) => {
