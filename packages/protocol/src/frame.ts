@@ -38,7 +38,7 @@ export function parseEnvelope(value: unknown): FrameResult {
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type === 'string' && !(envelopeTypes as string[]).includes(type)) {
-    return { ok: false, code: 'unknown_type', message: `unknown envelope type "${type.slice(0, 64)}"`, corrId };
+    return { ok: false, code: 'unknown_type', message: `unknown envelope type ${JSON.stringify(type.slice(0, 64))}`, corrId };
   }
   const parsed = envelopeSchema.safeParse(value);
   if (!parsed.success) {
