@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isFabricError } from '@fabric/protocol';
 import { deleteFile, writeFile } from './files.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 function layout() {
@@ -129,7 +130,12 @@ function flipper(flip: string, dataDir: string): ChildProcess {
       if (n % 100 === 0) console.log(n);
     }`;
   const child = spawn(process.execPath, ['-e', script, flip, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanups.push(() => child.kill('SIGKILL'));
+  const exited = once(child, 'exit');
+  // Stopped (and gone) before the temp dir is removed, so it cannot re-create anything in it.
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
   return child;
 }
 
