@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampSchema } from './text.js';
 
 /**
  * A signed statement by a device that its ledger's event `seq` has hash
@@ -12,7 +13,7 @@ export const ledgerCheckpointSchema = z.object({
   /** SHA-256 of event `seq` (hex), which chains over every event before it. */
   head: z.string().regex(/^[0-9a-f]{64}$/),
   /** When the device signed it (ms since the epoch). */
-  at: z.number().int().nonnegative(),
+  at: timestampSchema(),
   /** The device's ledger public key: raw Ed25519, unpadded base64url (43 chars). */
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   /** Ed25519 signature over `ledgerCheckpointMessage(deviceId, …)`, unpadded base64url (86 chars). */
