@@ -26,4 +26,4 @@ export { verifyLedger } from './ledger/verify.js';
 export { loadSkills, DEFAULT_SKILLS_DIR } from './skills/load.js';
 export { recordPairing } from './ledger/pairing.js';
 export { eventHash, GENESIS_HASH } from './ledger/chain.js';
-export { checkWorkDir, detectSandbox, HARNESS_HOME_PATHS, INSTALL_HINT, isProjectDir, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/index.js';
+export { checkWorkDir, detectSandbox, HARNESS_HOME_PATHS, INSTALL_HINT, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/index.js';
