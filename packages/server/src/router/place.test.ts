@@ -19,6 +19,7 @@ function caps(over: Partial<CapabilityDigest> = {}): CapabilityDigest {
     allowlist: ['echo', 'ls'],
     daemonVersion: '0.1.0',
     runningSessions: 0,
+    isolation: 'bwrap',
     ...over,
   };
 }
@@ -448,5 +449,24 @@ describe('describePlacement', () => {
     expect(describePlacement(place([device('laptop')], { ...echo, prompt: 'rm x' }), names)).toBe(
       `refused: "rm" is not on device laptop's allowlist; restart it with --allow to permit it`,
     );
+  });
+});
+
+describe('devices that cannot sandbox', () => {
+  const bare = device('bare', { ownerId: 'usr_ada' }, { isolation: 'none' });
+
+  it('take only their own owner\'s sessions, and say why to anyone else', () => {
+    expect(place([bare], { ...echo, requesterId: 'usr_ada' })).toMatchObject({ kind: 'placed', deviceId: 'dev_bare' });
+    const refused = place([bare], { ...echo, requesterId: 'usr_bob' });
+    expect(refused.kind).toBe('refuse');
+    if (refused.kind === 'refuse') {
+      expect(refused.error.code).toBe('sandbox_unavailable');
+      expect(refused.error.message).toContain('install bubblewrap');
+    }
+  });
+
+  it('leave the session to a device that can sandbox it', () => {
+    const boxed = device('boxed', { ownerId: 'usr_ada' }, { ramFree: 1 * GiB });
+    expect(place([bare, boxed], { ...echo, requesterId: 'usr_bob' })).toMatchObject({ kind: 'placed', deviceId: 'dev_boxed' });
   });
 });

@@ -31,6 +31,8 @@ export interface PlacementRequest {
   exclude?: ReadonlySet<string>;
   /** The session needs vault credentials: only these recipients can decrypt them. */
   vaultRecipients?: readonly string[] | undefined;
+  /** Who asked: a device that cannot sandbox runs only its own owner's sessions. */
+  requesterId?: string | undefined;
 }
 
 export interface Factor {
@@ -88,7 +90,8 @@ export function shellProgram(prompt: string): string {
 }
 
 /**
- * The hard filters, in order: revoked, labels, harness installed, allowlist
+ * The hard filters, in order: revoked, labels, harness installed, vault
+ * recipient, a sandbox for anyone but the device's owner, allowlist
  * (permanent: only the owner's reconfiguration changes them), then online,
  * not draining, not already tried (transient: waiting may change them).
  * A device that never reported capabilities is judged transiently.
@@ -106,6 +109,9 @@ export function judge(d: DeviceState, req: PlacementRequest): Verdict {
     }
     if (req.vaultRecipients && !(d.vaultRecipient && req.vaultRecipients.includes(d.vaultRecipient))) {
       return no('credential_unavailable', `device ${d.name} is not a vault recipient, so it cannot decrypt credentials; run "optimal vault enrol"`, true);
+    }
+    if (caps.isolation === 'none' && req.requesterId !== undefined && d.ownerId !== undefined && d.ownerId !== req.requesterId) {
+      return no('sandbox_unavailable', `device ${d.name} cannot sandbox sessions (isolation: none — install bubblewrap there), so it runs only its owner's`, true);
     }
     if (req.harness === 'shell') {
       const program = shellProgram(req.prompt);
@@ -148,6 +154,7 @@ export function place(devices: readonly DeviceState[], req: PlacementRequest): P
     return { kind: 'wait', reason, verdicts };
   }
   const telling = misses.find((v) => v.code === 'credential_unavailable')
+    ?? misses.find((v) => v.code === 'sandbox_unavailable')
     ?? misses.find((v) => v.code === 'command_not_allowed')
     ?? misses.find((v) => v.code === 'harness_unavailable')
     ?? misses.find((v) => v.code === 'device_revoked' && req.deviceId)

@@ -119,7 +119,7 @@ export class SessionService {
       await this.vault.assertMayUse(credentials, userId); // exists, and the requester is on each entry's access list
       vaultRecipients = set.recipients.map((r) => r.recipient);
     }
-    const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients };
+    const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients, requesterId: userId };
     const devices = placeable(await deviceStates(this.db), requester, deviceId);
     const placement = place(devices, request);
     if (placement.kind === 'refuse') throw placement.error;
@@ -323,7 +323,7 @@ export class SessionService {
       return;
     }
     const creator = await this.db.selectFrom('users').select('role').where('id', '=', row.created_by).executeTakeFirst();
-    const request = requestOf(row);
+    const request = { ...requestOf(row), requesterId: row.created_by };
     // A creator whose account is gone keeps only what a member would have.
     const devices = placeable(await deviceStates(this.db), { sub: row.created_by, role: creator?.role ?? 'member' }, request.deviceId);
     const names = JSON.parse(row.credentials ?? '[]') as string[];
