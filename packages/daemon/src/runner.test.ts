@@ -21,13 +21,23 @@ class Recorder {
   };
 
   /** The first envelope of `type` for `sessionId`, already emitted or still to come. */
-  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 5000): Promise<EnvelopeOf<T>> {
+  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 20_000): Promise<EnvelopeOf<T>> {
     const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId;
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)), timeoutMs);
       this.waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e as EnvelopeOf<T>); } });
+    });
+  }
+
+  /** Resolves once `ready()` holds, checked after every envelope (no polling). */
+  until(what: string, ready: () => boolean, timeoutMs = 20_000): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const waiter = { match: () => ready(), resolve: () => { clearTimeout(timer); resolve(); } };
+      this.waiters.push(waiter);
     });
   }
 
@@ -83,7 +93,17 @@ function start(runner: SessionRunner, prompt: string, extra: Partial<SessionStar
   return sessionId;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A later positive signal: the runner starts, and runs to its exit, one more
+ * session. Whatever it was going to emit for an earlier session (a late ack,
+ * a second exit) it has emitted by then, so a test can assert that the
+ * unwanted envelope did not come, without sleeping for a guessed while.
+ */
+async function runsAnother(runner: SessionRunner, recorder: Recorder): Promise<void> {
+  const marker = start(runner, 'echo marker');
+  expect((await recorder.next('session.exit', marker)).payload.code).toBe(0);
+  expect(recorder.stdout(marker)).toBe('marker\n');
+}
 
 for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (${mode})`, () => {
   beforeEach(() => {
@@ -128,18 +148,18 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
     const refuse = await recorder.next('session.refuse', id);
     expect(refuse.payload.code).toBe('command_not_allowed');
     expect(refuse.payload.message).toContain('"rm"');
-    await sleep(50);
+    await runsAnother(runner, recorder);
     expect(recorder.types(id)).toEqual(['session.refuse']);
     expect(runner.running()).toEqual([]);
   });
 
   it('refuses with spawn_failed an allowlisted program that is not installed', async () => {
-    const { runner, recorder } = setup({ allowlist: ['definitely-not-a-real-binary'] });
+    const { runner, recorder } = setup({ allowlist: ['definitely-not-a-real-binary', 'echo'] });
     const id = start(runner, 'definitely-not-a-real-binary --flag');
     const refuse = await recorder.next('session.refuse', id);
     expect(refuse.payload.code).toBe('spawn_failed');
     expect(refuse.payload.message).toContain('definitely-not-a-real-binary');
-    await sleep(50);
+    await runsAnother(runner, recorder);
     expect(recorder.types(id)).toEqual(['session.refuse']);
     expect(runner.running()).toEqual([]);
   });
@@ -221,7 +241,7 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
     const { runner, recorder } = setup();
     const id = start(runner, 'sleep 30');
     void runner.cancel(id);
-    const exit = await recorder.next('session.exit', id, 3000);
+    const exit = await recorder.next('session.exit', id);
     expect(exit.payload.signal).toBe('SIGINT');
   });
 
@@ -230,7 +250,7 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
     const id = start(runner, 'echo once');
     runner.start({ sessionId: id, harness: 'shell', prompt: 'echo once', cwd: null, labels: {} });
     await recorder.next('session.exit', id);
-    await sleep(50);
+    await runsAnother(runner, recorder);
     expect(recorder.types(id)).toEqual(['session.ack', 'session.stdout', 'session.exit']);
   });
 
@@ -260,9 +280,13 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
     const id = start(runner, 'cat');
     await recorder.next('session.ack', id);
     runner.start({ sessionId: id, harness: 'shell', prompt: 'cat', cwd: null, labels: {} });
-    await sleep(50);
-    expect(recorder.types(id)).toEqual(['session.ack']);
     expect(runner.size).toBe(1);
+    // The one `cat` ends on eof; a second process would show as a second ack or exit.
+    runner.input(id, '', true);
+    await recorder.next('session.exit', id);
+    await runsAnother(runner, recorder);
+    expect(recorder.types(id)).toEqual(['session.ack', 'session.exit']);
+    expect(runner.size).toBe(0);
   });
 
   describe('cancel', () => {
@@ -283,7 +307,7 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
       const id = start(runner, `node -e "process.on('SIGINT',()=>{});process.on('SIGTERM',()=>{});console.log('ready');setInterval(()=>{},1000)"`);
       await recorder.next('session.ack', id);
       // Cancel only once its handlers are in place, or SIGINT would simply end it.
-      while (!recorder.stdout(id).includes('ready')) await sleep(10);
+      await recorder.until('its handlers', () => recorder.stdout(id).includes('ready'));
 
       const t0 = Date.now();
       await runner.cancel(id);
@@ -298,7 +322,7 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
       const { runner, recorder } = setup({ allowlist: ['node'], graceMs: 3000 });
       const id = start(runner, `node -e "process.on('SIGINT',()=>setTimeout(()=>{console.log('tidied');process.exit(3)},300));console.log('ready');setInterval(()=>{},1000)"`);
       await recorder.next('session.ack', id);
-      while (!recorder.stdout(id).includes('ready')) await sleep(10);
+      await recorder.until('its handlers', () => recorder.stdout(id).includes('ready'));
 
       await runner.cancel(id);
       const exit = await recorder.next('session.exit', id);

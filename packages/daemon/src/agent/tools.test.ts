@@ -344,9 +344,9 @@ describe('mutations and approvals', () => {
     let gone = false;
     void exited.then(() => (gone = true));
 
-    await expect(s.call(session, 'process_signal', { pid, signal: 'KILL' })).rejects.toMatchObject({ code: 'approval_denied' });
-    expect(s.asked.map((a) => a.req)).toEqual([{ tool: 'fabric.process_signal', summary: `send KILL to pid ${pid} (sleep)`, input: { pid, signal: 'KILL' } }]);
-    await new Promise((r) => setTimeout(r, 100));
+    // The denied signal (TERM) differs from the allowed one (KILL): the process's own exit tells which one reached it.
+    await expect(s.call(session, 'process_signal', { pid, signal: 'TERM' })).rejects.toMatchObject({ code: 'approval_denied' });
+    expect(s.asked.map((a) => a.req)).toEqual([{ tool: 'fabric.process_signal', summary: `send TERM to pid ${pid} (sleep)`, input: { pid, signal: 'TERM' } }]);
     expect(gone).toBe(false);
     expect(() => process.kill(pid, 0)).not.toThrow();
 
