@@ -312,7 +312,7 @@ class Recorder {
     }
   };
 
-  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 8000): Promise<EnvelopeOf<T>> {
+  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 30_000): Promise<EnvelopeOf<T>> {
     const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId;
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
@@ -416,14 +416,17 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
     const { runner, recorder, fake } = setup([
       PROMPT,
       { when: `--resume=${sid}`, steps: [{ replay: fixture('resumed.jsonl') }, { read: 1 }, { exit: 0 }] },
-      { replay: fixture('session.jsonl') }, { read: 1 }, { sleep: 300 },
+      { replay: fixture('session.jsonl') }, { read: 1 }, { gate: 'input-sent' },
     ]);
     let sent = false;
     recorder.onEmit = (env) => {
       // After the result the driver has ended the process: this input cannot go in live.
       if (!sent && env.type === 'session.event' && env.payload.event.kind === 'status' && env.payload.event.status === 'success') {
         sent = true;
-        setTimeout(() => runner.input(id, 'did it work?', false), 0);
+        setTimeout(() => {
+          runner.input(id, 'did it work?', false);
+          fake.open('input-sent'); // only now may the first turn's process exit
+        }, 0);
       }
     };
     const id = start(runner);

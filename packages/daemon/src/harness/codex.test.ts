@@ -216,7 +216,7 @@ class Recorder {
       w.resolve(env);
     }
   };
-  next<T extends Envelope['type']>(type: T, sessionId: string, where: (e: EnvelopeOf<T>) => boolean = () => true, timeoutMs = 8000): Promise<EnvelopeOf<T>> {
+  next<T extends Envelope['type']>(type: T, sessionId: string, where: (e: EnvelopeOf<T>) => boolean = () => true, timeoutMs = 30_000): Promise<EnvelopeOf<T>> {
     const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId && where(e as EnvelopeOf<T>);
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
@@ -293,13 +293,14 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
       { readUntilEof: true },
       { when: 'resume', steps: [{ replay: fixture('exec-resume.jsonl') }, { exit: 0 }] },
       { replay: fixture('exec-full.jsonl'), to: 1 },
-      { sleep: 400 },
+      { gate: 'input-sent' },
       { replay: fixture('exec-full.jsonl'), from: 1 },
     ]);
     const id = start({ model: 'gpt-5.5' });
     await recorder.next('session.meta', id, (e) => e.payload.harnessSessionId === THREAD);
     runner.input(id, 'What does hello.txt say now?', false);
     expect(recorder.events(id)).toContainEqual(expect.objectContaining({ kind: 'status', status: 'input_queued' }));
+    fake.open('input-sent'); // the first turn goes on only now
     expect((await recorder.next('session.exit', id)).payload.code).toBe(0);
 
     const calls = fake.calls();

@@ -300,7 +300,7 @@ class Recorder {
   events(sessionId: string): SessionEvent[] {
     return this.of('session.event', sessionId).map((e) => e.payload.event);
   }
-  async until<T>(get: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
+  async until<T>(get: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = get();

@@ -233,7 +233,7 @@ class Recorder {
       w.resolve(env);
     }
   };
-  next<T extends Envelope['type']>(type: T, sessionId: string, where: (e: EnvelopeOf<T>) => boolean = () => true, timeoutMs = 8000): Promise<EnvelopeOf<T>> {
+  next<T extends Envelope['type']>(type: T, sessionId: string, where: (e: EnvelopeOf<T>) => boolean = () => true, timeoutMs = 30_000): Promise<EnvelopeOf<T>> {
     const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId && where(e as EnvelopeOf<T>);
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
@@ -311,13 +311,14 @@ describe('opencode through the SessionRunner, with a fake `opencode` first on PA
       { readUntilEof: true },
       { when: '--session', steps: [{ replay: fixture('run-mcp.jsonl') }, { exit: 0 }] },
       { replay: fixture('run-full.jsonl'), to: 1 },
-      { sleep: 400 },
+      { gate: 'input-sent' },
       { replay: fixture('run-full.jsonl'), from: 1 },
     ]);
     const id = start({ model: 'mock/coder', permissionMode: 'full' });
     await recorder.next('session.meta', id, (e) => e.payload.harnessSessionId === SESSION);
     runner.input(id, 'Note it in the ledger', false);
     expect(recorder.events(id)).toContainEqual(expect.objectContaining({ kind: 'status', status: 'input_queued' }));
+    fake.open('input-sent'); // the first turn goes on only now
     expect((await recorder.next('session.exit', id)).payload.code).toBe(0);
 
     const calls = fake.calls();

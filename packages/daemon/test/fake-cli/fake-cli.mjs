@@ -8,21 +8,23 @@
 //   { replay: file, from?, to? }      stdout lines [from, to) of a recorded fixture
 //   { read: n }                       wait for n stdin lines (recorded)
 //   { readUntilEof: true }            wait for stdin to close
-//   { sleep: ms }
+//   { sleep: ms }                     (only to stay busy until cancelled; never to order events)
+//   { gate: name }                    wait until the test opens the gate: a file of that name next to the scenario file
 //   { exit: code }                    (default: exit 0 after the last step)
 //   { when: argvIncludes, steps }     run nested steps only if argv contains that string
 //   { mcp: {server, tool, arguments} } start the MCP server the CLI was configured with (Claude's
 //                                     --mcp-config JSON or Codex's -c mcp_servers.<name>.* overrides),
 //                                     the way that CLI would, and call one of its tools (the SDK's client)
 // Every call appends {argv, env (FAKE_*/API-ish names only), stdin: [...lines], mcp: [results]} to `record`.
-import { appendFileSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 // One directory of fakes can stand in for several CLIs: FAKE_CLI_SCENARIO_<NAME>
 // (the name it was invoked as, upper-case) wins over FAKE_CLI_SCENARIO.
 const invokedAs = basename(process.argv[1]).toUpperCase().replace(/[^A-Z0-9]/g, '_');
-const scenario = JSON.parse(readFileSync(process.env[`FAKE_CLI_SCENARIO_${invokedAs}`] ?? process.env.FAKE_CLI_SCENARIO, 'utf8'));
+const scenarioFile = process.env[`FAKE_CLI_SCENARIO_${invokedAs}`] ?? process.env.FAKE_CLI_SCENARIO;
+const scenario = JSON.parse(readFileSync(scenarioFile, 'utf8'));
 const argv = process.argv.slice(2);
 const stdinLines = [];
 const waiters = [];
@@ -81,6 +83,12 @@ async function callMcp({ server: name = 'fabric', tool, arguments: args = {} }) 
   }
 }
 
+/** Resolves when `file` exists: the test's signal to go on, however long the machine takes to get there. */
+const opened = (file) => new Promise((resolve) => {
+  const check = () => (existsSync(file) ? resolve() : setTimeout(check, 20));
+  check();
+});
+
 const out = (line) => new Promise((resolve) => process.stdout.write(line + '\n', resolve));
 
 async function run(steps) {
@@ -95,6 +103,7 @@ async function run(steps) {
       await waitFor(() => stdinLines.length >= target || stdinClosed);
     } else if ('readUntilEof' in step) await waitFor(() => stdinClosed);
     else if ('sleep' in step) await new Promise((r) => setTimeout(r, step.sleep));
+    else if ('gate' in step) await opened(join(dirname(scenarioFile), step.gate));
     else if ('mcp' in step) await callMcp(step.mcp);
     else if ('when' in step) { if (argv.includes(step.when)) { const code = await run(step.steps); if (code !== undefined) return code; } }
     else if ('exit' in step) return step.exit;

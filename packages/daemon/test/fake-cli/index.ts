@@ -13,6 +13,8 @@ export function harnessFixture(name: string): string {
 export type Step =
   | { print: string } | { stderr: string } | { replay: string; from?: number; to?: number }
   | { read: number } | { readUntilEof: true } | { sleep: number } | { exit: number }
+  /** Wait until the test calls `open(name)`: a signal, instead of a window the machine must fit in. */
+  | { gate: string }
   | { when: string; steps: Step[] }
   | { mcp: { server?: string; tool: string; arguments?: Record<string, unknown> } };
 
@@ -25,7 +27,15 @@ export interface FakeCli {
   script(steps: Step[], version?: string): void;
   /** Every call so far: argv, selected env, stdin lines, exit code, cwd. */
   calls(): Array<{ argv: string[]; env: Record<string, string>; stdin: string[]; exitCode: number; cwd: string; mcp: Array<{ tool: string; isError: boolean; text: string | null }> }>;
+  /** Open the gate `name`: a fake waiting at `{ gate: name }` goes on. */
+  open(name: string): void;
   remove(): void;
+}
+
+/** A gate name is a plain file name next to the scenario file. */
+function gateFile(dir: string, name: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.endsWith('.json') || name.endsWith('.jsonl')) throw new Error(`not a gate name: ${name}`);
+  return join(dir, name);
 }
 
 /**
@@ -48,6 +58,7 @@ export function installFakeCli(bin: string, steps: Step[] = [], version = '1.0.0
     binDir,
     path: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
     script: (s, v = version) => write(s, v),
+    open: (name) => writeFileSync(gateFile(binDir, name), ''),
     calls: () => (existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
     remove: () => rmSync(binDir, { recursive: true, force: true }),
   };
@@ -62,6 +73,7 @@ export function installFakeClis(scenarios: Record<string, { steps: Step[]; versi
   env(): Record<string, string>;
   script(bin: string, steps: Step[]): void;
   calls(bin: string): ReturnType<FakeCli['calls']>;
+  open(name: string): void;
   remove(): void;
 } {
   const binDir = mkdtempSync(join(tmpdir(), 'fake-clis-'));
@@ -82,6 +94,7 @@ export function installFakeClis(scenarios: Record<string, { steps: Step[]; versi
       ...Object.fromEntries(Object.keys(scenarios).map((bin) => [`FAKE_CLI_SCENARIO_${bin.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, files(bin).scenario])),
     }),
     script: (bin, steps) => write(bin, steps),
+    open: (name) => writeFileSync(gateFile(binDir, name), ''),
     calls: (bin) => (existsSync(files(bin).record) ? readFileSync(files(bin).record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
     remove: () => rmSync(binDir, { recursive: true, force: true }),
   };
