@@ -4,7 +4,7 @@ import {
   type CapabilityDigest, type Envelope, type RunningSession,
 } from '@fabric/protocol';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
-import { Outbox } from './outbox.js';
+import { Outbox, isSessionEnvelope } from './outbox.js';
 import type { SessionRunner } from './runner.js';
 
 export interface DeviceLog {
@@ -31,7 +31,15 @@ export interface DeviceClientOptions {
   onState?: (state: 'connecting' | 'online' | 'offline') => void;
   /** The control plane keeps the ledger checkpoint with this seq. */
   onLedgerAck?: (seq: number) => void;
+  /**
+   * Keeps session envelopes until the control plane has stored them (default:
+   * in memory only). The daemon passes one backed by `outbox.jsonl` in its data dir.
+   */
+  outbox?: Outbox;
 }
+
+/** Envelopes outside sessions (ledger checkpoints) held while offline; they are re-made on connect anyway. */
+const MAX_LATER = 256;
 
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CLOSE: Record<number, string> = { 4003: 'device_revoked' };
@@ -45,7 +53,9 @@ const FATAL_CLOSE: Record<number, string> = { 4003: 'device_revoked' };
  */
 export class DeviceClient {
   private ws: WebSocket | null = null;
-  private readonly outbox = new Outbox();
+  private readonly outbox: Outbox;
+  /** Non-session envelopes made while offline, sent after the next hello. */
+  private later: Envelope[] = [];
   private attempt = 0;
   private stopped = false;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -60,6 +70,14 @@ export class DeviceClient {
   constructor(private readonly opts: DeviceClientOptions) {
     this.heartbeatMs = opts.heartbeatMs ?? 20_000;
     this.token = opts.token;
+    this.outbox = opts.outbox ?? new Outbox();
+    // A client starts with its daemon: sessions the outbox holds without an exit belong to a run
+    // that did not survive the restart, so their exit is recorded now and delivered with the rest.
+    for (const sessionId of this.outbox.withoutExit()) {
+      const ts = Date.now();
+      this.outbox.add({ corrId: sessionId, type: 'session.stderr', direction: 'to_cloud', ts, payload: { sessionId, data: '[fabric: the device daemon restarted while this session ran; its process did not survive]\n' } }, false);
+      this.outbox.add({ corrId: sessionId, type: 'session.exit', direction: 'to_cloud', ts, payload: { sessionId, code: null, signal: null } }, false);
+    }
   }
 
   /** Connect and keep connected; resolves when `stop()` is called, rejects on a fatal refusal. */
@@ -70,20 +88,27 @@ export class DeviceClient {
     });
   }
 
-  /** Hand an envelope to the control plane now, or queue it until connected. */
+  /**
+   * Hand an envelope to the control plane. A session envelope is numbered and
+   * kept in the outbox (and its file) before it goes out, and sent again on
+   * every connection until the control plane confirms it is stored; others
+   * go now or after the next hello.
+   */
   emit(env: Envelope): void {
-    if (this.ready && this.ws && this.ws.readyState === WebSocket.OPEN && this.outbox.length === 0) this.ws.send(encodeEnvelope(env));
-    else this.outbox.push(env);
+    const online = this.ready && this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+    if (isSessionEnvelope(env)) {
+      const line = this.outbox.add(env, online);
+      if (online) this.ws!.send(line);
+    } else if (online) {
+      this.ws!.send(encodeEnvelope(env));
+    } else if (this.later.length < MAX_LATER) {
+      this.later.push(env);
+    }
   }
 
-  /** Sessions to report in hello: live ones, plus those whose exit is still queued. */
-  private reportable(): RunningSession[] {
-    const live = this.opts.runner.running();
-    const ids = new Set(live.map((r) => r.sessionId));
-    for (const id of this.outbox.pendingExits()) {
-      if (!ids.has(id)) live.push({ sessionId: id, pid: null, startedAt: Date.now() });
-    }
-    return live;
+  /** Envelopes sent but not yet confirmed stored, or not sent yet. */
+  get undelivered(): number {
+    return this.outbox.length;
   }
 
   async stop(): Promise<void> {
@@ -93,13 +118,15 @@ export class DeviceClient {
     await this.opts.runner.stopAll();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
-      for (const env of this.outbox.drain(Date.now())) ws.send(encodeEnvelope(env));
+      // The exits just made are in the outbox file either way; waiting a moment saves a resend next start.
+      if (this.ready) await this.outbox.emptied(1000);
       await new Promise<void>((resolve) => {
         ws.once('close', () => resolve());
         ws.close(1000, 'device stopping');
         setTimeout(resolve, 1000).unref();
       });
     }
+    this.outbox.close();
     this.finish(null);
   }
 
@@ -192,15 +219,20 @@ export class DeviceClient {
   private async hello(ws: WebSocket): Promise<void> {
     const capabilities = await this.opts.capabilities();
     if (ws.readyState !== WebSocket.OPEN) return;
+    const running: RunningSession[] = this.opts.runner.running();
+    const live = new Set(running.map((r) => r.sessionId));
+    const finished = this.outbox.pendingExits().filter((f) => !live.has(f.sessionId)).slice(0, 1024);
     ws.send(encodeEnvelope({
       corrId: newId('hel'), type: 'hello', direction: 'to_cloud', ts: Date.now(),
       payload: {
-        deviceId: this.opts.deviceId, capabilities, running: this.reportable(),
+        deviceId: this.opts.deviceId, capabilities, running,
+        ...(finished.length > 0 ? { finished } : {}),
         ...(this.opts.vaultRecipient?.() ? { vaultRecipient: this.opts.vaultRecipient()! } : {}),
       },
     }));
-    // The control plane handles frames in order, so queued output lands after hello's reconcile.
-    for (const env of this.outbox.drain(Date.now())) ws.send(encodeEnvelope(env));
+    // The control plane handles frames in order, so what it has not confirmed lands after hello's reconcile.
+    for (const line of this.outbox.unacked()) ws.send(line);
+    for (const env of this.later.splice(0)) ws.send(encodeEnvelope(env));
     this.ready = true;
     this.startHeartbeat(ws);
     this.opts.onState?.('online');
@@ -234,6 +266,9 @@ export class DeviceClient {
           decision: env.payload.decision,
           ...(env.payload.reason ? { reason: env.payload.reason } : {}),
         });
+        return;
+      case 'delivered':
+        this.outbox.ack(env.payload.upTo);
         return;
       case 'ledger.checkpoint_ack':
         this.opts.onLedgerAck?.(env.payload.seq);

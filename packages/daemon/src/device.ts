@@ -6,6 +6,7 @@ import { writeOwnerToken } from './agent/owner-token.js';
 import { AgentSocket, agentSocketPath } from './agent/socket.js';
 import { Capabilities } from './capabilities.js';
 import { DeviceClient, type DeviceLog } from './client.js';
+import { Outbox } from './outbox.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
 import { createOpenClawHarness } from './harness/openclaw.js';
 import { defaultAdapters } from './harness/registry.js';
@@ -197,6 +198,8 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     onLedgerAck: (seq) => checkpointer.acked(seq),
     onToken: (token) => writeDeviceFile(dataDir, { ...paired, token }),
     vaultRecipient: () => readDeviceKey(dataDir)?.recipient ?? null,
+    // What the control plane has not confirmed survives a daemon restart.
+    outbox: new Outbox({ file: join(dataDir, 'outbox.jsonl') }),
   });
   const done = client.run();
   let closed = false;

@@ -71,6 +71,21 @@ export const usageSchema = z.object({
 export type Usage = z.infer<typeof usageSchema>;
 export type SessionStartPayload = z.infer<typeof sessionStartPayloadSchema>;
 
+/**
+ * A device's own sequence number for an envelope it sends about a session:
+ * one counter per device, rising across daemon restarts, so the control plane
+ * can store each such envelope exactly once however often it is resent.
+ */
+export const deviceSeqSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A session the device finished but whose exit the control plane has not acknowledged yet. */
+export const finishedSessionSchema = z.object({
+  sessionId: sessionIdSchema,
+  code: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1).nullable(),
+  signal: safeLabel(32).nullable(),
+});
+export type FinishedSession = z.infer<typeof finishedSessionSchema>;
+
 function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) {
   return z.object({
     corrId: corrIdSchema,
@@ -78,6 +93,8 @@ function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) 
     direction: directionSchema,
     payload,
     ts: timestampSchema(),
+    /** Set by a device on `session.*` envelopes it sends ({@link deviceSeqSchema}); acknowledged by `delivered`. */
+    dseq: deviceSeqSchema.optional(),
   });
 }
 
@@ -96,6 +113,8 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     deviceId: deviceIdSchema,
     capabilities: capabilityDigestSchema,
     running: z.array(runningSessionSchema).max(1024),
+    /** Sessions that ended on the device whose exit is still waiting in its outbox; their output follows hello. */
+    finished: z.array(finishedSessionSchema).max(1024).optional(),
     /** The device's vault recipient (age1…); the owner still has to add it to the signed set. */
     vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
   })),
@@ -106,6 +125,13 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     serverTime: timestampSchema(),
     /** A fresh device token when the current one is past half its life. */
     token: z.string().max(4096).optional(),
+  })),
+  /**
+   * The control plane has durably stored (or finally answered) every envelope
+   * this device sent with a `dseq` up to `upTo`: the device may forget them.
+   */
+  message('delivered', z.object({
+    upTo: deviceSeqSchema,
   })),
   message('heartbeat', z.object({
     capabilities: capabilityDigestSchema,

@@ -40,6 +40,8 @@ export interface ServerOptions {
   keepaliveMs?: number;
   ackTimeoutMs?: number;
   queueTimeoutMs?: number;
+  /** A `lost` session whose device stays away this long fails (default 10 min). */
+  lostTimeoutMs?: number;
   /** How often queued sessions are retried and timed out (default 5 s). */
   queueSweepMs?: number;
   keyRotateAfterMs?: number;
@@ -86,6 +88,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     db, bus, writer, clock, vault,
     ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
     ...(opts.queueTimeoutMs ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
+    ...(opts.lostTimeoutMs ? { lostTimeoutMs: opts.lostTimeoutMs } : {}),
   });
   const ctx: ServerContext = {
     db, bus, clock, log, keys, tokens, writer, sessions, vault,

@@ -1,6 +1,6 @@
 import {
   FabricError, isTerminal, newId,
-  type CreateSessionRequest, type Envelope, type ErrorCode, type HarnessName, type PermissionMode, type RunningSession,
+  type CreateSessionRequest, type Envelope, type ErrorCode, type FinishedSession, type HarnessName, type PermissionMode, type RunningSession,
   type SessionStatus, type SessionView, type StreamEvent,
 } from '@fabric/protocol';
 import { enforce, policy, type Viewer } from '../auth/policy.js';
@@ -41,6 +41,8 @@ export interface SessionServiceOptions {
   ackTimeoutMs?: number;
   /** A session waiting for a device this long fails with `no_device` (default 10 min). */
   queueTimeoutMs?: number;
+  /** A `lost` session whose device stays away this long fails with `device_offline` (default 10 min). */
+  lostTimeoutMs?: number;
   vault: VaultStore;
 }
 
@@ -60,6 +62,7 @@ export class SessionService {
   private readonly clock: Clock;
   private readonly ackTimeoutMs: number;
   private readonly queueTimeoutMs: number;
+  private readonly lostTimeoutMs: number;
   private readonly vault: VaultStore;
   private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -77,6 +80,7 @@ export class SessionService {
     this.clock = opts.clock;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
     this.queueTimeoutMs = opts.queueTimeoutMs ?? 10 * 60_000;
+    this.lostTimeoutMs = opts.lostTimeoutMs ?? 10 * 60_000;
     this.vault = opts.vault;
     this.approvals = new Approvals(this.db, this.writer, this.clock, (deviceId, env) => this.sendToDevice(deviceId, env));
   }
@@ -140,8 +144,9 @@ export class SessionService {
 
   /**
    * Try every queued session again, oldest first (a device came online, freed
-   * up, or was undrained); fail the ones past their queue timeout. Calls
-   * while a pass runs fold into one more pass.
+   * up, or was undrained); fail the ones past their queue timeout, and the
+   * `lost` ones whose device stayed away past the lost timeout. Calls while a
+   * pass runs fold into one more pass.
    */
   retryQueued(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -152,6 +157,7 @@ export class SessionService {
     this.retrying = (async () => {
       do {
         this.retryAgain = false;
+        await this.failLongLost();
         const queued = await this.db.selectFrom('sessions').selectAll().where('status', '=', 'queued').orderBy('created_at', 'asc').execute();
         for (const row of queued) {
           if (this.closed) return;
@@ -166,6 +172,14 @@ export class SessionService {
    * Handle a session envelope from `deviceId`. Returns an error to send back
    * when the envelope names a session that is not this device's (nothing is
    * persisted then), or null.
+   *
+   * A device sends at least once (`dseq` set, resent until `delivered`), so a
+   * resend is answered with null and stored nothing: output and usage by the
+   * writer's high-water mark, approval requests by their id, status changes
+   * by the state machine, which ignores what no longer applies. A session the
+   * control plane placed on this device and then took back to the queue is
+   * the device's again when the device shows it ran it (adopted); one that
+   * went elsewhere or ended is answered silently and, on an ack, cancelled.
    */
   async fromDevice(deviceId: string, env: Envelope): Promise<{ code: ErrorCode; message: string } | null> {
     if (!('sessionId' in env.payload) || env.type === 'session.start' || env.type === 'session.input'
@@ -173,32 +187,39 @@ export class SessionService {
       return { code: 'invalid_envelope', message: `${env.type} cannot be sent by a device` };
     }
     const sessionId: string = env.payload.sessionId;
-    const owned = await this.ownedBy(sessionId, deviceId);
+    const owned = await this.ownedBy(sessionId, deviceId) ?? await this.adopt(sessionId, deviceId, env.type);
     if (!owned) {
+      const placedHere = await this.wasPlacedOn(sessionId, deviceId);
       // A late ack from a device the session moved away from: stop its process.
-      if (env.type === 'session.ack') this.sendCancel(deviceId, sessionId, 'session was placed elsewhere');
+      if (env.type === 'session.ack' && placedHere !== null) this.sendCancel(deviceId, sessionId, 'session was placed elsewhere');
+      if (placedHere) return null;
       return { code: 'session_not_found', message: `session ${sessionId} is not running on this device` };
     }
     const ts = this.clock.now();
     const ended = isTerminal(owned.status);
-    const finished = { code: 'session_finished' as const, message: `session ${sessionId} has already ended` };
+    // Output after the end is a resend (a device sends in order, and the exit came after it) when it has a dseq.
+    const finished = env.dseq === undefined ? { code: 'session_finished' as const, message: `session ${sessionId} has already ended` } : null;
+    const dseq = env.dseq === undefined ? {} : { dseq: env.dseq };
     switch (env.type) {
       case 'session.stdout':
       case 'session.stderr':
         if (ended) return finished;
-        void this.writer.append({ sessionId, kind: env.type === 'session.stdout' ? 'stdout' : 'stderr', data: env.payload.data, meta: null, ts }).catch(() => {});
+        void this.writer.appendOnce({ sessionId, kind: env.type === 'session.stdout' ? 'stdout' : 'stderr', data: env.payload.data, meta: null, ts, ...dseq }).catch(() => {});
         return null;
       case 'session.event':
         if (ended) return finished;
-        void this.writer.append({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts }).catch(() => {});
+        void this.writer.appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq }).catch(() => {});
         return null;
       case 'session.meta':
-        await this.meta(sessionId, deviceId, env.payload);
+        await this.meta(sessionId, deviceId, env.payload, dseq);
         return null;
-      case 'session.approval_request':
+      case 'session.approval_request': {
         if (ended) return finished;
+        const seen = await this.db.selectFrom('approvals').select('request_id').where('request_id', '=', env.payload.requestId).executeTakeFirst();
+        if (seen) return null;
         await this.approvals.requested(env.payload);
         return null;
+      }
       case 'session.ack':
         this.clearAckTimer(sessionId);
         await this.apply(sessionId, { type: 'acked' }, {});
@@ -256,45 +277,58 @@ export class SessionService {
     return event;
   }
 
-  /** The device's socket closed or went silent: its unfinished sessions become `lost`. */
+  /**
+   * The device's socket closed or went silent (or the control plane restarted
+   * without it): its running sessions become `lost` until it comes back or
+   * the lost timeout passes. A `starting` one keeps (or, after a restart,
+   * gets) its ack timer: the device may have started it, and says so in its
+   * next hello; if it does not come back in time the session moves on.
+   */
   async deviceGone(deviceId: string): Promise<void> {
     const rows = await this.db.selectFrom('sessions').select(['id', 'status']).where('device_id', '=', deviceId)
       .where('status', 'in', ['starting', 'running']).execute();
     for (const r of rows) {
-      this.clearAckTimer(r.id);
-      // A session never acknowledged can go to another device; one that ran cannot.
-      if (r.status === 'starting') await this.requeue(r.id, deviceId, 'device disconnected before acknowledging');
+      if (r.status === 'starting') this.armAckTimer(r.id, deviceId);
       else await this.apply(r.id, { type: 'device_lost' }, { message: 'device disconnected' });
     }
-    if (rows.some((r) => r.status === 'starting')) this.kick();
   }
 
   /**
-   * A device (re)connected and listed what it still runs. Sessions it runs
-   * come back to `running`; sessions it no longer knows fail; processes the
-   * control plane has already finished are told to stop. Then the queue is
-   * retried, since a device just became available.
+   * A device (re)connected and listed the sessions it holds: those it still
+   * runs, and those it finished whose exit (and maybe output) is still in its
+   * outbox, which follows hello on the same socket. The control plane adopts
+   * that: each such session is `running` here until its exit arrives, even
+   * one it had taken back to the queue. A session the device does not hold
+   * goes back to the queue if it never started (the start was lost on the
+   * way) or fails if it did; live processes of sessions that ended here or
+   * went elsewhere are told to stop. Then the queue is retried.
    */
-  async reconcile(deviceId: string, running: RunningSession[]): Promise<void> {
+  async reconcile(deviceId: string, running: RunningSession[], finished: FinishedSession[] = []): Promise<void> {
     const live = new Set(running.map((r) => r.sessionId));
-    const rows = await this.db.selectFrom('sessions').select(['id', 'status', 'cancel_requested_at'])
+    const held = new Set([...live, ...finished.map((f) => f.sessionId)]);
+    const rows = await this.db.selectFrom('sessions').select(['id', 'status', 'cancel_requested_at', 'started_at'])
       .where('device_id', '=', deviceId).where('status', 'in', ['starting', 'running', 'lost']).execute();
     const known = new Set<string>();
     for (const r of rows) {
       known.add(r.id);
-      if (live.has(r.id)) {
+      if (held.has(r.id)) {
         if (r.status !== 'running') {
           this.clearAckTimer(r.id);
           await this.apply(r.id, { type: 'device_reclaimed' }, { message: 'device reconnected' });
         }
-        if (r.cancel_requested_at !== null) this.sendCancel(deviceId, r.id);
+        if (r.cancel_requested_at !== null && live.has(r.id)) this.sendCancel(deviceId, r.id);
+      } else if (r.started_at === null) {
+        this.clearAckTimer(r.id);
+        await this.requeue(r.id, deviceId, 'device reconnected without having started it', false);
       } else {
         this.clearAckTimer(r.id);
         await this.apply(r.id, { type: 'device_forgot' }, { errorCode: 'device_offline', message: 'device restarted without this session; its process is gone' });
       }
     }
-    for (const id of live) {
-      if (!known.has(id)) this.sendCancel(deviceId, id, 'session already ended on the control plane');
+    for (const id of held) {
+      if (known.has(id)) continue;
+      if (await this.adopt(id, deviceId, 'hello')) continue;
+      if (live.has(id)) this.sendCancel(deviceId, id, 'session already ended on the control plane');
     }
     this.kick();
   }
@@ -373,18 +407,69 @@ export class SessionService {
         byDeviceOwner,
       },
     });
-    this.ackTimers.set(id, setTimeout(() => {
-      this.ackTimers.delete(id);
-      void this.requeue(id, deviceId, 'device did not acknowledge within the ack timeout').then(() => this.kick(), () => {});
-    }, this.ackTimeoutMs));
+    this.armAckTimer(id, deviceId);
   }
 
-  /** Take a `starting` session back to the queue and never offer it to `deviceId` again. */
-  private async requeue(id: string, deviceId: string, why: string): Promise<void> {
+  /** No ack from `deviceId` within the ack timeout: the session goes to the queue (kept if one is already set). */
+  private armAckTimer(id: string, deviceId: string): void {
+    if (this.ackTimers.has(id) || this.closed) return;
+    const timer = setTimeout(() => {
+      this.ackTimers.delete(id);
+      void this.requeue(id, deviceId, 'device did not acknowledge within the ack timeout').then(() => this.kick(), () => {});
+    }, this.ackTimeoutMs);
+    timer.unref();
+    this.ackTimers.set(id, timer);
+  }
+
+  /**
+   * A session this device shows it ran (an envelope, or hello) that the
+   * control plane had taken back to the queue after placing it there: it is
+   * dispatched to the device and acknowledged, so the device's account of it
+   * stands. Null when the session is not queued, or was never placed there.
+   */
+  private async adopt(sessionId: string, deviceId: string, why: string): Promise<Tracked | null> {
+    const row = await getSessionRow(this.db, sessionId);
+    if (!row || row.status !== 'queued') return null;
+    if (!(JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId)) return null;
+    const tried = (JSON.parse(row.tried_devices ?? '[]') as string[]).filter((d) => d !== deviceId);
+    await this.apply(sessionId, { type: 'dispatched' }, {
+      message: `the device ran it after all (it sent ${why})`,
+      patch: { device_id: deviceId, tried_devices: JSON.stringify(tried) },
+    });
+    await this.apply(sessionId, { type: 'acked' }, {});
+    const t: Tracked = { deviceId, status: 'running' };
+    const now = await getSessionRow(this.db, sessionId);
+    if (!now || now.device_id !== deviceId) return null;
+    t.status = now.status as SessionStatus;
+    if (!isTerminal(t.status)) this.tracked.set(sessionId, t);
+    return t;
+  }
+
+  /** Whether the session exists and was placed on `deviceId` at some point (null: it does not exist or never was). */
+  private async wasPlacedOn(sessionId: string, deviceId: string): Promise<boolean | null> {
+    const row = await getSessionRow(this.db, sessionId);
+    if (!row) return null;
+    if (row.device_id === deviceId || (JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId)) return true;
+    return null;
+  }
+
+  /** Fail the `lost` sessions whose device did not come back within the lost timeout. */
+  private async failLongLost(): Promise<void> {
+    const rows = await this.db.selectFrom('sessions').select('id').where('status', '=', 'lost')
+      .where('lost_until', '<=', this.clock.now()).execute();
+    const minutes = Math.round(this.lostTimeoutMs / 60_000);
+    const within = minutes >= 1 ? `${minutes} min` : `${Math.round(this.lostTimeoutMs / 1000)} s`;
+    for (const r of rows) {
+      await this.apply(r.id, { type: 'device_forgot' }, { errorCode: 'device_offline', message: `its device did not come back within ${within}` });
+    }
+  }
+
+  /** Take a `starting` session back to the queue and (when `exclude`) never offer it to `deviceId` again. */
+  private async requeue(id: string, deviceId: string, why: string, exclude = true): Promise<void> {
     const row = await getSessionRow(this.db, id);
     if (!row || row.status !== 'starting' || row.device_id !== deviceId) return;
     const tried = new Set(JSON.parse(row.tried_devices ?? '[]') as string[]);
-    tried.add(deviceId);
+    if (exclude) tried.add(deviceId);
     this.tracked.delete(id);
     this.sendCancel(deviceId, id, 'session moved to another device');
     await this.apply(id, { type: 'requeued' }, { message: why, patch: { device_id: null, tried_devices: JSON.stringify([...tried]) } });
@@ -392,15 +477,15 @@ export class SessionService {
 
   // ---- device messages ------------------------------------------------------
 
-  private async meta(sessionId: string, deviceId: string, payload: Extract<Envelope, { type: 'session.meta' }>['payload']): Promise<void> {
+  private async meta(sessionId: string, deviceId: string, payload: Extract<Envelope, { type: 'session.meta' }>['payload'], dseq: { dseq?: number }): Promise<void> {
     const ts = this.clock.now();
     const patch = payload.harnessSessionId ? { harness_session_id: payload.harnessSessionId } : undefined;
     if (payload.usage) {
       // One transaction: the usage row, its event and the harness session id are stored together or not at all.
       const row = await this.db.selectFrom('sessions').select('harness').where('id', '=', sessionId).executeTakeFirst();
       const u = payload.usage;
-      await this.writer.append({
-        sessionId, kind: 'usage', data: null, meta: { usage: u }, ts, patch,
+      await this.writer.appendOnce({
+        sessionId, kind: 'usage', data: null, meta: { usage: u }, ts, patch, ...dseq,
         usage: { device_id: deviceId, harness: row?.harness ?? 'unknown', input: u.input, output: u.output, cached: u.cached, cost_usd: u.costUsd ?? null },
       });
     } else if (patch) {
@@ -447,6 +532,7 @@ export class SessionService {
       const now = this.clock.now();
       const patch: NonNullable<AppendInput['patch']> = { ...detail.patch, status: to };
       if (to === 'running' && row.started_at === null) patch.started_at = now;
+      if (to === 'lost') patch.lost_until = now + this.lostTimeoutMs;
       if (isTerminal(to)) patch.ended_at = now;
       if (detail.errorCode) patch.error_code = detail.errorCode;
       if (detail.errorCode && detail.message) patch.error_message = detail.message;

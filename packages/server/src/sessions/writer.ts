@@ -13,17 +13,27 @@ export interface AppendInput {
   /** Columns of the session row to change in the same transaction as this event. */
   patch?: Partial<Pick<SessionsTable,
     'status' | 'device_id' | 'exit_code' | 'signal' | 'error_code' | 'error_message' | 'started_at' | 'ended_at'
-    | 'placement' | 'tried_devices' | 'harness_session_id'>> & { status?: SessionStatus };
+    | 'placement' | 'tried_devices' | 'harness_session_id' | 'lost_until'>> & { status?: SessionStatus };
   /** A usage row for the fuel meter, written in the same transaction as this event. */
   usage?: Omit<UsageTable, 'session_id' | 'ts'>;
   /** An approval request row, written in the same transaction as this event (kept if one with its id exists). */
   approval?: Omit<ApprovalsTable, 'session_id'>;
+  /**
+   * The device's sequence number for the envelope this event comes from. An
+   * event whose `dseq` is not above the session's stored `device_seq` is a
+   * resend and is not stored again; otherwise `device_seq` rises to it in the
+   * same transaction.
+   */
+  dseq?: number;
 }
 
 interface Pending {
   input: AppendInput;
-  resolve: (event: StreamEvent) => void;
+  /** null: a resend of an event already stored. */
+  resolve: (event: StreamEvent | null) => void;
   reject: (err: unknown) => void;
+  /** Its place in the order of appends, for {@link EventWriter.committed}. */
+  n: number;
 }
 
 /** SQLite allows 32766 bound parameters; six per row keeps a chunk well inside. */
@@ -43,15 +53,44 @@ export class EventWriter {
   private flushing = false;
   private scheduled = false;
   private drainWaiters: Array<() => void> = [];
+  private appended = 0;
+  private settled = 0;
+  private commitWaiters: Array<{ n: number; resolve: (ok: boolean) => void; failures: number }> = [];
+  /** Batches whose transaction failed; a waiter in {@link committed} that saw one answers false. */
+  private failures = 0;
 
   constructor(private readonly db: Db, private readonly bus: Bus) {}
 
   /** Resolves with the stored event once it is committed and published. */
-  append(input: AppendInput): Promise<StreamEvent> {
+  append(input: Omit<AppendInput, 'dseq'>): Promise<StreamEvent> {
+    return this.enqueue(input) as Promise<StreamEvent>;
+  }
+
+  /**
+   * Append an event a device may send more than once: resolves with the
+   * stored event, or null when one with this `dseq` (or a later one) of the
+   * session is already stored. Without a `dseq` it is {@link append}.
+   */
+  appendOnce(input: AppendInput): Promise<StreamEvent | null> {
+    return this.enqueue(input);
+  }
+
+  private enqueue(input: AppendInput): Promise<StreamEvent | null> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
+      this.queue.push({ input, resolve, reject, n: ++this.appended });
       this.schedule();
     });
+  }
+
+  /**
+   * Resolves once every append made before this call has been written or has
+   * failed: true when no batch transaction failed meanwhile, false otherwise
+   * (what was acknowledged on the strength of it must be sent again). Cheap
+   * enough to call per device frame: waiters share the writer's own batches.
+   */
+  committed(): Promise<boolean> {
+    if (this.settled >= this.appended) return Promise.resolve(true);
+    return new Promise((resolve) => this.commitWaiters.push({ n: this.appended, resolve, failures: this.failures }));
   }
 
   /** Events accepted but not yet committed; callers pause producers when this grows. */
@@ -80,11 +119,13 @@ export class EventWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        let stored: Array<StreamEvent | Error>;
+        let stored: Array<StreamEvent | Error | null>;
         try {
           stored = await this.write(batch.map((p) => p.input));
         } catch (err) {
+          this.failures++;
           for (const p of batch) p.reject(err);
+          this.settle(batch);
           continue;
         }
         for (let i = 0; i < batch.length; i++) {
@@ -93,9 +134,10 @@ export class EventWriter {
             batch[i]!.reject(result);
             continue;
           }
-          this.bus.publish(topics.session(batch[i]!.input.sessionId), result);
+          if (result) this.bus.publish(topics.session(batch[i]!.input.sessionId), result);
           batch[i]!.resolve(result);
         }
+        this.settle(batch);
       }
     } finally {
       this.flushing = false;
@@ -104,24 +146,57 @@ export class EventWriter {
     }
   }
 
-  /** One transaction for the batch; an append to a session that does not exist fails alone. */
-  private async write(inputs: AppendInput[]): Promise<Array<StreamEvent | Error>> {
-    const counts = new Map<string, number>();
-    for (const input of inputs) counts.set(input.sessionId, (counts.get(input.sessionId) ?? 0) + 1);
+  private settle(batch: Pending[]): void {
+    this.settled = batch[batch.length - 1]!.n;
+    if (this.commitWaiters.length === 0) return;
+    const still: typeof this.commitWaiters = [];
+    for (const w of this.commitWaiters) {
+      if (w.n <= this.settled) w.resolve(w.failures === this.failures);
+      else still.push(w);
+    }
+    this.commitWaiters = still;
+  }
 
+  /**
+   * One transaction for the batch; an append to a session that does not exist
+   * fails alone, and a device resend (see {@link AppendInput.dseq}) is null.
+   */
+  private async write(inputs: AppendInput[]): Promise<Array<StreamEvent | Error | null>> {
     return this.db.transaction().execute(async (trx) => {
+      // Resends first: the stored high-water marks, read in the transaction that moves them.
+      // (One device socket feeds a session at a time, so on PostgreSQL too no other writer races this read.)
+      const dup = new Set<AppendInput>();
+      const highest = new Map<string, number>();
+      const withSeq = [...new Set(inputs.filter((i) => i.dseq !== undefined).map((i) => i.sessionId))];
+      if (withSeq.length > 0) {
+        const marks = await trx.selectFrom('sessions').select(['id', 'device_seq']).where('id', 'in', withSeq).execute();
+        const mark = new Map(marks.map((m) => [m.id, Number(m.device_seq)]));
+        for (const input of inputs) {
+          if (input.dseq === undefined) continue;
+          const top = highest.get(input.sessionId) ?? mark.get(input.sessionId) ?? 0;
+          if (input.dseq <= top) dup.add(input);
+          else highest.set(input.sessionId, input.dseq);
+        }
+      }
+      const counts = new Map<string, number>();
+      for (const input of inputs) if (!dup.has(input)) counts.set(input.sessionId, (counts.get(input.sessionId) ?? 0) + 1);
       const next = new Map<string, number>();
       for (const [sessionId, n] of counts) {
+        const top = highest.get(sessionId);
         const row = await trx.updateTable('sessions')
-          .set((eb) => ({ last_seq: eb('last_seq', '+', n) }))
+          .set((eb) => (top === undefined ? { last_seq: eb('last_seq', '+', n) } : { last_seq: eb('last_seq', '+', n), device_seq: top }))
           .where('id', '=', sessionId)
           .returning('last_seq')
           .executeTakeFirst();
         if (row) next.set(sessionId, Number(row.last_seq) - n + 1);
       }
-      const results: Array<StreamEvent | Error> = [];
+      const results: Array<StreamEvent | Error | null> = [];
       const rows: Array<{ input: AppendInput; event: StreamEvent }> = [];
       for (const input of inputs) {
+        if (dup.has(input)) {
+          results.push(null);
+          continue;
+        }
         const seq = next.get(input.sessionId);
         if (seq === undefined) {
           results.push(new Error(`session ${input.sessionId} does not exist`));

@@ -319,6 +319,18 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+const delivery: Record<string, Migration> = {
+  '0009_delivery': {
+    async up(db: Kysely<unknown>) {
+      // The highest device sequence number stored for a session (exactly-once from an at-least-once device),
+      // and until when a lost session waits for its device before it fails.
+      await db.schema.alterTable('sessions').addColumn('device_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('sessions').addColumn('lost_until', 'bigint').execute();
+    },
+  },
+};
+
+/** Kysely runs them in name order, whatever order the objects list them in. */
 export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
+  getMigrations: async () => ({ ...migrations, ...delivery }),
 };

@@ -83,6 +83,10 @@ export interface SessionsTable {
   tried_devices: string | null;
   /** JSON array of vault entry names injected into the session. */
   credentials: string | null;
+  /** The highest device sequence number (`dseq`) stored for this session; resends at or below it are duplicates. */
+  device_seq: Generated<number>;
+  /** A `lost` session fails when this passes without its device coming back. */
+  lost_until: number | null;
 }
 
 export interface VaultSetsTable {

@@ -240,6 +240,10 @@ class DeviceLink {
   replaced = false;
   private greeted = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Highest `dseq` handled on this socket, the highest acknowledged, and whether an ack waits for a commit. */
+  private ackUpTo = 0;
+  private ackSent = 0;
+  private acking = false;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -328,7 +332,7 @@ class DeviceLink {
         payload: { deviceId: id, name: this.name, heartbeatMs: this.heartbeatMs, serverTime: now, ...(token ? { token } : {}) },
       });
       this.greeted = true;
-      await sessions.reconcile(id, env.payload.running);
+      await sessions.reconcile(id, env.payload.running, env.payload.finished ?? []);
       bus.publish(topics.fleet, { type: 'device', id, online: true } satisfies FleetChange);
       return;
     }
@@ -348,5 +352,33 @@ class DeviceLink {
     }
     const err = await sessions.fromDevice(id, env);
     if (err) this.fail(env.corrId, err.code, err.message);
+    if (env.dseq !== undefined) this.delivered(env.dseq);
+  }
+
+  /**
+   * `dseq` is handled: acknowledge it (and everything before it, since frames
+   * are handled in order) once what its handling appended is committed. Acks
+   * ride the writer's group commits: one `delivered` per commit at most, so
+   * they cost the relay nothing per event. A failed commit closes the socket
+   * instead: the device then sends everything unacknowledged again.
+   */
+  private delivered(dseq: number): void {
+    if (dseq > this.ackUpTo) this.ackUpTo = dseq;
+    if (this.acking) return;
+    this.acking = true;
+    const upTo = this.ackUpTo;
+    void this.opts.writer.committed().then((ok) => {
+      this.acking = false;
+      if (!ok) {
+        this.opts.log.warn(`device ${this.claims.sub}: a write failed; closing so the device resends`);
+        this.ws.close(1011, 'store write failed');
+        return;
+      }
+      if (upTo > this.ackSent) {
+        this.ackSent = upTo;
+        this.send({ corrId: newId('dlv'), type: 'delivered', direction: 'to_device', ts: this.opts.clock.now(), payload: { upTo } });
+      }
+      if (this.ackUpTo > this.ackSent) this.delivered(this.ackUpTo);
+    });
   }
 }
