@@ -43,8 +43,8 @@ const normalised = (es: StreamEvent[]) => es.filter((e) => e.kind === 'event').m
 
 beforeAll(async () => {
   up = new Proc(['up', '--data', D.path, '--port', '0', '--allow', 'echo'], fakes.env());
-  await up.waitFor(/device online/, 20_000);
-}, 30_000);
+  await up.waitFor(/device online/, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await up?.kill('SIGTERM');
@@ -52,7 +52,8 @@ afterAll(async () => {
   D.remove();
 });
 
-describe('agent harnesses end to end', () => {
+// Each step spawns a CLI process (seconds each on a busy machine): generous budgets, no fixed windows.
+describe('agent harnesses end to end', { timeout: 180_000 }, () => {
   it('detects all five CLIs with their versions', async () => {
     const [device] = json<DeviceView[]>(await cli(['devices', '--json']));
     const found = Object.fromEntries(device!.capabilities!.harnesses.map((h) => [h.name, h.version]));
@@ -83,13 +84,13 @@ describe('agent harnesses end to end', () => {
       const list = json<Array<{ requestId: string; status: string; tool: string }>>(await cli(['session', 'approvals', id, '--json']));
       return list.find((a) => a.status === 'pending') ?? null;
     };
-    const first = await until(pendingOne, 15_000, 'the first approval request');
+    const first = await until(pendingOne, 60_000, 'the first approval request');
     expect(first.tool).toBe('WriteFile');
     expect((await cli(['session', 'approve', id, first.requestId])).stdout).toContain('allowed');
-    const second = await until(async () => { const p = await pendingOne(); return p && p.requestId !== first.requestId ? p : null; }, 15_000, 'the second');
+    const second = await until(async () => { const p = await pendingOne(); return p && p.requestId !== first.requestId ? p : null; }, 60_000, 'the second');
     expect(second.tool).toBe('Shell');
     expect((await cli(['session', 'deny', id, second.requestId, '--reason', 'not on my machine'])).stdout).toContain('denied');
-    await until(async () => (await show(id)).status === 'succeeded', 15_000, 'the session to end');
+    await until(async () => (await show(id)).status === 'succeeded', 60_000, 'the session to end');
 
     const answers = fakes.calls('kimi').at(-1)!.stdin.slice(2).map((l) => JSON.parse(l) as { result: { response: string; feedback?: string } });
     expect(answers.map((a) => a.result.response)).toEqual(['approve', 'reject']);
@@ -100,15 +101,20 @@ describe('agent harnesses end to end', () => {
 
   it('queues input a CLI cannot take live and runs it as a resumed turn', async () => {
     const thread = (JSON.parse(lines('codex/exec-full.jsonl')[0]!) as { thread_id: string }).thread_id;
+    // The first turn stops after its thread id and goes on only once the input is queued on the device:
+    // no window that two CLI start-ups on a busy machine must fit in.
     fakes.script('codex', [
       { readUntilEof: true }, { when: 'resume', steps: [{ replay: fixture('codex/exec-resume.jsonl') }, { exit: 0 }] },
-      { replay: fixture('codex/exec-full.jsonl'), to: 1 }, { sleep: 1500 }, { replay: fixture('codex/exec-full.jsonl'), from: 1 },
+      { replay: fixture('codex/exec-full.jsonl'), to: 1 }, { gate: 'codex-input-queued' }, { replay: fixture('codex/exec-full.jsonl'), from: 1 },
     ]);
     const before = fakes.calls('codex').length;
     const id = (await cli(['session', 'start', '--harness', 'codex', '--prompt', 'first'])).stdout.trim();
-    await until(async () => (await show(id)).harnessSessionId === thread, 10_000, 'the thread id');
+    await until(async () => (await show(id)).harnessSessionId === thread, 60_000, 'the thread id');
     expect((await cli(['session', 'send', id, 'and then the docs'])).code).toBe(0);
-    await until(async () => (await show(id)).status === 'succeeded', 15_000, 'both turns');
+    await until(async () => normalised(await events(id)).some((e) => e.kind === 'status' && (e as { status?: string }).status === 'input_queued'), 60_000, 'the input to be queued');
+    expect((await show(id)).status).toBe('running');
+    fakes.open('codex-input-queued');
+    await until(async () => (await show(id)).status === 'succeeded', 60_000, 'both turns');
     const calls = fakes.calls('codex').slice(before);
     expect(calls).toHaveLength(2);
     expect(calls[1]!.argv).toContain('resume');
@@ -128,9 +134,9 @@ describe('agent harnesses end to end', () => {
   it('cancels an agent mid-turn', async () => {
     fakes.script('opencode', [{ readUntilEof: true }, { replay: fixture('opencode/run-full.jsonl'), to: 2 }, { sleep: 30_000 }]);
     const id = (await cli(['session', 'start', '--harness', 'opencode', '--prompt', 'take your time'])).stdout.trim();
-    await until(async () => (await show(id)).status === 'running', 10_000, 'running');
+    await until(async () => (await show(id)).status === 'running', 60_000, 'running');
     expect((await cli(['session', 'cancel', id])).code).toBe(0);
-    const done = await until(async () => { const s = await show(id); return s.status === 'cancelled' ? s : null; }, 10_000, 'cancelled');
+    const done = await until(async () => { const s = await show(id); return s.status === 'cancelled' ? s : null; }, 60_000, 'cancelled');
     expect(done.signal).toBe('SIGINT');
   });
 
