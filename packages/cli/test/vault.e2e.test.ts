@@ -31,7 +31,16 @@ const SECRETS: Record<string, string> = {
 };
 
 const env = { OPTIMAL_VAULT_PASSPHRASE: PASS };
-const cli = (args: string[], input?: string, dir = C.path) => optimal([...args, '--data', dir], { env, ...(input === undefined ? {} : { input }), timeoutMs: 30_000 });
+/**
+ * What is slow here is real work, not waiting: every command that opens this
+ * CLI's vault runs scrypt at the age default (log2 N = 18) in JavaScript: 2.3 s
+ * of CPU, 6 s of wall time at a load average of 7 on 2 cores, on top of a CLI
+ * start-up (0.9 s of CPU, 2.5 s there). So each step gets minutes, and each
+ * test many steps' worth.
+ */
+const STEP_MS = 120_000;
+const TEST_MS = 600_000;
+const cli = (args: string[], input?: string, dir = C.path) => optimal([...args, '--data', dir], { env, ...(input === undefined ? {} : { input }), timeoutMs: STEP_MS });
 const token = () => readJson<{ token: string }>(join(C.path, 'cli.json')).token;
 const api = async (path: string, init: RequestInit = {}) =>
   fetch(url + path, { ...init, headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json', ...init.headers } });
@@ -56,14 +65,14 @@ let server: Proc;
 
 beforeAll(async () => {
   server = start(['serve', '--data', A.path, '--port', '0']);
-  url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  const setup = JSON.parse((await optimal(['invite', '--data', A.path, '--json'])).stdout) as { code: string };
-  expect((await optimal(['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path], { input: PASS })).code).toBe(0);
+  url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, STEP_MS))[1]!;
+  const setup = JSON.parse((await optimal(['invite', '--data', A.path, '--json'], { timeoutMs: STEP_MS })).stdout) as { code: string };
+  expect((await optimal(['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path], { input: PASS, timeoutMs: STEP_MS })).code).toBe(0);
   for (const [dir, name, allow] of [[B1.path, 'alpha', 'echo,printenv,node'], [B2.path, 'beta', 'echo,printenv']] as const) {
     const pairing = JSON.parse((await cli(['pair', '--json'])).stdout) as { code: string };
-    expect((await optimal(['pair', '--server', url, '--token', pairing.code, '--name', name, '--data', dir])).code).toBe(0);
+    expect((await optimal(['pair', '--server', url, '--token', pairing.code, '--name', name, '--data', dir], { timeoutMs: STEP_MS })).code).toBe(0);
     expect(statSync(join(dir, 'vault.key')).mode & 0o777).toBe(0o600);
-    await start(['device', '--data', dir, '--allow', allow]).waitFor(/device online/);
+    await start(['device', '--data', dir, '--allow', allow]).waitFor(/device online/, STEP_MS);
   }
   const init = await cli(['vault', 'init']);
   expect(init.code, init.stderr).toBe(0);
@@ -74,20 +83,20 @@ beforeAll(async () => {
     const added = await cli(['vault', 'add', name], value);
     expect(added.code, added.stderr).toBe(0);
   }
-}, 90_000);
+}, TEST_MS);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.kill('SIGKILL')));
   for (const d of [A, B1, B2, C]) d.remove();
 });
 
-describe('the vault', () => {
+describe('the vault', { timeout: TEST_MS }, () => {
   it('reads back what it stores, on this CLI, and lists recipients with fingerprints', async () => {
     expect((await cli(['vault', 'get', 'OPENAI_API_KEY'])).stdout).toBe(SECRETS.OPENAI_API_KEY);
     const listed = JSON.parse((await cli(['vault', 'recipients', '--json'])).stdout) as { version: number; recipients: Array<{ kind: string; label: string; fingerprint: string }> };
     expect(listed.recipients.map((r) => `${r.kind}:${r.label}`).sort()).toEqual(['cli:' + listed.recipients.find((r) => r.kind === 'cli')!.label, 'device:alpha', 'device:beta', 'recovery:recovery phrase'].sort());
     for (const r of listed.recipients) expect(r.fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){3}$/);
-    const wrong = await optimal(['vault', 'get', 'OPENAI_API_KEY', '--data', C.path], { env: { OPTIMAL_VAULT_PASSPHRASE: 'not the passphrase' } });
+    const wrong = await optimal(['vault', 'get', 'OPENAI_API_KEY', '--data', C.path], { env: { OPTIMAL_VAULT_PASSPHRASE: 'not the passphrase' }, timeoutMs: STEP_MS });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^optimal: passphrase_wrong:/);
   });
@@ -195,7 +204,7 @@ describe('the vault', () => {
   it('recovers from the phrase on an empty data dir and reads every entry', async () => {
     const fresh = tempDir('vault-recovered');
     try {
-      expect((await optimal(['login', '--server', url, '--user', 'ada', '--password-stdin', '--data', fresh.path], { input: PASS })).code).toBe(0);
+      expect((await optimal(['login', '--server', url, '--user', 'ada', '--password-stdin', '--data', fresh.path], { input: PASS, timeoutMs: STEP_MS })).code).toBe(0);
       const mistyped = await cli(['vault', 'recover'], phrase.replace(/^(\S+)/, '$1x'), fresh.path);
       expect(mistyped.stderr).toMatch(/^optimal: phrase_invalid: word 1 /);
       const words = phrase.split(' ');
@@ -223,7 +232,7 @@ describe('the vault', () => {
     const bobDir = tempDir('vault-bob');
     try {
       const invite = JSON.parse((await cli(['invite', '--role', 'member', '--json'])).stdout) as { code: string };
-      expect((await optimal(['login', '--server', url, '--user', 'bob', '--code', invite.code, '--password-stdin', '--data', bobDir.path], { input: PASS })).code).toBe(0);
+      expect((await optimal(['login', '--server', url, '--user', 'bob', '--code', invite.code, '--password-stdin', '--data', bobDir.path], { input: PASS, timeoutMs: STEP_MS })).code).toBe(0);
       const bob = (args: string[]) => cli(args, undefined, bobDir.path);
       const bobToken = readJson<{ token: string }>(join(bobDir.path, 'cli.json')).token;
       const bobPut = async (name: string, value: string) => {
