@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@fabric/protocol';
+import { newId, type ErrorCode } from '@fabric/protocol';
 
 /** A failed call: the server's stable code and its one-line advice. */
 export class ApiError extends Error {
@@ -12,7 +12,7 @@ export class ApiError extends Error {
  * server requires of cookie-authenticated requests. A 401 fires
  * `onSignedOut` so the app can show the sign-in screen.
  */
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -21,6 +21,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       headers: {
         ...(method === 'GET' ? {} : { 'x-fabric-csrf': '1' }),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -43,4 +44,21 @@ export const get = <T>(path: string) => call<T>('GET', path);
 export const post = <T>(path: string, body: unknown = {}) => call<T>('POST', path, body);
 export const patch = <T>(path: string, body: unknown) => call<T>('PATCH', path, body);
 export const put = <T>(path: string, body: unknown) => call<T>('PUT', path, body);
+
+/**
+ * A POST the server deduplicates by its `Idempotency-Key` (starting a
+ * session): one key per logical request, reused when the network loses the
+ * answer, so a retry never starts a second run.
+ */
+export async function postOnce<T>(path: string, body: unknown): Promise<T> {
+  const key = newId('idem'); // crypto.randomUUID needs a secure context; a LAN address over http is not one
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call<T>('POST', path, body, { 'idempotency-key': key });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'network') || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
 export const del = <T>(path: string) => call<T>('DELETE', path);

@@ -14,6 +14,7 @@ import { deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
 import { getSessionView, listSessionViews, readEvents, sessionFor } from '../store/sessions.js';
 import { clearSessionCookie, requireUser, setSessionCookie } from './auth.js';
 import { answerRetryAfter, RateLimiter } from './ratelimit.js';
+import { IdempotentCreates, idempotencyKeyOf } from './idempotency.js';
 import { streamSession } from './sse.js';
 import { parse } from './validate.js';
 
@@ -42,6 +43,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const redeemLimiter = new RateLimiter(ctx.clock, 10, 60_000);
   const pairLimiter = new RateLimiter(ctx.clock, 10, 60_000);
   answerRetryAfter(app);
+  const idempotent = new IdempotentCreates(db, ctx.clock);
 
   app.get('/healthz', async () => {
     const row = await db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
@@ -174,10 +176,17 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   // ---- sessions -------------------------------------------------------------
+  // A retry with the same Idempotency-Key answers 201 with the same session (and `Idempotent-Replayed: true`); no second run starts.
   app.post('/api/sessions', async (req, reply) => {
     const user = await requireUser(ctx, req);
     const body = parse(createSessionRequestSchema, req.body);
-    const view = await sessions.create(user, body);
+    const key = idempotencyKeyOf(req.headers);
+    if (key === null) {
+      reply.code(201);
+      return sessions.create(user, body);
+    }
+    const { view, replayed } = await idempotent.create(user.sub, key, body, (id) => sessions.create(user, body, id));
+    if (replayed) reply.header('idempotent-replayed', 'true');
     reply.code(201);
     return view;
   });

@@ -88,9 +88,10 @@ export class SessionService {
   /**
    * Create a session and place it: dispatched to the best device, or queued
    * when none fits yet. Throws a FabricError when no device could ever take
-   * it as configured (nothing is stored then).
+   * it as configured (nothing is stored then). `id` is given by a caller
+   * that must know it before the run starts (an idempotency key's claim).
    */
-  async create(requester: Viewer, req: CreateSessionRequest): Promise<SessionView> {
+  async create(requester: Viewer, req: CreateSessionRequest, id: string = newId('ses')): Promise<SessionView> {
     const userId = requester.sub;
     let harness: HarnessName = req.harness;
     let deviceId = req.deviceId;
@@ -128,7 +129,6 @@ export class SessionService {
     const placement = place(devices, request);
     if (placement.kind === 'refuse') throw placement.error;
 
-    const id = newId('ses');
     const now = this.clock.now();
     await this.db.insertInto('sessions').values({
       id, harness, prompt: req.prompt, status: 'queued', device_id: null,
@@ -457,8 +457,8 @@ export class SessionService {
   private async failLongLost(): Promise<void> {
     const rows = await this.db.selectFrom('sessions').select('id').where('status', '=', 'lost')
       .where('lost_until', '<=', this.clock.now()).execute();
-    const minutes = Math.round(this.lostTimeoutMs / 60_000);
-    const within = minutes >= 1 ? `${minutes} min` : `${Math.round(this.lostTimeoutMs / 1000)} s`;
+    const ms = this.lostTimeoutMs;
+    const within = ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
     for (const r of rows) {
       await this.apply(r.id, { type: 'device_forgot' }, { errorCode: 'device_offline', message: `its device did not come back within ${within}` });
     }

@@ -317,6 +317,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_created_by').on('sessions').columns(['created_by', 'created_at']).execute();
     },
   },
+  '0010_idempotency': {
+    async up(db: Kysely<unknown>) {
+      // One row per (person, key): the primary key makes concurrent duplicates collide instead of creating twice.
+      await db.schema.createTable('idempotency_keys')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('body_hash', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+    },
+  },
 };
 
 const delivery: Record<string, Migration> = {

@@ -218,6 +218,7 @@ export interface Database {
   push_sent: PushSentTable;
   ledger_anchors: LedgerAnchorsTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** A device shared with a person other than its pairer. */
@@ -328,3 +329,14 @@ export interface LedgerCheckpointsTable {
 }
 
 export type { Generated };
+
+/** A claimed `Idempotency-Key` of `POST /api/sessions`: the session it created, kept for 24 h. */
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  /** sha256 of the request body, so the same key with another body is refused. */
+  body_hash: string;
+  /** Reserved before the session is created, so a retry finds it even mid-create. */
+  session_id: string;
+  created_at: number;
+}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isTerminal, type SessionView } from '@fabric/protocol';
-import { get, post } from '../api.js';
+import { get, post, postOnce } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { pendingApprovals, toItems } from '../model/stream.js';
 import { navigate } from '../router.js';
@@ -92,7 +92,7 @@ export function SessionScreen({ id }: { id: string }) {
       )}
       {view && ended && view.harnessSessionId && (
         <form class="ses-form" onSubmit={(e) => { e.preventDefault(); void act(async () => {
-          const next = await post<SessionView>('/api/sessions', { harness: view.harness, prompt: resumePrompt, resumeFrom: id });
+          const next = await postOnce<SessionView>('/api/sessions', { harness: view.harness, prompt: resumePrompt, resumeFrom: id });
           navigate(`/sessions/${next.id}`);
         }); }}>
           <input aria-label="resume with" placeholder="continue the conversation…" value={resumePrompt} onInput={(e) => setResumePrompt(e.currentTarget.value)} />

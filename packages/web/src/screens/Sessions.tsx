@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { harnessNames, type SessionView } from '@fabric/protocol';
-import { post } from '../api.js';
+import { postOnce } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { navigate } from '../router.js';
 import { devices, refreshSessions, sessions } from '../store.js';
@@ -28,7 +28,7 @@ export function StartForm() {
     setBusy(true);
     setError(null);
     try {
-      const view = await post<SessionView>('/api/sessions', {
+      const view = await postOnce<SessionView>('/api/sessions', {
         harness, prompt, permissionMode: mode,
         ...(device ? { deviceId: device } : {}), ...(Object.keys(parsed).length ? { labels: parsed } : {}),
       });
