@@ -42,8 +42,9 @@ export async function followSession(api: Api, sessionId: string, opts: FollowOpt
   }
 }
 
-/** Read SSE frames; true when the server sent `event: end`, false when the connection dropped first. */
+/** Read SSE frames; true when the server sent `event: end` (or 204: nothing more), false when the connection dropped first. */
 async function readStream(res: Response, onEvent: (e: StreamEvent) => void): Promise<boolean> {
+  if (res.status === 204) return true; // a finished session, already read to its end
   if (!res.body) return false;
   const decoder = new TextDecoder();
   let buffer = '';

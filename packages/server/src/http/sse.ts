@@ -14,6 +14,8 @@ const SLOW_READER_BYTES = 1024 * 1024;
  * `GET /api/sessions/:id/stream`: Server-Sent Events of the session's stored
  * events. Resumes after `Last-Event-ID` (or `?after=`), sends a keepalive
  * comment periodically, and ends with `event: end` once the session is over.
+ * A reconnect with a `Last-Event-ID` at (or past) the end of a finished
+ * session gets HTTP 204, so a standard EventSource stops.
  */
 export async function streamSession(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
   const row = await getSessionRow(ctx.db, sessionId);
@@ -23,6 +25,12 @@ export async function streamSession(ctx: ServerContext, req: FastifyRequest, rep
   const parsed = resumeSchema.safeParse(raw);
   if (!parsed.success) throw new FabricError('bad_request', 'last-event-id must be a non-negative integer');
   const after = parsed.data;
+  // A reconnect (the header, as an EventSource sends it) to a finished stream it has read to the end:
+  // 204 is how SSE tells a client to stop reconnecting. `?after=` keeps answering `event: end`.
+  if (lastEventId !== undefined && isTerminal(row.status as never) && after >= Number(row.last_seq)) {
+    reply.code(204).header('cache-control', 'no-store').send();
+    return;
+  }
 
   reply.hijack();
   const res = reply.raw;
