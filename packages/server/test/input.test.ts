@@ -46,7 +46,7 @@ describe('HTTP bodies with bytes that could hurt a process or a terminal are ref
     const t = await setup();
     const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo a\u0000b' } });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ code: 'bad_request', message: 'body.prompt: must not contain nul' });
+    expect(await res.json()).toEqual({ code: 'bad_request', message: 'prompt must not contain nul' });
     expect(await count(t, 'sessions')).toBe(0);
   });
 
@@ -59,13 +59,13 @@ describe('HTTP bodies with bytes that could hurt a process or a terminal are ref
     const pairing = await t.api('/api/devices/pairing-tokens', { body: {} }).then((r) => r.json() as Promise<{ code: string }>);
     const pair = await t.api('/api/devices/pair', { body: { token: pairing.code, name }, token: null });
     expect(pair.status).toBe(400);
-    expect(await pair.json()).toEqual({ code: 'bad_request', message: `body.name: must not contain ${what}` });
+    expect(await pair.json()).toEqual({ code: 'bad_request', message: `name must not contain ${what}` });
     expect(await count(t, 'devices')).toBe(0);
 
     const paired = await t.pairDevice('alpha');
     const rename = await t.api(`/api/devices/${paired.deviceId}`, { method: 'PATCH', body: { name } });
     expect(rename.status).toBe(400);
-    expect(await rename.json()).toEqual({ code: 'bad_request', message: `body.name: must not contain ${what}` });
+    expect(await rename.json()).toEqual({ code: 'bad_request', message: `name must not contain ${what}` });
     const view = await t.api(`/api/devices/${paired.deviceId}`).then((r) => r.json() as Promise<{ name: string }>);
     expect(view.name).toBe('alpha');
   });
