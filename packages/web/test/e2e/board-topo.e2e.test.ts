@@ -215,7 +215,8 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const where = (sel: string) => page.getAttribute(sel, 'transform').then((t) => t!.match(/translate\(([-\d.]+)[ ,]([-\d.]+)\)/)!.slice(1).map(Number) as [number, number]);
     const centreOf = await where(`${planet} > g`);
     const first = await where(ship);
-    await page.waitForTimeout(400);
+    const firstTransform = await page.getAttribute(ship, 'transform');
+    await page.waitForFunction(({ sel, was }) => document.querySelector(sel)?.getAttribute('transform') !== was, { sel: ship, was: firstTransform }, { timeout: 30_000 });
     const later = await where(ship);
     const radius = (p: [number, number]) => Math.hypot(p[0] - centreOf[0], p[1] - centreOf[1]);
     expect(later).not.toEqual(first);
@@ -247,7 +248,14 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     await quiet.goto(`${stack.url}/topo`);
     await quiet.waitForSelector(ship, { state: 'attached' });
     const a = await quiet.getAttribute(ship, 'transform');
-    await quiet.waitForTimeout(300);
+    // A later positive signal: the page has drawn frames for 400 ms or more (frames, not a timer, so a starved
+    // renderer cannot pass by drawing none); an animating map would have moved its ship in them.
+    await quiet.evaluate(() => new Promise<void>((done) => {
+      const t0 = performance.now();
+      let frames = 0;
+      const frame = (t: number) => (++frames >= 3 && t - t0 >= 400 ? done() : requestAnimationFrame(frame));
+      requestAnimationFrame(frame);
+    }));
     expect(await quiet.getAttribute(ship, 'transform')).toBe(a);
     await still.close();
 
