@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '@fabric/server';
 import { startDevice, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
@@ -15,11 +16,32 @@ async function plane(port = 0): Promise<RunningServer> {
   return server;
 }
 
-async function pairedDevice(server: RunningServer, dir: string): Promise<RunningDevice> {
+/**
+ * A TCP relay on a port of its own that forwards to whichever port `target()`
+ * names now: a restarted control plane gets a fresh port (no port is released
+ * and bound again), and the device keeps dialling the one address it knows.
+ */
+async function relay(target: () => number): Promise<{ url: string }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((down) => {
+    const up = connect(target(), '127.0.0.1');
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => { /* the other side went away */ });
+      s.on('close', () => { sockets.delete(s); down.destroy(); up.destroy(); });
+    }
+    down.pipe(up).pipe(down);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function pairedDevice(server: RunningServer, dir: string, url = server.url): Promise<RunningDevice> {
   const owner = await server.ctx.accounts.ensureOwner('ada');
   const pairing = await server.ctx.accounts.createPairingToken(owner.id);
   const paired = await server.ctx.accounts.pair(pairing.code, 'unit');
-  writeDeviceFile(dir, { server: server.url, deviceId: paired.deviceId, name: 'unit', token: paired.token, pairedAt: Date.now() });
+  writeDeviceFile(dir, { server: url, deviceId: paired.deviceId, name: 'unit', token: paired.token, pairedAt: Date.now() });
   const device = startDevice({
     dataDir: dir, allowlist: ['echo'], labels: { room: 'lab' }, log: { info() {}, warn() {} }, backoff: { baseMs: 50, maxMs: 200 },
   });
@@ -34,8 +56,8 @@ describe('the device daemon', () => {
     cleanups.push(dir.remove);
     const device = await pairedDevice(server, dir.path);
     const row = () => server.ctx.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
-    const first = await until(async () => { const r = await row(); return r.online === 1 ? r : null; }, 5000, 'online');
-    const later = await until(async () => { const r = await row(); return Number(r.last_seen_at) >= Number(first.last_seen_at) + 250 ? r : null; }, 5000, 'heartbeats');
+    const first = await until(async () => { const r = await row(); return r.online === 1 ? r : null; }, 30_000, 'online');
+    const later = await until(async () => { const r = await row(); return Number(r.last_seen_at) >= Number(first.last_seen_at) + 250 ? r : null; }, 30_000, 'heartbeats');
     const caps = JSON.parse(later.capabilities!) as { labels: Record<string, string>; allowlist: string[]; harnesses: Array<{ name: string }>; cpus: number };
     expect(caps).toMatchObject({ labels: { room: 'lab' }, allowlist: ['echo'] });
     expect(caps.harnesses.map((h) => h.name)).toEqual(['shell']);
@@ -44,18 +66,21 @@ describe('the device daemon', () => {
 
   it('reconnects by itself after the control plane goes away and comes back', async () => {
     let server = await plane();
-    const port = server.port;
+    const front = await relay(() => server.port);
     const dir = tempDir('rc');
     cleanups.push(dir.remove);
-    const device = await pairedDevice(server, dir.path);
+    const device = await pairedDevice(server, dir.path, front.url);
     const online = () => server.ctx.db.selectFrom('devices').select('online').where('id', '=', device.deviceId).executeTakeFirst().then((r) => r?.online === 1);
-    await until(online, 5000, 'first connection');
-    // Same store, same port: a restart of the control plane.
+    await until(online, 30_000, 'first connection');
+    // Same store, same address for the device: a restart of the control plane.
     const db = server.ctx.db;
+    const before = server.port;
     await server.gateway.close();
     await server.app.close();
-    server = await startServer({ port, db, gateway: { heartbeatMs: 100 } });
+    // A starting control plane marks every device offline: online again is a new connection.
+    server = await startServer({ port: 0, db, gateway: { heartbeatMs: 100 } });
     cleanups.push(() => server.close());
-    await until(online, 5000, 'reconnection');
+    expect(server.port).not.toBe(before);
+    await until(online, 30_000, 'reconnection');
   });
 });
