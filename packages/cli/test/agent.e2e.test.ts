@@ -46,14 +46,14 @@ const ledgerEvents = async (filter: string[]) => (await json<LedgerEventsAnswer>
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const startUp = async () => {
   up = new Proc(['up', '--data', D.path, '--port', '0'], fakes.env());
-  await up.waitFor(/device online/, 20_000);
+  await up.waitFor(/device online/, 60_000);
 };
 const verify = async (extra: string[] = []) => {
   const r = await cli(['ledger', 'verify', '--json', ...extra]);
   return { code: r.code, report: JSON.parse(r.stdout) as LedgerVerifyReport };
 };
 
-beforeAll(startUp, 30_000);
+beforeAll(startUp, 90_000);
 
 afterAll(async () => {
   await up?.kill('SIGTERM');

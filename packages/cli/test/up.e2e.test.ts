@@ -15,8 +15,8 @@ describe('optimal up (what npm start runs)', () => {
   it('runs a control plane and a local device; session start --follow prints hello and exits 0', async () => {
     const up = new Proc(['up', '--data', D.path, '--port', '0']);
     procs.push(up);
-    await up.waitFor(/fabric is up at http:\/\/127\.0\.0\.1:\d+/);
-    await up.waitFor(/device online/);
+    await up.waitFor(/fabric is up at http:\/\/127\.0\.0\.1:\d+/, 60_000);
+    await up.waitFor(/device online/, 60_000);
 
     for (const f of ['fabric.db', 'cli.json', 'device.json', 'server.json']) {
       expect(statSync(join(D.path, f)).mode & 0o777, f).toBe(0o600);
@@ -40,7 +40,7 @@ describe('optimal up (what npm start runs)', () => {
   it('comes back up on the same data dir with the same device and credentials', async () => {
     const up = new Proc(['up', '--data', D.path, '--port', '0']);
     procs.push(up);
-    await up.waitFor(/device online/);
+    await up.waitFor(/device online/, 60_000);
     const r = await optimal(['session', 'ls', '--json', '--data', D.path]);
     expect(JSON.parse(r.stdout)).toHaveLength(1);
     const devices = await optimal(['devices', '--json', '--data', D.path]);
