@@ -68,7 +68,7 @@ export class FakePushService {
   }
 
   /** The next request (already received or still to come) matching `match`. */
-  next(match: (r: PushRequest) => boolean, timeoutMs = 5000): Promise<PushRequest> {
+  next(match: (r: PushRequest) => boolean, timeoutMs = 20_000): Promise<PushRequest> {
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

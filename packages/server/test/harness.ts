@@ -81,7 +81,7 @@ export class FakeDevice {
   }
 
   /** The first envelope matching `match` not already returned by `next` (received earlier or later). */
-  next(match: (e: Envelope) => boolean, timeoutMs = 5000): Promise<Envelope> {
+  next(match: (e: Envelope) => boolean, timeoutMs = 20_000): Promise<Envelope> {
     const already = this.received.find((e) => !this.taken.has(e) && match(e));
     if (already) {
       this.taken.add(already);
@@ -116,7 +116,7 @@ export function tryUpgrade(url: string, protocols: string[]): Promise<{ status: 
   });
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
