@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { FabricError, errorBodySchema } from '@fabric/protocol';
 import { dataDir, readCliFile, serverUrl, type GlobalOptions } from './context.js';
 
@@ -31,6 +32,24 @@ export class Api {
     return this.request<T>('POST', path, body);
   }
 
+  /**
+   * A POST the server deduplicates by its `Idempotency-Key` (starting a
+   * session): one random key for this logical request, sent again on each
+   * retry after the connection failed, so a lost answer never starts a
+   * second run. Throws `server_unreachable` after the last attempt.
+   */
+  async postOnce<T>(path: string, body: unknown, attempts = 3): Promise<T> {
+    const key = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request<T>('POST', path, body, { 'idempotency-key': key });
+      } catch (err) {
+        if (!(err instanceof FabricError && err.code === 'server_unreachable') || attempt >= attempts) throw err;
+        await new Promise((r) => setTimeout(r, 300 * attempt));
+      }
+    }
+  }
+
   async patch<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('PATCH', path, body);
   }
@@ -53,12 +72,12 @@ export class Api {
   }
 
   /** Any method; a 204 answer resolves with undefined. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.server + path, {
         method,
-        headers: { ...this.authHeader(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...this.authHeader(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {

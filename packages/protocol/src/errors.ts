@@ -48,6 +48,8 @@ export const errorCodes = [
   'ledger_conflict',
   'sandbox_unavailable',
   'credential_forbidden',
+  'data_dir_in_use',
+  'port_in_use',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -105,6 +107,10 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   sandbox_unavailable: 422,
   /** The requester may not use (or overwrite) that vault entry. */
   credential_forbidden: 403,
+  /** Another live `optimal up|serve|device` holds this data directory. */
+  data_dir_in_use: 409,
+  /** The port to listen on is taken by another process. */
+  port_in_use: 409,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

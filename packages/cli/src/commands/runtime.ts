@@ -27,9 +27,18 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const server = await startServer({
     dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server'), webRoot: cockpitRoot(),
     ...(o.mode ? { mode: o.mode } : {}),
-  });
+  }).catch((err: unknown) => { throw listenError(err, o); });
   writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
   return server;
+}
+
+/** A failure to listen as a person can act on it: the port (or address) and the flag to change it. */
+function listenError(err: unknown, o: ServeOptions): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return new FabricError('port_in_use', `port ${o.port} is in use; pick another with --port`);
+  if (code === 'EACCES') return new FabricError('forbidden', `port ${o.port} needs privileges on this machine; pick one above 1023 with --port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new FabricError('bad_request', `${o.host} is not an address of this machine; pick another with --host`);
+  return err;
 }
 
 /**

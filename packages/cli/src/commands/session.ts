@@ -81,7 +81,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
 
   async function launch(body: Record<string, unknown>, o: { follow?: boolean; json?: boolean }): Promise<void> {
     const api = Api.forUser(globals());
-    const view = await api.post<SessionView>('/api/sessions', body);
+    const view = await api.postOnce<SessionView>('/api/sessions', body);
     if (!o.follow) {
       out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.id}\n`);
       return;
