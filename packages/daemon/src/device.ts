@@ -17,6 +17,7 @@ import { Ledger } from './ledger/store.js';
 import { Memory } from './memory/memory.js';
 import { fabricMcpWiring } from './mcp/wiring.js';
 import { Records } from './records/store.js';
+import { ProcessRecord, procFilePath } from './procs/record.js';
 import { SessionRunner } from './runner.js';
 import { detectSandbox, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/sandbox.js';
 import { openSqlite } from './store/sqlite.js';
@@ -136,7 +137,11 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   });
   if (!sandboxStatus.available) opts.log.warn(`isolation: none — ${sandboxStatus.reason}`);
   const credentialCache = new CredentialCache(() => readDeviceKey(dataDir)?.identity ?? null);
+  // What a previous run that crashed left running is read before this run starts anything.
+  const procs = new ProcessRecord(procFilePath(dataDir));
+  const leftovers = procs.takeLeftovers();
   const runner = new SessionRunner({
+    procs,
     adapters,
     allowlist,
     credentials: async (start) => {
@@ -202,6 +207,14 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     outbox: new Outbox({ file: join(dataDir, 'outbox.jsonl') }),
   });
   const done = client.run();
+  // Their sessions are reported ended (session.exit with the signal), in the ledger and the log.
+  void runner.endLeftovers(leftovers).then((ended) => {
+    for (const l of ended) {
+      const what = l.outcome === 'gone' ? 'was already gone' : l.outcome === 'terminated' ? 'ended with SIGTERM' : 'ended with SIGKILL';
+      opts.log.warn(`session ${l.sessionId}: its process ${l.pid}, left by a previous run of the daemon, ${what}`);
+      record('daemon', 'session.leftover', { sessionId: l.sessionId, pid: l.pid, sandboxed: l.sandboxed, outcome: l.outcome, reason: 'left running by a previous run of the daemon' });
+    }
+  });
   let closed = false;
   const closeAll = async () => {
     if (closed) return;
@@ -218,6 +231,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     isolation: { kind: sandbox.isolation, mode: sandbox.mode, reason: sandbox.reason },
     stop: async () => {
       await client!.stop();
+      procs.close();
       credentialCache.clear();
       record('daemon', 'daemon.stop', { deviceId: paired.deviceId });
       await closeAll();

@@ -5,6 +5,7 @@ import {
   type Envelope, type HarnessName, type RunningSession, type SessionEvent, type SessionStartPayload, type Usage,
 } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest, HarnessAdapter, HarnessDriver, McpWiring, SpawnPlan } from './harness/types.js';
+import { endLeftovers, procStartTime, type Leftover, type ProcEntry, type ProcessRecord } from './procs/record.js';
 import { checkWorkDir, conversationSession, rememberConversation, sessionWorkDir } from './sandbox/paths.js';
 import { SANDBOX_READY_FD, unwrapExit, type Sandbox } from './sandbox/sandbox.js';
 import { Redactor } from './vault/redact.js';
@@ -40,6 +41,11 @@ export interface RunnerOptions {
   credentials?: (start: SessionStartPayload) => Promise<Map<string, Uint8Array>>;
   /** Told how each approval request was settled (for the ledger): by the owner, or denied when nobody answered or the session ended. */
   onApprovalSettled?: (sessionId: string, requestId: string, decision: ApprovalDecision, by: 'owner' | 'timeout' | 'session_gone') => void;
+  /**
+   * Where each running turn's process group is recorded (pid, start time),
+   * so the next run of the daemon can end what a crash of this one left.
+   */
+  procs?: ProcessRecord;
   now?: () => number;
 }
 
@@ -205,8 +211,8 @@ export class SessionRunner {
     if (eof && stdin && !stdin.destroyed) stdin.end();
   }
 
-  /** Stop a session with the signal ladder; resolves when it has ended. */
-  cancel(sessionId: string): Promise<void> {
+  /** Stop a session with the signal ladder (rungs `graceMs` apart); resolves when it has ended. */
+  cancel(sessionId: string, graceMs = this.graceMs): Promise<void> {
     const waiting = this.pending.get(sessionId);
     if (waiting) waiting.cancelled = true;
     const s = this.sessions.get(sessionId);
@@ -215,15 +221,35 @@ export class SessionRunner {
     s.queue = [];
     if (s.ladder.length === 0) {
       this.signal(s.turn, 'SIGINT');
-      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGTERM'), this.graceMs));
-      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGKILL'), this.graceMs * 2));
+      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGTERM'), graceMs));
+      s.ladder.push(setTimeout(() => this.signal(s.turn, 'SIGKILL'), graceMs * 2));
     }
     return s.ended;
   }
 
-  /** Cancel everything (daemon shutdown). */
+  /**
+   * Cancel everything (daemon shutdown), on a short ladder: SIGINT, then
+   * SIGTERM and SIGKILL 400 ms apart (at most `graceMs`), so a daemon told
+   * to stop is gone within about a second whatever its sessions do.
+   */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((id) => this.cancel(id)));
+    const grace = Math.min(this.graceMs, 400);
+    await Promise.all([...this.sessions.keys()].map((id) => this.cancel(id, grace)));
+  }
+
+  /**
+   * End the processes a previous run of the daemon recorded and left
+   * running (see endLeftovers), and report each of their sessions as ended
+   * by a signal: SIGTERM when that sufficed, else SIGKILL (also for those
+   * that were already gone, e.g. a sandbox that died with its daemon).
+   * Resolves with what became of each.
+   */
+  async endLeftovers(entries: readonly ProcEntry[], graceMs = Math.min(this.graceMs, 1000)): Promise<Leftover[]> {
+    const ended = await endLeftovers(entries.filter((e) => !this.sessions.has(e.sessionId)), graceMs);
+    for (const l of ended) {
+      this.emit('session.exit', l.sessionId, { sessionId: l.sessionId, code: null, signal: l.outcome === 'terminated' ? 'SIGTERM' : 'SIGKILL' });
+    }
+    return ended;
   }
 
   /**
@@ -334,6 +360,10 @@ export class SessionRunner {
       }
     });
     child.once('spawn', () => {
+      const pid = child.pid;
+      const startTime = pid === undefined ? null : procStartTime(pid);
+      // detached: the child leads its own process group (pgid = pid).
+      if (pid !== undefined && startTime !== null) this.opts.procs?.add({ sessionId, pid, pgid: pid, startTime, sandboxed });
       if (first) this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
       if (plan.harnessSessionId) this.meta(s, { harnessSessionId: plan.harnessSessionId });
       child.stdout!.setEncoding('utf8');
@@ -341,6 +371,7 @@ export class SessionRunner {
       child.stdout!.on('data', (chunk: string) => this.stdout(s, turn, chunk));
       child.stderr!.on('data', (chunk: string) => this.output(s, 'session.stderr', turn.stderr.push(chunk)));
       child.once('close', (code, signal) => {
+        if (pid !== undefined) this.opts.procs?.remove(sessionId, pid);
         const status = turn.sandboxed ? unwrapExit(code, signal) : { code, signal };
         this.turnEnded(s, turn, status.code, status.signal);
       });
