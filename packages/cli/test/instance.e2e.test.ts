@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,37 @@ describe('one instance per data dir', () => {
   }, 60_000);
 });
 
+describe('the lock names its holder by pid and start time', () => {
+  /** This test process's start time, as the lock records it (field 22 of /proc/self/stat). */
+  const myStart = () => { const stat = readFileSync('/proc/self/stat', 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!; };
+
+  it('refuses a data dir whose lock names a live process and its start time', async () => {
+    const E = tempDir('held');
+    try {
+      writeFileSync(join(E.path, 'optimal.lock'), JSON.stringify({ pid: process.pid, start: myStart() }));
+      const r = await optimal(['serve', '--port', '0', '--data', E.path]);
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toBe(`optimal: data_dir_in_use: ${E.path} is used by pid ${process.pid} (stop it, or use --data)`);
+      expect(readdirSync(E.path)).toEqual(['optimal.lock']);
+    } finally {
+      E.remove();
+    }
+  });
+
+  it('takes over a lock whose pid now belongs to another process (a reused pid)', async () => {
+    const E = tempDir('reused');
+    try {
+      writeFileSync(join(E.path, 'optimal.lock'), JSON.stringify({ pid: process.pid, start: '1' }));
+      const serve = start(['serve', '--port', '0', '--data', E.path]);
+      await serve.waitFor(/control plane listening on/, 30_000);
+      expect(readJson<{ pid: number }>(join(E.path, 'optimal.lock')).pid).toBe(serve.child.pid);
+      await serve.kill('SIGTERM');
+    } finally {
+      E.remove();
+    }
+  }, 40_000);
+});
+
 describe('errors a person can act on', () => {
   let blocker: Server;
   beforeAll(async () => {
@@ -123,6 +154,21 @@ describe('errors a person can act on', () => {
     expect(oneLine(r.stderr)).toBe('optimal: bad_request: limit must be a number');
     await up.kill('SIGTERM');
   }, 60_000);
+
+  it('prints a bug as one line, and its stack only with FABRIC_DEBUG=1', async () => {
+    const E = tempDir('bug');
+    try {
+      writeFileSync(join(E.path, 'fabric.db'), 'this is not a database, and sqlite will say so'.repeat(100));
+      const quiet = await optimal(['serve', '--port', '0', '--data', E.path]);
+      expect(quiet.code).toBe(70);
+      expect(oneLine(quiet.stderr)).toMatch(/^optimal: internal: .*; run again with FABRIC_DEBUG=1 for details$/);
+      const loud = await optimal(['serve', '--port', '0', '--data', E.path], { env: { FABRIC_DEBUG: '1' } });
+      expect(loud.code).toBe(70);
+      expect(loud.stderr).toMatch(/^optimal: internal: .*; stack below\n.*\n\s+at /);
+    } finally {
+      E.remove();
+    }
+  }, 40_000);
 
   it('says in one line that a file to write or ingest is missing or a directory', async () => {
     const E = tempDir('files');
