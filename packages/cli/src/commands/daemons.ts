@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
-import { bootstrapLocal, isolationLine, onShutdown, removeServerFile, runDevice, serve } from './runtime.js';
+import { bootstrapLocal, isolationLine, onShutdown, removeServerFile, runDevice, serve, stoppingLine } from './runtime.js';
 import { collectLabel, splitList, type Out } from './shared.js';
 
 function port(value: string): number {
@@ -15,7 +15,7 @@ const allowHelp = `commands the shell harness may run (default: ${DEFAULT_ALLOWL
 const sandboxOption = () => new Option('--sandbox <mode>', 'auto: sessions run in a bubblewrap sandbox; without one only your own run, unisolated. required: without one nothing runs').choices(['auto', 'required']).default('auto');
 
 export function upCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('up')
+  return new Command('up').configureHelp({ showGlobalOptions: true })
     .description('run a control plane and one local device on this machine (SQLite in the data dir)')
     .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
@@ -31,19 +31,20 @@ export function upCommand(globals: () => GlobalOptions, out: Out): Command {
       const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label, sandbox: o.sandbox }, out);
       out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
       out.stdout(`${isolationLine(device)}\n`);
-      out.stdout(`cockpit: ${server.url}/  (sign in from a browser: "optimal invite" gives the owner setup code)\n`);
+      // Passkeys need a host name: the cockpit is offered as localhost, not 127.0.0.1.
+      out.stdout(`cockpit: ${server.url.replace('://127.0.0.1:', '://localhost:')}/  (sign in from a browser: "optimal invite" gives the owner setup code)\n`);
       out.stdout(`try: optimal session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
       device.done.catch((err: unknown) => out.stderr(`optimal: device stopped: ${(err as Error).message}\n`));
       await onShutdown(async () => {
         await device.stop();
         await server.close();
         removeServerFile(dir);
-      });
+      }, () => out.stderr(stoppingLine(device.runner.size, ['the device', 'the control plane'])));
     });
 }
 
 export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('serve')
+  return new Command('serve').configureHelp({ showGlobalOptions: true })
     .description('run the control plane only (devices pair to it with "optimal pair")')
     .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on (use 0.0.0.0 only behind TLS)', '127.0.0.1')
@@ -58,12 +59,12 @@ export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
       await onShutdown(async () => {
         await server.close();
         removeServerFile(dir);
-      });
+      }, () => out.stderr(stoppingLine(null, ['the control plane'])));
     });
 }
 
 export function deviceCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
-  return new Command('device')
+  return new Command('device').configureHelp({ showGlobalOptions: true })
     .description('run the device daemon: dial out to the control plane and run sessions, reconnecting forever')
     .option('--allow <a,b,c>', allowHelp, splitList)
     .option('--label <k=v>', 'label this device (repeatable)', collectLabel, {})
@@ -75,7 +76,7 @@ export function deviceCommand(globals: () => GlobalOptions, out: Out, setExit: (
       const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label, sandbox: o.sandbox }, out);
       out.stderr(`device ${device.deviceId} starting (data in ${dir})\n`);
       out.stderr(`${isolationLine(device)}\n`);
-      const stopped = onShutdown(() => device.stop());
+      const stopped = onShutdown(() => device.stop(), () => out.stderr(stoppingLine(device.runner.size, ['the device'])));
       try {
         await Promise.race([device.done, stopped]);
       } catch (err) {

@@ -120,18 +120,30 @@ export async function openLocalAccounts(dir: string): Promise<{ accounts: Accoun
   return { accounts, ownerId: owner?.id ?? null, close: () => db.destroy() };
 }
 
-/** Wait for SIGINT/SIGTERM, then run `stop` once. */
-export function onShutdown(stop: () => Promise<void>): Promise<void> {
+/**
+ * Wait for SIGINT/SIGTERM, then say what is being stopped (`announce`, one
+ * line) and run `stop` once. A second signal while stopping exits at once.
+ */
+export function onShutdown(stop: () => Promise<void>, announce: () => void = () => {}): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = () => {
       if (stopping) return;
       stopping = true;
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      announce();
       void stop().finally(resolve);
     };
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
   });
+}
+
+/** The line a daemon logs when told to stop: `stopping: 2 sessions, the device, the control plane…`. */
+export function stoppingLine(sessions: number | null, parts: string[]): string {
+  const what = sessions === null ? parts : [`${sessions} session${sessions === 1 ? '' : 's'}`, ...parts];
+  return `stopping: ${what.join(', ')}…\n`;
 }
 
 export function removeServerFile(dir: string): void {

@@ -126,7 +126,10 @@ export class Gateway {
     for (const link of this.links.values()) closing.push(link.closed);
     for (const link of this.links.values()) link.ws.close(closeCodes.shutdown, 'server shutting down');
     for (const ws of this.browsers.keys()) ws.close(closeCodes.shutdown, 'server shutting down');
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000))]);
+    // The 2 s bound must not outlive the race: a pending timer keeps the process up that long after close.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(closing), new Promise((r) => { bound = setTimeout(r, 2000); })]);
+    clearTimeout(bound);
     for (const link of this.links.values()) link.ws.terminate();
     await Promise.all([...this.cleanups]);
     this.wss.close();
