@@ -268,6 +268,20 @@ describe('the vault', { timeout: TEST_MS }, () => {
       const unshared = await cli(['vault', 'unshare', 'GITHUB_TOKEN', '--with', 'bob']);
       expect(unshared.code, unshared.stderr).toBe(0);
       expect(JSON.parse((await bob(['vault', 'ls', '--json'])).stdout)).toEqual([]);
+
+      // A device bob pairs has a vault key too, but the owner's enrol leaves it out unless named.
+      const bobBox = tempDir('vault-bob-box');
+      try {
+        const pairing = JSON.parse((await bob(['pair', '--json'])).stdout) as { code: string };
+        expect((await optimal(['pair', '--server', url, '--token', pairing.code, '--name', 'bob-box', '--data', bobBox.path], { timeoutMs: STEP_MS })).code).toBe(0);
+        const enrol = await cli(['vault', 'enrol']);
+        expect(enrol.code, enrol.stderr).toBe(0);
+        expect(enrol.stderr).toContain('skipping device bob-box: paired by bob, not an owner; to trust it with every entry: optimal vault enrol --device bob-box');
+        const recipients = (await cli(['vault', 'recipients'])).stdout;
+        expect(recipients).not.toContain('bob-box');
+      } finally {
+        bobBox.remove();
+      }
     } finally {
       bobDir.remove();
     }

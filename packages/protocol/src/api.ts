@@ -140,6 +140,8 @@ export const deviceViewSchema = z.object({
   /** The account that paired it (id and name) and the people it is shared with (names). */
   ownerId: z.string().optional(),
   ownerName: z.string().nullable().optional(),
+  /** That account's role: a member-paired device is not trusted with the owner's credentials by default. */
+  ownerRole: roleSchema.nullable().optional(),
   sharedWith: z.array(z.string()).optional(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;

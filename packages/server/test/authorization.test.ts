@@ -218,3 +218,34 @@ describe('who may see and steer what, route by route', () => {
     expect(hersStart.payload).toMatchObject({ sessionId: hers.id, byDeviceOwner: true });
   });
 });
+
+describe('device names', () => {
+  it('are unique among live devices, ignoring case, and never look like a device id, so a member cannot stand in for the owner\'s device', async () => {
+    t = await testServer();
+    const { accounts } = t.server.ctx;
+    const invite = await accounts.createInvite(t.owner.id, 'member');
+    const mallory = await accounts.redeem(invite.code, 'mallory', 'long-enough-password', 'cli');
+    const build = await t.pairDevice('build');
+    const pairAs = async (userId: string, name: string) => {
+      const pairing = await accounts.createPairingToken(userId);
+      return t.api('/api/devices/pair', { body: { token: pairing.code, name }, token: null });
+    };
+    for (const name of ['build', 'BUILD', build.deviceId, 'dev_anything']) {
+      const res = await pairAs(mallory.user.id, name);
+      expect([name, res.status, (await res.json() as { code: string }).code]).toEqual([name, 409, 'conflict']);
+    }
+    const hers = await (await pairAs(mallory.user.id, 'mallory-box')).json() as { deviceId: string };
+    for (const name of ['build', 'Build', build.deviceId]) {
+      const res = await t.api(`/api/devices/${hers.deviceId}`, { method: 'PATCH', body: { name }, token: mallory.token });
+      expect([name, res.status]).toEqual([name, 409]);
+    }
+    const devices = await t.api('/api/devices').then((r) => r.json() as Promise<{ devices: DeviceView[] }>);
+    expect(devices.devices.map((d) => [d.name, d.ownerName, d.ownerRole])).toEqual([['build', 'ada', 'owner'], ['mallory-box', 'mallory', 'member']]);
+
+    // A revoked device gives its name back: the new one is what the name picks.
+    expect((await t.api('/api/devices/build/revoke', { body: {} })).status).toBe(200);
+    const again = await t.pairDevice('build');
+    const picked = await t.api('/api/devices/build').then((r) => r.json() as Promise<DeviceView>);
+    expect(picked.id).toBe(again.deviceId);
+  });
+});

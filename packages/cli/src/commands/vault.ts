@@ -16,7 +16,7 @@ import {
 import { writePrivateJson } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, type GlobalOptions } from '../context.js';
-import { table } from '../format.js';
+import { localTime, printable, table } from '../format.js';
 import { askSecret, readStdin } from '../prompt.js';
 import type { Out } from './shared.js';
 
@@ -63,6 +63,22 @@ async function secretValue(name: string): Promise<string> {
 interface Unlocked {
   identity: string;
   signer: Signer;
+}
+
+/**
+ * The one recipient `who` names: by id or fingerprint, else by label. A
+ * label shared by several (two CLIs on hosts of the same name) is a
+ * `conflict` that lists their ids; no match is `not_found`.
+ */
+export function pickRecipient(recipients: readonly RecipientEntry[], who: string): RecipientEntry {
+  const exact = recipients.find((r) => r.id === who || fingerprint(r.recipient) === who);
+  if (exact) return exact;
+  const labelled = recipients.filter((r) => r.label === who);
+  if (labelled.length > 1) {
+    throw new FabricError('conflict', `${labelled.length} recipients are labelled ${who} (${labelled.map((r) => r.id).join(', ')}): pass the id of the one to revoke`);
+  }
+  if (!labelled[0]) throw new FabricError('not_found', `no recipient ${who}; see "optimal vault recipients"`);
+  return labelled[0];
 }
 
 /** The CLI's side of the vault: verified sets, this CLI's keys, and the server calls. */
@@ -137,10 +153,19 @@ async function newCliKeys(postQuantum: boolean, pass: string): Promise<{ entry: 
   return { entry, wrapped, identity: identity.identity, signer };
 }
 
-function deviceEntries(devices: DeviceView[], postQuantum: boolean, out: Out): RecipientEntry[] {
+/**
+ * Recipient entries for paired devices. A device a member paired is left out
+ * (with a line saying so) unless named in `include`: its key would decrypt
+ * every entry, so it takes an owner's explicit word.
+ */
+function deviceEntries(devices: DeviceView[], postQuantum: boolean, out: Out, include: ReadonlySet<string> = new Set()): RecipientEntry[] {
   const entries: RecipientEntry[] = [];
   for (const d of devices) {
     if (d.revoked || !d.vaultRecipient) continue;
+    if (d.ownerRole !== 'owner' && !include.has(d.name) && !include.has(d.id)) {
+      out.stderr(`skipping device ${printable(d.name)}: paired by ${printable(d.ownerName ?? 'someone else')}, not an owner; to trust it with every entry: optimal vault enrol --device ${printable(d.name)}\n`);
+      continue;
+    }
     if (isPostQuantum(d.vaultRecipient) !== postQuantum) {
       out.stderr(`skipping device ${d.name}: its key is ${postQuantum ? 'classic' : 'post-quantum'} and a vault does not mix the two\n`);
       continue;
@@ -166,7 +191,7 @@ function printPhrase(phrase: string, out: Out): void {
 }
 
 export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
-  const cmd = new Command('vault').description('end-to-end encrypted credentials: the server stores only ciphertext');
+  const cmd = new Command('vault').configureHelp({ showGlobalOptions: true }).description('end-to-end encrypted credentials: the server stores only ciphertext');
 
   cmd.command('init')
     .description('create the vault: enrols this CLI, every paired device and a recovery phrase (printed once)')
@@ -236,10 +261,13 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .description('list entries (names only; nothing is decrypted)')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const { entries } = await Api.forUser(globals()).get<{ entries: EntryView[] }>('/api/vault/entries');
+      const api = Api.forUser(globals());
+      const { entries } = await api.get<{ entries: EntryView[] }>('/api/vault/entries');
       if (o.json) { out.stdout(JSON.stringify(entries) + '\n'); return; }
+      // No entries may mean no vault at all: that answer says what to run.
+      if (entries.length === 0) await api.get('/api/vault/set');
       out.stdout(entries.length === 0 ? 'the vault is empty\n' : table([['NAME', 'VERSION', 'UPDATED', 'WRITER', 'SHARED WITH', 'NOTE'], ...entries.map((e) => [
-        e.name, String(e.version), new Date(e.updatedAt).toISOString().slice(0, 16).replace('T', ' '), e.writtenBy ? writer(e) : '',
+        e.name, String(e.version), localTime(e.updatedAt).slice(0, 16), e.writtenBy ? writer(e) : '',
         e.sharedWith.map((p) => `${p.name ?? p.id}${p.write ? ' (write)' : ''}`).join(', '),
         [e.flagReason, e.needsRotation ? 'rotate: a revoked recipient could read it' : null].filter(Boolean).join('; '),
       ])]) + '\n');
@@ -289,8 +317,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (who: string) => {
       const vault = VaultClient.open(globals());
       const set = await vault.verifiedSet();
-      const target = set.recipients.find((r) => r.id === who || r.label === who || fingerprint(r.recipient) === who);
-      if (!target) throw new FabricError('not_found', `no recipient ${who}; see "optimal vault recipients"`);
+      const target = pickRecipient(set.recipients, who);
       if (target.recipient === vault.local.recipient) throw new FabricError('bad_request', 'this CLI cannot revoke itself; revoke it from another enrolled client');
       if (target.kind === 'recovery') throw new FabricError('bad_request', 'the recovery phrase cannot be revoked');
       const keys = await vault.unlock();
@@ -301,13 +328,14 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     });
 
   cmd.command('enrol')
-    .description('add paired devices that are not yet recipients, and re-encrypt every entry for them')
-    .action(async () => {
+    .description('add devices paired by owners that are not yet recipients, and re-encrypt every entry for them')
+    .option('--device <name...>', 'also add these devices, even if a member paired them (their key decrypts every entry)')
+    .action(async (o: { device?: string[] }) => {
       const vault = VaultClient.open(globals());
       const set = await vault.verifiedSet();
       const { devices } = await vault.api.get<{ devices: DeviceView[] }>('/api/devices');
       const known = new Set(set.recipients.map((r) => r.recipient));
-      const added = deviceEntries(devices.filter((d) => d.vaultRecipient && !known.has(d.vaultRecipient)), set.postQuantum, out);
+      const added = deviceEntries(devices.filter((d) => d.vaultRecipient && !known.has(d.vaultRecipient)), set.postQuantum, out, new Set(o.device ?? []));
       if (added.length === 0) { out.stdout('every paired device is already a recipient\n'); return; }
       const keys = await vault.unlock();
       const current = set.recipients.filter((r) => !(r.kind === 'device' && added.some((a) => a.id === r.id)));
@@ -349,7 +377,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
       const { log } = await Api.forUser(globals()).get<{ log: AccessLogView[] }>(`/api/vault/log?limit=${encodeURIComponent(o.limit)}`);
       if (o.json) { out.stdout(JSON.stringify(log) + '\n'); return; }
       out.stdout(table([['WHEN', 'ACTOR', 'ACTION', 'ENTRY', 'DETAIL'], ...log.map((l) => [
-        new Date(l.ts).toISOString().slice(0, 19).replace('T', ' '), l.actor, l.action, l.entry ?? '', l.detail ?? '',
+        localTime(l.ts), l.actor, l.action, l.entry ?? '', l.detail ?? '',
       ])]) + '\n');
     });
 

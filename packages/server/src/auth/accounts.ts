@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FabricError, newId, type AuthResponse, type CodeResponse, type PairResponse, type Role } from '@fabric/protocol';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
+import { assertDeviceNameFree } from '../store/devices.js';
 import { hashCode, hashPassword, newCode, verifyPassword } from './secrets.js';
 import type { Tokens } from './tokens.js';
 
@@ -130,6 +131,7 @@ export class Accounts {
       const used = await trx.updateTable('pairing_tokens').set({ used_at: now, device_id: deviceId })
         .where('jti', '=', claims.jti).where('used_at', 'is', null).executeTakeFirst();
       if (Number(used.numUpdatedRows) !== 1) throw new FabricError('pairing_token_invalid', 'pairing token was already used; make a new one');
+      await assertDeviceNameFree(trx, name);
       await trx.insertInto('devices').values({
         id: deviceId, name, owner_id: claims.sub, created_at: now, last_seen_at: null, online: 0, revoked_at: null, capabilities: null,
         vault_recipient: vaultRecipient,

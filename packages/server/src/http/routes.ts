@@ -10,7 +10,7 @@ import { topics } from '../bus.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceCommand, FleetChange } from '../sessions/service.js';
 import { policy } from '../auth/policy.js';
-import { deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
+import { assertDeviceNameFree, deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
 import { getSessionView, listSessionViews, readEvents, sessionFor } from '../store/sessions.js';
 import { clearSessionCookie, requireUser, setSessionCookie } from './auth.js';
 import { answerRetryAfter, RateLimiter } from './ratelimit.js';
@@ -123,6 +123,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = parse(updateDeviceRequestSchema, req.body);
     const { row: device } = await deviceFor(db, user, id, 'manage');
     const patch: { name?: string; draining?: number; priority?: number } = {};
+    if (body.name !== undefined && body.name !== device.name) await assertDeviceNameFree(db, body.name, device.id);
     if (body.name !== undefined) patch.name = body.name;
     if (body.draining !== undefined) patch.draining = body.draining ? 1 : 0;
     if (body.priority !== undefined) patch.priority = body.priority;

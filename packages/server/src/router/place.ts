@@ -137,7 +137,8 @@ export function place(devices: readonly DeviceState[], req: PlacementRequest): P
   if (req.harness === 'shell') shellProgram(req.prompt);
   let pool = devices;
   if (req.deviceId) {
-    const pinned = devices.find((d) => d.id === req.deviceId) ?? devices.find((d) => d.name === req.deviceId);
+    const pinned = devices.find((d) => d.id === req.deviceId)
+      ?? devices.find((d) => d.name === req.deviceId && !d.revoked) ?? devices.find((d) => d.name === req.deviceId);
     if (!pinned) return { kind: 'refuse', error: new FabricError('device_not_found', `no device ${req.deviceId}`), verdicts: [] };
     pool = [pinned];
   }

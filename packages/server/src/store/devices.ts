@@ -1,10 +1,10 @@
 import { capabilityDigestSchema, FabricError, type CapabilityDigest, type DeviceView, type Role } from '@fabric/protocol';
 import { enforce, policy, type DeviceAction, type Viewer } from '../auth/policy.js';
 import type { Db } from './db.js';
-import type { DevicesTable } from './schema.js';
+import type { Database, DevicesTable } from './schema.js';
 import type { DeviceState } from '../router/place.js';
 
-import type { Selectable } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 
 export type DeviceRow = Selectable<DevicesTable>;
 
@@ -57,7 +57,7 @@ const nobody: DeviceAccess = { ownerId: '', ownerName: null, ownerRole: null, sh
 
 export function deviceView(row: DeviceRow, runningSessions: number, access?: DeviceAccess): DeviceView {
   return {
-    ...(access ? { ownerId: access.ownerId, ownerName: access.ownerName, sharedWith: access.sharedWithNames } : {}),
+    ...(access ? { ownerId: access.ownerId, ownerName: access.ownerName, ownerRole: access.ownerRole, sharedWith: access.sharedWithNames } : {}),
     id: row.id,
     name: row.name,
     online: row.online === 1 && row.revoked_at === null,
@@ -96,9 +96,25 @@ export async function listDevices(db: Db, viewer: Viewer): Promise<DeviceView[]>
     .map((r) => deviceView(r, byDevice.get(r.id) ?? 0, access.get(r.id) ?? nobody));
 }
 
+/**
+ * Throws `conflict` unless `name` can name a device: unique among devices
+ * that are not revoked, ignoring case, and not shaped like a device id
+ * — names pick devices in pins, drains and shares, so a look-alike would
+ * let one person's device stand in for another's. `exceptId` is the device
+ * being renamed.
+ */
+export async function assertDeviceNameFree(db: Db | Transaction<Database>, name: string, exceptId: string | null = null): Promise<void> {
+  if (/^dev_/i.test(name)) throw new FabricError('conflict', `a device name may not start with "dev_" (device ids do); choose another`);
+  const rows = await db.selectFrom('devices').select(['id', 'name']).where('revoked_at', 'is', null).execute();
+  const clash = rows.find((r) => r.id !== exceptId && r.name.toLowerCase() === name.toLowerCase());
+  if (clash) throw new FabricError('conflict', `a device named ${clash.name} is already paired; choose another name`);
+}
+
 /** One device by id or name, with its access facts; undefined when there is none. */
 export async function findDevice(db: Db, idOrName: string): Promise<{ row: DeviceRow; access: DeviceAccess } | undefined> {
-  const row = await getDevice(db, idOrName) ?? await db.selectFrom('devices').selectAll().where('name', '=', idOrName).executeTakeFirst();
+  // By name, a live device before a revoked one that once had the name.
+  const row = await getDevice(db, idOrName) ?? await db.selectFrom('devices').selectAll().where('name', '=', idOrName)
+    .orderBy(sql`revoked_at is null`, 'desc').orderBy('created_at', 'desc').executeTakeFirst();
   if (!row) return undefined;
   return { row, access: (await deviceAccess(db, [row.id])).get(row.id) ?? nobody };
 }
