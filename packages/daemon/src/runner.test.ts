@@ -199,7 +199,7 @@ for (const mode of ['bare', 'in bubblewrap'] as const) describe(`SessionRunner (
 
     const project = mkdtempSync(join(tmpdir(), 'fabric-project-'));
     cleanups.push(() => rmSync(project, { recursive: true, force: true }));
-    const there = start(runner, 'pwd', { cwd: project });
+    const there = start(runner, 'pwd', { cwd: project, byDeviceOwner: true });
     await recorder.next('session.exit', there);
     expect(realpathSync(recorder.stdout(there).trim())).toBe(realpathSync(project));
   });

@@ -520,7 +520,13 @@ export class SessionRunner {
       const earlier = start.resume ? conversationSession(base, start.harness, start.resume) : null;
       return sessionWorkDir(base, earlier ?? start.sessionId);
     }
-    return checkWorkDir(start.cwd, this.opts.dataDir ?? null);
+    const dir = checkWorkDir(start.cwd, this.opts.dataDir ?? null);
+    // Another person's session works only in its own dir: a chosen one is bound
+    // read-write into the sandbox, and could be the owner's project or config.
+    if (!start.byDeviceOwner) {
+      throw new FabricError('path_not_allowed', `working directory ${start.cwd.slice(0, 256)} is not allowed: only the device owner's sessions choose one; others run in their own`);
+    }
+    return dir;
   }
 }
 

@@ -59,6 +59,9 @@ export function workDirRefusal(dir: string, dataDir: string | null): string | nu
   if (SYSTEM_TREES.some((t) => isWithin(p, t))) return 'it is a system directory';
   const homes = new Set([real(homedir()), '/root']);
   if (homes.has(p) || dirname(p) === '/home') return 'it is a home directory itself; use a project directory inside it';
+  // ~/.ssh, ~/.config, ~/.gnupg…: what the machine's user runs with, not a project.
+  const home = [...homes].find((h) => isWithin(p, h)) ?? (p.startsWith('/home/') ? p.split('/').slice(0, 3).join('/') : null);
+  if (home && relative(home, p).split(sep)[0]!.startsWith('.')) return 'it is a hidden configuration directory of a home';
   return null;
 }
 

@@ -222,8 +222,19 @@ describe('working directories', () => {
     expect((await refusal(makeRunner(), 'pwd', { cwd: `${project}\0/x` })).code).toBe('bad_request');
   });
 
+  it('refuses a hidden directory of a home (~/.ssh, ~/.config) like the home itself', () => {
+    expect(workDirRefusal(join(homedir(), '.ssh'), dataDir)).toBe('it is a hidden configuration directory of a home');
+    expect(workDirRefusal('/home/someone/.config/autostart', dataDir)).toBe('it is a hidden configuration directory of a home');
+  });
+
+  it('lets only the device owner\'s sessions choose a working directory', async () => {
+    const answer = await refusal(makeRunner(), 'pwd', { cwd: project });
+    expect(answer.code).toBe('path_not_allowed');
+    expect(answer.message).toContain('only the device owner\'s sessions choose one');
+  });
+
   it('runs in a real project dir, and counts a session\'s own work dir as one', async () => {
-    const r = await run(makeRunner(), 'pwd', { cwd: project });
+    const r = await run(makeRunner(), 'pwd', { cwd: project, byDeviceOwner: true });
     expect(r.stdout).toBe(`${project}\n`);
     expect(isProjectDir(project, dataDir)).toBe(true);
     expect(isProjectDir(join(dataDir, 'work', 'ses_someoneelse1'), dataDir)).toBe(true);
