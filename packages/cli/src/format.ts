@@ -36,6 +36,23 @@ export function bytes(n: number): string {
   return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
 
+/** An epoch-millisecond time as a person reads it: `YYYY-MM-DD HH:MM:SS` in the local time zone. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Seconds as the two largest units: `3d 4h`, `2h 5m`, `42s`. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
 export function ago(ms: number | null, now = Date.now()): string {
   if (ms === null) return 'never';
   const s = Math.max(0, Math.round((now - ms) / 1000));
@@ -94,18 +111,35 @@ export function sessionRows(sessions: SessionView[]): string[][] {
   return rows;
 }
 
+/** Epoch milliseconds between 2001 and 2286: a number named like a time in that range is one. */
+const isEpochMs = (n: number) => Number.isFinite(n) && n >= 1e12 && n < 1e13;
+
+/**
+ * A number as a person reads it, judged by its key: `…Bytes` and `bytes`
+ * as KiB/MiB/GiB, `at`, `ts`, `…At` and `…_at` holding epoch milliseconds
+ * as local times, `…Seconds` as a duration; anything else as it is.
+ */
+export function humanNumber(key: string, n: number): string {
+  if (/Bytes$|^bytes$|_bytes$/.test(key) && n >= 0) return bytes(n);
+  if (/^(at|ts)$|[a-z]At$|_at$/.test(key) && isEpochMs(n)) return localTime(n);
+  if (/Seconds$|_seconds$/.test(key) && n >= 0) return duration(n);
+  return String(n);
+}
+
 /**
  * A JSON value as an indented outline a person can read: `key: value` lines,
- * lists as `- ` items, nested objects indented. Used where a command has no
- * table of its own; `--json` gives the exact value.
+ * lists as `- ` items, nested objects indented, sizes, times and durations
+ * made readable (see humanNumber). Used where a command has no table of its
+ * own; `--json` gives the exact value.
  */
-export function renderPlain(value: unknown, indent = ''): string {
+export function renderPlain(value: unknown, indent = '', key = ''): string {
   if (value === null || value === undefined) return `${indent}-`;
+  if (typeof value === 'number') return `${indent}${humanNumber(key, value)}`;
   if (typeof value !== 'object') return `${indent}${printable(String(value))}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return `${indent}(none)`;
     return value.map((item) => {
-      const inner = renderPlain(item, `${indent}  `);
+      const inner = renderPlain(item, `${indent}  `, key);
       return `${indent}- ${inner.slice(indent.length + 2)}`;
     }).join('\n');
   }
@@ -113,9 +147,9 @@ export function renderPlain(value: unknown, indent = ''): string {
   if (entries.length === 0) return `${indent}(empty)`;
   return entries.map(([k, v]) => {
     if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
-      return `${indent}${k}:\n${renderPlain(v, `${indent}  `)}`;
+      return `${indent}${k}:\n${renderPlain(v, `${indent}  `, k)}`;
     }
-    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${printable(l)}`).join('\n')}` : renderPlain(v, '');
+    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${printable(l)}`).join('\n')}` : renderPlain(v, '', k);
     return `${indent}${printable(k)}: ${scalar}`;
   }).join('\n');
 }

@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
-import { ensureDeviceKey, readDeviceFile, recordPairing, writeDeviceFile } from '@fabric/daemon';
+import { deviceKeyPath, ensureDeviceKey, readDeviceFile, recordPairing, writeDeviceFile } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
-import { printable } from '../format.js';
+import { localTime, printable } from '../format.js';
 import { askSecret, readStdin } from '../prompt.js';
 import { openLocalAccounts } from './runtime.js';
 import type { Out } from './shared.js';
@@ -18,7 +18,7 @@ async function password(o: { passwordStdin?: boolean }): Promise<string> {
 }
 
 export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('login')
+  return new Command('login').configureHelp({ showGlobalOptions: true })
     .description('sign this CLI in as a person (with --code: redeem an owner setup code or an invite first)')
     .requiredOption('--user <name>', 'your account name')
     .option('--code <code>', 'setup code or invite code (creates the account)')
@@ -38,7 +38,7 @@ export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
 }
 
 export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('invite')
+  return new Command('invite').configureHelp({ showGlobalOptions: true })
     .description('first run: print the owner setup code; afterwards: invite a person')
     .addOption(new Option('--role <role>', 'role of the invited person').choices(['member', 'owner']).default('member'))
     .option('--json', 'print JSON')
@@ -67,7 +67,7 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
         out.stdout(JSON.stringify({ ...code, server }) + '\n');
         return;
       }
-      const until = new Date(code.expiresAt).toISOString();
+      const until = localTime(code.expiresAt);
       const what = code.kind === 'setup' ? 'owner setup code' : `invite code (${o.role})`;
       out.stdout(`${what}: ${code.code}\nsingle use, valid until ${until}\n`);
       out.stdout(`redeem it: optimal login --server ${server} --user NAME --code ${code.code}\n`);
@@ -75,7 +75,7 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
 }
 
 export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('pair')
+  return new Command('pair').configureHelp({ showGlobalOptions: true })
     .description('with --token: pair this data dir as a device; without: print a pairing token for a new device')
     .option('--token <pairing token>', 'pairing token from "optimal pair" run by a signed-in user')
     .option('--name <name>', 'device name (default: this host name)')
@@ -96,10 +96,20 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
         throw new FabricError('conflict', `${dir} is already paired as ${existing.name} (${existing.deviceId}); use another --data dir`);
       }
       const server = serverUrl(g, null);
+      // A refused pairing leaves the data dir as it found it: no vault.key, and no dir if it made one.
+      const hadDir = existsSync(dir);
+      const hadKey = existsSync(deviceKeyPath(dir));
       const key = await ensureDeviceKey(dir);
-      const paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', {
-        token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device'), vaultRecipient: key.recipient,
-      });
+      let paired: PairResponse;
+      try {
+        paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', {
+          token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device'), vaultRecipient: key.recipient,
+        });
+      } catch (err) {
+        if (!hadKey) rmSync(deviceKeyPath(dir), { force: true });
+        if (!hadDir) { try { rmdirSync(dir); } catch { /* something else was written there meanwhile */ } }
+        throw err;
+      }
       writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
       recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server });
       if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }

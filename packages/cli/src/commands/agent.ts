@@ -17,9 +17,31 @@ function ownerEndpoint(dir: string): AgentEndpoint {
 
 type Json = { json?: boolean };
 
+/** The command that calls each tool, for hints the daemon words for sessions (which call tools by name). */
+const TOOL_COMMANDS: Record<string, string> = {
+  health: 'agent health', system_query: 'agent query', service_restart: 'agent service restart', service_stop: 'agent service stop',
+  service_start: 'agent service start', process_signal: 'agent signal', file_write: 'agent file write', file_delete: 'agent file rm',
+  ledger_events: 'agent ledger', memory_store: 'agent memory store', memory_ingest: 'agent memory ingest', memory_recall: 'agent memory recall',
+  memory_reindex: 'agent memory reindex', memory_health: 'agent memory health', receipt_list: 'agent receipts',
+  incident_create: 'agent incident create', incident_step: 'agent incident step', incident_close: 'agent incident close',
+  incident_get: 'agent incident show', incident_list: 'agent incident ls', backup_create: 'agent backup create',
+  backup_list: 'agent backup ls', backup_restore: 'agent backup restore', agent_card: 'agent card',
+};
+
+/** A daemon message with each tool name it mentions replaced by the command a person types: `incident_list` → `"optimal agent incident ls"`. */
+export function commandHint(message: string): string {
+  return message.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (name) => (Object.hasOwn(TOOL_COMMANDS, name) ? `"optimal ${TOOL_COMMANDS[name]!}"` : name));
+}
+
 /** Call one tool as the owner and print its answer: JSON with --json, else a readable outline. */
 async function run(globals: () => GlobalOptions, out: Out, tool: string, input: Record<string, unknown>, o: Json): Promise<void> {
-  const answer = await agentCall(ownerEndpoint(dataDir(globals())), `${TOOLS_PATH}/${tool}`, { input: dropUndefined(input) });
+  let answer: unknown;
+  try {
+    answer = await agentCall(ownerEndpoint(dataDir(globals())), `${TOOLS_PATH}/${tool}`, { input: dropUndefined(input) });
+  } catch (err) {
+    if (err instanceof FabricError) throw new FabricError(err.code, commandHint(err.message));
+    throw err;
+  }
   if (o.json) out.stdout(JSON.stringify(answer) + '\n');
   else out.stdout(renderPlain(answer) + '\n');
 }
@@ -40,15 +62,26 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Text from a file argument, or standard input for "-". */
-function readText(path: string): string {
-  return readFileSync(path === '-' ? 0 : path, 'utf8');
+/**
+ * Text from a file argument, or standard input for "-". A missing file or
+ * a directory is a one-line `not_found` / `bad_request`, never a stack trace.
+ */
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FabricError('not_found', `${what}: no file ${path}`);
+    if (code === 'EISDIR') throw new FabricError('bad_request', `${what}: ${path} is a directory, not a file`);
+    if (code === 'EACCES') throw new FabricError('forbidden', `${what}: cannot read ${path} (permission denied)`);
+    throw err;
+  }
 }
 
 const jsonOption = () => new Option('--json', 'print JSON');
 
 export function agentCommand(globals: () => GlobalOptions, out: Out): Command {
-  const cmd = new Command('agent')
+  const cmd = new Command('agent').configureHelp({ showGlobalOptions: true })
     .description('the device\'s agent tools, as its owner (the same tools sessions get through MCP): health, queries, ledger, mutations, memory, incidents, backups')
     .addHelpText('after', '\nTalks to the device daemon running with this data dir (its agent socket and agent.token).\nDestructive tools asked by a session wait for your approval; yours run at once and are recorded in the ledger.');
 
@@ -64,7 +97,7 @@ export function agentCommand(globals: () => GlobalOptions, out: Out): Command {
       let parsed: unknown = {};
       if (input !== undefined) {
         try {
-          parsed = JSON.parse(input === '-' ? readText('-') : input);
+          parsed = JSON.parse(input === '-' ? readText('-', 'input') : input);
         } catch {
           throw new FabricError('malformed_json', 'the input is not JSON');
         }
@@ -97,9 +130,15 @@ export function agentCommand(globals: () => GlobalOptions, out: Out): Command {
     .action((pid: string, o: Json & { signal: string }) => run(globals, out, 'process_signal', { pid: int('pid')(pid), signal: o.signal.replace(/^SIG/i, '').toUpperCase() }, o));
 
   const file = cmd.command('file').description('write or delete a file (recorded in the ledger)');
-  file.command('write <path> [source]').description('write <source> (a file, or - for stdin) to <path>').option('--mode <octal>', 'file mode for a new file, e.g. 0644')
+  file.command('write <path> [source]').description('write <source> (a file, or - for stdin; stdin when left out and piped) to <path>').option('--mode <octal>', 'file mode for a new file, e.g. 0644')
     .addOption(jsonOption())
-    .action((path: string, source: string | undefined, o: Json & { mode?: string }) => run(globals, out, 'file_write', { path, content: readText(source ?? '-'), mode: o.mode }, o));
+    .action((path: string, source: string | undefined, o: Json & { mode?: string }) => {
+      // Left out, the source is stdin only when something is piped in: a terminal would silently write an empty file on ^D.
+      if (source === undefined && process.stdin.isTTY) {
+        throw new FabricError('bad_request', 'no content to write: name a source file, or pipe it in (echo hi | optimal agent file write PATH)');
+      }
+      return run(globals, out, 'file_write', { path, content: readText(source ?? '-', 'no content to write'), mode: o.mode }, o);
+    });
   file.command('rm <path>').description('delete a file').addOption(jsonOption())
     .action((path: string, o: Json) => run(globals, out, 'file_delete', { path }, o));
 
@@ -120,7 +159,7 @@ export function agentCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--tag <tag>', 'a tag (repeatable)', collect, [])
     .addOption(jsonOption())
     .action((path: string, o: Json & { source?: string; title?: string; tag: string[] }) =>
-      run(globals, out, 'memory_ingest', { source: o.source ?? (path === '-' ? 'stdin' : path), title: o.title, text: readText(path), tags: o.tag }, o));
+      run(globals, out, 'memory_ingest', { source: o.source ?? (path === '-' ? 'stdin' : path), title: o.title, text: readText(path, 'nothing to ingest'), tags: o.tag }, o));
   memory.command('recall <query>').description('find what is relevant, within a token budget')
     .option('--max <n>', 'at most this many chunks', int('--max'))
     .option('--timeframe <t>', '24h, 7d, 30d, or ISO..ISO')
@@ -139,26 +178,26 @@ export function agentCommand(globals: () => GlobalOptions, out: Out): Command {
     .action((o: Json & { kind?: string; since?: string; limit: number }) => run(globals, out, 'receipt_list', { kind: o.kind, since: o.since, limit: o.limit }, o));
 
   const incident = cmd.command('incident').description('incident workspaces: auditable troubleshooting');
-  incident.command('create <title>').option('--severity <level>', 'low, medium, high or critical').addOption(jsonOption())
+  incident.command('create <title>').description('open an incident').option('--severity <level>', 'low, medium, high or critical').addOption(jsonOption())
     .action((title: string, o: Json & { severity?: string }) => run(globals, out, 'incident_create', { title, severity: o.severity }, o));
   incident.command('step <id> <action>').description('record a step: what you did and what came of it').option('--result <text>', 'what happened', '')
     .addOption(jsonOption())
     .action((id: string, action: string, o: Json & { result: string }) => run(globals, out, 'incident_step', { id, action, result: o.result }, o));
-  incident.command('close <id>').requiredOption('--resolution <text>', 'how it ended').addOption(jsonOption())
+  incident.command('close <id>').description('close an incident with its resolution').requiredOption('--resolution <text>', 'how it ended').addOption(jsonOption())
     .action((id: string, o: Json & { resolution: string }) => run(globals, out, 'incident_close', { id, resolution: o.resolution }, o));
-  incident.command('show <id>').addOption(jsonOption())
+  incident.command('show <id>').description('an incident and its steps').addOption(jsonOption())
     .action((id: string, o: Json) => run(globals, out, 'incident_get', { id }, o));
-  incident.command('ls').option('--status <status>', 'open or closed').addOption(jsonOption())
+  incident.command('ls').description('list incidents').option('--status <status>', 'open or closed').addOption(jsonOption())
     .action((o: Json & { status?: string }) => run(globals, out, 'incident_list', { status: o.status }, o));
 
   const backup = cmd.command('backup').description('backups of the ledger, records and memory');
-  backup.command('create').addOption(jsonOption()).action((o: Json) => run(globals, out, 'backup_create', {}, o));
-  backup.command('ls').addOption(jsonOption()).action((o: Json) => run(globals, out, 'backup_list', {}, o));
+  backup.command('create').description('back up the ledger, records and memory now').addOption(jsonOption()).action((o: Json) => run(globals, out, 'backup_create', {}, o));
+  backup.command('ls').description('list backups').addOption(jsonOption()).action((o: Json) => run(globals, out, 'backup_list', {}, o));
   backup.command('restore <id>').description('restore records and memory from a backup (the ledger is never rolled back)').addOption(jsonOption())
     .action((id: string, o: Json) => run(globals, out, 'backup_restore', { backupId: id }, o));
 
   cmd.command('card').description('the device agent\'s identity card (EIP-8004 style)').addOption(jsonOption())
-    .action((o: Json) => run(globals, out, 'agent_card', {}, { json: true, ...o }));
+    .action((o: Json) => run(globals, out, 'agent_card', {}, o));
 
   cmd.command('skills [name]').description('the skills sessions get as MCP prompts; with a name, print that one')
     .addOption(jsonOption())

@@ -6,7 +6,7 @@ import { deviceRows, printable, sessionRows, table } from '../format.js';
 import type { Out } from './shared.js';
 
 export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('status')
+  return new Command('status').configureHelp({ showGlobalOptions: true })
     .description('devices (online, RAM, load, harnesses) and recent sessions')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'recent sessions to show', '10')
@@ -29,7 +29,7 @@ export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
 }
 
 export function devicesCommand(globals: () => GlobalOptions, out: Out): Command {
-  const cmd = new Command('devices').description('list, rename, share and revoke paired devices');
+  const cmd = new Command('devices').configureHelp({ showGlobalOptions: true }).description('list, rename, share and revoke paired devices');
   cmd.command('ls', { isDefault: true })
     .description('list devices')
     .option('--json', 'print JSON')

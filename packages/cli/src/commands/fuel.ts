@@ -24,7 +24,7 @@ export function duration(ms: number): string {
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export function fuelCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('fuel')
+  return new Command('fuel').configureHelp({ showGlobalOptions: true })
     .description('token fuel meter: THROUGHPUT (tokens/min), MISSION (current streak), YIELD (today)')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {

@@ -36,7 +36,7 @@ function describe(report: LedgerVerifyReport): string {
 }
 
 export function ledgerCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
-  const cmd = new Command('ledger').description('the device\'s tamper-evident ledger');
+  const cmd = new Command('ledger').configureHelp({ showGlobalOptions: true }).description('the device\'s tamper-evident ledger');
   cmd.command('verify')
     .description('check the hash chain of this data dir\'s ledger and the signed checkpoints the control plane holds; names the first bad event')
     .option('--offline', 'check the chain only, without asking the control plane for checkpoints')

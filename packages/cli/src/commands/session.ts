@@ -3,7 +3,7 @@ import { FabricError, harnessNames, isTerminal, type ApprovalView, type SessionV
 import { printEvent } from '../render.js';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
-import { printable, sessionRows, table } from '../format.js';
+import { localTime, printable, sessionRows, table } from '../format.js';
 import { readStdin } from '../prompt.js';
 import { followSession } from '../sse.js';
 import { collectLabel, type Out } from './shared.js';
@@ -35,12 +35,12 @@ interface StartOptions {
 
 function approvalRows(approvals: ApprovalView[]): string[][] {
   return [['REQUEST', 'STATUS', 'TOOL', 'ASKED', 'SUMMARY'], ...approvals.map((a) => [
-    a.requestId, a.status, a.tool, new Date(a.createdAt).toISOString().slice(11, 19), a.summary.replace(/\s+/g, ' ').slice(0, 60),
+    a.requestId, a.status, a.tool, localTime(a.createdAt).slice(11), a.summary.replace(/\s+/g, ' ').slice(0, 60),
   ])];
 }
 
 export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
-  const cmd = new Command('session').description('start, watch and steer agent sessions');
+  const cmd = new Command('session').configureHelp({ showGlobalOptions: true }).description('start, watch and steer agent sessions');
 
   cmd.command('start')
     .description('start a session on the best device (or --device) and print its id')
@@ -122,7 +122,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         ['permission', view.permissionMode], ['model', view.model ?? '-'],
         ['placement', view.placement ? (JSON.parse(view.placement) as { text?: string }).text ?? '-' : '-'],
         ['harness id', view.harnessSessionId ?? '-'], ['resumed from', view.parentId ?? '-'],
-        ['created', new Date(view.createdAt).toISOString()], ['events', String(view.lastSeq)],
+        ['created', localTime(view.createdAt)], ['events', String(view.lastSeq)],
       ];
       out.stdout(table(lines) + '\n');
       const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(`/api/sessions/${encodeURIComponent(id)}/approvals`);
@@ -182,7 +182,16 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       let data = o.stdin ? await readStdin() : text ?? '';
       if (!o.stdin && text === undefined && !o.eof) throw new FabricError('bad_request', 'give the text to send, or --stdin, or --eof');
       if (!o.raw && !o.stdin && text !== undefined) data += '\n';
-      await Api.forUser(globals()).post(`/api/sessions/${encodeURIComponent(id)}/input`, { data, eof: o.eof ?? false });
+      const api = Api.forUser(globals());
+      try {
+        await api.post(`/api/sessions/${encodeURIComponent(id)}/input`, { data, eof: o.eof ?? false });
+      } catch (err) {
+        // Only a session whose harness reported a conversation id can be resumed: for the others, say what does work.
+        if (!(err instanceof FabricError) || err.code !== 'session_finished') throw err;
+        const view = await api.get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`).catch(() => null);
+        if (!view || view.harnessSessionId) throw err;
+        throw new FabricError('session_finished', `session ${id} has already ended (${view.status}) and its ${view.harness} harness cannot resume it; start a new one with "optimal session start --harness ${view.harness}"`);
+      }
     });
 
   cmd.command('cancel <id>')
