@@ -9,7 +9,20 @@ import type { DeviceView, SessionView } from '@fabric/protocol';
  */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+/** What a program's own output may keep: newlines and tabs lay it out; everything else above is escaped. */
+const UNSAFE_IN_OUTPUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A session's output as it may reach a terminal: newlines and tabs as they
+ * are, every other control or invisible formatting character as a visible
+ * escape, so a session (perhaps another person's) cannot move the cursor,
+ * retitle the window or hide text in the viewer's terminal. `--json` carries
+ * the output exactly as it came.
+ */
+export function printableOutput(s: string): string {
+  return s.replace(UNSAFE_IN_OUTPUT, escapeChar);
+}
 
 function escapeChar(ch: string): string {
   const code = ch.charCodeAt(0);

@@ -1,6 +1,6 @@
 import { sessionEventSchema, type StreamEvent } from '@fabric/protocol';
 import type { Out } from './commands/shared.js';
-import { printable, truncate } from './format.js';
+import { printable, printableOutput, truncate } from './format.js';
 
 /**
  * Print one stored event the way a person reads a session: the agent's
@@ -14,10 +14,10 @@ export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: s
   }
   switch (e.kind) {
     case 'stdout':
-      if (e.data !== null) out.stdout(e.data);
+      if (e.data !== null) out.stdout(printableOutput(e.data));
       return;
     case 'stderr':
-      if (e.data !== null) out.stderr(e.data);
+      if (e.data !== null) out.stderr(printableOutput(e.data));
       return;
     case 'event':
       if (e.data !== null) printNormalised(e.data, out);
@@ -56,7 +56,7 @@ function printNormalised(data: string, out: Out): void {
   const e = parsed.data;
   switch (e.kind) {
     case 'text':
-      out.stdout(e.text.endsWith('\n') ? e.text : `${e.text}\n`);
+      out.stdout(printableOutput(e.text.endsWith('\n') ? e.text : `${e.text}\n`));
       return;
     case 'reasoning':
       out.stderr(`[thinking] ${truncate(e.text, 200)}\n`);
@@ -77,7 +77,7 @@ function printNormalised(data: string, out: Out): void {
       out.stderr(`[error] ${printable(e.message)}\n`);
       return;
     case 'raw':
-      out.stdout(`${e.line}\n`);
+      out.stdout(`${printableOutput(e.line)}\n`);
       return;
     default:
       return; // usage and harness_session travel as metadata too

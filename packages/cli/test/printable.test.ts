@@ -76,4 +76,19 @@ describe('the CLI prints control characters from data as visible escapes', () =>
     expect(r.stdout).not.toMatch(RAW);
     expect(r.stdout).toContain('\\u202egnp.exe is draining');
   });
+
+  it('escapes what a session printed in session logs, keeping its newlines and tabs, and --json carries it exactly', async () => {
+    const { server, run, sessionId } = await setup();
+    // Another person's session could print this to retitle the viewer's window and clear the screen.
+    const printed = 'ok\tdone\n\u001b]0;PWNED\u0007\u001b[2Jgone\r\n';
+    await server.ctx.writer.append({ sessionId, kind: 'stdout', data: printed, meta: null, ts: Date.now() });
+    await server.ctx.writer.append({ sessionId, kind: 'stderr', data: 'warn \u001b[31m!\n', meta: null, ts: Date.now() });
+    const logs = await run('session', 'logs', sessionId);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe('ok\tdone\n\\x1b]0;PWNED\\x07\\x1b[2Jgone\\r\n');
+    expect(logs.stderr).toContain('warn \\x1b[31m!\n');
+    const json = await run('session', 'logs', sessionId, '--json');
+    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; data: string | null });
+    expect(events.find((e) => e.kind === 'stdout')?.data).toBe(printed);
+  });
 });
