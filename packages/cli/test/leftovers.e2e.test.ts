@@ -40,6 +40,15 @@ async function ledgerPayloads(cli: (a: string[]) => ReturnType<typeof optimal>, 
   return (JSON.parse(r.stdout) as LedgerAnswer).events.map((e) => JSON.parse(e.payload) as unknown);
 }
 
+/** The session as the control plane sees it, once it has learnt how it ended. */
+async function settled(cli: (a: string[]) => ReturnType<typeof optimal>, sessionId: string): Promise<SessionView> {
+  return until(async () => {
+    const r = await cli(['session', 'show', sessionId, '--json']);
+    const view = JSON.parse(r.stdout) as SessionView;
+    return view.signal !== null ? view : null;
+  }, 60_000, 'the control plane to learn the session ended');
+}
+
 async function crashWithLongSession(env: Record<string, string>) {
   const D = tempDir('leftovers');
   dirs.push(D);
@@ -74,6 +83,7 @@ describe('a daemon killed with SIGKILL, then started again', () => {
     expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([{ sessionId: c.sessionId, pid: c.entry.pid, sandboxed: false, outcome: 'terminated', reason: 'left running by a previous run of the daemon' }]);
     expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([{ sessionId: c.sessionId, code: null, signal: 'SIGTERM' }]);
     expect(readJson<Recorded>(join(c.dir, 'procs.json')).sessions).toEqual([]);
+    expect(await settled(c.cli, c.sessionId)).toMatchObject({ status: 'failed', signal: 'SIGTERM' });
     expect(await again.kill('SIGTERM')).toBe(0);
   }, 120_000);
 
@@ -87,6 +97,7 @@ describe('a daemon killed with SIGKILL, then started again', () => {
     await again.waitFor(new RegExp(`session ${c.sessionId}: its process ${c.entry.pid}, left by a previous run of the daemon, was already gone`), 30_000);
     expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([{ sessionId: c.sessionId, pid: c.entry.pid, sandboxed: true, outcome: 'gone', reason: 'left running by a previous run of the daemon' }]);
     expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([{ sessionId: c.sessionId, code: null, signal: 'SIGKILL' }]);
+    expect(await settled(c.cli, c.sessionId)).toMatchObject({ status: 'failed', signal: 'SIGKILL' });
     expect(await again.kill('SIGTERM')).toBe(0);
   }, 120_000);
 });
