@@ -47,10 +47,31 @@ describe('SIGTERM', () => {
     const D = tempDir('shutdown-serve');
     dirs.push(D);
     const serve = start(['serve', '--data', D.path, '--port', '0']);
-    await serve.waitFor(/listening on/, 60_000);
+    // Its last start-up line: the signal handlers are in place from the same tick.
+    await serve.waitFor(/no owner yet/, 60_000);
     const { ms, code } = await terminate(serve);
     expect(code).toBe(0);
     expect(serve.stderr).toContain('stopping: the control plane…\n');
     expect(ms).toBeLessThan(2000);
   }, 120_000);
+
+  it('stops optimal device in under 2 s, saying so', async () => {
+    const A = tempDir('shutdown-cp');
+    const B = tempDir('shutdown-device');
+    const C = tempDir('shutdown-cli');
+    dirs.push(A, B, C);
+    const serve = start(['serve', '--data', A.path, '--port', '0']);
+    const url = (await serve.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
+    const setup = JSON.parse((await optimal(['invite', '--data', A.path, '--json'], { timeoutMs: 60_000 })).stdout) as { code: string };
+    const login = await optimal(['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path], { input: 'correct horse battery staple', timeoutMs: 60_000 });
+    expect(login.code, login.stderr).toBe(0);
+    const pairing = JSON.parse((await optimal(['pair', '--json', '--data', C.path], { timeoutMs: 60_000 })).stdout) as { code: string };
+    expect((await optimal(['pair', '--server', url, '--token', pairing.code, '--data', B.path], { timeoutMs: 60_000 })).code).toBe(0);
+    const device = start(['device', '--data', B.path]);
+    await device.waitFor(/device online/, 60_000);
+    const { ms, code } = await terminate(device);
+    expect(code).toBe(0);
+    expect(device.stderr).toContain('stopping: 0 sessions, the device…\n');
+    expect(ms).toBeLessThan(2000);
+  }, 180_000);
 });
