@@ -96,24 +96,33 @@ function readHolder(file: string): Holder | null {
   }
 }
 
-/** The process named by the lock still runs: the pid exists and, where /proc tells, started when the lock says. */
+/**
+ * The process named by the lock still runs: the pid exists, is not a zombie
+ * (killed, not yet reaped) and, where /proc tells, started when the lock says.
+ */
 function alive(h: Holder): boolean {
   try {
     process.kill(h.pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // ESRCH: no such process
   }
-  const now = startTime(h.pid);
-  return h.start === null || now === null || now === h.start;
+  const now = procStat(h.pid);
+  if (now && (now.state === 'Z' || now.state === 'X')) return false;
+  return h.start === null || now === null || now.start === h.start;
 }
 
 /** The start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), or null without /proc. */
 function startTime(pid: number): string | null {
+  return procStat(pid)?.start ?? null;
+}
+
+/** State (field 3) and start time (field 22) of `pid` from /proc/<pid>/stat; null without /proc. */
+function procStat(pid: number): { state: string; start: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
+    return rest[0] && rest[19] ? { state: rest[0], start: rest[19] } : null;
   } catch {
     return null;
   }

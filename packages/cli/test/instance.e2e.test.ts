@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Proc, optimal, readJson, tempDir } from './procs.js';
+import { Proc, optimal, readJson, tempDir, until } from './procs.js';
 
 const D = tempDir('instance');
 const procs: Proc[] = [];
@@ -93,6 +94,28 @@ describe('the lock names its holder by pid and start time', () => {
       E.remove();
     }
   });
+
+  it('takes over a lock whose process was killed but not yet reaped (a zombie)', async () => {
+    const E = tempDir('zombie');
+    // sh starts a child that exits at once, then becomes a sleep that never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()))));
+      const stat = await until(async () => {
+        const text = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+        return text.slice(text.lastIndexOf(')') + 2).startsWith('Z ') ? text : null;
+      }, 10_000, 'the child to become a zombie');
+      const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+      writeFileSync(join(E.path, 'optimal.lock'), JSON.stringify({ pid: zombie, start: startTicks }));
+      const serve = start(['serve', '--port', '0', '--data', E.path]);
+      await serve.waitFor(/control plane listening on/, 30_000);
+      expect(readJson<{ pid: number }>(join(E.path, 'optimal.lock')).pid).toBe(serve.child.pid);
+      await serve.kill('SIGTERM');
+    } finally {
+      parent.kill('SIGKILL');
+      E.remove();
+    }
+  }, 40_000);
 
   it('takes over a lock whose pid now belongs to another process (a reused pid)', async () => {
     const E = tempDir('reused');
