@@ -57,7 +57,7 @@ describe('optimal up, as a new user meets it', () => {
     expect(r.stderr).toBe(`optimal: conflict: incident ${incident.id} is closed: open a new one with "optimal agent incident create"\n`);
   });
 
-  it('refuses to write a file from a terminal with no source, and still reads piped stdin', async () => {
+  it('refuses to write a file from a terminal with no source, reads piped stdin, and names a missing or directory source in one line', async () => {
     const outside = tempDir('newcomer-files');
     dirs.push(outside);
     const target = join(outside.path, 'from-stdin.txt');
@@ -71,6 +71,8 @@ describe('optimal up, as a new user meets it', () => {
     expect(readFileSync(target, 'utf8')).toBe('piped\n');
     const missing = await cli(['agent', 'file', 'write', target, join(outside.path, 'no-such-file')]);
     expect(missing.stderr).toBe(`optimal: not_found: no content to write: no file ${join(outside.path, 'no-such-file')}\n`);
+    const directory = await cli(['agent', 'memory', 'ingest', outside.path]);
+    expect(directory.stderr).toBe(`optimal: bad_request: nothing to ingest: ${outside.path} is a directory, not a file\n`);
   });
 
   it('says the vault is not set up, with the command to run, before vault init', async () => {
