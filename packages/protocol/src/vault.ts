@@ -58,6 +58,11 @@ export const rewrapRequestSchema = z.object({
   entries: z.array(z.object({ name: vaultNameSchema, ciphertext: armoredSchema, baseVersion: z.number().int().nonnegative() }).strict()).max(100_000),
   /** Entries the removed recipient could read: flagged "rotate this credential". */
   rotate: z.array(vaultNameSchema).max(100_000).default([]),
+  /**
+   * Entries no key of the vault can open (written to other keys, or damaged):
+   * deleted with the rewrap, so one such entry cannot hold a revocation up.
+   */
+  drop: z.array(vaultNameSchema).max(100_000).default([]),
 }).strict();
 
 export const clientLogRequestSchema = z.object({

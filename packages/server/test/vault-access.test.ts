@@ -146,6 +146,20 @@ describe('a vault entry\'s access list', () => {
     expect(writes.map((w) => [w.version, w.kind, w.writerId])).toEqual([[2, 'rewrap', t.owner.id], [1, 'put', bobs.createdBy!.id]]);
   });
 
+  it('drops, with the rewrap, an entry the owner\'s client could not open, so a member\'s junk cannot hold up a revocation', async () => {
+    await fixture();
+    expect((await t.api('/api/vault/set', { method: 'PUT', body: { set: { ...set, version: 2, previousHash: 'h' } } })).status).toBe(200);
+    const { entries: all } = await (await t.api('/api/vault/entries?ciphertext=1')).json() as { entries: EntryWithCiphertext[] };
+    const kept = all.filter((e) => e.name !== 'BOB_KEY');
+    const both = await t.api('/api/vault/rewrap', { body: { setVersion: 2, entries: all.map((e) => ({ name: e.name, ciphertext: armored('cmV3cmFw'), baseVersion: e.version })), drop: ['BOB_KEY'] } });
+    expect(both.status).toBe(400);
+    const rewrap = await t.api('/api/vault/rewrap', { body: { setVersion: 2, entries: kept.map((e) => ({ name: e.name, ciphertext: armored('cmV3cmFw'), baseVersion: e.version })), drop: ['BOB_KEY'] } });
+    expect(rewrap.status).toBe(200);
+    expect((await t.api('/api/vault/entries/BOB_KEY')).status).toBe(404);
+    const { log } = await (await t.api('/api/vault/log?limit=50')).json() as { log: Array<{ action: string; entry: string | null; detail: string | null }> };
+    expect(log.find((l) => l.action === 'entry.deleted' && l.entry === 'BOB_KEY')?.detail).toContain('dropped by the rewrap');
+  });
+
   it('refuses a client id that is not in the current recipient set', async () => {
     await fixture();
     const res = await t.api('/api/vault/entries/ADA_KEY', { method: 'PUT', body: { ciphertext: armored(), setVersion: 1, clientId: 'cli_made_up' } });

@@ -9,7 +9,7 @@ import {
 } from '@fabric/protocol';
 import {
   decodeSigner, decryptEntry, encodeSigner, encryptEntry, fingerprint, generateIdentity, generateSigner, newRecoveryPhrase,
-  recoveryIdentity, recoverySigner, rewrapAll, signRecipientSet, unwrapWithPassphrase, validatePhrase, verifyRecipientSet,
+  recoveryIdentity, recoverySigner, rewrap, rewrapAll, signRecipientSet, VaultError, unwrapWithPassphrase, validatePhrase, verifyRecipientSet,
   wrapWithPassphrase, isPostQuantum,
   type RecipientEntry, type RecipientSet, type Signer, type TrustedSetState,
 } from '@fabric/vault';
@@ -118,7 +118,14 @@ class VaultClient {
     return { identity: secret.identity, signer: decodeSigner(secret.signer) };
   }
 
-  /** Publish the next set (signed by `signer`) and re-encrypt every entry to it; returns the rewrapped names. */
+  /**
+   * Re-encrypt every entry to the next set (signed by `signer`), then
+   * publish the set and the rewrapped entries; returns the rewrapped names.
+   * The work is done before anything is published, so a failure leaves the
+   * vault as it was. An entry no key of this vault can open (written to
+   * other keys, or damaged) cannot be carried over: it is dropped, and said
+   * so, rather than holding up the change.
+   */
   async publishAndRewrap(current: RecipientSet, recipients: RecipientEntry[], signer: Signer, identity: string, rotate: (names: string[]) => string[], out: Out): Promise<{ set: RecipientSet; names: string[] }> {
     const local = this.local;
     const next = signRecipientSet({
@@ -126,21 +133,50 @@ class VaultClient {
       previousHash: local.trusted.hash, createdAt: Date.now(),
     }, signer);
     const trusted = verifyRecipientSet(next, local.trusted);
-    await this.api.put('/api/vault/set', { set: next });
-    this.save({ ...local, trusted });
     const { entries } = await this.api.get<{ entries: EntryWithCiphertext[] }>('/api/vault/entries?ciphertext=1');
     const targets = next.recipients.map((r) => r.recipient);
-    const rewrapped = await rewrapAll(entries, [identity], targets, (done, total) => {
+    const { rewrapped, unreadable } = await rewrapReadable(entries, identity, targets, (done, total) => {
       if (total >= 50 && (done % 50 === 0 || done === total)) out.stderr(`rewrapped ${done}/${total}\r${done === total ? '\n' : ''}`);
     });
-    const names = entries.map((e) => e.name);
+    if (unreadable.length > 0) {
+      out.stderr(`dropping ${unreadable.length} entr${unreadable.length === 1 ? 'y' : 'ies'} no key of this vault can open (written to other keys, or damaged): ${unreadable.map((n) => printable(n)).join(', ')}\n`);
+    }
+    await this.api.put('/api/vault/set', { set: next });
+    this.save({ ...local, trusted });
+    const names = rewrapped.map((e) => e.name);
     await this.api.post('/api/vault/rewrap', {
       setVersion: next.version,
       entries: rewrapped.map((e) => ({ name: e.name, ciphertext: e.ciphertext, baseVersion: e.version })),
       rotate: rotate(names),
+      drop: unreadable,
     });
     return { set: next, names };
   }
+}
+
+/**
+ * Rewrap every entry this vault's `identity` can open; the names of those it
+ * cannot (`decrypt_failed`) come back apart. The fast batch path first; only
+ * when it fails is each entry tried on its own to sort them.
+ */
+export async function rewrapReadable(entries: EntryWithCiphertext[], identity: string, targets: string[], onProgress: (done: number, total: number) => void): Promise<{ rewrapped: EntryWithCiphertext[]; unreadable: string[] }> {
+  const unreadableError = (err: unknown) => err instanceof VaultError && err.code === 'decrypt_failed';
+  try {
+    return { rewrapped: await rewrapAll(entries, [identity], targets, onProgress), unreadable: [] };
+  } catch (err) {
+    if (!unreadableError(err)) throw err;
+  }
+  const rewrapped: EntryWithCiphertext[] = [];
+  const unreadable: string[] = [];
+  for (const e of entries) {
+    try {
+      rewrapped.push({ ...e, ciphertext: await rewrap(e.ciphertext, [identity], targets) });
+    } catch (err) {
+      if (!unreadableError(err)) throw err;
+      unreadable.push(e.name);
+    }
+  }
+  return { rewrapped, unreadable };
 }
 
 async function newCliKeys(postQuantum: boolean, pass: string): Promise<{ entry: RecipientEntry; wrapped: string; identity: string; signer: Signer }> {

@@ -205,10 +205,16 @@ export class VaultStore {
           id: newId('vwr'), name: e.name, version: e.baseVersion + 1, kind: 'rewrap', writer_id: caller.id, client: caller.client, client_id: null, written_at: now,
         }).execute();
       }
+      for (const name of req.drop) {
+        if (req.entries.some((e) => e.name === name)) throw new FabricError('bad_request', `entry ${name} cannot be both rewrapped and dropped`);
+        await trx.deleteFrom('vault_entries').where('name', '=', name).execute();
+        await trx.deleteFrom('vault_grants').where('name', '=', name).execute();
+      }
       const left = await trx.selectFrom('vault_entries').select('name').where('set_version', '<', req.setVersion).execute();
       if (left.length > 0) throw new FabricError('conflict', `the rewrap left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} on an old recipient set (${left.slice(0, 3).map((l) => l.name).join(', ')})`);
     });
     await this.log(actor, 'vault.rewrapped', null, `${req.entries.length} entries to set version ${req.setVersion}; rotate: ${req.rotate.join(', ') || 'none'}`);
+    for (const name of req.drop) await this.log(actor, 'entry.deleted', name, 'no key of the vault could open it; dropped by the rewrap');
     return this.listEntries(caller);
   }
 
