@@ -95,6 +95,21 @@ describe('the lock names its holder by pid and start time', () => {
     }
   });
 
+  it('lets exactly one of two instances started at the same moment on a fresh dir run', async () => {
+    const E = tempDir('race');
+    try {
+      const both = [start(['serve', '--port', '0', '--data', E.path]), start(['serve', '--port', '0', '--data', E.path])];
+      const loser = await Promise.race(both.map((p) => p.exited.then(() => p)));
+      const winner = both.find((p) => p !== loser)!;
+      expect(loser.stderr).toMatch(new RegExp(`^optimal: data_dir_in_use: .* is used by pid ${winner.child.pid} \\(stop it, or use --data\\)\n$`));
+      await winner.waitFor(/control plane listening on/, 30_000);
+      expect(readJson<{ pid: number }>(join(E.path, 'optimal.lock')).pid).toBe(winner.child.pid);
+      await winner.kill('SIGTERM');
+    } finally {
+      E.remove();
+    }
+  }, 40_000);
+
   it('takes over a lock whose process was killed but not yet reaped (a zombie)', async () => {
     const E = tempDir('zombie');
     // sh starts a child that exits at once, then becomes a sleep that never reaps it.
