@@ -99,10 +99,13 @@ function openSse(url, headers, onEvent) {
   });
 }
 
+/** Device sequence numbers, as a daemon's outbox sets them: the control plane then acknowledges as it does for a real device. */
+let dseq = 0;
+
 function frame(sessionId, runTag, i, withTime) {
   const head = `${runTag}|${i}|${withTime ? process.hrtime.bigint() : 0n}|`;
   const data = head + PAD.slice(head.length);
-  return `{"corrId":"${sessionId}","type":"session.stdout","direction":"to_cloud","payload":{"sessionId":"${sessionId}","data":"${data}"},"ts":${Date.now()}}`;
+  return `{"corrId":"${sessionId}","type":"session.stdout","direction":"to_cloud","payload":{"sessionId":"${sessionId}","data":"${data}"},"ts":${Date.now()},"dseq":${++dseq}}`;
 }
 
 /** Wait until the socket's send buffer is below the high-water mark. */

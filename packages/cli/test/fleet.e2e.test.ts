@@ -34,11 +34,20 @@ function start(args: string[]): Proc {
   return p;
 }
 
+/** `optimal serve` on `atPort` (0: any); a port the killed one still holds is retried, never waited out. */
 async function startServer(atPort = 0): Promise<void> {
-  server = start(['serve', '--data', A.path, '--port', String(atPort)]);
-  const m = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:(\d+))/);
-  url = m[1]!;
-  port = Number(m[2]);
+  for (let attempt = 1; ; attempt++) {
+    server = start(['serve', '--data', A.path, '--port', String(atPort)]);
+    try {
+      const m = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000);
+      url = m[1]!;
+      port = Number(m[2]);
+      return;
+    } catch (err) {
+      if (attempt < 50 && /EADDRINUSE|port_in_use/.test(server.stdout + server.stderr)) continue;
+      throw err;
+    }
+  }
 }
 
 beforeAll(async () => {
@@ -210,7 +219,6 @@ describe('a fleet of two devices on loopback', () => {
 
     await server.kill('SIGKILL');
     alpha.child.kill('SIGSTOP'); // hold the device back so the restarted plane sees it missing
-    await new Promise((r) => setTimeout(r, 300));
     await startServer(port);
     expect((await session(id)).status).toBe('lost');
     alpha.child.kill('SIGCONT');
