@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,6 +46,18 @@ describe('the process record', () => {
     expect(second.takeLeftovers()).toEqual([entry]);
     expect(JSON.parse(readFileSync(file, 'utf8')).sessions).toEqual([]);
     expect(new ProcessRecord(file).takeLeftovers()).toEqual([]);
+  });
+
+  it('leaves alone the record of a daemon that is still running', () => {
+    const file = tempFile();
+    const entry: ProcEntry = { sessionId: 'ses_a', pid: 4242, pgid: 4242, startTime: '123', sandboxed: false };
+    // The test runner's parent plays the other daemon: alive, with its own start time.
+    writeFileSync(file, JSON.stringify({ daemonPid: process.ppid, daemonStartTime: procStartTime(process.ppid), sessions: [entry] }));
+    expect(new ProcessRecord(file).takeLeftovers()).toEqual([]);
+    expect(JSON.parse(readFileSync(file, 'utf8')).sessions).toEqual([entry]);
+    // Once that pid names another program (another start time), its sessions are leftovers.
+    writeFileSync(file, JSON.stringify({ daemonPid: process.ppid, daemonStartTime: '1', sessions: [entry] }));
+    expect(new ProcessRecord(file).takeLeftovers()).toEqual([entry]);
   });
 
   it('treats a malformed file as nothing recorded', () => {

@@ -18,7 +18,12 @@ export const procEntrySchema = z.object({
 });
 export type ProcEntry = z.infer<typeof procEntrySchema>;
 
-const procFileSchema = z.object({ daemonPid: z.number().int(), sessions: z.array(procEntrySchema).max(10_000) });
+const procFileSchema = z.object({
+  daemonPid: z.number().int(),
+  /** The writing daemon's own start time: while that process lives, its sessions are its own, not leftovers. */
+  daemonStartTime: z.string().nullable().default(null),
+  sessions: z.array(procEntrySchema).max(10_000),
+});
 
 /** What became of a process a previous run of the daemon left behind. */
 export interface Leftover extends ProcEntry {
@@ -45,13 +50,19 @@ export class ProcessRecord {
   /**
    * What the previous run recorded, read once and forgotten (the file is
    * reset to this run's, still empty, set). A missing, unreadable or
-   * malformed file means nothing to end. Call before the first `add`.
+   * malformed file means nothing to end; so does a file whose daemon is
+   * still running (another daemon on this data dir: its sessions are not
+   * ours to end, and its file is left alone). Call before the first `add`.
    */
   takeLeftovers(): ProcEntry[] {
     let previous: ProcEntry[] = [];
     try {
       const parsed = procFileSchema.safeParse(JSON.parse(readFileSync(this.file, 'utf8')));
-      if (parsed.success) previous = parsed.data.sessions;
+      if (parsed.success) {
+        const { daemonPid, daemonStartTime } = parsed.data;
+        if (daemonPid !== process.pid && daemonStartTime !== null && procStartTime(daemonPid) === daemonStartTime) return [];
+        previous = parsed.data.sessions;
+      }
     } catch { /* no file, or not JSON: nothing recorded */ }
     this.write();
     return previous;
@@ -79,7 +90,7 @@ export class ProcessRecord {
   private write(): void {
     // Losing the record costs only the cleanup after a crash: never a session.
     try {
-      writePrivateJson(this.file, { daemonPid: process.pid, sessions: [...this.entries.values()] });
+      writePrivateJson(this.file, { daemonPid: process.pid, daemonStartTime: procStartTime(process.pid), sessions: [...this.entries.values()] });
     } catch { /* the data dir is read-only or full */ }
   }
 }
