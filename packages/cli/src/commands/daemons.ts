@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
-import { bootstrapLocal, isolationLine, onShutdown, removeServerFile, runDevice, serve, stoppingLine } from './runtime.js';
+import { bootstrapLocal, isolationLine, onShutdown, optimalCommand, removeServerFile, runDevice, serve, stoppingLine } from './runtime.js';
 import { collectLabel, splitList, type Out } from './shared.js';
 
 function port(value: string): number {
@@ -32,8 +32,9 @@ export function upCommand(globals: () => GlobalOptions, out: Out): Command {
       out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
       out.stdout(`${isolationLine(device)}\n`);
       // Passkeys need a host name: the cockpit is offered as localhost, not 127.0.0.1.
-      out.stdout(`cockpit: ${server.url.replace('://127.0.0.1:', '://localhost:')}/  (sign in from a browser: "optimal invite" gives the owner setup code)\n`);
-      out.stdout(`try: optimal session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
+      const optimal = optimalCommand();
+      out.stdout(`cockpit: ${server.url.replace('://127.0.0.1:', '://localhost:')}/  (sign in from a browser: "${optimal} invite" gives the owner setup code)\n`);
+      out.stdout(`try: ${optimal} session start --harness shell --prompt "echo hello" --follow${globals().data ? ` --data ${dir}` : ''}\n`);
       device.done.catch((err: unknown) => out.stderr(`optimal: device stopped: ${(err as Error).message}\n`));
       await onShutdown(async () => {
         await device.stop();

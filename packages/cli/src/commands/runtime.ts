@@ -1,10 +1,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join, sep } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
-import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
+import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, which, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
 
@@ -138,6 +138,17 @@ export function onShutdown(stop: () => Promise<void>, announce: () => void = () 
     process.once('SIGINT', handler);
     process.once('SIGTERM', handler);
   });
+}
+
+/**
+ * How a person runs this CLI from another terminal: `optimal` when it is on
+ * their PATH, else `npx optimal` (what works inside the repository). The
+ * `node_modules/.bin` dirs that `npm start` adds to this process's PATH do
+ * not count: the person's shell has none of them.
+ */
+export function optimalCommand(path = process.env.PATH ?? ''): string {
+  const theirs = path.split(delimiter).filter((d) => d !== '' && !d.split(sep).includes('node_modules')).join(delimiter);
+  return which('optimal', theirs) ? 'optimal' : 'npx optimal';
 }
 
 /** The line a daemon logs when told to stop: `stopping: 2 sessions, the device, the control plane…`. */
