@@ -1,7 +1,11 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEnvelope, parseFrame, WS_PROTOCOL, type Envelope } from '@fabric/protocol';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeviceClient } from './client.js';
+import { Outbox } from './outbox.js';
 import type { SessionRunner } from './runner.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -33,7 +37,12 @@ async function controlPlane() {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  return { url: `http://127.0.0.1:${port}`, frames, waitFor, send: (env: Envelope) => socket!.send(encodeEnvelope(env)) };
+  return {
+    url: `http://127.0.0.1:${port}`, frames, waitFor,
+    send: (env: Envelope) => socket!.send(encodeEnvelope(env)),
+    drop: () => socket!.terminate(),
+    connections: () => frames.filter((e) => e.type === 'hello').length,
+  };
 }
 
 const start = (sessionId: string, prompt: string): Envelope => ({
@@ -73,3 +82,67 @@ describe('DeviceClient', () => {
     expect(started).toEqual(['ses_fine00000001']);
   });
 });
+
+const caps = async () => ({ hostname: 'h', platform: 'linux', arch: 'x64', cpus: 1, ramTotal: 2, ramFree: 1, load: [0, 0, 0] as [number, number, number], harnesses: [], labels: {}, allowlist: [], daemonVersion: '0', runningSessions: 0, isolation: 'bwrap' as const });
+const idle = { start: () => {}, running: () => [], stopAll: async () => {} } as unknown as SessionRunner;
+const out = (sessionId: string, data: string): Envelope => ({ corrId: sessionId, type: 'session.stdout', direction: 'to_cloud', ts: 1, payload: { sessionId, data } });
+const delivered = (upTo: number): Envelope => ({ corrId: 'dlv_1', type: 'delivered', direction: 'to_device', ts: 1, payload: { upTo } });
+
+describe('DeviceClient delivery', () => {
+  it('sends what was not confirmed again, in order, after hello on every new connection, and forgets what was', async () => {
+    const cp = await controlPlane();
+    const client = new DeviceClient({ server: cp.url, deviceId: 'dev_clienttest1', token: 't', runner: idle, capabilities: caps, log: { info: () => {}, warn: () => {} }, backoff: { baseMs: 10, maxMs: 50 } });
+    const done = client.run();
+    cleanups.push(async () => { await client.stop(); await done; });
+    await cp.waitFor((e) => e.type === 'hello');
+    const sid = 'ses_delivery0001';
+    for (const d of ['a', 'b', 'c']) client.emit(out(sid, d));
+    await cp.waitFor((e) => e.dseq === 3);
+    cp.send(delivered(2));
+    await until(() => client.undelivered === 1);
+
+    cp.drop();
+    client.emit(out(sid, 'd')); // made while offline
+    await until(() => cp.connections() === 2);
+    await until(() => cp.frames.some((e) => e.dseq === 4));
+    expect(cp.frames.slice(cp.frames.findLastIndex((e) => e.type === 'hello')).map((e) => [e.type, e.dseq])).toEqual([['hello', undefined], ['session.stdout', 3], ['session.stdout', 4]]);
+    cp.send(delivered(4));
+    await until(() => client.undelivered === 0);
+  });
+
+  it('after a daemon restart, reports a finished session in hello and ends one whose run did not survive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fabric-client-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'outbox.jsonl');
+    const before = new Outbox({ file });
+    before.add({ corrId: 'ses_finished0001', type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId: 'ses_finished0001', code: 0, signal: null } }, false);
+    before.add({ corrId: 'ses_cutshort0001', type: 'session.stdout', direction: 'to_cloud', ts: 1, payload: { sessionId: 'ses_cutshort0001', data: 'half' } }, false);
+    // (killed here: nothing closed)
+
+    const cp = await controlPlane();
+    const client = new DeviceClient({ server: cp.url, deviceId: 'dev_clienttest1', token: 't', runner: idle, capabilities: caps, log: { info: () => {}, warn: () => {} }, outbox: new Outbox({ file }) });
+    const done = client.run();
+    cleanups.push(async () => { await client.stop(); await done; });
+    const hello = await cp.waitFor((e) => e.type === 'hello');
+    expect(hello.type === 'hello' && hello.payload.finished).toEqual([
+      { sessionId: 'ses_finished0001', code: 0, signal: null },
+      { sessionId: 'ses_cutshort0001', code: null, signal: null },
+    ]);
+    await cp.waitFor((e) => e.dseq === 4);
+    expect(cp.frames.filter((e) => e.dseq !== undefined).map((e) => [e.dseq, e.type, (e.payload as { sessionId: string }).sessionId])).toEqual([
+      [1, 'session.exit', 'ses_finished0001'],
+      [2, 'session.stdout', 'ses_cutshort0001'],
+      [3, 'session.stderr', 'ses_cutshort0001'],
+      [4, 'session.exit', 'ses_cutshort0001'],
+    ]);
+    expect(cp.frames.find((e) => e.dseq === 4)?.payload).toEqual({ sessionId: 'ses_cutshort0001', code: null, signal: null });
+  });
+});
+
+async function until(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition never held');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
