@@ -251,4 +251,23 @@ describe('EventWriter', () => {
       await expect(bad).rejects.toThrow();
     });
   });
+
+  describe('device resends (dseq)', () => {
+    it('stores an event once however often its dseq comes, in one batch or across writers, and says which were resends', async () => {
+      const { db, writer } = await setup();
+      await insertSession(db, 'ses_resend');
+      const first = await Promise.all([1, 2, 2, 3, 1].map((d) => writer.appendOnce(output('ses_resend', `d${d}`, { dseq: d }))));
+      expect(first.map((e) => e?.seq ?? null)).toEqual([1, 2, null, 3, null]);
+      expect(await writer.committed()).toBe(true);
+
+      // A new writer (a restarted control plane) reads the mark from the store.
+      const again = new EventWriter(db, new InProcessBus());
+      const second = await Promise.all([3, 4].map((d) => again.appendOnce(output('ses_resend', `d${d}`, { dseq: d }))));
+      expect(second.map((e) => e?.seq ?? null)).toEqual([null, 4]);
+      const rows = await db.selectFrom('session_events').select('data').where('session_id', '=', 'ses_resend').orderBy('seq').execute();
+      expect(rows.map((r) => r.data)).toEqual(['d1', 'd2', 'd3', 'd4']);
+      // Appends without a dseq are never taken for resends.
+      expect((await writer.appendOnce(output('ses_resend', 'plain')))?.seq).toBe(5);
+    });
+  });
 });

@@ -39,6 +39,7 @@ interface Pending {
 /** SQLite allows 32766 bound parameters; six per row keeps a chunk well inside. */
 const ROWS_PER_INSERT = 1000;
 const MAX_BATCH = 5000;
+const MARKS_KEPT = 10_000;
 
 /**
  * Persists session events with a per-session monotonic sequence, then
@@ -58,6 +59,13 @@ export class EventWriter {
   private commitWaiters: Array<{ n: number; resolve: (ok: boolean) => void; failures: number }> = [];
   /** Batches whose transaction failed; a waiter in {@link committed} that saw one answers false. */
   private failures = 0;
+  /**
+   * Committed `device_seq` of sessions this writer wrote, so the steady
+   * stream of a device costs no read per batch. Sound because one device
+   * socket, on one node, feeds a session at a time; forgotten when a batch
+   * fails, and wholesale past {@link MARKS_KEPT} sessions.
+   */
+  private readonly marks = new Map<string, number>();
 
   constructor(private readonly db: Db, private readonly bus: Bus) {}
 
@@ -124,6 +132,7 @@ export class EventWriter {
           stored = await this.write(batch.map((p) => p.input));
         } catch (err) {
           this.failures++;
+          for (const p of batch) this.marks.delete(p.input.sessionId);
           for (const p of batch) p.reject(err);
           this.settle(batch);
           continue;
@@ -169,8 +178,17 @@ export class EventWriter {
       const highest = new Map<string, number>();
       const withSeq = [...new Set(inputs.filter((i) => i.dseq !== undefined).map((i) => i.sessionId))];
       if (withSeq.length > 0) {
-        const marks = await trx.selectFrom('sessions').select(['id', 'device_seq']).where('id', 'in', withSeq).execute();
-        const mark = new Map(marks.map((m) => [m.id, Number(m.device_seq)]));
+        const mark = new Map<string, number>();
+        const unknown: string[] = [];
+        for (const id of withSeq) {
+          const m = this.marks.get(id);
+          if (m === undefined) unknown.push(id);
+          else mark.set(id, m);
+        }
+        if (unknown.length > 0) {
+          const rows = await trx.selectFrom('sessions').select(['id', 'device_seq']).where('id', 'in', unknown).execute();
+          for (const r of rows) mark.set(r.id, Number(r.device_seq));
+        }
         for (const input of inputs) {
           if (input.dseq === undefined) continue;
           const top = highest.get(input.sessionId) ?? mark.get(input.sessionId) ?? 0;
@@ -217,6 +235,9 @@ export class EventWriter {
           ts: event.ts,
         }))).execute();
       }
+      if (this.marks.size > MARKS_KEPT) this.marks.clear();
+      // Taken as committed here: a failed commit rejects the batch, which forgets them again.
+      for (const [id, top] of highest) this.marks.set(id, top);
       for (const { input } of rows) {
         if (input.patch && Object.keys(input.patch).length > 0) {
           await trx.updateTable('sessions').set(input.patch).where('id', '=', input.sessionId).execute();
