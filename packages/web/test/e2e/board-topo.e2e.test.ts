@@ -194,15 +194,15 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const pairing = await stack.cli(['pair', '--json']);
     expect(pairing.code, pairing.stderr).toBe(0);
     const { code } = JSON.parse(pairing.stdout) as { code: string };
-    const paired = await optimal(['pair', '--server', stack.url, '--token', code, '--name', name, '--data', data.path]);
+    const paired = await optimal(['pair', '--server', stack.url, '--token', code, '--name', name, '--data', data.path], { timeoutMs: 60_000 });
     expect(paired.code, paired.stderr).toBe(0);
     const device = new Proc(['device', '--data', data.path, '--allow', 'echo,sleep']);
     cleanup.push(() => device.kill('SIGKILL'));
-    await device.waitFor(/device online/);
+    await device.waitFor(/device online/, 60_000);
 
     // A new planet, with no reload.
     const planet = `[data-planet-name="${name}"]`;
-    await page.waitForSelector(planet, { timeout: 10_000 });
+    await page.waitForSelector(planet, { timeout: 30_000 });
     const deviceId = (await page.getAttribute(planet, 'data-planet'))!;
 
     // A running session becomes a ship on an orbit of its device.
@@ -211,7 +211,7 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const session = JSON.parse(started.stdout.trim().split('\n')[0]!) as SessionView;
     cleanup.push(() => stack.cli(['session', 'cancel', session.id]));
     const ship = `[data-ship="${session.id}"]`;
-    await page.waitForSelector(`${ship}[data-device="${deviceId}"][data-status="running"]`, { state: 'attached', timeout: 10_000 });
+    await page.waitForSelector(`${ship}[data-device="${deviceId}"][data-status="running"]`, { state: 'attached', timeout: 30_000 });
     const where = (sel: string) => page.getAttribute(sel, 'transform').then((t) => t!.match(/translate\(([-\d.]+)[ ,]([-\d.]+)\)/)!.slice(1).map(Number) as [number, number]);
     const centreOf = await where(`${planet} > g`);
     const first = await where(ship);
@@ -260,11 +260,11 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     await still.close();
 
     await stack.cli(['session', 'cancel', session.id]);
-    await page.waitForSelector(ship, { state: 'detached', timeout: 10_000 });
+    await page.waitForSelector(ship, { state: 'detached', timeout: 30_000 });
     await device.kill();
     // Gone offline: still on the map, dimmed.
-    await page.waitForSelector(`${planet}.state-offline`, { timeout: 10_000 });
+    await page.waitForSelector(`${planet}.state-offline`, { timeout: 30_000 });
     expect(errors).toEqual([]);
     await page.close();
-  }, 90_000);
+  }, 180_000);
 });
