@@ -189,10 +189,9 @@ export class SessionService {
     const sessionId: string = env.payload.sessionId;
     const owned = await this.ownedBy(sessionId, deviceId) ?? await this.adopt(sessionId, deviceId, env.type);
     if (!owned) {
-      const placedHere = await this.wasPlacedOn(sessionId, deviceId);
-      // A late ack from a device the session moved away from: stop its process.
-      if (env.type === 'session.ack' && placedHere !== null) this.sendCancel(deviceId, sessionId, 'session was placed elsewhere');
-      if (placedHere) return null;
+      // A late ack from a device the session moved away from (or never had): stop its process.
+      if (env.type === 'session.ack') this.sendCancel(deviceId, sessionId, 'session was placed elsewhere');
+      if (await this.wasPlacedOn(sessionId, deviceId)) return null;
       return { code: 'session_not_found', message: `session ${sessionId} is not running on this device` };
     }
     const ts = this.clock.now();
@@ -445,12 +444,11 @@ export class SessionService {
     return t;
   }
 
-  /** Whether the session exists and was placed on `deviceId` at some point (null: it does not exist or never was). */
-  private async wasPlacedOn(sessionId: string, deviceId: string): Promise<boolean | null> {
+  /** Whether the session exists and was placed on `deviceId` at some point. */
+  private async wasPlacedOn(sessionId: string, deviceId: string): Promise<boolean> {
     const row = await getSessionRow(this.db, sessionId);
-    if (!row) return null;
-    if (row.device_id === deviceId || (JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId)) return true;
-    return null;
+    if (!row) return false;
+    return row.device_id === deviceId || (JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId);
   }
 
   /** Fail the `lost` sessions whose device did not come back within the lost timeout. */
