@@ -28,9 +28,14 @@ const TOOL_COMMANDS: Record<string, string> = {
   backup_list: 'agent backup ls', backup_restore: 'agent backup restore', agent_card: 'agent card',
 };
 
-/** A daemon message with each tool name it mentions replaced by the command a person types: `incident_list` → `"optimal agent incident ls"`. */
+/**
+ * A daemon message whose hint names a tool ("list them with incident_list")
+ * with the command a person types instead ("list them with \"optimal agent
+ * incident ls\""). Only hints are rewritten: a message that merely starts
+ * with the tool's name (`system_query: sort applies to processes only`) keeps it.
+ */
 export function commandHint(message: string): string {
-  return message.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (name) => (Object.hasOwn(TOOL_COMMANDS, name) ? `"optimal ${TOOL_COMMANDS[name]!}"` : name));
+  return message.replace(/\bwith ([a-z]+(?:_[a-z]+)+)\b/g, (whole, name: string) => (Object.hasOwn(TOOL_COMMANDS, name) ? `with "optimal ${TOOL_COMMANDS[name]!}"` : whole));
 }
 
 /** Call one tool as the owner and print its answer: JSON with --json, else a readable outline. */
