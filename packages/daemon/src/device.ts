@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { FabricError, type Envelope, type Labels } from '@fabric/protocol';
 import { createAgentTools } from './agent/handlers.js';
 import { writeOwnerToken } from './agent/owner-token.js';
@@ -15,7 +16,7 @@ import { Checkpointer } from './ledger/checkpoint.js';
 import { LedgerKey, ledgerKeyPath } from './ledger/key.js';
 import { Ledger } from './ledger/store.js';
 import { Memory } from './memory/memory.js';
-import { fabricMcpWiring } from './mcp/wiring.js';
+import { fabricMcpWiring, MCP_SERVER_ENTRY } from './mcp/wiring.js';
 import { Records } from './records/store.js';
 import { ProcessRecord, procFilePath } from './procs/record.js';
 import { SessionRunner } from './runner.js';
@@ -132,7 +133,9 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     mode: opts.sandbox ?? 'auto',
     dataDir,
     agentSocket: socketPath,
-    readOnly: [join(dataDir, 'openclaw')],
+    // The daemon's own install (the MCP server sessions start, its node_modules) and Node itself,
+    // in case they live under /tmp, which every sandbox gets a private copy of.
+    readOnly: [join(dataDir, 'openclaw'), installRoot(), dirname(process.execPath)],
     writable: opts.sandboxBind ?? (process.env.FABRIC_SANDBOX_BIND ?? '').split(':').filter((p) => p.startsWith('/')),
   });
   if (!sandboxStatus.available) opts.log.warn(`isolation: none — ${sandboxStatus.reason}`);
@@ -258,5 +261,20 @@ function auditEnvelope(env: Envelope, runner: SessionRunner, record: (actor: str
       return;
     default:
       return;
+  }
+}
+
+/**
+ * The directory this daemon runs from: the nearest ancestor of its MCP
+ * server that holds a `node_modules` (the repository, or the app it is
+ * installed in). Sessions need it readable to start the MCP server.
+ */
+function installRoot(): string {
+  let dir = dirname(MCP_SERVER_ENTRY);
+  for (;;) {
+    if (existsSync(join(dir, 'node_modules'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return dirname(MCP_SERVER_ENTRY);
+    dir = up;
   }
 }

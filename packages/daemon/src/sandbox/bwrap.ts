@@ -57,7 +57,8 @@ export function bwrapArgs(m: SandboxMounts): string[] {
   if (!inData(m.workDir)) args.push('--bind', m.workDir, m.workDir);
   args.push('--tmpfs', m.dataDir);
   if (inData(m.workDir)) args.push('--bind', m.workDir, m.workDir);
-  for (const p of m.readOnly) bind('--ro-bind', p);
+  // Bound after the tmpfs, so one that contains the data dir would show it again: never.
+  for (const p of m.readOnly) if (!isWithin(m.dataDir, p)) bind('--ro-bind', p);
   if (m.agentSocket) bind('--bind', m.agentSocket);
   // The empty tmpfs over the data dir is made read-only too, once what is bound into it exists.
   args.push('--remount-ro', m.dataDir);

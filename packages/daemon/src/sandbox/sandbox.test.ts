@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, EnvelopeOf, SessionStartPayload } from '@fabric/protocol';
 import { APPROVALS_PATH } from '../agent/protocol.js';
@@ -39,7 +39,7 @@ let agent: AgentSocket;
 let counter = 0;
 const runners: SessionRunner[] = [];
 
-function makeRunner(opts: { mode?: SandboxMode; bwrapPath?: string } = {}) {
+function makeRunner(opts: { mode?: SandboxMode; bwrapPath?: string; readOnly?: string[] } = {}) {
   const recorder = new Recorder();
   const status = detectSandbox(opts.bwrapPath ? { bwrapPath: opts.bwrapPath } : {});
   const runner = new SessionRunner({
@@ -47,7 +47,7 @@ function makeRunner(opts: { mode?: SandboxMode; bwrapPath?: string } = {}) {
     allowlist: ALLOWLIST,
     workDir: join(dataDir, 'work'),
     dataDir,
-    sandbox: new Sandbox({ status, mode: opts.mode ?? 'auto', dataDir, agentSocket: agent.path, readOnly: [join(dataDir, 'openclaw')] }),
+    sandbox: new Sandbox({ status, mode: opts.mode ?? 'auto', dataDir, agentSocket: agent.path, readOnly: [join(dataDir, 'openclaw'), ...(opts.readOnly ?? [])] }),
     emit: recorder.emit,
     graceMs: 500,
   });
@@ -94,6 +94,19 @@ afterAll(async () => {
 });
 
 describe('a sandboxed session', () => {
+  it('sees the daemon\'s install even under /tmp, but never a read-only path that would show the data dir again', async () => {
+    const install = mkdtempSync(join(tmpdir(), 'fabric-install-'));
+    try {
+      writeFileSync(join(install, 'server.js'), 'installed\n');
+      // The data dir's parent (here /tmp) would re-expose the data dir if it were bound after the tmpfs that hides it.
+      const r = await run(makeRunner({ readOnly: [install, dirname(dataDir)] }), `sh -c 'cat ${join(install, 'server.js')}; cat ${join(dataDir, 'agent.token')}'`);
+      expect(r.stdout).toBe('installed\n');
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+    } finally {
+      rmSync(install, { recursive: true, force: true });
+    }
+  });
+
   for (const file of ['agent.token', 'vault.key', 'device.json', 'cli.json', 'ledger.db', 'ledger.key']) {
     it(`cannot read the daemon's ${file}`, async () => {
       const r = await run(makeRunner(), `cat ${join(dataDir, file)}`);
