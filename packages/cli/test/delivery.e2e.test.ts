@@ -117,7 +117,7 @@ describe('delivery across crashes', () => {
     expect(events.filter((e) => e.kind === 'stderr')).toEqual([]);
     expect(events.filter((e) => e.kind === 'exit')).toHaveLength(1);
     expect((await cli(['session', 'logs', id])).stdout).toBe(expected(EVENTS));
-  }, 180_000);
+  }, 60_000 + KILLS * 40_000 + EVENTS * 10);
 
   it('adopts a session the device ran to its end while the control plane was down, even across a daemon SIGKILL', async () => {
     // The lines come once the control plane is gone, and only the device's outbox file holds them.
