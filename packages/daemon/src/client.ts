@@ -119,7 +119,7 @@ export class DeviceClient {
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
       // The exits just made are in the outbox file either way; waiting a moment saves a resend next start.
-      if (this.ready) await this.outbox.emptied(1000);
+      if (this.ready) await this.outbox.emptied(500);
       await new Promise<void>((resolve) => {
         ws.once('close', () => resolve());
         ws.close(1000, 'device stopping');
