@@ -93,14 +93,19 @@ export function BoardScreen() {
       const t = stepTarget(cards, card.id, step);
       if (!t) return;
       const focusStep = from.dataset.step;
-      void move(card.id, t.column, t.index);
-      // Moving between columns re-creates the card: keep the keyboard where it was.
-      requestAnimationFrame(() => {
+      // Moving between columns re-creates the card, now and again when the server's answer is drawn:
+      // keep the keyboard where it was after each (unless the person has moved focus elsewhere meanwhile).
+      const refocus = () => requestAnimationFrame(() => {
+        const active = document.activeElement;
+        if (active && active !== document.body && !root.current?.contains(active)) return;
         const el = root.current?.querySelector<HTMLElement>(`[data-card-id="${card.id}"]`);
+        if (el?.contains(active)) return;
         const again = focusStep ? el?.querySelector<HTMLButtonElement>(`[data-step="${focusStep}"]`) : null;
         (again && !again.disabled ? again : el?.querySelector<HTMLElement>('[data-drag-handle]'))?.focus();
         el?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
       });
+      void move(card.id, t.column, t.index).finally(refocus);
+      refocus();
     },
   };
 
