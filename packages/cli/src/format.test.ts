@@ -40,6 +40,7 @@ describe('human output', () => {
     expect(humanNumber('uptimeSeconds', 3 * 86400 + 4 * 3600 + 5)).toBe('3d 4h');
     expect(humanNumber('seq', t)).toBe(String(t));
     expect(humanNumber('usePercent', 42)).toBe('42');
+    expect(humanNumber('usagePercent', 15.789473684210526)).toBe('15.79');
     expect(duration(42)).toBe('42s');
   });
 

@@ -130,13 +130,15 @@ const isEpochMs = (n: number) => Number.isFinite(n) && n >= 1e12 && n < 1e13;
 /**
  * A number as a person reads it, judged by its key: `…Bytes` and `bytes`
  * as KiB/MiB/GiB, `at`, `ts`, `…At` and `…_at` holding epoch milliseconds
- * as local times, `…Seconds` as a duration; anything else as it is.
+ * as local times, `…Seconds` as a duration; other fractions to two decimal
+ * places; integers as they are.
  */
 export function humanNumber(key: string, n: number): string {
   if (/Bytes$|^bytes$|_bytes$/.test(key) && n >= 0) return bytes(n);
   if (/^(at|ts)$|[a-z]At$|_at$/.test(key) && isEpochMs(n)) return localTime(n);
   if (/Seconds$|_seconds$/.test(key) && n >= 0) return duration(n);
-  return String(n);
+  // A measured fraction (a CPU percentage) to two places: 15.79, not 15.789473684210526.
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
 }
 
 /**

@@ -112,8 +112,9 @@ describe('the lock names its holder by pid and start time', () => {
 
   it('takes over a lock whose process was killed but not yet reaped (a zombie)', async () => {
     const E = tempDir('zombie');
-    // sh starts a child that exits at once, then becomes a sleep that never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A parent that forks a child which exits at once, and never reaps it (a shell may reap it before
+    // its exec, so the parent is one that has no SIGCHLD handler at all).
+    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()))));
       const stat = await until(async () => {

@@ -179,7 +179,7 @@ describe('a session through the real claude CLI (mock Messages API)', () => {
       for (const k of Object.keys(process.env)) delete process.env[k];
       Object.assign(process.env, offline, { PATH: `${dirname(claude)}:${offline.PATH}`, ANTHROPIC_BASE_URL: api.url });
       expect(basename(claude)).toBe('claude');
-      runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd, labels: {}, permissionMode: 'ask' as PermissionMode, resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }] });
+      runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd, labels: {}, permissionMode: 'ask' as PermissionMode, resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }], byDeviceOwner: true });
       const done = await Promise.race([exit, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
       expect(done, 'the session ended by itself').not.toBeNull();
       expect((done as Extract<Envelope, { type: 'session.exit' }>).payload).toMatchObject({ code: 0, signal: null });
