@@ -26,6 +26,8 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     await page.click('text=launch');
     await page.waitForSelector('[data-testid=exit]');
     expect(await page.textContent('[data-testid=stream]')).toContain(`hello from the ${size}`);
+    // The status line follows the session's own record, which may land a moment after the exit event.
+    await page.waitForFunction(() => ['succeeded', 'failed', 'cancelled', 'refused'].includes(document.querySelector('[data-testid=session-status]')?.textContent ?? ''), null, { timeout: 20_000 });
     expect(await page.textContent('[data-testid=session-status]')).toBe('succeeded');
     await screenshot(page, `${size}-session`);
     // The fuel meter is pinned on every screen, and the signed-in screens show no errors.
