@@ -42,6 +42,21 @@ export function BoardScreen() {
   const [inView, setInView] = useState<BoardColumn>('backlog');
   const root = useRef<HTMLDivElement>(null);
   const strip = useRef<HTMLDivElement>(null);
+  /** A card moved from the keyboard keeps the focus through every redraw of the next seconds (optimistic, then the server's). */
+  const keepFocus = useRef<{ id: string; step: string | undefined; until: number } | null>(null);
+  const restoreFocus = () => {
+    const k = keepFocus.current;
+    if (!k || Date.now() > k.until) return;
+    const active = document.activeElement;
+    const el = root.current?.querySelector<HTMLElement>(`[data-card-id="${k.id}"]`);
+    if (!el || el.contains(active)) return;
+    // Focus the person put elsewhere stays there; only focus lost with a redrawn card comes back.
+    if (active && active !== document.body) { keepFocus.current = null; return; }
+    const again = k.step ? el.querySelector<HTMLButtonElement>(`[data-step="${k.step}"]`) : null;
+    (again && !again.disabled ? again : el.querySelector<HTMLElement>('[data-drag-handle]'))?.focus();
+    el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  };
+  useEffect(restoreFocus);
   const pending = useRef(new Map<string, PendingMove>());
   useEffect(() => { refreshBoard().catch(setError); }, []);
   const view = overlayMoves(board.value, pending.current, Date.now());
@@ -92,20 +107,10 @@ export function BoardScreen() {
     step(card, step, from) {
       const t = stepTarget(cards, card.id, step);
       if (!t) return;
-      const focusStep = from.dataset.step;
-      // Moving between columns re-creates the card, now and again when the server's answer is drawn:
-      // keep the keyboard where it was after each (unless the person has moved focus elsewhere meanwhile).
-      const refocus = () => requestAnimationFrame(() => {
-        const active = document.activeElement;
-        if (active && active !== document.body && !root.current?.contains(active)) return;
-        const el = root.current?.querySelector<HTMLElement>(`[data-card-id="${card.id}"]`);
-        if (el?.contains(active)) return;
-        const again = focusStep ? el?.querySelector<HTMLButtonElement>(`[data-step="${focusStep}"]`) : null;
-        (again && !again.disabled ? again : el?.querySelector<HTMLElement>('[data-drag-handle]'))?.focus();
-        el?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-      });
-      void move(card.id, t.column, t.index).finally(refocus);
-      refocus();
+      // Moving re-creates the card, now and again when the server's answer is drawn: keep the keyboard on it.
+      keepFocus.current = { id: card.id, step: from.dataset.step, until: Date.now() + 10_000 };
+      void move(card.id, t.column, t.index).finally(() => requestAnimationFrame(restoreFocus));
+      requestAnimationFrame(restoreFocus);
     },
   };
 
