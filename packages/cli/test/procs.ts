@@ -42,12 +42,14 @@ export class Proc {
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** The signal that ended it, once it has ended by one. */
+  signal: NodeJS.Signals | null = null;
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (c: Buffer) => { this.stdout += c.toString(); });
     this.child.stderr!.on('data', (c: Buffer) => { this.stderr += c.toString(); });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => { this.signal = signal; resolve(code); }));
   }
 
   /** Resolve with the first match of `re` in stdout+stderr, waiting for it to appear. */

@@ -38,7 +38,7 @@ describe('SIGTERM', () => {
     // Running: its process is in the daemon's record.
     await until(async () => readJson<{ sessions: unknown[] }>(join(D.path, 'procs.json')).sessions.length === 1, 30_000, 'the session to run');
     const { ms, code } = await terminate(up);
-    expect(code).toBe(0);
+    expect(code, `ended by ${up.signal}; stderr:\n${up.stderr}`).toBe(0);
     expect(up.stderr).toContain('stopping: 1 session, the device, the control plane…\n');
     expect(ms).toBeLessThan(2000);
   }, 120_000);
@@ -50,7 +50,7 @@ describe('SIGTERM', () => {
     // Its last start-up line: the signal handlers are in place from the same tick.
     await serve.waitFor(/no owner yet/, 60_000);
     const { ms, code } = await terminate(serve);
-    expect(code).toBe(0);
+    expect(code, `ended by ${serve.signal}; stderr:\n${serve.stderr}`).toBe(0);
     expect(serve.stderr).toContain('stopping: the control plane…\n');
     expect(ms).toBeLessThan(2000);
   }, 120_000);
@@ -70,7 +70,7 @@ describe('SIGTERM', () => {
     const device = start(['device', '--data', B.path]);
     await device.waitFor(/device online/, 60_000);
     const { ms, code } = await terminate(device);
-    expect(code).toBe(0);
+    expect(code, `ended by ${device.signal}; stderr:\n${device.stderr}`).toBe(0);
     expect(device.stderr).toContain('stopping: 0 sessions, the device…\n');
     expect(ms).toBeLessThan(2000);
   }, 180_000);
