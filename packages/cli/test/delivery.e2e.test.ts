@@ -41,9 +41,9 @@ function start(args: string[]): Proc {
 }
 
 /** `optimal serve` on `atPort` (0: any); a port still held by the killed one is retried, not waited out. */
-async function startServer(atPort = 0): Promise<void> {
+async function startServer(atPort = 0, flags: string[] = []): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    server = start(['serve', '--data', A.path, '--port', String(atPort)]);
+    server = start(['serve', '--data', A.path, '--port', String(atPort), ...flags]);
     try {
       const m = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000);
       url = m[1]!;
@@ -145,4 +145,19 @@ describe('delivery across crashes', () => {
     expect(device.stderr).not.toMatch(/session_not_found/);
     await until(async () => !existsSync(outbox) || !readFileSync(outbox, 'utf8').includes('"e":'), 30_000, 'outbox emptied');
   }, 180_000);
+
+  it('fails a session whose device stays away past --lost-timeout, saying so', async () => {
+    await server.kill('SIGTERM');
+    await startServer(port, ['--lost-timeout', '2s']);
+    await device.waitFor(/device online/, 30_000);
+    const started = await cli(['session', 'start', '--device', 'solo', '--prompt', 'node -e "setInterval(()=>{},1000)"']);
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    await statusIs(id, 'running');
+    await device.kill('SIGKILL');
+    await statusIs(id, 'lost');
+    const failed = await until(async () => { const s = await session(id); return s.status === 'failed' ? s : null; }, 30_000, 'failed');
+    expect(failed.errorCode).toBe('device_offline');
+    expect(failed.errorMessage).toBe('its device did not come back within 2 s');
+  }, 120_000);
 });

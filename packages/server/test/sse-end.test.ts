@@ -46,7 +46,7 @@ describe('the SSE stream of a finished session', () => {
     const text = await res.text();
     expect(text).toContain(`id: ${last}\n`);
     expect(text).not.toContain(`id: ${last - 1}\n`);
-    expect(text.endsWith('event: end\ndata: {}\n\n')).toBe(true);
+    expect(text.endsWith(`id: ${last}\nevent: end\ndata: {}\n\n`)).toBe(true);
   });
 
   it('keeps answering a first connection (no Last-Event-ID) with the whole stream and event: end', async () => {
@@ -55,6 +55,15 @@ describe('the SSE stream of a finished session', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain(`id: ${last}\n`);
-    expect(text.endsWith('event: end\ndata: {}\n\n')).toBe(true);
+    expect(text.endsWith(`id: ${last}\nevent: end\ndata: {}\n\n`)).toBe(true);
+  });
+
+  it('gives the end frame an id, so an EventSource that reconnects after it gets 204', async () => {
+    const { t, id } = await finishedSession();
+    const text = await (await t.api(`/api/sessions/${id}/stream`)).text();
+    // What an EventSource does with the frames: the last id: field it saw becomes its Last-Event-ID.
+    const lastId = [...text.matchAll(/^id: (\d+)$/gm)].at(-1)![1]!;
+    const again = await t.api(`/api/sessions/${id}/stream`, { headers: { 'last-event-id': lastId } });
+    expect(again.status).toBe(204);
   });
 });

@@ -3,7 +3,7 @@ import { FabricError } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile } from '@fabric/daemon';
 import { DEFAULT_PORT, dataDir, type GlobalOptions } from '../context.js';
 import { bootstrapLocal, isolationLine, onShutdown, optimalCommand, removeServerFile, runDevice, serve, stoppingLine } from './runtime.js';
-import { collectLabel, splitList, type Out } from './shared.js';
+import { collectLabel, durationFlag, splitList, type Out } from './shared.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -12,7 +12,11 @@ function port(value: string): number {
 }
 
 const allowHelp = `commands the shell harness may run (default: ${DEFAULT_ALLOWLIST.join(',')})`;
+const lostTimeoutOption = () => new Option('--lost-timeout <duration>', 'a running session whose device went away fails when it is not back within this (90s, 10m, 2h)').argParser(durationFlag('--lost-timeout')).default(600_000, '10m');
+const queueTimeoutOption = () => new Option('--queue-timeout <duration>', 'a session no device can take yet fails after waiting this long (90s, 10m, 2h)').argParser(durationFlag('--queue-timeout')).default(600_000, '10m');
 const sandboxOption = () => new Option('--sandbox <mode>', 'auto: sessions run in a bubblewrap sandbox; without one only your own run, unisolated. required: without one nothing runs').choices(['auto', 'required']).default('auto');
+
+interface Timeouts { lostTimeout: number; queueTimeout: number }
 
 export function upCommand(globals: () => GlobalOptions, out: Out): Command {
   return new Command('up').configureHelp({ showGlobalOptions: true })
@@ -23,10 +27,12 @@ export function upCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--allow <a,b,c>', allowHelp, splitList)
     .option('--label <k=v>', 'label for the local device (repeatable)', collectLabel, {})
     .addOption(sandboxOption())
-    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local'; allow?: string[]; label: Record<string, string>; sandbox: 'auto' | 'required' }) => {
+    .addOption(lostTimeoutOption())
+    .addOption(queueTimeoutOption())
+    .action(async (o: Timeouts & { port: number; host: string; mode?: 'cloud' | 'local'; allow?: string[]; label: Record<string, string>; sandbox: 'auto' | 'required' }) => {
       const dir = dataDir(globals());
       const started = Date.now();
-      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}) });
+      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}), lostTimeoutMs: o.lostTimeout, queueTimeoutMs: o.queueTimeout });
       await bootstrapLocal(server, dir);
       const device = runDevice(dir, { ...(o.allow ? { allow: o.allow } : {}), label: o.label, sandbox: o.sandbox }, out);
       out.stdout(`fabric is up at ${server.url} (data in ${dir}, ready in ${Date.now() - started} ms)\n`);
@@ -50,9 +56,11 @@ export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--port <n>', 'HTTP port', port, DEFAULT_PORT)
     .option('--host <addr>', 'address to listen on (use 0.0.0.0 only behind TLS)', '127.0.0.1')
     .addOption(new Option('--mode <mode>', 'cloud: every feature; local: a device serving its own cockpit (vault, pairing and fuel answer 410)').choices(['cloud', 'local']))
-    .action(async (o: { port: number; host: string; mode?: 'cloud' | 'local' }) => {
+    .addOption(lostTimeoutOption())
+    .addOption(queueTimeoutOption())
+    .action(async (o: Timeouts & { port: number; host: string; mode?: 'cloud' | 'local' }) => {
       const dir = dataDir(globals());
-      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}) });
+      const server = await serve({ dir, host: o.host, port: o.port, ...(o.mode ? { mode: o.mode } : {}), lostTimeoutMs: o.lostTimeout, queueTimeoutMs: o.queueTimeout });
       out.stdout(`control plane listening on ${server.url} (data in ${dir})\n`);
       if (!(await server.ctx.accounts.hasPasswordAccount())) {
         out.stdout(`no owner yet: run "optimal invite --data ${dir}" for the setup code\n`);

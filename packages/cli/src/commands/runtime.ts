@@ -13,6 +13,9 @@ export interface ServeOptions {
   host: string;
   port: number;
   mode?: 'local' | 'cloud';
+  /** How long a `lost` session waits for its device, and a queued one for any. */
+  lostTimeoutMs?: number;
+  queueTimeoutMs?: number;
 }
 
 /** The cockpit's build, shipped in @fabric/web (built by npm ci / npm run build); FABRIC_WEB_ROOT points elsewhere. */
@@ -27,6 +30,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const server = await startServer({
     dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server'), webRoot: cockpitRoot(),
     ...(o.mode ? { mode: o.mode } : {}),
+    ...(o.lostTimeoutMs ? { lostTimeoutMs: o.lostTimeoutMs } : {}),
+    ...(o.queueTimeoutMs ? { queueTimeoutMs: o.queueTimeoutMs } : {}),
   }).catch((err: unknown) => { throw listenError(err, o); });
   writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
   return server;

@@ -54,9 +54,9 @@ class FakeSink implements StreamSink {
     for (const cb of cbs) cb();
   }
 
-  /** The `id:` of every event received, in order. */
+  /** The `id:` of every event received, in order (the `end` frame's repeat of the last one aside). */
   get ids(): number[] {
-    return [...this.chunks.join('').matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    return [...this.chunks.join('').matchAll(/^id: (\d+)\nevent: (?!end\n)/gm)].map((m) => Number(m[1]));
   }
 
   get gotEnd(): boolean {
@@ -307,7 +307,7 @@ describe('SessionStream', () => {
       stream.offer(exit(2));
 
       expect(sink.ids).toEqual([1, 2]);
-      expect(sink.chunks.at(-1)).toBe('event: end\ndata: {}\n\n');
+      expect(sink.chunks.at(-1)).toBe('id: 2\nevent: end\ndata: {}\n\n');
       expect(sink.ended).toBe(true);
       expect(stream.finished).toBe(true);
 
@@ -351,7 +351,7 @@ describe('SessionStream', () => {
       const { sink, stream } = setup();
       stream.finish();
       stream.finish();
-      expect(sink.chunks).toEqual(['event: end\ndata: {}\n\n']);
+      expect(sink.chunks).toEqual(['id: 0\nevent: end\ndata: {}\n\n']);
     });
   });
 

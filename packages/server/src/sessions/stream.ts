@@ -12,6 +12,11 @@ export function formatSse(e: StreamEvent): string {
   return `id: ${e.seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
+/** The frame that ends a finished session's stream, after event `last`. */
+export function endFrame(last: number): string {
+  return `id: ${last}\nevent: end\ndata: {}\n\n`;
+}
+
 export function endsSession(e: StreamEvent): boolean {
   return e.kind === 'exit' || (e.kind === 'status' && e.meta?.status !== undefined && isTerminal(e.meta.status));
 }
@@ -65,11 +70,15 @@ export class SessionStream {
     if (!this.pumping && !this.blocked) void this.pump();
   }
 
-  /** End the stream now (the session is over and everything was sent). */
+  /**
+   * End the stream now (the session is over and everything was sent). The
+   * `end` frame carries the last sequence sent (0 when there was none), so
+   * an EventSource that reconnects anyway sends a Last-Event-ID and gets 204.
+   */
   finish(): void {
     if (this.done) return;
     this.done = true;
-    this.sink.write('event: end\ndata: {}\n\n');
+    this.sink.write(endFrame(this.last));
     this.sink.end();
   }
 
