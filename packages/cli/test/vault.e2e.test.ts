@@ -96,6 +96,13 @@ describe('the vault', { timeout: TEST_MS }, () => {
     const listed = JSON.parse((await cli(['vault', 'recipients', '--json'])).stdout) as { version: number; recipients: Array<{ kind: string; label: string; fingerprint: string }> };
     expect(listed.recipients.map((r) => `${r.kind}:${r.label}`).sort()).toEqual(['cli:' + listed.recipients.find((r) => r.kind === 'cli')!.label, 'device:alpha', 'device:beta', 'recovery:recovery phrase'].sort());
     for (const r of listed.recipients) expect(r.fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){3}$/);
+    // The signed set keeps the name a device was enrolled under; a rename shows beside it.
+    const beta = (listed.recipients as Array<{ id: string; label: string }>).find((r) => r.label === 'beta')!;
+    expect((await cli(['devices', 'rename', beta.id, 'gamma'])).code).toBe(0);
+    expect((await cli(['vault', 'recipients'])).stdout).toContain('beta (now gamma)');
+    const renamed = JSON.parse((await cli(['vault', 'recipients', '--json'])).stdout) as { recipients: Array<{ id: string; deviceName?: string }> };
+    expect(renamed.recipients.find((r) => r.id === beta.id)!.deviceName).toBe('gamma');
+    expect((await cli(['devices', 'rename', beta.id, 'beta'])).code).toBe(0);
     const wrong = await optimal(['vault', 'get', 'OPENAI_API_KEY', '--data', C.path], { env: { OPTIMAL_VAULT_PASSPHRASE: 'not the passphrase' }, timeoutMs: STEP_MS });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^optimal: passphrase_wrong:/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFabricError } from '@fabric/protocol';
 import { fingerprint, generateIdentity, type RecipientEntry } from '@fabric/vault';
-import { pickRecipient } from './vault.js';
+import { pickRecipient, recipientLabel } from './vault.js';
 
 async function client(id: string, label: string): Promise<RecipientEntry> {
   const { recipient } = await generateIdentity();
@@ -29,5 +29,27 @@ describe('choosing the recipient to revoke', () => {
     expect(pickRecipient(all, fingerprint(a.recipient))).toBe(a);
     expect(pickRecipient(all, 'cli@pi')).toBe(c);
     expect(failure(() => pickRecipient(all, 'cli@nowhere')).code).toBe('not_found');
+  });
+
+  it('finds a renamed device by its name now as well as by the name it was enrolled under', async () => {
+    const pi = { ...(await client('dev_pi', 'pi')), kind: 'device' as const };
+    const laptop = await client('cli_aaaa', 'garden-pi');
+    const names = new Map([['dev_pi', 'shed-pi']]);
+    expect(pickRecipient([pi, laptop], 'shed-pi', names)).toBe(pi);
+    expect(pickRecipient([pi, laptop], 'pi', names)).toBe(pi);
+    // A CLI label never matches a device's current name, nor the other way round.
+    expect(failure(() => pickRecipient([pi, laptop], 'shed-pi')).code).toBe('not_found');
+    expect(pickRecipient([pi, laptop], 'garden-pi', new Map([['cli_aaaa', 'x']]))).toBe(laptop);
+    // Two that answer to one name: a conflict, not a guess.
+    expect(failure(() => pickRecipient([pi, laptop], 'garden-pi', new Map([['dev_pi', 'garden-pi']]))).code).toBe('conflict');
+  });
+
+  it('shows a renamed device under both names, and an unrenamed one as it is', async () => {
+    const pi = { ...(await client('dev_pi', 'pi')), kind: 'device' as const };
+    expect(recipientLabel(pi, new Map([['dev_pi', 'shed-pi']]))).toBe('pi (now shed-pi)');
+    expect(recipientLabel(pi, new Map([['dev_pi', 'pi']]))).toBe('pi');
+    expect(recipientLabel(pi, new Map())).toBe('pi');
+    const cli = await client('cli_aaaa', 'cli@laptop');
+    expect(recipientLabel(cli, new Map([['cli_aaaa', 'other']]))).toBe('cli@laptop');
   });
 });

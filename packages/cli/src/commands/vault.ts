@@ -66,19 +66,33 @@ interface Unlocked {
 }
 
 /**
- * The one recipient `who` names: by id or fingerprint, else by label. A
- * label shared by several (two CLIs on hosts of the same name) is a
- * `conflict` that lists their ids; no match is `not_found`.
+ * The one recipient `who` names: by id or fingerprint, else by label or, for
+ * a device, by the name it has now (`names`: device id → current name; a
+ * signed set keeps the name a device had when it was enrolled). A name
+ * several share (two CLIs on hosts of the same name) is a `conflict` that
+ * lists their ids; no match is `not_found`.
  */
-export function pickRecipient(recipients: readonly RecipientEntry[], who: string): RecipientEntry {
+export function pickRecipient(recipients: readonly RecipientEntry[], who: string, names: ReadonlyMap<string, string> = new Map()): RecipientEntry {
   const exact = recipients.find((r) => r.id === who || fingerprint(r.recipient) === who);
   if (exact) return exact;
-  const labelled = recipients.filter((r) => r.label === who);
+  const labelled = recipients.filter((r) => r.label === who || (r.kind === 'device' && names.get(r.id) === who));
   if (labelled.length > 1) {
     throw new FabricError('conflict', `${labelled.length} recipients are labelled ${who} (${labelled.map((r) => r.id).join(', ')}): pass the id of the one to revoke`);
   }
   if (!labelled[0]) throw new FabricError('not_found', `no recipient ${who}; see "optimal vault recipients"`);
   return labelled[0];
+}
+
+/** A recipient's label as a person reads it: a renamed device shows its name now too. */
+export function recipientLabel(r: RecipientEntry, names: ReadonlyMap<string, string>): string {
+  const now = r.kind === 'device' ? names.get(r.id) : undefined;
+  return now !== undefined && now !== r.label ? `${r.label} (now ${now})` : r.label;
+}
+
+/** Device id → current name, for the devices this person can see. */
+async function deviceNames(api: Api): Promise<Map<string, string>> {
+  const { devices } = await api.get<{ devices: DeviceView[] }>('/api/devices');
+  return new Map(devices.map((d) => [d.id, d.name]));
 }
 
 /** The CLI's side of the vault: verified sets, this CLI's keys, and the server calls. */
@@ -341,11 +355,13 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .description('who can decrypt the vault, with fingerprints (the set is verified before it is shown)')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const set = await VaultClient.open(globals()).verifiedSet();
-      const rows = set.recipients.map((r) => ({ ...r, fingerprint: fingerprint(r.recipient) }));
+      const vault = VaultClient.open(globals());
+      const set = await vault.verifiedSet();
+      const names = await deviceNames(vault.api);
+      const rows = set.recipients.map((r) => ({ ...r, fingerprint: fingerprint(r.recipient), ...(r.kind === 'device' ? { deviceName: names.get(r.id) ?? null } : {}) }));
       if (o.json) { out.stdout(JSON.stringify({ version: set.version, postQuantum: set.postQuantum, recipients: rows }) + '\n'); return; }
       out.stdout(`recipient set version ${set.version}${set.postQuantum ? ' (post-quantum)' : ''}, verified\n`);
-      out.stdout(table([['ID', 'KIND', 'LABEL', 'FINGERPRINT', 'CAN SIGN'], ...rows.map((r) => [r.id, r.kind, r.label, r.fingerprint, r.signer ? 'yes' : ''])]) + '\n');
+      out.stdout(table([['ID', 'KIND', 'LABEL', 'FINGERPRINT', 'CAN SIGN'], ...rows.map((r) => [r.id, r.kind, printable(recipientLabel(r, names)), r.fingerprint, r.signer ? 'yes' : ''])]) + '\n');
     });
 
   cmd.command('revoke <recipient>')
@@ -353,13 +369,14 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (who: string) => {
       const vault = VaultClient.open(globals());
       const set = await vault.verifiedSet();
-      const target = pickRecipient(set.recipients, who);
+      const names = await deviceNames(vault.api);
+      const target = pickRecipient(set.recipients, who, names);
       if (target.recipient === vault.local.recipient) throw new FabricError('bad_request', 'this CLI cannot revoke itself; revoke it from another enrolled client');
       if (target.kind === 'recovery') throw new FabricError('bad_request', 'the recovery phrase cannot be revoked');
       const keys = await vault.unlock();
-      const { names } = await vault.publishAndRewrap(set, set.recipients.filter((r) => r !== target), keys.signer, keys.identity, (all) => all, out);
-      out.stdout(`${target.kind} ${target.label} removed; ${names.length} entr${names.length === 1 ? 'y' : 'ies'} re-encrypted without it\n`);
-      if (names.length > 0) out.stdout(`it could read these, so rotate them at their source: ${names.join(', ')}\n`);
+      const { names: rewrapped } = await vault.publishAndRewrap(set, set.recipients.filter((r) => r !== target), keys.signer, keys.identity, (all) => all, out);
+      out.stdout(`${target.kind} ${printable(recipientLabel(target, names))} removed; ${rewrapped.length} entr${rewrapped.length === 1 ? 'y' : 'ies'} re-encrypted without it\n`);
+      if (rewrapped.length > 0) out.stdout(`it could read these, so rotate them at their source: ${rewrapped.join(', ')}\n`);
       if (target.kind === 'device') out.stdout(`to cut the device off entirely: optimal devices revoke ${target.id}\n`);
     });
 
