@@ -85,7 +85,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const writer = new EventWriter(db, bus);
   const vault = new VaultStore(db, clock);
   const sessions = new SessionService({
-    db, bus, writer, clock, vault,
+    db, bus, writer, clock, vault, log,
     ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
     ...(opts.queueTimeoutMs ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
     ...(opts.lostTimeoutMs ? { lostTimeoutMs: opts.lostTimeoutMs } : {}),

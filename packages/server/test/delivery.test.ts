@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope, FinishedSession, RunningSession, SessionView, StreamEvent } from '@fabric/protocol';
@@ -128,6 +129,26 @@ describe('exactly once in the store', () => {
     expect(usage).toHaveLength(1);
     expect((await view(server, token, sid)).status).toBe('succeeded');
     expect(errors(device)).toEqual([]);
+  });
+
+  it('reports output it could not store, and closes the socket instead of acknowledging it', async () => {
+    const lines: string[] = [];
+    const server = await boot({ log: { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } });
+    const token = await owner(server);
+    const paired = await pair(server);
+    const device = await Device.connect(server, paired.deviceId, paired.token);
+    const s = await create(server, token, paired.deviceId);
+    await device.next((e) => e.type === 'session.start');
+    device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
+    await device.delivered(1);
+    // A store that refuses one write, as a full disk would.
+    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`.execute(server.ctx.db);
+    const closed = new Promise<number>((resolve) => device.ws.once('close', (code) => resolve(code)));
+    device.session(2, 'session.stdout', { sessionId: s.id, data: 'poison' });
+    expect(await closed).toBe(1011);
+    expect(lines).toContainEqual(`session ${s.id}: output not stored (the device will send it again): disk says no`);
+    expect(device.got.filter((e) => e.type === 'delivered' && e.payload.upTo >= 2)).toEqual([]);
+    expect((await events(server, s.id)).filter((e) => e.kind === 'stdout')).toEqual([]);
   });
 
   it('acknowledges a burst with few delivered envelopes, the last one covering all of it', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApprovalView, Envelope, SessionView } from '@fabric/protocol';
 import { FakeDevice, capabilities, testServer, until } from './harness.js';
+import { topics } from '../src/bus.js';
 
 type TestServer = Awaited<ReturnType<typeof testServer>>;
 let t: TestServer;
@@ -130,6 +131,23 @@ describe('approvals from anywhere', () => {
     expect(again.status).toBe(409);
     const events = await t.api(`/api/sessions/${s.id}/events`).then((r) => r.json() as Promise<{ events: Array<{ kind: string; meta: Record<string, unknown> | null }> }>);
     expect(events.events.filter((e) => e.kind === 'approval').map((e) => e.meta?.decision ?? 'asked')).toEqual(['asked', 'allow']);
+  });
+
+  it('counts a waiting request in the session list and tells the fleet when it arrives and when it is answered', async () => {
+    const { device, s } = await runningSession();
+    const fleet: unknown[] = [];
+    t.server.ctx.bus.subscribe(topics.fleet, (m) => fleet.push(m));
+    request(device, s.id, 'apr_list');
+    const change = { type: 'session', id: s.id, status: 'running', deviceId: device.deviceId };
+    await until(async () => fleet.length === 1);
+    expect(fleet).toEqual([change]);
+    const listed = await t.api('/api/sessions').then((r) => r.json() as Promise<{ sessions: SessionView[] }>);
+    expect(listed.sessions.find((v) => v.id === s.id)?.pendingApprovals).toBe(1);
+
+    expect((await t.api(`/api/sessions/${s.id}/approvals/apr_list`, { body: { decision: 'deny' } })).status).toBe(200);
+    expect(fleet).toEqual([change, change]);
+    const after = await t.api('/api/sessions').then((r) => r.json() as Promise<{ sessions: SessionView[] }>);
+    expect(after.sessions.find((v) => v.id === s.id)?.pendingApprovals).toBe(0);
   });
 
   it('refuses answers to expired and unknown requests', async () => {

@@ -20,6 +20,8 @@ export class Approvals {
     private readonly writer: EventWriter,
     private readonly clock: Clock,
     private readonly send: (deviceId: string, env: Envelope) => void,
+    /** A session's waiting-on-you count changed: tell whoever shows the fleet. */
+    private readonly changed: (sessionId: string) => Promise<void>,
   ) {}
 
   /**
@@ -37,6 +39,7 @@ export class Approvals {
         status: 'pending', reason: null, created_at: now, expires_at: p.expiresAt, decided_at: null, decided_by: null,
       },
     });
+    await this.changed(p.sessionId);
   }
 
   /** The owner's answer. Throws `not_found`, `conflict` (already answered or expired) or `session_finished`. */
@@ -64,6 +67,7 @@ export class Approvals {
       sessionId, kind: 'approval', data: null, ts: now,
       meta: { requestId, decision, ...(reason ? { message: reason } : {}) },
     });
+    await this.changed(sessionId);
     return approvalView((await this.db.selectFrom('approvals').selectAll().where('request_id', '=', requestId).executeTakeFirst())!, now);
   }
 

@@ -7,6 +7,7 @@ import { enforce, policy, type Viewer } from '../auth/policy.js';
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Clock } from '../clock.js';
+import { silentLogger, type Logger } from '../log.js';
 import { describePlacement, place, type DeviceState, type Placement, type PlacementRequest } from '../router/place.js';
 import type { Db } from '../store/db.js';
 import { deviceStates } from '../store/devices.js';
@@ -44,6 +45,8 @@ export interface SessionServiceOptions {
   /** A `lost` session whose device stays away this long fails with `device_offline` (default 10 min). */
   lostTimeoutMs?: number;
   vault: VaultStore;
+  /** Where failures nobody awaits are reported (a session's output that could not be stored). */
+  log?: Logger;
 }
 
 type Detail = { errorCode?: ErrorCode; message?: string; exit?: { code: number | null; signal: string | null }; patch?: AppendInput['patch'] };
@@ -64,6 +67,7 @@ export class SessionService {
   private readonly queueTimeoutMs: number;
   private readonly lostTimeoutMs: number;
   private readonly vault: VaultStore;
+  private readonly log: Logger;
   private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Non-terminal sessions this node has seen, for validating device output without a query. */
@@ -82,7 +86,11 @@ export class SessionService {
     this.queueTimeoutMs = opts.queueTimeoutMs ?? 10 * 60_000;
     this.lostTimeoutMs = opts.lostTimeoutMs ?? 10 * 60_000;
     this.vault = opts.vault;
-    this.approvals = new Approvals(this.db, this.writer, this.clock, (deviceId, env) => this.sendToDevice(deviceId, env));
+    this.log = opts.log ?? silentLogger;
+    this.approvals = new Approvals(this.db, this.writer, this.clock, (deviceId, env) => this.sendToDevice(deviceId, env), async (sessionId) => {
+      const row = await getSessionRow(this.db, sessionId);
+      if (row) this.bus.publish(topics.fleet, { type: 'session', id: sessionId, status: row.status as SessionStatus, deviceId: row.device_id } satisfies FleetChange);
+    });
   }
 
   /**
@@ -203,11 +211,13 @@ export class SessionService {
       case 'session.stdout':
       case 'session.stderr':
         if (ended) return finished;
-        void this.writer.appendOnce({ sessionId, kind: env.type === 'session.stdout' ? 'stdout' : 'stderr', data: env.payload.data, meta: null, ts, ...dseq }).catch(() => {});
+        void this.writer.appendOnce({ sessionId, kind: env.type === 'session.stdout' ? 'stdout' : 'stderr', data: env.payload.data, meta: null, ts, ...dseq })
+          .catch((err: unknown) => this.notStored(sessionId, err));
         return null;
       case 'session.event':
         if (ended) return finished;
-        void this.writer.appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq }).catch(() => {});
+        void this.writer.appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq })
+          .catch((err: unknown) => this.notStored(sessionId, err));
         return null;
       case 'session.meta':
         await this.meta(sessionId, deviceId, env.payload, dseq);
@@ -449,6 +459,15 @@ export class SessionService {
     const row = await getSessionRow(this.db, sessionId);
     if (!row) return false;
     return row.device_id === deviceId || (JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId);
+  }
+
+  /**
+   * Output appends are not awaited (the relay would stall on each); one that
+   * fails is reported here. Nothing is lost: its commit fails, so the device
+   * is not told it was delivered and sends it again.
+   */
+  private notStored(sessionId: string, err: unknown): void {
+    this.log.error(`session ${sessionId}: output not stored (the device will send it again): ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** Fail the `lost` sessions whose device did not come back within the lost timeout. */

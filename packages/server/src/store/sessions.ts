@@ -1,7 +1,7 @@
 import { enforce, policy, type SessionAction, type Viewer } from '../auth/policy.js';
 import {
-  FabricError, errorCodeSchema, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
-  type SessionView, type StreamEvent,
+  FabricError, errorCodeSchema, isTerminal, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
+  type SessionStatus, type SessionView, type StreamEvent,
 } from '@fabric/protocol';
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
@@ -63,9 +63,15 @@ export async function getSessionView(db: Db, id: string): Promise<SessionView | 
     .where('sessions.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
-  const pending = await db.selectFrom('approvals').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('session_id', '=', id).where('status', '=', 'pending').executeTakeFirst();
-  return sessionView(row, row.device_name ?? null, Number(pending?.n ?? 0));
+  return sessionView(row, row.device_name ?? null, (await pendingApprovals(db, [id])).get(id) ?? 0);
+}
+
+/** Session id → approval requests still waiting for an answer, for the sessions that have any. */
+async function pendingApprovals(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('approvals').select(['session_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('session_id', 'in', ids).where('status', '=', 'pending').groupBy('session_id').execute();
+  return new Map(rows.map((r) => [r.session_id, Number(r.n)]));
 }
 
 /**
@@ -93,7 +99,8 @@ export async function listSessionViews(db: Db, opts: { limit: number; deviceId?:
   if (opts.deviceId) q = q.where('sessions.device_id', '=', opts.deviceId);
   if (opts.status) q = q.where('sessions.status', '=', opts.status);
   const rows = await q.orderBy('sessions.created_at', 'desc').orderBy('sessions.id', 'desc').limit(opts.limit).execute();
-  return rows.map((r) => sessionView(r, r.device_name ?? null));
+  const pending = await pendingApprovals(db, rows.filter((r) => !isTerminal(r.status as SessionStatus)).map((r) => r.id));
+  return rows.map((r) => sessionView(r, r.device_name ?? null, pending.get(r.id) ?? 0));
 }
 
 /** Events with `seq > after`, in order, at most `limit`. */

@@ -154,10 +154,16 @@ describe.each(['phone', 'desktop'] as Size[])('the session screen at %s size', (
   it('answers a Kimi session\'s approval requests: Allow the first, Deny the second', async () => {
     const { page, context, errors } = await cockpit(size);
     const before = fakes.calls('kimi').length;
-    await launch(page, 'kimi', 'write a test for greet() and run it');
+    // TOPO open in another tab before the session exists: its ship's beacon must light from live messages alone.
+    const topo = await context.newPage();
+    await topo.goto(`${stack.url}/topo`);
+    await topo.waitForSelector('[data-planet]');
+    const id = await launch(page, 'kimi', 'write a test for greet() and run it');
 
     const first = page.locator('[data-testid=approval][data-state=pending]');
     await first.waitFor({ timeout: WAIT });
+    await topo.waitForSelector(`[data-ship="${id}"].attention .beacon`, { state: 'attached', timeout: WAIT });
+    await topo.close();
     expect(await first.textContent()).toContain('WriteFile');
     // What it wants to write, as a diff, before it is allowed.
     expect(await first.locator('[data-testid=diff] .dl.add').first().textContent()).toContain('from hello import greet');
