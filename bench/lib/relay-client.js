@@ -192,7 +192,8 @@ export class RelayClient {
     const session = { id, lastId: 0, idDupes: 0, idGaps: 0, stdout: 0, ended: null, endedResolve: null, kinds: {} };
     session.ended = new Promise((resolve) => { session.endedResolve = resolve; });
     session.sse = await openSse(`${pipe.url}/api/sessions/${id}/stream`, auth, (sseId, event, data) => {
-      if (sseId !== null) {
+      // The end frame repeats the last event's id (so an EventSource stops on reconnect): not a duplicate.
+      if (sseId !== null && event !== 'end') {
         if (sseId <= session.lastId) session.idDupes++;
         else {
           if (sseId !== session.lastId + 1) session.idGaps += sseId - session.lastId - 1;

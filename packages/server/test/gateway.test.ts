@@ -163,8 +163,10 @@ describe('a session over the gateway', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(res.headers.get('x-accel-buffering')).toBe('no');
     const text = await res.text();
-    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    // Event ids are consecutive; the end frame repeats the last one, so a reconnect after it gets 204.
+    const ids = [...text.matchAll(/^id: (\d+)\nevent: (?!end\n)/gm)].map((m) => Number(m[1]));
     expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(text.endsWith(`id: ${ids.at(-1)}\nevent: end\ndata: {}\n\n`)).toBe(true);
     const kinds = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
     expect(kinds).toEqual(['status', 'status', 'stdout', 'stderr', 'exit', 'end']);
     const final = await t.api(`/api/sessions/${sid}`).then((r) => r.json() as Promise<SessionView>);
