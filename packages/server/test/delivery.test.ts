@@ -93,16 +93,22 @@ async function pair(server: RunningServer, name = 'alpha') {
   return server.ctx.accounts.pair(pt.code, name);
 }
 
+/** A control plane, its owner's token, a connected device and a session placed on it (its start received). */
+async function placed(opts: Parameters<typeof startServer>[0] = {}) {
+  const server = await boot(opts);
+  const token = await owner(server);
+  const paired = await pair(server);
+  const device = await Device.connect(server, paired.deviceId, paired.token);
+  const s = await create(server, token, paired.deviceId);
+  await device.next((e) => e.type === 'session.start');
+  return { server, token, device, s };
+}
+
 const errors = (d: Device) => d.got.filter((e) => e.type === 'error');
 
 describe('exactly once in the store', () => {
   it('stores a resent envelope once, counts resent usage once, and acknowledges after the commit', async () => {
-    const server = await boot();
-    const token = await owner(server);
-    const paired = await pair(server);
-    const device = await Device.connect(server, paired.deviceId, paired.token);
-    const s = await create(server, token, paired.deviceId);
-    await device.next((e) => e.type === 'session.start');
+    const { server, token, device, s } = await placed();
     const sid = s.id;
 
     device.session(1, 'session.ack', { sessionId: sid, pid: 7 });
@@ -133,12 +139,7 @@ describe('exactly once in the store', () => {
 
   it('reports output it could not store, and closes the socket instead of acknowledging it', async () => {
     const lines: string[] = [];
-    const server = await boot({ log: { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } });
-    const token = await owner(server);
-    const paired = await pair(server);
-    const device = await Device.connect(server, paired.deviceId, paired.token);
-    const s = await create(server, token, paired.deviceId);
-    await device.next((e) => e.type === 'session.start');
+    const { server, token, device, s } = await placed({ log: { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } });
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     await device.delivered(1);
     // A store that refuses one write, as a full disk would.
@@ -152,12 +153,7 @@ describe('exactly once in the store', () => {
   });
 
   it('acknowledges a burst with few delivered envelopes, the last one covering all of it', async () => {
-    const server = await boot();
-    const token = await owner(server);
-    const paired = await pair(server);
-    const device = await Device.connect(server, paired.deviceId, paired.token);
-    const s = await create(server, token, paired.deviceId);
-    await device.next((e) => e.type === 'session.start');
+    const { server, token, device, s } = await placed();
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     for (let i = 2; i <= 2001; i++) device.session(i, 'session.stdout', { sessionId: s.id, data: `line ${i}\n` });
     await device.delivered(2001);
@@ -198,12 +194,7 @@ describe('reconciliation on hello', () => {
   });
 
   it('adopts a session it had taken back to the queue when the device shows it ran it', async () => {
-    const server = await boot({ ackTimeoutMs: 100, queueSweepMs: 60_000 });
-    const token = await owner(server);
-    const paired = await pair(server);
-    const device = await Device.connect(server, paired.deviceId, paired.token);
-    const s = await create(server, token, paired.deviceId);
-    await device.next((e) => e.type === 'session.start');
+    const { server, token, device, s } = await placed({ ackTimeoutMs: 100, queueSweepMs: 60_000 });
     await until(async () => (await view(server, token, s.id)).status === 'queued', 5000, 'queued after the ack timeout');
 
     // Its ack was only late: the device ran the session.
@@ -239,12 +230,7 @@ describe('reconciliation on hello', () => {
   });
 
   it('fails a lost session whose device stays away past the lost timeout, saying why', async () => {
-    const server = await boot({ lostTimeoutMs: 300, queueSweepMs: 50 });
-    const token = await owner(server);
-    const paired = await pair(server);
-    const device = await Device.connect(server, paired.deviceId, paired.token);
-    const s = await create(server, token, paired.deviceId);
-    await device.next((e) => e.type === 'session.start');
+    const { server, token, device, s } = await placed({ lostTimeoutMs: 300, queueSweepMs: 50 });
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     await device.delivered(1);
     device.ws.terminate();
