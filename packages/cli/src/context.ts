@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { FabricError } from '@fabric/protocol';
-import { writePrivateJson } from '@fabric/daemon';
+import { writePrivateJson } from '@fabric/node';
 
 export const DEFAULT_PORT = 7300;
 export const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_PORT}`;

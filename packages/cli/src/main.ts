@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FabricError } from '@fabric/protocol';
 import { dataDir, type GlobalOptions } from './context.js';
-import { lockDataDir } from './lock.js';
+import { lockDataDir } from '@fabric/node';
 import { printable } from './format.js';
 import { inviteCommand, loginCommand, pairCommand } from './commands/accounts.js';
 import { deviceCommand, serveCommand, upCommand } from './commands/daemons.js';

@@ -21,7 +21,7 @@ import { Records } from './records/store.js';
 import { ProcessRecord, procFilePath } from './procs/record.js';
 import { SessionRunner } from './runner.js';
 import { detectSandbox, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/sandbox.js';
-import { openSqlite } from './store/sqlite.js';
+import { openSqlite } from '@fabric/node';
 import type { SystemdOptions } from './system/systemd.js';
 import { CredentialCache } from './vault/cache.js';
 import { readDeviceKey } from './vault/device-key.js';

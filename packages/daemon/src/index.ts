@@ -1,7 +1,7 @@
 export { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { Capabilities } from './capabilities.js';
 export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './client.js';
-export { deviceFilePath, readDeviceFile, writeDeviceFile, writePrivateJson, type DeviceFile } from './config.js';
+export { deviceFilePath, readDeviceFile, writeDeviceFile, type DeviceFile } from './config.js';
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
 export { defaultAdapters } from './harness/registry.js';
 export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell.js';
@@ -20,7 +20,7 @@ export { AGENT_ENV, TOOLS_PATH, callerActor, type AgentCaller } from './agent/pr
 export { agentSocketPath } from './agent/socket.js';
 export { ToolHost, type ToolSpec, type ToolSummary } from './agent/tools.js';
 export { Checkpointer, makeCheckpoint } from './ledger/checkpoint.js';
-export { LedgerKey, ledgerKeyPath, checkpointSignatureValid } from './ledger/key.js';
+export { LedgerKey, ledgerKeyPath } from './ledger/key.js';
 export { Ledger } from './ledger/store.js';
 export { verifyLedger } from './ledger/verify.js';
 export { loadSkills, DEFAULT_SKILLS_DIR } from './skills/load.js';

@@ -19,7 +19,7 @@ import { verifyLedger } from '../src/ledger/verify.js';
 import { Memory } from '../src/memory/memory.js';
 import { Records } from '../src/records/store.js';
 import type { SessionContext } from '../src/runner.js';
-import { openSqlite } from '../src/store/sqlite.js';
+import { openSqlite } from '@fabric/node';
 import type { SystemdOptions } from '../src/system/systemd.js';
 import { installFakeSystemctl } from './fake-systemctl.js';
 

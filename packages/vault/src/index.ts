@@ -1,5 +1,6 @@
 /**
- * The vault's crypto core: age encryption to a recipient set, identities
+ * The vault's crypto core, and the browser-safe checks of what devices sign:
+ * age encryption to a recipient set, identities
  * (random, recovery-phrase, passkey-derived), wrapping, canaries and the
  * signed, versioned recipient set. Runs unchanged in browsers and Node: no
  * Node modules, only Web Crypto (through the libraries) and Uint8Array.
@@ -34,3 +35,4 @@ export {
   type RecipientSet,
   type TrustedSetState,
 } from './recipients.js';
+export { checkpointSignatureValid } from './checkpoint.js';

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { delimiter, dirname, join, sep } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
-import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, which, writeDeviceFile, writePrivateJson, type RunningDevice } from '@fabric/daemon';
+import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, which, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
+import { writePrivateJson } from '@fabric/node';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
 

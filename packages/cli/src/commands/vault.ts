@@ -13,7 +13,7 @@ import {
   wrapWithPassphrase, isPostQuantum,
   type RecipientEntry, type RecipientSet, type Signer, type TrustedSetState,
 } from '@fabric/vault';
-import { writePrivateJson } from '@fabric/daemon';
+import { writePrivateJson } from '@fabric/node';
 import { Api } from '../api.js';
 import { dataDir, type GlobalOptions } from '../context.js';
 import { localTime, printable, table } from '../format.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writePrivateFile } from '../config.js';
+import { writePrivateFile } from '@fabric/node';
 import { OWNER_TOKEN_FILE } from './protocol.js';
 
 /**

@@ -16,7 +16,7 @@ import {
   receiptListAnswerSchema, servicesAnswerSchema, systemHealthSchema,
 } from '@fabric/protocol';
 import { agentStack, BROKEN_SERVICE, BROKEN_STDERR, type AgentStack, type AgentStackOptions } from '../../test/agent-stack.js';
-import { openSqlite } from '../store/sqlite.js';
+import { openSqlite } from '@fabric/node';
 import { LIST_SERVICES_ARGS } from '../system/systemd.js';
 import { loadSkills } from '../skills/load.js';
 import { TOOL_CATALOG } from './catalog.js';

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FabricError, backupCreatedSchema, backupManifestSchema, backupRestoredSchema } from '@fabric/protocol';
 import { Records } from '../records/store.js';
-import { openSqlite, type Sqlite } from '../store/sqlite.js';
+import { openSqlite, type Sqlite } from '@fabric/node';
 import { createBackup, listBackups, restoreBackup } from './backup.js';
 
 let dataDir: string;

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, st
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { backupIdSchema, type BackupCreated, type BackupFile, type BackupListEntry, type BackupManifest, type BackupPart } from '@fabric/protocol';
-import { openSqlite } from '../store/sqlite.js';
+import { openSqlite } from '@fabric/node';
 import { AGENT_DB, BACKUPS_DIR, LEDGER_DB, MANIFEST, MEMORY_DIR, exists, newBackupId } from './layout.js';
 import { checkManifest, sha256File } from './manifest.js';
 

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, st
 import { dirname, join } from 'node:path';
 import { FabricError, type BackupManifest, type BackupRestored } from '@fabric/protocol';
 import { Records } from '../records/store.js';
-import { openSqlite } from '../store/sqlite.js';
+import { openSqlite } from '@fabric/node';
 import { AGENT_DB, MEMORY_DIR, backupPath, exists } from './layout.js';
 import { damaged, readManifest, sha256File } from './manifest.js';
 

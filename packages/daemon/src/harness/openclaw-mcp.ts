@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { writePrivateFile } from '../config.js';
+import { writePrivateFile } from '@fabric/node';
 import type { McpWiring } from './types.js';
 
 /**

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ledgerCheckpointSchema, type LedgerCheckpoint, type LedgerHead } from '@fabric/protocol';
 import { Checkpointer, makeCheckpoint } from './checkpoint.js';
-import { LedgerKey, checkpointSignatureValid } from './key.js';
+import { checkpointSignatureValid } from '@fabric/vault';
+import { LedgerKey } from './key.js';
 
 const MIN = 60_000;
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ledgerCheckpointMessage, ledgerCheckpointSchema } from '@fabric/protocol';
-import { LedgerKey, checkpointSignatureValid, ledgerKeyPath } from './key.js';
+import { checkpointSignatureValid } from '@fabric/vault';
+import { LedgerKey, ledgerKeyPath } from './key.js';
 
 let dir: string;
 beforeEach(() => {

@@ -1,8 +1,8 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { FabricError, ledgerCheckpointMessage, type LedgerCheckpoint } from '@fabric/protocol';
+import { FabricError } from '@fabric/protocol';
 
 /** What signs checkpoints: the device's ledger key, or a fake in tests. */
 export interface LedgerSigner {
@@ -89,34 +89,5 @@ export class LedgerKey implements LedgerSigner {
 
   sign(text: string): string {
     return sign(null, Buffer.from(text, 'utf8'), this.privateKey).toString('base64url');
-  }
-}
-
-// Verify runs over every checkpoint the control plane holds, mostly signed by one key: import it once.
-const publicKeys = new Map<string, KeyObject>();
-
-function publicKeyObject(x: string): KeyObject {
-  let key = publicKeys.get(x);
-  if (!key) {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-    if (publicKeys.size > 64) publicKeys.clear();
-    publicKeys.set(x, key);
-  }
-  return key;
-}
-
-/**
- * Whether `cp.signature` is a valid Ed25519 signature by `cp.publicKey` over
- * `ledgerCheckpointMessage(deviceId, cp)`. Never throws: a malformed key or
- * signature is simply not valid. Says nothing about whether the key is the
- * device's pinned one.
- */
-export function checkpointSignatureValid(deviceId: string, cp: LedgerCheckpoint): boolean {
-  try {
-    if (!b64url32.safeParse(cp.publicKey).success || !/^[A-Za-z0-9_-]{86}$/.test(cp.signature)) return false;
-    const message = Buffer.from(ledgerCheckpointMessage(deviceId, cp), 'utf8');
-    return verify(null, message, publicKeyObject(cp.publicKey), Buffer.from(cp.signature, 'base64url'));
-  } catch {
-    return false;
   }
 }

@@ -7,7 +7,7 @@ import {
   type LedgerEventsInput,
   type LedgerHead,
 } from '@fabric/protocol';
-import { openSqlite, type Sqlite } from '../store/sqlite.js';
+import { openSqlite, type Sqlite } from '@fabric/node';
 import { nextEvent } from './chain.js';
 
 /** Largest payload accepted, as UTF-8 bytes of its JSON text. */

@@ -1,6 +1,6 @@
 import type { LedgerCheckpoint, LedgerEvent, LedgerProblem, LedgerProblemCode, LedgerVerifyReport } from '@fabric/protocol';
 import { GENESIS_HASH, eventHash } from './chain.js';
-import { checkpointSignatureValid } from './key.js';
+import { checkpointSignatureValid } from '@fabric/vault';
 
 export interface VerifyLedgerOptions {
   deviceId: string;

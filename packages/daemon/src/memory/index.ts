@@ -1,5 +1,5 @@
 import * as sqliteVec from 'sqlite-vec';
-import { openSqlite, type Sqlite } from '../store/sqlite.js';
+import { openSqlite, type Sqlite } from '@fabric/node';
 import { binaryCode, codeBits, int8Vector } from './quantize.js';
 import { stemText } from './text.js';
 import type { Timeframe } from './timeframe.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writePrivateJson } from '../config.js';
+import { writePrivateJson } from '@fabric/node';
 
 /**
  * One session process the daemon started: the process-group leader it

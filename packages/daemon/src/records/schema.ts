@@ -1,5 +1,5 @@
 import { FabricError } from '@fabric/protocol';
-import type { Sqlite } from '../store/sqlite.js';
+import type { Sqlite } from '@fabric/node';
 
 /**
  * The schema of `agent.db`, versioned by SQLite's `user_version`: migration

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FabricError, incidentSchema, receiptSchema } from '@fabric/protocol';
-import { openSqlite, type Sqlite } from '../store/sqlite.js';
+import { openSqlite, type Sqlite } from '@fabric/node';
 import { RECORDS_SCHEMA_VERSION } from './schema.js';
 import { Records } from './store.js';
 

@@ -19,7 +19,7 @@ import {
   type ReceiptInput,
   type ReceiptListInput,
 } from '@fabric/protocol';
-import type { Sqlite } from '../store/sqlite.js';
+import type { Sqlite } from '@fabric/node';
 import { RECORD_TABLES, RECORDS_SCHEMA_VERSION, migrateRecords } from './schema.js';
 
 /** How many rows a restore put back. */

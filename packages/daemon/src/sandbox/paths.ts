@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'nod
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FabricError } from '@fabric/protocol';
-import { writePrivateFile } from '../config.js';
+import { writePrivateFile } from '@fabric/node';
 
 /**
  * System directories no session may work in, nor anywhere below them: what

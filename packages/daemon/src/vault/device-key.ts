@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { generateIdentity, type VaultIdentity } from '@fabric/vault';
-import { writePrivateJson } from '../config.js';
+import { writePrivateJson } from '@fabric/node';
 
 const keyFileSchema = z.object({ identity: z.string().startsWith('AGE-SECRET-KEY-'), recipient: z.string().startsWith('age1') });
 

@@ -2,7 +2,7 @@ import { FabricError, type LedgerCheckpoint, type LedgerCheckpointList } from '@
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 import { judgeCheckpoint } from './judge.js';
-import { checkpointSignatureValid } from './signature.js';
+import { checkpointSignatureValid } from '@fabric/vault';
 
 /** Largest page `list` returns; a reader pages on with `afterSeq` = the last seq it got. */
 export const MAX_LEDGER_PAGE = 5000;

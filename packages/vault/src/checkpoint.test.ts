@@ -1,9 +1,9 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ledgerCheckpointMessage, parseFrame, type LedgerCheckpoint } from '@fabric/protocol';
-import { checkpointSignatureValid } from './signature.js';
+import { checkpointSignatureValid } from './checkpoint.js';
 
 function signed(deviceId: string, seq = 1): LedgerCheckpoint {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -35,5 +35,24 @@ describe('checkpoint signatures', () => {
     expect(checkpointSignatureValid('dev_one', { ...cp, publicKey: signed('dev_one').publicKey })).toBe(false);
     expect(checkpointSignatureValid('dev_one', { ...cp, publicKey: '_'.repeat(43) })).toBe(false);
     expect(checkpointSignatureValid('dev_one', { ...cp, signature: 'A'.repeat(86) })).toBe(false);
+  });
+
+  it('gives the verdict of node:crypto on a malleated signature (S + L), which RFC 8032 refuses', () => {
+    const cp = signed('dev_one');
+    const sig = Buffer.from(cp.signature, 'base64url');
+    // S is the little-endian second half; adding the group order L gives an equivalent but non-canonical S.
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
+    let t = s + L;
+    for (let i = 32; i < 64; i++) {
+      sig[i] = Number(t & 0xffn);
+      t >>= 8n;
+    }
+    const malleated = { ...cp, signature: sig.toString('base64url') };
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: cp.publicKey }, format: 'jwk' });
+    const nodeVerdict = verify(null, Buffer.from(ledgerCheckpointMessage('dev_one', cp), 'utf8'), key, sig);
+    expect(nodeVerdict).toBe(false);
+    expect(checkpointSignatureValid('dev_one', malleated)).toBe(nodeVerdict);
   });
 });

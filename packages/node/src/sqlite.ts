@@ -1,0 +1,30 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Sqlite = Database.Database;
+
+/**
+ * Open (creating when missing) a SQLite file of the server's or the daemon's:
+ * the file and its WAL are this user's alone (0600, made so before SQLite
+ * opens it: SQLite gives its -wal and -shm files the database file's mode),
+ * WAL mode, NORMAL sync (a crash keeps every committed transaction; a power
+ * loss may drop the last few, never corrupts), foreign keys on, and a busy
+ * timeout so a daemon and an `optimal` command can share a file. The
+ * directory is made 0700 when missing. `:memory:` opens a private in-memory
+ * database (tests). Throws what better-sqlite3 throws for a file that is not
+ * a database or cannot be opened.
+ */
+export function openSqlite(file: string): Sqlite {
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+  }
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
