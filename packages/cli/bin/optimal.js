@@ -10,6 +10,11 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`optimal: internal: ${err?.stack ?? err}\n`); process.exitCode = 70; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`optimal: internal: ${err?.stack ?? err}\n`);
+    process.exitCode = 70;
+  },
 );

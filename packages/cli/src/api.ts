@@ -4,7 +4,10 @@ import { dataDir, readCliFile, serverUrl, type GlobalOptions } from './context.j
 
 /** A thin JSON client for the control plane; every failure becomes a FabricError. */
 export class Api {
-  constructor(readonly server: string, private readonly token: string | null) {}
+  constructor(
+    readonly server: string,
+    private readonly token: string | null,
+  ) {}
 
   /** Client for the signed-in user of this data directory; throws `not_logged_in` if there is none. */
   static forUser(opts: GlobalOptions): Api {
@@ -12,10 +15,16 @@ export class Api {
     const cli = readCliFile(dir);
     const server = serverUrl(opts, cli);
     if (!cli) {
-      throw new FabricError('not_logged_in', `no sign-in in ${dir}; run "optimal up", or "optimal login --server ${server} --user NAME"`);
+      throw new FabricError(
+        'not_logged_in',
+        `no sign-in in ${dir}; run "optimal up", or "optimal login --server ${server} --user NAME"`,
+      );
     }
     if (cli.server.replace(/\/+$/, '') !== server) {
-      throw new FabricError('not_logged_in', `signed in to ${cli.server}, not ${server}; run "optimal login --server ${server}"`);
+      throw new FabricError(
+        'not_logged_in',
+        `signed in to ${cli.server}, not ${server}; run "optimal login --server ${server}"`,
+      );
     }
     return new Api(server, cli.token);
   }
@@ -62,7 +71,10 @@ export class Api {
   async open(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(this.server + path, { headers: { ...this.authHeader(), ...headers }, ...(signal ? { signal } : {}) });
+      res = await fetch(this.server + path, {
+        headers: { ...this.authHeader(), ...headers },
+        ...(signal ? { signal } : {}),
+      });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw this.unreachable();
@@ -77,7 +89,11 @@ export class Api {
     try {
       res = await fetch(this.server + path, {
         method,
-        headers: { ...this.authHeader(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          ...this.authHeader(),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
@@ -93,14 +109,18 @@ export class Api {
   }
 
   private unreachable(): FabricError {
-    return new FabricError('server_unreachable', `cannot reach ${this.server}; is the control plane running ("optimal up" or "optimal serve")?`);
+    return new FabricError(
+      'server_unreachable',
+      `cannot reach ${this.server}; is the control plane running ("optimal up" or "optimal serve")?`,
+    );
   }
 
   private async failure(res: Response): Promise<FabricError> {
     const text = await res.text().catch(() => '');
     try {
       const body = errorBodySchema.parse(JSON.parse(text));
-      if (body.code === 'token_expired') return new FabricError('token_expired', 'your sign-in expired; run "optimal login" again');
+      if (body.code === 'token_expired')
+        return new FabricError('token_expired', 'your sign-in expired; run "optimal login" again');
       return new FabricError(body.code, body.message);
     } catch {
       return new FabricError('internal', `${this.server} answered ${res.status} without an error body`);

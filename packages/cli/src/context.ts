@@ -52,7 +52,9 @@ export function readServerFile(dir: string): { url: string; pid: number } | null
 
 /** `--server`, else `OPTIMAL_SERVER`, else the signed-in server, else the local default. */
 export function serverUrl(opts: GlobalOptions, cli: CliFile | null = readCliFile(dataDir(opts))): string {
-  const url = opts.server ?? process.env.OPTIMAL_SERVER ?? cli?.server ?? readServerFile(dataDir(opts))?.url ?? DEFAULT_SERVER;
-  if (!/^https?:\/\/[^\s/]+/.test(url)) throw new FabricError('bad_request', `--server must be an http(s) url, not "${url}"`);
+  const url =
+    opts.server ?? process.env.OPTIMAL_SERVER ?? cli?.server ?? readServerFile(dataDir(opts))?.url ?? DEFAULT_SERVER;
+  if (!/^https?:\/\/[^\s/]+/.test(url))
+    throw new FabricError('bad_request', `--server must be an http(s) url, not "${url}"`);
   return url.replace(/\/+$/, '');
 }

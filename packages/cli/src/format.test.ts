@@ -7,7 +7,9 @@ describe('printable', () => {
     expect(printable('nul\u0000')).toBe('nul\\x00');
     expect(printable('two\nlines\r\tx')).toBe('two\\nlines\\r\\tx');
     expect(printable('rtl\u202eexe')).toBe('rtl\\u202eexe');
-    expect(printable('del\u007f csi\u009b iso\u2066 zw\u200b bom\ufeff ls\u2028')).toBe('del\\x7f csi\\x9b iso\\u2066 zw\\u200b bom\\ufeff ls\\u2028');
+    expect(printable('del\u007f csi\u009b iso\u2066 zw\u200b bom\ufeff ls\u2028')).toBe(
+      'del\\x7f csi\\x9b iso\\u2066 zw\\u200b bom\\ufeff ls\\u2028',
+    );
   });
 
   it('leaves ordinary text alone, including accents, emoji and CJK', () => {
@@ -21,7 +23,9 @@ describe('printable', () => {
   it('is applied to every table cell, truncated text and outline value', () => {
     expect(table([['NAME'], ['x\u001b[31m']])).toBe('NAME\nx\\x1b[31m');
     expect(truncate('echo\u001b[2J\nnext', 40)).toBe('echo\\x1b[2J next');
-    expect(renderPlain({ name: 'a\u001bb', text: 'one\ntwo\u202e' })).toBe('name: a\\x1bb\ntext: |\n  one\n  two\\u202e');
+    expect(renderPlain({ name: 'a\u001bb', text: 'one\ntwo\u202e' })).toBe(
+      'name: a\\x1bb\ntext: |\n  one\n  two\\u202e',
+    );
   });
 });
 
@@ -45,7 +49,14 @@ describe('human output', () => {
   });
 
   it('renders a health answer without raw byte counts or epoch milliseconds', () => {
-    const text = renderPlain({ ram: { totalBytes: 16 * 1024 ** 3, usedBytes: 512 * 1024 ** 2 }, disk: [{ mount: '/', sizeBytes: 100 * 1024 ** 3 }], uptimeSeconds: 7260, at: t });
-    expect(text).toBe('ram:\n  totalBytes: 16 GiB\n  usedBytes: 512 MiB\ndisk:\n  - mount: /\n    sizeBytes: 100 GiB\nuptimeSeconds: 2h 1m\nat: 2026-12-02 05:07:09');
+    const text = renderPlain({
+      ram: { totalBytes: 16 * 1024 ** 3, usedBytes: 512 * 1024 ** 2 },
+      disk: [{ mount: '/', sizeBytes: 100 * 1024 ** 3 }],
+      uptimeSeconds: 7260,
+      at: t,
+    });
+    expect(text).toBe(
+      'ram:\n  totalBytes: 16 GiB\n  usedBytes: 512 MiB\ndisk:\n  - mount: /\n    sizeBytes: 100 GiB\nuptimeSeconds: 2h 1m\nat: 2026-12-02 05:07:09',
+    );
   });
 });

@@ -7,10 +7,15 @@ import type { DeviceView, SessionView } from '@fabric/protocol';
  * embeddings, overrides and isolates, LRM/RLM/ALM, line and paragraph
  * separators, zero-width characters, BOM).
  */
+// eslint-disable-next-line no-control-regex -- these match the control characters they strip
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const UNSAFE_BUT_NEWLINE =
+  // eslint-disable-next-line no-control-regex -- these match the control characters they strip
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 /** What a program's own output may keep: newlines and tabs lay it out; everything else above is escaped. */
-const UNSAFE_IN_OUTPUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const UNSAFE_IN_OUTPUT =
+  // eslint-disable-next-line no-control-regex -- these match the control characters they strip
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**
@@ -26,7 +31,10 @@ export function printableOutput(s: string): string {
 
 function escapeChar(ch: string): string {
   const code = ch.charCodeAt(0);
-  return SHORT[ch] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  return (
+    SHORT[ch] ??
+    (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
+  );
 }
 
 /**
@@ -45,7 +53,10 @@ export function printable(s: string, multiline = false): string {
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
 
@@ -79,7 +90,10 @@ export function ago(ms: number | null, now = Date.now()): string {
 export function table(cells: string[][]): string {
   const rows = cells.map((r) => r.map((c) => printable(c)));
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
@@ -150,21 +164,32 @@ export function humanNumber(key: string, n: number): string {
 export function renderPlain(value: unknown, indent = '', key = ''): string {
   if (value === null || value === undefined) return `${indent}-`;
   if (typeof value === 'number') return `${indent}${humanNumber(key, value)}`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a primitive: string, boolean, bigint or symbol
   if (typeof value !== 'object') return `${indent}${printable(String(value))}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return `${indent}(none)`;
-    return value.map((item) => {
-      const inner = renderPlain(item, `${indent}  `, key);
-      return `${indent}- ${inner.slice(indent.length + 2)}`;
-    }).join('\n');
+    return value
+      .map((item) => {
+        const inner = renderPlain(item, `${indent}  `, key);
+        return `${indent}- ${inner.slice(indent.length + 2)}`;
+      })
+      .join('\n');
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return `${indent}(empty)`;
-  return entries.map(([k, v]) => {
-    if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
-      return `${indent}${k}:\n${renderPlain(v, `${indent}  `, k)}`;
-    }
-    const scalar = typeof v === 'string' && v.includes('\n') ? `|\n${v.split('\n').map((l) => `${indent}  ${printable(l)}`).join('\n')}` : renderPlain(v, '', k);
-    return `${indent}${printable(k)}: ${scalar}`;
-  }).join('\n');
+  return entries
+    .map(([k, v]) => {
+      if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
+        return `${indent}${k}:\n${renderPlain(v, `${indent}  `, k)}`;
+      }
+      const scalar =
+        typeof v === 'string' && v.includes('\n')
+          ? `|\n${v
+              .split('\n')
+              .map((l) => `${indent}  ${printable(l)}`)
+              .join('\n')}`
+          : renderPlain(v, '', k);
+      return `${indent}${printable(k)}: ${scalar}`;
+    })
+    .join('\n');
 }

@@ -26,21 +26,39 @@ const DAEMONS = new Set(['up', 'serve', 'device']);
  * 70 a bug (one line; its stack only with FABRIC_DEBUG=1), or a followed
  * session's own exit code.
  */
-export async function main(argv: string[], out: Out = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-}): Promise<number> {
+export async function main(
+  argv: string[],
+  out: Out = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  },
+): Promise<number> {
   process.umask(0o077); // every file this process creates is private to its user
   let exitCode = 0;
-  const setExit = (code: number) => { exitCode = code; };
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
   // Commander's own errors (unknown option, missing argument) are printed by the catch below as one line.
   let failed: Command | null = null;
-  const output = (c: Command) => ({ writeOut: out.stdout, writeErr: out.stderr, outputError: () => { failed = c; } });
+  const output = (c: Command) => ({
+    writeOut: (s: string) => {
+      out.stdout(s);
+    },
+    writeErr: (s: string) => {
+      out.stderr(s);
+    },
+    outputError: () => {
+      failed = c;
+    },
+  });
   const program = new Command('optimal')
     .description('Fabric: run AI coding-agent sessions on machines you own')
     .version(VERSION)
     .option('--data <dir>', 'data directory (env OPTIMAL_DATA, default ~/.optimal)')
-    .option('--server <url>', 'control plane URL (env OPTIMAL_SERVER, default from your sign-in or http://127.0.0.1:7300)')
+    .option(
+      '--server <url>',
+      'control plane URL (env OPTIMAL_SERVER, default from your sign-in or http://127.0.0.1:7300)',
+    )
     .exitOverride();
   program.configureOutput(output(program));
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -79,8 +97,10 @@ export async function main(argv: string[], out: Out = {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       if (err.exitCode === 0) return 0;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a Commander callback
       out.stderr(`optimal: usage: ${usageLine(err.message, failed ?? program)}\n`);
       return 2;
     }
@@ -91,7 +111,9 @@ export async function main(argv: string[], out: Out = {
     }
     const debug = process.env.FABRIC_DEBUG === '1';
     const what = err instanceof Error ? err.message : String(err);
-    out.stderr(`optimal: internal: ${printable(what.split('\n')[0] ?? '')}; ${debug ? 'stack below' : 'run again with FABRIC_DEBUG=1 for details'}\n`);
+    out.stderr(
+      `optimal: internal: ${printable(what.split('\n')[0] ?? '')}; ${debug ? 'stack below' : 'run again with FABRIC_DEBUG=1 for details'}\n`,
+    );
     if (debug && err instanceof Error && err.stack) out.stderr(`${err.stack}\n`);
     return 70;
   }
@@ -115,8 +137,13 @@ function expected(err: unknown): { code: string; message: string } | null {
  * as one clause, keeping its suggestion, plus where the usage is.
  */
 function usageLine(message: string, cmd: Command): string {
-  const text = message.replace(/^error:\s*/i, '').split('\n').map((l) => l.trim()).filter(Boolean)
-    .map((l) => l.replace(/^\(Did you mean/, '(did you mean')).join(' ');
+  const text = message
+    .replace(/^error:\s*/i, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => l.replace(/^\(Did you mean/, '(did you mean'))
+    .join(' ');
   const names: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
   return `${text}; see "${names.join(' ')} --help"`;
@@ -132,7 +159,10 @@ function hoistGlobals(argv: string[]): string[] {
   const others: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    if (a === '--') { others.push(...rest.slice(i)); break; }
+    if (a === '--') {
+      others.push(...rest.slice(i));
+      break;
+    }
     if ((a === '--data' || a === '--server') && i + 1 < rest.length) {
       globals.push(a, rest[++i]!);
     } else if (a.startsWith('--data=') || a.startsWith('--server=')) {

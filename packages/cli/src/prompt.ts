@@ -18,7 +18,10 @@ export async function askSecret(question: string, alternative: string): Promise<
   const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WritableStream };
   let asked = false;
   out._writeToOutput = (s: string) => {
-    if (!asked) { out.output.write(s); asked = true; }
+    if (!asked) {
+      out.output.write(s);
+      asked = true;
+    }
   };
   try {
     return await new Promise<string>((resolve) => rl.question(question, resolve));

@@ -24,15 +24,21 @@ export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: s
       return;
     case 'approval':
       if (e.meta?.decision) {
-        out.stderr(`[approval] ${printable(e.meta.requestId ?? '')} ${e.meta.decision === 'allow' ? 'allowed' : 'denied'}${e.meta.message ? `: ${printable(e.meta.message)}` : ''}\n`);
+        out.stderr(
+          `[approval] ${printable(e.meta.requestId ?? '')} ${e.meta.decision === 'allow' ? 'allowed' : 'denied'}${e.meta.message ? `: ${printable(e.meta.message)}` : ''}\n`,
+        );
       } else if (e.meta?.requestId) {
         out.stderr(`[approval] ${printable(e.meta.requestId)} asks: ${printable(e.meta.message ?? '')}\n`);
-        out.stderr(`           answer: optimal session approve ${sessionId} ${printable(e.meta.requestId)}   (or: deny)\n`);
+        out.stderr(
+          `           answer: optimal session approve ${sessionId} ${printable(e.meta.requestId)}   (or: deny)\n`,
+        );
       }
       return;
     case 'status':
       if (e.meta?.status && e.meta.status !== 'starting' && e.meta.status !== 'running') {
-        out.stderr(`[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${printable(e.meta.message)}` : ''}\n`);
+        out.stderr(
+          `[${e.meta.status}]${e.meta.errorCode ? ` ${e.meta.errorCode}:` : ''}${e.meta.message ? ` ${printable(e.meta.message)}` : ''}\n`,
+        );
       }
       return;
     default:
@@ -62,7 +68,10 @@ function printNormalised(data: string, out: Out): void {
       out.stderr(`[thinking] ${truncate(e.text, 200)}\n`);
       return;
     case 'tool_call':
-      out.stderr(`[tool] ${printable(e.name)} ${truncate(typeof e.input === 'string' ? e.input : JSON.stringify(e.input) ?? '', 160)}\n`);
+      out.stderr(
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined
+        `[tool] ${printable(e.name)} ${truncate(typeof e.input === 'string' ? e.input : (JSON.stringify(e.input) ?? ''), 160)}\n`,
+      );
       return;
     case 'tool_result':
       out.stderr(`[${e.isError ? 'tool error' : 'result'}] ${truncate(e.output, 200)}\n`);

@@ -22,7 +22,10 @@ export async function followSession(api: Api, sessionId: string, opts: FollowOpt
   for (;;) {
     let ended = false;
     try {
-      const res = await api.open(`/api/sessions/${encodeURIComponent(sessionId)}/stream`, { accept: 'text/event-stream', 'last-event-id': String(last) });
+      const res = await api.open(`/api/sessions/${encodeURIComponent(sessionId)}/stream`, {
+        accept: 'text/event-stream',
+        'last-event-id': String(last),
+      });
       failingSince = null;
       ended = await readStream(res, (e) => {
         if (e.seq <= last) return;
@@ -35,7 +38,10 @@ export async function followSession(api: Api, sessionId: string, opts: FollowOpt
     if (ended) return last;
     failingSince ??= Date.now();
     if (Date.now() - failingSince > giveUpMs) {
-      throw new FabricError('server_unreachable', `lost the stream of ${sessionId} and could not resume it for ${Math.round(giveUpMs / 1000)} s`);
+      throw new FabricError(
+        'server_unreachable',
+        `lost the stream of ${sessionId} and could not resume it for ${Math.round(giveUpMs / 1000)} s`,
+      );
     }
     opts.onReconnect?.(last);
     await new Promise((r) => setTimeout(r, 500));

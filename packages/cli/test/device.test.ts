@@ -5,7 +5,7 @@ import { startDevice, writeDeviceFile, type RunningDevice } from '@fabric/daemon
 import { tempDir, until } from './procs.js';
 
 /** The device daemon in-process against a control plane in-process, with short timers. */
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -27,13 +27,25 @@ async function relay(target: () => number): Promise<{ url: string }> {
     const up = connect(target(), '127.0.0.1');
     for (const s of [down, up]) {
       sockets.add(s);
-      s.on('error', () => { /* the other side went away */ });
-      s.on('close', () => { sockets.delete(s); down.destroy(); up.destroy(); });
+      s.on('error', () => {
+        /* the other side went away */
+      });
+      s.on('close', () => {
+        sockets.delete(s);
+        down.destroy();
+        up.destroy();
+      });
     }
     down.pipe(up).pipe(down);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
@@ -41,9 +53,19 @@ async function pairedDevice(server: RunningServer, dir: string, url = server.url
   const owner = await server.ctx.accounts.ensureOwner('ada');
   const pairing = await server.ctx.accounts.createPairingToken(owner.id);
   const paired = await server.ctx.accounts.pair(pairing.code, 'unit');
-  writeDeviceFile(dir, { server: url, deviceId: paired.deviceId, name: 'unit', token: paired.token, pairedAt: Date.now() });
+  writeDeviceFile(dir, {
+    server: url,
+    deviceId: paired.deviceId,
+    name: 'unit',
+    token: paired.token,
+    pairedAt: Date.now(),
+  });
   const device = startDevice({
-    dataDir: dir, allowlist: ['echo'], labels: { room: 'lab' }, log: { info() {}, warn() {} }, backoff: { baseMs: 50, maxMs: 200 },
+    dataDir: dir,
+    allowlist: ['echo'],
+    labels: { room: 'lab' },
+    log: { info() {}, warn() {} },
+    backoff: { baseMs: 50, maxMs: 200 },
   });
   cleanups.push(() => device.stop());
   return device;
@@ -55,10 +77,30 @@ describe('the device daemon', () => {
     const dir = tempDir('hb');
     cleanups.push(dir.remove);
     const device = await pairedDevice(server, dir.path);
-    const row = () => server.ctx.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
-    const first = await until(async () => { const r = await row(); return r.online === 1 ? r : null; }, 30_000, 'online');
-    const later = await until(async () => { const r = await row(); return Number(r.last_seen_at) >= Number(first.last_seen_at) + 250 ? r : null; }, 30_000, 'heartbeats');
-    const caps = JSON.parse(later.capabilities!) as { labels: Record<string, string>; allowlist: string[]; harnesses: Array<{ name: string }>; cpus: number };
+    const row = () =>
+      server.ctx.db.selectFrom('devices').selectAll().where('id', '=', device.deviceId).executeTakeFirstOrThrow();
+    const first = await until(
+      async () => {
+        const r = await row();
+        return r.online === 1 ? r : null;
+      },
+      30_000,
+      'online',
+    );
+    const later = await until(
+      async () => {
+        const r = await row();
+        return Number(r.last_seen_at) >= Number(first.last_seen_at) + 250 ? r : null;
+      },
+      30_000,
+      'heartbeats',
+    );
+    const caps = JSON.parse(later.capabilities!) as {
+      labels: Record<string, string>;
+      allowlist: string[];
+      harnesses: { name: string }[];
+      cpus: number;
+    };
     expect(caps).toMatchObject({ labels: { room: 'lab' }, allowlist: ['echo'] });
     expect(caps.harnesses.map((h) => h.name)).toEqual(['shell']);
     expect(caps.cpus).toBeGreaterThan(0);
@@ -70,7 +112,13 @@ describe('the device daemon', () => {
     const dir = tempDir('rc');
     cleanups.push(dir.remove);
     const device = await pairedDevice(server, dir.path, front.url);
-    const online = () => server.ctx.db.selectFrom('devices').select('online').where('id', '=', device.deviceId).executeTakeFirst().then((r) => r?.online === 1);
+    const online = () =>
+      server.ctx.db
+        .selectFrom('devices')
+        .select('online')
+        .where('id', '=', device.deviceId)
+        .executeTakeFirst()
+        .then((r) => r?.online === 1);
     await until(online, 30_000, 'first connection');
     // Same store, same address for the device: a restart of the control plane.
     const db = server.ctx.db;

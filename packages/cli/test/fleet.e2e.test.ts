@@ -20,10 +20,14 @@ let beta: Proc;
 let url = '';
 let port = 0;
 
-const cli = (args: string[], input?: string) => optimal([...args, '--data', C.path], input === undefined ? {} : { input });
+const cli = (args: string[], input?: string) =>
+  optimal([...args, '--data', C.path], input === undefined ? {} : { input });
 const token = () => readJson<{ token: string }>(join(C.path, 'cli.json')).token;
 const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-  const res = await fetch(url + path, { ...init, headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json', ...init.headers } });
+  const res = await fetch(url + path, {
+    ...init,
+    headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json', ...init.headers },
+  });
   return (await res.json()) as T;
 };
 const session = (id: string) => api<SessionView>(`/api/sessions/${id}`);
@@ -58,12 +62,18 @@ beforeAll(async () => {
   const setup = JSON.parse(invite.stdout) as { code: string; kind: string };
   expect(setup.kind).toBe('setup');
 
-  const login = await optimal(['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path], { input: 'correct horse battery\n' });
+  const login = await optimal(
+    ['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path],
+    { input: 'correct horse battery\n' },
+  );
   expect(login.stderr).toBe('');
   expect(login.code).toBe(0);
   expect(statSync(join(C.path, 'cli.json')).mode & 0o777).toBe(0o600);
 
-  for (const [dir, name] of [[B1.path, 'alpha'], [B2.path, 'beta']] as const) {
+  for (const [dir, name] of [
+    [B1.path, 'alpha'],
+    [B2.path, 'beta'],
+  ] as const) {
     const pt = await cli(['pair', '--json']);
     expect(pt.code).toBe(0);
     const pairing = JSON.parse(pt.stdout) as { code: string };
@@ -87,7 +97,10 @@ describe('a fleet of two devices on loopback', () => {
     const r = await cli(['status', '--json']);
     expect(r.code).toBe(0);
     const status = JSON.parse(r.stdout) as { devices: DeviceView[] };
-    expect(status.devices.map((d) => [d.name, d.online])).toEqual([['alpha', true], ['beta', true]]);
+    expect(status.devices.map((d) => [d.name, d.online])).toEqual([
+      ['alpha', true],
+      ['beta', true],
+    ]);
     const b = status.devices.find((d) => d.name === 'beta')!;
     expect(b.capabilities?.ramTotal).toBeGreaterThan(0);
     expect(b.capabilities?.harnesses.map((h) => h.name)).toContain('shell');
@@ -98,7 +111,17 @@ describe('a fleet of two devices on loopback', () => {
   });
 
   it('routes a shell session to the named device and streams its output', async () => {
-    const r = await cli(['session', 'start', '--harness', 'shell', '--device', 'beta', '--prompt', 'echo hello from beta', '--follow']);
+    const r = await cli([
+      'session',
+      'start',
+      '--harness',
+      'shell',
+      '--device',
+      'beta',
+      '--prompt',
+      'echo hello from beta',
+      '--follow',
+    ]);
     expect(r.stdout).toBe('hello from beta\n');
     expect(r.code).toBe(0);
     const [s] = (await api<{ sessions: SessionView[] }>('/api/sessions?limit=1')).sessions;
@@ -109,13 +132,13 @@ describe('a fleet of two devices on loopback', () => {
     expect(view.deviceName).toBe('beta');
   });
 
-  it('exits with the command\'s own exit code', async () => {
+  it("exits with the command's own exit code", async () => {
     const r = await cli(['session', 'start', '--device', 'alpha', '--prompt', 'ls /definitely/not/here', '--follow']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('No such file or directory');
   });
 
-  it('refuses a command that is not on the device\'s allowlist', async () => {
+  it("refuses a command that is not on the device's allowlist", async () => {
     const r = await cli(['session', 'start', '--device', 'beta', '--prompt', 'cat /etc/passwd', '--follow']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -131,7 +154,10 @@ describe('a fleet of two devices on loopback', () => {
     const events: StreamEvent[] = [];
     const read = async (lastEventId: number, stopAfter: number | null) => {
       const controller = new AbortController();
-      const res = await fetch(`${url}/api/sessions/${id}/stream`, { headers: { authorization: `Bearer ${token()}`, 'last-event-id': String(lastEventId) }, signal: controller.signal });
+      const res = await fetch(`${url}/api/sessions/${id}/stream`, {
+        headers: { authorization: `Bearer ${token()}`, 'last-event-id': String(lastEventId) },
+        signal: controller.signal,
+      });
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -160,7 +186,10 @@ describe('a fleet of two devices on loopback', () => {
 
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    const text = events.filter((e) => e.kind === 'stdout').map((e) => e.data).join('');
+    const text = events
+      .filter((e) => e.kind === 'stdout')
+      .map((e) => e.data)
+      .join('');
     expect(text).toBe(Array.from({ length: 60 }, (_, i) => `line ${i}\n`).join(''));
     expect(events[events.length - 1]).toMatchObject({ kind: 'exit', meta: { code: 0, status: 'succeeded' } });
 
@@ -186,7 +215,14 @@ describe('a fleet of two devices on loopback', () => {
     const t0 = Date.now();
     const r = await cli(['session', 'cancel', id]);
     expect(r.code).toBe(0);
-    const done = await until(async () => { const s = await session(id); return s.status === 'cancelled' ? s : null; }, 5000, 'cancelled');
+    const done = await until(
+      async () => {
+        const s = await session(id);
+        return s.status === 'cancelled' ? s : null;
+      },
+      5000,
+      'cancelled',
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(done.signal).toBe('SIGINT');
     const again = await cli(['session', 'cancel', id]);
@@ -203,7 +239,14 @@ describe('a fleet of two devices on loopback', () => {
 
     alpha = start(['device', '--data', B1.path, '--allow', 'echo,sleep,cat,ls,node']);
     await alpha.waitFor(/device online/);
-    const failed = await until(async () => { const s = await session(id); return s.status === 'failed' ? s : null; }, 15_000, 'failed');
+    const failed = await until(
+      async () => {
+        const s = await session(id);
+        return s.status === 'failed' ? s : null;
+      },
+      15_000,
+      'failed',
+    );
     // Either the device said hello without it (device_offline), or the restarted daemon first ended the
     // process its previous run left behind and reported that exit, which the control plane adopts.
     expect(failed.errorCode === 'device_offline' || failed.signal !== null).toBe(true);
@@ -214,7 +257,8 @@ describe('a fleet of two devices on loopback', () => {
 
   it('survives a control-plane crash: devices reconnect, a session running across it completes with all its output', async () => {
     // Ticks 0-14, then 15-29 only once the test sends input: the crash always lands mid-session.
-    const program = "let i=0;const t=setInterval(()=>{console.log('tick '+i++);if(i===15){clearInterval(t);process.stdin.once('data',()=>{process.stdin.destroy();const u=setInterval(()=>{console.log('tick '+i++);if(i===30)clearInterval(u)},20)})}},100)";
+    const program =
+      "let i=0;const t=setInterval(()=>{console.log('tick '+i++);if(i===15){clearInterval(t);process.stdin.once('data',()=>{process.stdin.destroy();const u=setInterval(()=>{console.log('tick '+i++);if(i===30)clearInterval(u)},20)})}},100)";
     const started = await cli(['session', 'start', '--device', 'alpha', '--prompt', `node -e "${program}"`]);
     const id = started.stdout.trim();
     const follower = start(['session', 'logs', id, '--follow', '--data', C.path]);
@@ -241,20 +285,39 @@ describe('a fleet of two devices on loopback', () => {
   it('invites a member who signs in with a password but cannot manage devices', async () => {
     const invite = await cli(['invite', '--json']);
     expect(invite.code).toBe(0);
-    const code = (JSON.parse(invite.stdout) as { code: string; kind: string });
+    const code = JSON.parse(invite.stdout) as { code: string; kind: string };
     expect(code.kind).toBe('invite');
     const M = tempDir('member');
     try {
-      const redeem = await optimal(['login', '--server', url, '--user', 'bob', '--code', code.code, '--password-stdin', '--data', M.path], { input: 'hunter22hunter22' });
+      const redeem = await optimal(
+        ['login', '--server', url, '--user', 'bob', '--code', code.code, '--password-stdin', '--data', M.path],
+        { input: 'hunter22hunter22' },
+      );
       expect(redeem.stdout).toContain('as bob (member)');
-      const reuse = await optimal(['login', '--server', url, '--user', 'eve', '--code', code.code, '--password-stdin', '--data', M.path], { input: 'whatever-long' });
+      const reuse = await optimal(
+        ['login', '--server', url, '--user', 'eve', '--code', code.code, '--password-stdin', '--data', M.path],
+        { input: 'whatever-long' },
+      );
       expect(reuse.stderr).toMatch(/^optimal: invite_invalid:/);
-      const wrong = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], { input: 'not-his-password' });
+      const wrong = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], {
+        input: 'not-his-password',
+      });
       expect(wrong.stderr).toMatch(/^optimal: login_failed: wrong name or password/);
-      const login = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], { input: 'hunter22hunter22\n' });
+      const login = await optimal(['login', '--server', url, '--user', 'bob', '--password-stdin', '--data', M.path], {
+        input: 'hunter22hunter22\n',
+      });
       expect(login.code).toBe(0);
       // The owner's devices are not bob's until the owner shares one with him.
-      const notYet = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--data', M.path]);
+      const notYet = await optimal([
+        'session',
+        'start',
+        '--device',
+        'beta',
+        '--prompt',
+        'echo member',
+        '--data',
+        M.path,
+      ]);
       expect(notYet.stderr).toMatch(/^optimal: device_not_found: no device beta/);
       const listed = await optimal(['devices', 'ls', '--json', '--data', M.path]);
       expect(JSON.parse(listed.stdout)).toEqual([]);
@@ -262,7 +325,17 @@ describe('a fleet of two devices on loopback', () => {
       expect(selfShare.stderr).toMatch(/^optimal: device_not_found:/);
       const share = await cli(['devices', 'share', 'beta', '--with', 'bob']);
       expect(share.stdout).toBe('beta is shared with bob\n');
-      const run = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--follow', '--data', M.path]);
+      const run = await optimal([
+        'session',
+        'start',
+        '--device',
+        'beta',
+        '--prompt',
+        'echo member',
+        '--follow',
+        '--data',
+        M.path,
+      ]);
       expect(run.stdout).toBe('member\n');
       const rename = await optimal(['devices', 'rename', 'beta', 'nope', '--data', M.path]);
       expect(rename.stderr).toMatch(/^optimal: forbidden: you may not manage device beta/);
@@ -270,7 +343,16 @@ describe('a fleet of two devices on loopback', () => {
       expect((JSON.parse(ownerSessions.stdout) as SessionView[]).map((s) => s.prompt)).toEqual(['echo member']);
       const unshare = await cli(['devices', 'unshare', 'beta', '--with', 'bob']);
       expect(unshare.stdout).toBe('beta is no longer shared\n');
-      const again = await optimal(['session', 'start', '--device', 'beta', '--prompt', 'echo member', '--data', M.path]);
+      const again = await optimal([
+        'session',
+        'start',
+        '--device',
+        'beta',
+        '--prompt',
+        'echo member',
+        '--data',
+        M.path,
+      ]);
       expect(again.stderr).toMatch(/^optimal: device_not_found:/);
     } finally {
       M.remove();
@@ -281,7 +363,9 @@ describe('a fleet of two devices on loopback', () => {
     const devices = (await api<{ devices: DeviceView[] }>('/api/devices')).devices;
     const a = devices.find((d) => d.name === 'alpha')!;
     expect((await cli(['devices', 'rename', a.id, 'alpha-2'])).stdout).toContain('is now alpha-2');
-    expect((await cli(['session', 'start', '--device', 'alpha-2', '--prompt', 'echo renamed', '--follow'])).stdout).toBe('renamed\n');
+    expect(
+      (await cli(['session', 'start', '--device', 'alpha-2', '--prompt', 'echo renamed', '--follow'])).stdout,
+    ).toBe('renamed\n');
     await cli(['devices', 'rename', a.id, 'alpha']);
   });
 

@@ -4,18 +4,28 @@ import { main } from '../src/main.js';
 /** `optimal ARGS --help`, in this process (help needs no server). */
 async function help(args: string[]): Promise<string> {
   let text = '';
-  const code = await main(['node', 'optimal', ...args, '--help'], { stdout: (s) => { text += s; }, stderr: (s) => { text += s; } });
+  const code = await main(['node', 'optimal', ...args, '--help'], {
+    stdout: (s) => {
+      text += s;
+    },
+    stderr: (s) => {
+      text += s;
+    },
+  });
   expect(code, args.join(' ')).toBe(0);
   return text;
 }
 
 /** The sub-commands a help text lists, each with its description ('' when it has none). */
-function listed(text: string): Array<{ name: string; description: string }> {
+function listed(text: string): { name: string; description: string }[] {
   const at = text.indexOf('\nCommands:\n');
   if (at < 0) return [];
-  const rows: Array<{ name: string; description: string }> = [];
+  const rows: { name: string; description: string }[] = [];
   for (const line of text.slice(at + '\nCommands:\n'.length).split('\n')) {
-    if (!line.startsWith('  ') || line.startsWith('   ')) { if (line.trim() === '') break; continue; }
+    if (!line.startsWith('  ') || line.startsWith('   ')) {
+      if (line.trim() === '') break;
+      continue;
+    }
     const [term = '', ...rest] = line.trim().split(/\s{2,}/);
     rows.push({ name: term.split(' ')[0]!, description: rest.join(' ') });
   }
@@ -38,9 +48,17 @@ describe('the help of every command', () => {
       }
     };
     await walk([]);
-    expect(seen).toEqual(expect.arrayContaining(['up', 'session send', 'vault revoke', 'agent incident create', 'agent backup ls', 'ledger verify']));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'up',
+        'session send',
+        'vault revoke',
+        'agent incident create',
+        'agent backup ls',
+        'ledger verify',
+      ]),
+    );
     expect(missing).toEqual([]);
     expect(noData).toEqual([]);
   }, 120_000);
 });
-

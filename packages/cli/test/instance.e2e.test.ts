@@ -55,15 +55,29 @@ describe('one instance per data dir', () => {
     for (const args of [['up', '--port', '0'], ['serve', '--port', '0'], ['device']]) {
       const second = await optimal([...args, '--data', D.path]);
       expect(second.code, args[0]).toBe(1);
-      expect(oneLine(second.stderr)).toBe(`optimal: data_dir_in_use: ${D.path} is used by pid ${first.child.pid} (stop it, or use --data)`);
+      expect(oneLine(second.stderr)).toBe(
+        `optimal: data_dir_in_use: ${D.path} is used by pid ${first.child.pid} (stop it, or use --data)`,
+      );
     }
     expect(snapshot(D.path)).toEqual(before);
     expect(readFileSync(join(D.path, 'cli.json'), 'utf8')).toBe(cli);
     expect(existsSync(join(D.path, 'agent.sock'))).toBe(true);
 
-    const health = await fetch(`${url}/healthz`).then((r) => r.json() as Promise<{ ok: boolean; devicesOnline: number }>);
+    const health = await fetch(`${url}/healthz`).then(
+      (r) => r.json() as Promise<{ ok: boolean; devicesOnline: number }>,
+    );
     expect(health).toMatchObject({ ok: true, devicesOnline: 1 });
-    const run = await optimal(['session', 'start', '--harness', 'shell', '--prompt', 'echo still here', '--follow', '--data', D.path]);
+    const run = await optimal([
+      'session',
+      'start',
+      '--harness',
+      'shell',
+      '--prompt',
+      'echo still here',
+      '--follow',
+      '--data',
+      D.path,
+    ]);
     expect(run.stdout).toBe('still here\n');
   }, 60_000);
 
@@ -80,7 +94,10 @@ describe('one instance per data dir', () => {
 
 describe('the lock names its holder by pid and start time', () => {
   /** This test process's start time, as the lock records it (field 22 of /proc/self/stat). */
-  const myStart = () => { const stat = readFileSync('/proc/self/stat', 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!; };
+  const myStart = () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  };
 
   it('refuses a data dir whose lock names a live process and its start time', async () => {
     const E = tempDir('held');
@@ -88,7 +105,9 @@ describe('the lock names its holder by pid and start time', () => {
       writeFileSync(join(E.path, 'optimal.lock'), JSON.stringify({ pid: process.pid, start: myStart() }));
       const r = await optimal(['serve', '--port', '0', '--data', E.path]);
       expect(r.code).toBe(1);
-      expect(oneLine(r.stderr)).toBe(`optimal: data_dir_in_use: ${E.path} is used by pid ${process.pid} (stop it, or use --data)`);
+      expect(oneLine(r.stderr)).toBe(
+        `optimal: data_dir_in_use: ${E.path} is used by pid ${process.pid} (stop it, or use --data)`,
+      );
       expect(readdirSync(E.path)).toEqual(['optimal.lock']);
     } finally {
       E.remove();
@@ -98,10 +117,15 @@ describe('the lock names its holder by pid and start time', () => {
   it('lets exactly one of two instances started at the same moment on a fresh dir run', async () => {
     const E = tempDir('race');
     try {
-      const both = [start(['serve', '--port', '0', '--data', E.path]), start(['serve', '--port', '0', '--data', E.path])];
+      const both = [
+        start(['serve', '--port', '0', '--data', E.path]),
+        start(['serve', '--port', '0', '--data', E.path]),
+      ];
       const loser = await Promise.race(both.map((p) => p.exited.then(() => p)));
       const winner = both.find((p) => p !== loser)!;
-      expect(loser.stderr).toMatch(new RegExp(`^optimal: data_dir_in_use: .* is used by pid ${winner.child.pid} \\(stop it, or use --data\\)\n$`));
+      expect(loser.stderr).toMatch(
+        new RegExp(`^optimal: data_dir_in_use: .* is used by pid ${winner.child.pid} \\(stop it, or use --data\\)\n$`),
+      );
       await winner.waitFor(/control plane listening on/, 30_000);
       expect(readJson<{ pid: number }>(join(E.path, 'optimal.lock')).pid).toBe(winner.child.pid);
       await winner.kill('SIGTERM');
@@ -114,13 +138,26 @@ describe('the lock names its holder by pid and start time', () => {
     const E = tempDir('zombie');
     // A parent that forks a child which exits at once, and never reaps it (a shell may reap it before
     // its exec, so the parent is one that has no SIGCHLD handler at all).
-    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn(
+      'python3',
+      [
+        '-c',
+        'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     try {
-      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()))));
-      const stat = await until(async () => {
-        const text = readFileSync(`/proc/${zombie}/stat`, 'utf8');
-        return text.slice(text.lastIndexOf(')') + 2).startsWith('Z ') ? text : null;
-      }, 10_000, 'the child to become a zombie');
+      const zombie = Number(
+        await new Promise<string>((resolve) => parent.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()))),
+      );
+      const stat = await until(
+        async () => {
+          const text = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+          return text.slice(text.lastIndexOf(')') + 2).startsWith('Z ') ? text : null;
+        },
+        10_000,
+        'the child to become a zombie',
+      );
       const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
       writeFileSync(join(E.path, 'optimal.lock'), JSON.stringify({ pid: zombie, start: startTicks }));
       const serve = start(['serve', '--port', '0', '--data', E.path]);
@@ -167,18 +204,24 @@ describe('errors a person can act on', () => {
     }
   }, 40_000);
 
-  it('prints the argument parser\'s errors as one line, keeping its suggestion', async () => {
+  it("prints the argument parser's errors as one line, keeping its suggestion", async () => {
     const unknownOption = await optimal(['session', 'start', '--prompt', 'x', '--folow']);
     expect(unknownOption.code).toBe(2);
-    expect(oneLine(unknownOption.stderr)).toBe('optimal: usage: unknown option \'--folow\' (did you mean --follow?); see "optimal session start --help"');
+    expect(oneLine(unknownOption.stderr)).toBe(
+      'optimal: usage: unknown option \'--folow\' (did you mean --follow?); see "optimal session start --help"',
+    );
 
     const unknownCommand = await optimal(['session', 'strat']);
     expect(unknownCommand.code).toBe(2);
-    expect(oneLine(unknownCommand.stderr)).toMatch(/^optimal: usage: unknown command 'strat' \(did you mean start\?\); see "optimal session --help"$/);
+    expect(oneLine(unknownCommand.stderr)).toMatch(
+      /^optimal: usage: unknown command 'strat' \(did you mean start\?\); see "optimal session --help"$/,
+    );
 
     const missing = await optimal(['session', 'logs']);
     expect(missing.code).toBe(2);
-    expect(oneLine(missing.stderr)).toBe('optimal: usage: missing required argument \'id\'; see "optimal session logs --help"');
+    expect(oneLine(missing.stderr)).toBe(
+      'optimal: usage: missing required argument \'id\'; see "optimal session logs --help"',
+    );
 
     const noOption = await optimal(['session', 'start']);
     expect(noOption.code).toBe(2);
@@ -213,10 +256,13 @@ describe('errors a person can act on', () => {
     const E = tempDir('files');
     try {
       mkdirSync(join(E.path, 'adir'));
-      const cases: Array<[string[], RegExp]> = [
+      const cases: [string[], RegExp][] = [
         [['agent', 'file', 'write', join(E.path, 'out.txt'), join(E.path, 'missing')], /^optimal: not_found: /],
         [['agent', 'memory', 'ingest', join(E.path, 'missing.md')], /^optimal: not_found: /],
-        [['agent', 'file', 'write', join(E.path, 'out.txt'), join(E.path, 'adir')], /^optimal: bad_request: .*is a directory/],
+        [
+          ['agent', 'file', 'write', join(E.path, 'out.txt'), join(E.path, 'adir')],
+          /^optimal: bad_request: .*is a directory/,
+        ],
         [['agent', 'memory', 'ingest', join(E.path, 'adir')], /^optimal: bad_request: .*is a directory/],
       ];
       for (const [args, want] of cases) {

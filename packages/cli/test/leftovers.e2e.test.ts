@@ -10,13 +10,19 @@ import { Proc, optimal, readJson, tempDir, until } from './procs.js';
  * says why. Both paths: a bare spawn (no bubblewrap: an orphan until then)
  * and a sandbox (bubblewrap's --die-with-parent ends it with the daemon).
  */
-const dirs: Array<ReturnType<typeof tempDir>> = [];
+const dirs: ReturnType<typeof tempDir>[] = [];
 const procs: Proc[] = [];
 const orphans: number[] = [];
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-  for (const pid of orphans) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of orphans) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   for (const d of dirs) d.remove();
 });
 
@@ -30,8 +36,12 @@ function alive(pid: number): boolean {
   }
 }
 
-interface Recorded { sessions: Array<{ sessionId: string; pid: number; sandboxed: boolean }> }
-interface LedgerAnswer { events: Array<{ kind: string; payload: string }> }
+interface Recorded {
+  sessions: { sessionId: string; pid: number; sandboxed: boolean }[];
+}
+interface LedgerAnswer {
+  events: { kind: string; payload: string }[];
+}
 
 /** The payloads of the ledger events of one kind (the agent tool gives each as its canonical JSON text). */
 async function ledgerPayloads(cli: (a: string[]) => ReturnType<typeof optimal>, kind: string): Promise<unknown[]> {
@@ -42,11 +52,15 @@ async function ledgerPayloads(cli: (a: string[]) => ReturnType<typeof optimal>, 
 
 /** The session as the control plane sees it, once it has learnt how it ended. */
 async function settled(cli: (a: string[]) => ReturnType<typeof optimal>, sessionId: string): Promise<SessionView> {
-  return until(async () => {
-    const r = await cli(['session', 'show', sessionId, '--json']);
-    const view = JSON.parse(r.stdout) as SessionView;
-    return view.signal !== null ? view : null;
-  }, 60_000, 'the control plane to learn the session ended');
+  return until(
+    async () => {
+      const r = await cli(['session', 'show', sessionId, '--json']);
+      const view = JSON.parse(r.stdout) as SessionView;
+      return view.signal !== null ? view : null;
+    },
+    60_000,
+    'the control plane to learn the session ended',
+  );
 }
 
 async function crashWithLongSession(env: Record<string, string>) {
@@ -63,7 +77,11 @@ async function crashWithLongSession(env: Record<string, string>) {
   const started = await cli(['session', 'start', '--harness', 'shell', '--prompt', 'sleep 300', '--json']);
   expect(started.code, started.stderr).toBe(0);
   const sessionId = (JSON.parse(started.stdout) as SessionView).id;
-  const entry = await until(async () => readJson<Recorded>(join(D.path, 'procs.json')).sessions.find((s) => s.sessionId === sessionId), 30_000, 'the session\'s process in procs.json');
+  const entry = await until(
+    async () => readJson<Recorded>(join(D.path, 'procs.json')).sessions.find((s) => s.sessionId === sessionId),
+    30_000,
+    "the session's process in procs.json",
+  );
   orphans.push(entry.pid);
   expect(alive(entry.pid)).toBe(true);
   await first.kill('SIGKILL');
@@ -79,9 +97,24 @@ describe('a daemon killed with SIGKILL, then started again', () => {
 
     const again = c.start();
     await until(async () => !alive(c.entry.pid), 30_000, 'the orphan to be ended');
-    await again.waitFor(new RegExp(`session ${c.sessionId}: its process ${c.entry.pid}, left by a previous run of the daemon, ended with SIGTERM`), 30_000);
-    expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([{ sessionId: c.sessionId, pid: c.entry.pid, sandboxed: false, outcome: 'terminated', reason: 'left running by a previous run of the daemon' }]);
-    expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([{ sessionId: c.sessionId, code: null, signal: 'SIGTERM' }]);
+    await again.waitFor(
+      new RegExp(
+        `session ${c.sessionId}: its process ${c.entry.pid}, left by a previous run of the daemon, ended with SIGTERM`,
+      ),
+      30_000,
+    );
+    expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([
+      {
+        sessionId: c.sessionId,
+        pid: c.entry.pid,
+        sandboxed: false,
+        outcome: 'terminated',
+        reason: 'left running by a previous run of the daemon',
+      },
+    ]);
+    expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([
+      { sessionId: c.sessionId, code: null, signal: 'SIGTERM' },
+    ]);
     expect(readJson<Recorded>(join(c.dir, 'procs.json')).sessions).toEqual([]);
     expect(await settled(c.cli, c.sessionId)).toMatchObject({ status: 'failed', signal: 'SIGTERM' });
     expect(await again.kill('SIGTERM')).toBe(0);
@@ -94,9 +127,24 @@ describe('a daemon killed with SIGKILL, then started again', () => {
     await until(async () => !alive(c.entry.pid), 30_000, 'the sandbox to end with its daemon');
 
     const again = c.start();
-    await again.waitFor(new RegExp(`session ${c.sessionId}: its process ${c.entry.pid}, left by a previous run of the daemon, was already gone`), 30_000);
-    expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([{ sessionId: c.sessionId, pid: c.entry.pid, sandboxed: true, outcome: 'gone', reason: 'left running by a previous run of the daemon' }]);
-    expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([{ sessionId: c.sessionId, code: null, signal: 'SIGKILL' }]);
+    await again.waitFor(
+      new RegExp(
+        `session ${c.sessionId}: its process ${c.entry.pid}, left by a previous run of the daemon, was already gone`,
+      ),
+      30_000,
+    );
+    expect(await ledgerPayloads(c.cli, 'session.leftover')).toEqual([
+      {
+        sessionId: c.sessionId,
+        pid: c.entry.pid,
+        sandboxed: true,
+        outcome: 'gone',
+        reason: 'left running by a previous run of the daemon',
+      },
+    ]);
+    expect(await ledgerPayloads(c.cli, 'session.exit')).toEqual([
+      { sessionId: c.sessionId, code: null, signal: 'SIGKILL' },
+    ]);
     expect(await settled(c.cli, c.sessionId)).toMatchObject({ status: 'failed', signal: 'SIGKILL' });
     expect(await again.kill('SIGTERM')).toBe(0);
   }, 120_000);

@@ -14,7 +14,8 @@ const D = tempDir('newcomer');
 const dirs = [D];
 let up: Proc;
 let url = '';
-const cli = (args: string[], input?: string) => optimal([...args, '--data', D.path], { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
+const cli = (args: string[], input?: string) =>
+  optimal([...args, '--data', D.path], { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
 
 beforeAll(async () => {
   up = new Proc(['up', '--data', D.path, '--port', '0']);
@@ -50,11 +51,15 @@ describe('optimal up, as a new user meets it', () => {
   });
 
   it('names the command, not the tool, in a hint', async () => {
-    const incident = JSON.parse((await cli(['agent', 'incident', 'create', 'disk full', '--json'])).stdout) as { id: string };
+    const incident = JSON.parse((await cli(['agent', 'incident', 'create', 'disk full', '--json'])).stdout) as {
+      id: string;
+    };
     expect((await cli(['agent', 'incident', 'close', incident.id, '--resolution', 'cleaned'])).code).toBe(0);
     const r = await cli(['agent', 'incident', 'step', incident.id, 'looked again']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`optimal: conflict: incident ${incident.id} is closed: open a new one with "optimal agent incident create"\n`);
+    expect(r.stderr).toBe(
+      `optimal: conflict: incident ${incident.id} is closed: open a new one with "optimal agent incident create"\n`,
+    );
   });
 
   it('refuses to write a file from a terminal with no source, reads piped stdin, and names a missing or directory source in one line', async () => {
@@ -62,7 +67,11 @@ describe('optimal up, as a new user meets it', () => {
     dirs.push(outside);
     const target = join(outside.path, 'from-stdin.txt');
     // `script` gives the command a terminal for stdin, as a person typing would have.
-    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} agent file write ${target} --data ${D.path}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000, input: '' });
+    const tty = spawnSync(
+      'script',
+      ['-qec', `${process.execPath} ${BIN} agent file write ${target} --data ${D.path}`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60_000, input: '' },
+    );
     expect(tty.stdout).toContain('optimal: bad_request: no content to write: name a source file, or pipe it in');
     expect(tty.status).toBe(1);
     expect(existsSync(target)).toBe(false);
@@ -70,9 +79,13 @@ describe('optimal up, as a new user meets it', () => {
     expect(piped.code, piped.stderr).toBe(0);
     expect(readFileSync(target, 'utf8')).toBe('piped\n');
     const missing = await cli(['agent', 'file', 'write', target, join(outside.path, 'no-such-file')]);
-    expect(missing.stderr).toBe(`optimal: not_found: no content to write: no file ${join(outside.path, 'no-such-file')}\n`);
+    expect(missing.stderr).toBe(
+      `optimal: not_found: no content to write: no file ${join(outside.path, 'no-such-file')}\n`,
+    );
     const directory = await cli(['agent', 'memory', 'ingest', outside.path]);
-    expect(directory.stderr).toBe(`optimal: bad_request: nothing to ingest: ${outside.path} is a directory, not a file\n`);
+    expect(directory.stderr).toBe(
+      `optimal: bad_request: nothing to ingest: ${outside.path} is a directory, not a file\n`,
+    );
   });
 
   it('says the vault is not set up, with the command to run, before vault init', async () => {
@@ -98,6 +111,8 @@ describe('optimal up, as a new user meets it', () => {
     const r = await cli(['session', 'send', view!.id, 'more']);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain('session resume');
-    expect(r.stderr).toBe(`optimal: session_finished: session ${view!.id} has already ended (succeeded) and its shell harness cannot resume it; start a new one with "optimal session start --harness shell"\n`);
+    expect(r.stderr).toBe(
+      `optimal: session_finished: session ${view!.id} has already ended (succeeded) and its shell harness cannot resume it; start a new one with "optimal session start --harness shell"\n`,
+    );
   });
 });

@@ -20,18 +20,28 @@ export interface Result {
 }
 
 /** Run `optimal ARGS` to completion. */
-export function optimal(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Result> {
+export function optimal(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`optimal ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, opts.timeoutMs ?? 20_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -47,9 +57,18 @@ export class Proc {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (c: Buffer) => { this.stdout += c.toString(); });
-    this.child.stderr!.on('data', (c: Buffer) => { this.stderr += c.toString(); });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => { this.signal = signal; resolve(code); }));
+    this.child.stdout!.on('data', (c: Buffer) => {
+      this.stdout += c.toString();
+    });
+    this.child.stderr!.on('data', (c: Buffer) => {
+      this.stderr += c.toString();
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.signal = signal;
+        resolve(code);
+      }),
+    );
   }
 
   /** Resolve with the first match of `re` in stdout+stderr, waiting for it to appear. */
@@ -59,7 +78,9 @@ export class Proc {
       const m = (this.stdout + this.stderr).match(re);
       if (m) return m;
       if (this.child.exitCode !== null || Date.now() > end) {
-        throw new Error(`waiting for ${re} (exit ${this.child.exitCode})\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+        throw new Error(
+          `waiting for ${re} (exit ${this.child.exitCode})\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -85,7 +106,11 @@ export function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -25,15 +25,24 @@ function lossyProxy(target: number): Promise<number> {
     sockets.add(client).add(upstream);
     client.pipe(upstream);
     if (first) {
-      upstream.once('data', () => { dropped++; client.destroy(); upstream.destroy(); });
+      upstream.once('data', () => {
+        dropped++;
+        client.destroy();
+        upstream.destroy();
+      });
     } else {
       upstream.pipe(client);
     }
-    const close = () => { client.destroy(); upstream.destroy(); };
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
   });
-  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)),
+  );
 }
 
 beforeAll(async () => {
@@ -56,9 +65,23 @@ describe('session start over a connection that loses the answer', () => {
     const via = `http://127.0.0.1:${port}`;
     const C = join(D.path, 'via-proxy');
     mkdirSync(C, { mode: 0o700 });
-    writeFileSync(join(C, 'cli.json'), JSON.stringify({ ...readJson<Record<string, unknown>>(join(D.path, 'cli.json')), server: via }), { mode: 0o600 });
+    writeFileSync(
+      join(C, 'cli.json'),
+      JSON.stringify({ ...readJson<Record<string, unknown>>(join(D.path, 'cli.json')), server: via }),
+      { mode: 0o600 },
+    );
 
-    const r = await optimal(['session', 'start', '--harness', 'shell', '--prompt', 'echo exactly once', '--json', '--data', C]);
+    const r = await optimal([
+      'session',
+      'start',
+      '--harness',
+      'shell',
+      '--prompt',
+      'echo exactly once',
+      '--json',
+      '--data',
+      C,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(dropped).toBe(1);

@@ -9,7 +9,7 @@ import { Proc, optimal, tempDir } from './procs.js';
  * (this machine has it), and with bubblewrap "missing" (FABRIC_BWRAP names
  * a file that does not exist), in `auto` and `required` mode.
  */
-const dirs: Array<ReturnType<typeof tempDir>> = [];
+const dirs: ReturnType<typeof tempDir>[] = [];
 const procs: Proc[] = [];
 
 afterAll(async () => {
@@ -33,16 +33,18 @@ async function up(args: string[] = [], env: Record<string, string> = {}) {
 }
 
 describe('optimal up on a machine with bubblewrap', () => {
-  it('says sessions are isolated and an owner\'s own session cannot read the data dir', async () => {
+  it("says sessions are isolated and an owner's own session cannot read the data dir", async () => {
     const u = await up();
     expect(u.proc.stdout).toContain('isolation: bwrap');
-    const r = await u.session(`cat ${join(u.dir, 'cli.json')} ${join(u.dir, 'agent.token')} ${join(u.dir, 'device.json')}`);
+    const r = await u.session(
+      `cat ${join(u.dir, 'cli.json')} ${join(u.dir, 'agent.token')} ${join(u.dir, 'device.json')}`,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('No such file');
     const escape = await u.session(`sh -c 'echo planted > ${join(u.dir, 'planted')}'`);
     expect(escape.code).not.toBe(0);
-    const ok = await u.session('sh -c \'echo mine > mine.txt && cat mine.txt\'');
+    const ok = await u.session("sh -c 'echo mine > mine.txt && cat mine.txt'");
     expect(ok.stdout).toBe('mine\n');
     expect(ok.code).toBe(0);
   }, 90_000);
@@ -61,7 +63,7 @@ describe('optimal up on a machine with bubblewrap', () => {
 describe('optimal up where no sandbox can be made', () => {
   const missing = { FABRIC_BWRAP: '/nonexistent/bwrap' };
 
-  it('warns in the banner and in status, and still runs the owner\'s own sessions', async () => {
+  it("warns in the banner and in status, and still runs the owner's own sessions", async () => {
     const u = await up([], missing);
     expect(u.proc.stdout).toContain('isolation: none — install bubblewrap');
     expect(u.proc.stdout).toContain('apt-get install bubblewrap');
@@ -73,7 +75,7 @@ describe('optimal up where no sandbox can be made', () => {
     expect(r.code).toBe(0);
   }, 90_000);
 
-  it('refuses even the owner\'s sessions with --sandbox required', async () => {
+  it("refuses even the owner's sessions with --sandbox required", async () => {
     const u = await up(['--sandbox', 'required'], missing);
     expect(u.proc.stdout).toContain('isolation: none — install bubblewrap (no session will run');
     const r = await u.session('pwd');

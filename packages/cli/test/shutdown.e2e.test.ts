@@ -6,7 +6,7 @@ import { Proc, optimal, readJson, tempDir, until } from './procs.js';
  * SIGTERM: each long-running command says in one line what it stops, and
  * is gone within 2 s, a running session included.
  */
-const dirs: Array<ReturnType<typeof tempDir>> = [];
+const dirs: ReturnType<typeof tempDir>[] = [];
 const procs: Proc[] = [];
 
 afterAll(async () => {
@@ -31,12 +31,21 @@ describe('SIGTERM', () => {
   it('stops optimal up with a running session in under 2 s, saying what it stops', async () => {
     const D = tempDir('shutdown-up');
     dirs.push(D);
-    const up = start(['up', '--data', D.path, '--port', '0', '--allow', 'sleep'], { FABRIC_BWRAP: '/nonexistent/bwrap' });
+    const up = start(['up', '--data', D.path, '--port', '0', '--allow', 'sleep'], {
+      FABRIC_BWRAP: '/nonexistent/bwrap',
+    });
     await up.waitFor(/device online/, 60_000);
-    const started = await optimal(['session', 'start', '--harness', 'shell', '--prompt', 'sleep 300', '--data', D.path], { timeoutMs: 60_000 });
+    const started = await optimal(
+      ['session', 'start', '--harness', 'shell', '--prompt', 'sleep 300', '--data', D.path],
+      { timeoutMs: 60_000 },
+    );
     expect(started.code, started.stderr).toBe(0);
     // Running: its process is in the daemon's record.
-    await until(async () => readJson<{ sessions: unknown[] }>(join(D.path, 'procs.json')).sessions.length === 1, 30_000, 'the session to run');
+    await until(
+      async () => readJson<{ sessions: unknown[] }>(join(D.path, 'procs.json')).sessions.length === 1,
+      30_000,
+      'the session to run',
+    );
     const { ms, code } = await terminate(up);
     expect(code, `ended by ${up.signal}; stderr:\n${up.stderr}`).toBe(0);
     expect(up.stderr).toContain('stopping: 1 session, the device, the control plane…\n');
@@ -62,11 +71,20 @@ describe('SIGTERM', () => {
     dirs.push(A, B, C);
     const serve = start(['serve', '--data', A.path, '--port', '0']);
     const url = (await serve.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
-    const setup = JSON.parse((await optimal(['invite', '--data', A.path, '--json'], { timeoutMs: 60_000 })).stdout) as { code: string };
-    const login = await optimal(['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path], { input: 'correct horse battery staple', timeoutMs: 60_000 });
+    const setup = JSON.parse((await optimal(['invite', '--data', A.path, '--json'], { timeoutMs: 60_000 })).stdout) as {
+      code: string;
+    };
+    const login = await optimal(
+      ['login', '--server', url, '--user', 'ada', '--code', setup.code, '--password-stdin', '--data', C.path],
+      { input: 'correct horse battery staple', timeoutMs: 60_000 },
+    );
     expect(login.code, login.stderr).toBe(0);
-    const pairing = JSON.parse((await optimal(['pair', '--json', '--data', C.path], { timeoutMs: 60_000 })).stdout) as { code: string };
-    expect((await optimal(['pair', '--server', url, '--token', pairing.code, '--data', B.path], { timeoutMs: 60_000 })).code).toBe(0);
+    const pairing = JSON.parse((await optimal(['pair', '--json', '--data', C.path], { timeoutMs: 60_000 })).stdout) as {
+      code: string;
+    };
+    expect(
+      (await optimal(['pair', '--server', url, '--token', pairing.code, '--data', B.path], { timeoutMs: 60_000 })).code,
+    ).toBe(0);
     const device = start(['device', '--data', B.path]);
     await device.waitFor(/device online/, 60_000);
     const { ms, code } = await terminate(device);

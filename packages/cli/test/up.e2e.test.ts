@@ -23,7 +23,9 @@ describe('optimal up (what npm start runs)', () => {
     }
     expect(statSync(D.path).mode & 0o777).toBe(0o700);
 
-    const r = await optimal(['session', 'start', '--harness', 'shell', '--prompt', 'echo hello', '--follow'], { env: { OPTIMAL_DATA: D.path } });
+    const r = await optimal(['session', 'start', '--harness', 'shell', '--prompt', 'echo hello', '--follow'], {
+      env: { OPTIMAL_DATA: D.path },
+    });
     expect(r.stdout).toBe('hello\n');
     expect(r.code).toBe(0);
 
@@ -51,7 +53,27 @@ describe('optimal up (what npm start runs)', () => {
 
 describe('the command line', () => {
   it('has --help on every command', async () => {
-    for (const args of [[], ['up'], ['serve'], ['device'], ['pair'], ['login'], ['invite'], ['status'], ['devices'], ['session'], ['session', 'start'], ['session', 'ls'], ['session', 'logs'], ['session', 'send'], ['session', 'cancel'], ['agent'], ['agent', 'memory', 'recall'], ['agent', 'incident'], ['ledger', 'verify']]) {
+    for (const args of [
+      [],
+      ['up'],
+      ['serve'],
+      ['device'],
+      ['pair'],
+      ['login'],
+      ['invite'],
+      ['status'],
+      ['devices'],
+      ['session'],
+      ['session', 'start'],
+      ['session', 'ls'],
+      ['session', 'logs'],
+      ['session', 'send'],
+      ['session', 'cancel'],
+      ['agent'],
+      ['agent', 'memory', 'recall'],
+      ['agent', 'incident'],
+      ['ledger', 'verify'],
+    ]) {
       const r = await optimal([...args, '--help']);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toMatch(/^Usage: optimal/);
@@ -66,7 +88,15 @@ describe('the command line', () => {
       expect(noLogin.stderr).toMatch(/^optimal: not_logged_in: .*optimal up/);
       expect(noLogin.stderr.trim().split('\n')).toHaveLength(1);
 
-      const unreachable = await optimal(['pair', '--server', 'http://127.0.0.1:1', '--token', 'x'.repeat(40), '--data', empty.path]);
+      const unreachable = await optimal([
+        'pair',
+        '--server',
+        'http://127.0.0.1:1',
+        '--token',
+        'x'.repeat(40),
+        '--data',
+        empty.path,
+      ]);
       expect(unreachable.stderr).toMatch(/^optimal: server_unreachable: cannot reach http:\/\/127\.0\.0\.1:1/);
 
       const unpaired = await optimal(['device', '--data', empty.path]);

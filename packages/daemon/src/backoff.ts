@@ -11,7 +11,11 @@ export const defaultBackoff: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
  * an outage spreads out yet never retries in a tight loop.
  * `random` returns [0, 1).
  */
-export function backoffDelay(attempt: number, opts: BackoffOptions = defaultBackoff, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = defaultBackoff,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

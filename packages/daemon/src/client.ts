@@ -1,7 +1,16 @@
 import { WebSocket } from 'ws';
 import {
-  FabricError, MAX_FRAME_BYTES, WS_BEARER_PREFIX, WS_PROTOCOL, encodeEnvelope, errorBodySchema, newId, parseFrame,
-  type CapabilityDigest, type Envelope, type RunningSession,
+  FabricError,
+  MAX_FRAME_BYTES,
+  WS_BEARER_PREFIX,
+  WS_PROTOCOL,
+  encodeEnvelope,
+  errorBodySchema,
+  newId,
+  parseFrame,
+  type CapabilityDigest,
+  type Envelope,
+  type RunningSession,
 } from '@fabric/protocol';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { Outbox, isSessionEnvelope } from './outbox.js';
@@ -75,8 +84,29 @@ export class DeviceClient {
     // that did not survive the restart, so their exit is recorded now and delivered with the rest.
     for (const sessionId of this.outbox.withoutExit()) {
       const ts = Date.now();
-      this.outbox.add({ corrId: sessionId, type: 'session.stderr', direction: 'to_cloud', ts, payload: { sessionId, data: '[fabric: the device daemon restarted while this session ran; its process did not survive]\n' } }, false);
-      this.outbox.add({ corrId: sessionId, type: 'session.exit', direction: 'to_cloud', ts, payload: { sessionId, code: null, signal: null } }, false);
+      this.outbox.add(
+        {
+          corrId: sessionId,
+          type: 'session.stderr',
+          direction: 'to_cloud',
+          ts,
+          payload: {
+            sessionId,
+            data: '[fabric: the device daemon restarted while this session ran; its process did not survive]\n',
+          },
+        },
+        false,
+      );
+      this.outbox.add(
+        {
+          corrId: sessionId,
+          type: 'session.exit',
+          direction: 'to_cloud',
+          ts,
+          payload: { sessionId, code: null, signal: null },
+        },
+        false,
+      );
     }
   }
 
@@ -117,7 +147,7 @@ export class DeviceClient {
     this.stopHeartbeat();
     await this.opts.runner.stopAll();
     const ws = this.ws;
-    if (ws && ws.readyState === WebSocket.OPEN) {
+    if (ws?.readyState === WebSocket.OPEN) {
       // The exits just made are in the outbox file either way; waiting a moment saves a resend next start.
       if (this.ready) await this.outbox.emptied(500);
       await new Promise<void>((resolve) => {
@@ -150,14 +180,19 @@ export class DeviceClient {
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => {
         ws.terminate();
         let refusal: FabricError | null = null;
         try {
           const parsed = errorBodySchema.safeParse(JSON.parse(body));
-          if (parsed.success && res.statusCode === 401) refusal = new FabricError(parsed.data.code, parsed.data.message);
-        } catch { /* not our error body: treat as transient */ }
+          if (parsed.success && res.statusCode === 401)
+            refusal = new FabricError(parsed.data.code, parsed.data.message);
+        } catch {
+          /* not our error body: treat as transient */
+        }
         if (refusal) {
           this.stopped = true;
           this.opts.log.warn(`control plane refused this device: ${refusal.code}: ${refusal.message}`);
@@ -176,7 +211,8 @@ export class DeviceClient {
 
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const parsed = parseFrame(data.toString(), (data as Buffer).byteLength);
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]);
+      const parsed = parseFrame(bytes.toString('utf8'), bytes.byteLength);
       if (!parsed.ok) {
         this.opts.log.warn(`bad frame from control plane: ${parsed.code}: ${parsed.message}`);
         return;
@@ -188,12 +224,20 @@ export class DeviceClient {
         this.opts.log.warn(`could not handle ${parsed.envelope.type}: ${(err as Error).message}`);
         if (parsed.envelope.type === 'session.start') {
           const { sessionId } = parsed.envelope.payload;
-          this.emit({ corrId: parsed.envelope.corrId, type: 'session.refuse', direction: 'to_cloud', ts: Date.now(), payload: { sessionId, code: 'internal', message: 'the device could not start this session' } });
+          this.emit({
+            corrId: parsed.envelope.corrId,
+            type: 'session.refuse',
+            direction: 'to_cloud',
+            ts: Date.now(),
+            payload: { sessionId, code: 'internal', message: 'the device could not start this session' },
+          });
         }
       }
     });
 
-    ws.on('pong', () => { this.awaitingPong = false; });
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
 
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
@@ -207,7 +251,8 @@ export class DeviceClient {
         this.finish(new FabricError('device_revoked', 'this device was revoked by its owner; pair it again to use it'));
         return;
       }
-      if (!this.stopped) this.opts.log.warn(`disconnected (${code}${reason.length ? ` ${reason.toString()}` : ''}); reconnecting`);
+      if (!this.stopped)
+        this.opts.log.warn(`disconnected (${code}${reason.length ? ` ${reason.toString()}` : ''}); reconnecting`);
       this.scheduleReconnect();
     });
 
@@ -221,15 +266,25 @@ export class DeviceClient {
     if (ws.readyState !== WebSocket.OPEN) return;
     const running: RunningSession[] = this.opts.runner.running();
     const live = new Set(running.map((r) => r.sessionId));
-    const finished = this.outbox.pendingExits().filter((f) => !live.has(f.sessionId)).slice(0, 1024);
-    ws.send(encodeEnvelope({
-      corrId: newId('hel'), type: 'hello', direction: 'to_cloud', ts: Date.now(),
-      payload: {
-        deviceId: this.opts.deviceId, capabilities, running,
-        ...(finished.length > 0 ? { finished } : {}),
-        ...(this.opts.vaultRecipient?.() ? { vaultRecipient: this.opts.vaultRecipient()! } : {}),
-      },
-    }));
+    const finished = this.outbox
+      .pendingExits()
+      .filter((f) => !live.has(f.sessionId))
+      .slice(0, 1024);
+    ws.send(
+      encodeEnvelope({
+        corrId: newId('hel'),
+        type: 'hello',
+        direction: 'to_cloud',
+        ts: Date.now(),
+        payload: {
+          deviceId: this.opts.deviceId,
+          capabilities,
+          running,
+          ...(finished.length > 0 ? { finished } : {}),
+          ...(this.opts.vaultRecipient?.() ? { vaultRecipient: this.opts.vaultRecipient()! } : {}),
+        },
+      }),
+    );
     // The control plane handles frames in order, so what it has not confirmed lands after hello's reconcile.
     for (const line of this.outbox.unacked()) ws.send(line);
     for (const env of this.later.splice(0)) ws.send(encodeEnvelope(env));
@@ -299,11 +354,17 @@ export class DeviceClient {
     this.awaitingPong = true;
     ws.ping();
     const capabilities = await this.opts.capabilities();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the socket may close while capabilities are read
     if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(encodeEnvelope({
-      corrId: newId('hb'), type: 'heartbeat', direction: 'to_cloud', ts: Date.now(),
-      payload: { capabilities, running: this.opts.runner.running().map((r) => r.sessionId) },
-    }));
+    ws.send(
+      encodeEnvelope({
+        corrId: newId('hb'),
+        type: 'heartbeat',
+        direction: 'to_cloud',
+        ts: Date.now(),
+        payload: { capabilities, running: this.opts.runner.running().map((r) => r.sessionId) },
+      }),
+    );
   }
 
   private stopHeartbeat(): void {

@@ -6,7 +6,7 @@ import { FabricError } from '@fabric/protocol';
 
 /** What `optimal pair` stores in a device's data directory (`device.json`, 0600). */
 export const deviceFileSchema = z.object({
-  server: z.string().url(),
+  server: z.url(),
   deviceId: z.string(),
   name: z.string(),
   token: z.string(),

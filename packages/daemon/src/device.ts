@@ -70,7 +70,10 @@ export interface RunningDevice {
 export function startDevice(opts: DeviceOptions): RunningDevice {
   const paired = readDeviceFile(opts.dataDir);
   if (!paired) {
-    throw new FabricError('not_found', `${opts.dataDir} holds no paired device; run "optimal pair --token <pairing token> --data ${opts.dataDir}" first`);
+    throw new FabricError(
+      'not_found',
+      `${opts.dataDir} holds no paired device; run "optimal pair --token <pairing token> --data ${opts.dataDir}" first`,
+    );
   }
   const allowlist = opts.allowlist ?? DEFAULT_ALLOWLIST;
   const dataDir = opts.dataDir;
@@ -100,7 +103,14 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     deviceId: paired.deviceId,
     key: ledgerKey,
     head: () => ledger.head(),
-    send: (cp) => client?.emit({ corrId: `lcp_${cp.seq}`, type: 'ledger.checkpoint', direction: 'to_cloud', ts: Date.now(), payload: cp }),
+    send: (cp) =>
+      client?.emit({
+        corrId: `lcp_${cp.seq}`,
+        type: 'ledger.checkpoint',
+        direction: 'to_cloud',
+        ts: Date.now(),
+        payload: cp,
+      }),
     now: Date.now,
     ...(opts.checkpointEveryEvents === undefined ? {} : { everyEvents: opts.checkpointEveryEvents }),
     ...(opts.checkpointEveryMs === undefined ? {} : { everyMs: opts.checkpointEveryMs }),
@@ -119,12 +129,21 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     }
   })();
   if (socketPath) {
-    agent = new AgentSocket({ path: socketPath, approve: (sessionId, req) => runner.requestApproval(sessionId, req), ownerToken: writeOwnerToken(dataDir) });
+    agent = new AgentSocket({
+      path: socketPath,
+      approve: (sessionId, req) => runner.requestApproval(sessionId, req),
+      ownerToken: writeOwnerToken(dataDir),
+    });
   }
-  const agentUp = agent?.listen().then(() => true, (err: Error) => {
-    opts.log.warn(`agent socket ${agent!.path}: ${err.message}; harnesses cannot ask for approvals`);
-    return false;
-  });
+  const agentUp = agent?.listen().then(
+    () => true,
+    (err: unknown) => {
+      opts.log.warn(
+        `agent socket ${agent.path}: ${err instanceof Error ? err.message : String(err)}; harnesses cannot ask for approvals`,
+      );
+      return false;
+    },
+  );
   // Credentials are decrypted with this device's own key, in RAM, for 15 minutes at most.
   // Sessions run in a sandbox that hides this data dir; what they need from it is bound back in.
   const sandboxStatus: SandboxStatus = detectSandbox(opts.bwrapPath ? { bwrapPath: opts.bwrapPath } : {});
@@ -154,7 +173,12 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
         record('daemon', 'vault.access', { sessionId: start.sessionId, names, ok: true });
         return plain;
       } catch (err) {
-        record('daemon', 'vault.access', { sessionId: start.sessionId, names, ok: false, code: (err as FabricError).code ?? 'internal' });
+        record('daemon', 'vault.access', {
+          sessionId: start.sessionId,
+          names,
+          ok: false,
+          code: (err as { code?: string }).code ?? 'internal',
+        });
         throw err;
       }
     },
@@ -168,8 +192,16 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
       client!.emit(env);
     },
     onApprovalSettled: (sessionId, requestId, d, by) =>
-      record(by === 'owner' ? 'owner' : 'daemon', 'approval.decision', { sessionId, requestId, decision: d.decision, reason: d.reason ?? null, by }),
-    ...(agent ? { mcp: (sessionId: string) => fabricMcpWiring(agent!.path, sessionId, agent!.issueToken(sessionId)) } : {}),
+      record(by === 'owner' ? 'owner' : 'daemon', 'approval.decision', {
+        sessionId,
+        requestId,
+        decision: d.decision,
+        reason: d.reason ?? null,
+        by,
+      }),
+    ...(agent
+      ? { mcp: (sessionId: string) => fabricMcpWiring(agent.path, sessionId, agent.issueToken(sessionId)) }
+      : {}),
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
   });
   const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size, sandbox.isolation);
@@ -213,9 +245,20 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   // Their sessions are reported ended (session.exit with the signal), in the ledger and the log.
   void runner.endLeftovers(leftovers).then((ended) => {
     for (const l of ended) {
-      const what = l.outcome === 'gone' ? 'was already gone' : l.outcome === 'terminated' ? 'ended with SIGTERM' : 'ended with SIGKILL';
+      const what =
+        l.outcome === 'gone'
+          ? 'was already gone'
+          : l.outcome === 'terminated'
+            ? 'ended with SIGTERM'
+            : 'ended with SIGKILL';
       opts.log.warn(`session ${l.sessionId}: its process ${l.pid}, left by a previous run of the daemon, ${what}`);
-      record('daemon', 'session.leftover', { sessionId: l.sessionId, pid: l.pid, sandboxed: l.sandboxed, outcome: l.outcome, reason: 'left running by a previous run of the daemon' });
+      record('daemon', 'session.leftover', {
+        sessionId: l.sessionId,
+        pid: l.pid,
+        sandboxed: l.sandboxed,
+        outcome: l.outcome,
+        reason: 'left running by a previous run of the daemon',
+      });
     }
   });
   let closed = false;
@@ -230,10 +273,14 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   };
   void done.then(closeAll, closeAll);
   return {
-    client, runner, deviceId: paired.deviceId, ledger, done,
+    client,
+    runner,
+    deviceId: paired.deviceId,
+    ledger,
+    done,
     isolation: { kind: sandbox.isolation, mode: sandbox.mode, reason: sandbox.reason },
     stop: async () => {
-      await client!.stop();
+      await client.stop();
       procs.close();
       credentialCache.clear();
       record('daemon', 'daemon.stop', { deviceId: paired.deviceId });
@@ -243,21 +290,40 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
 }
 
 /** The ledger's view of what a session does: starts, refusals, exits, approval requests. */
-function auditEnvelope(env: Envelope, runner: SessionRunner, record: (actor: string, kind: string, payload: unknown) => void): void {
+function auditEnvelope(
+  env: Envelope,
+  runner: SessionRunner,
+  record: (actor: string, kind: string, payload: unknown) => void,
+): void {
   switch (env.type) {
     case 'session.ack': {
       const ctx = runner.context(env.payload.sessionId);
-      record('control-plane', 'session.start', { sessionId: env.payload.sessionId, pid: env.payload.pid, harness: ctx?.harness ?? null, workDir: ctx?.workDir ?? null, permissionMode: ctx?.permissionMode ?? null });
+      record('control-plane', 'session.start', {
+        sessionId: env.payload.sessionId,
+        pid: env.payload.pid,
+        harness: ctx?.harness ?? null,
+        workDir: ctx?.workDir ?? null,
+        permissionMode: ctx?.permissionMode ?? null,
+      });
       return;
     }
     case 'session.refuse':
       record('daemon', 'session.refuse', { sessionId: env.payload.sessionId, code: env.payload.code });
       return;
     case 'session.exit':
-      record('daemon', 'session.exit', { sessionId: env.payload.sessionId, code: env.payload.code, signal: env.payload.signal });
+      record('daemon', 'session.exit', {
+        sessionId: env.payload.sessionId,
+        code: env.payload.code,
+        signal: env.payload.signal,
+      });
       return;
     case 'session.approval_request':
-      record(`session:${env.payload.sessionId}`, 'approval.request', { sessionId: env.payload.sessionId, requestId: env.payload.requestId, tool: env.payload.tool, summary: env.payload.summary });
+      record(`session:${env.payload.sessionId}`, 'approval.request', {
+        sessionId: env.payload.sessionId,
+        requestId: env.payload.requestId,
+        tool: env.payload.tool,
+        summary: env.payload.summary,
+      });
       return;
     default:
       return;

@@ -5,7 +5,16 @@ export { deviceFilePath, readDeviceFile, writeDeviceFile, type DeviceFile } from
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
 export { defaultAdapters } from './harness/registry.js';
 export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell.js';
-export type { ApprovalDecision, ApprovalRequest, DriverContext, HarnessAdapter, HarnessDriver, McpWiring, PlanContext, SpawnPlan } from './harness/types.js';
+export type {
+  ApprovalDecision,
+  ApprovalRequest,
+  DriverContext,
+  HarnessAdapter,
+  HarnessDriver,
+  McpWiring,
+  PlanContext,
+  SpawnPlan,
+} from './harness/types.js';
 export { detectCli, which } from './harness/detect.js';
 export { Outbox } from './outbox.js';
 export { SessionRunner, type RunnerOptions } from './runner.js';
@@ -26,4 +35,12 @@ export { verifyLedger } from './ledger/verify.js';
 export { loadSkills, DEFAULT_SKILLS_DIR } from './skills/load.js';
 export { recordPairing } from './ledger/pairing.js';
 export { eventHash, GENESIS_HASH } from './ledger/chain.js';
-export { checkWorkDir, detectSandbox, HARNESS_HOME_PATHS, INSTALL_HINT, Sandbox, type SandboxMode, type SandboxStatus } from './sandbox/index.js';
+export {
+  checkWorkDir,
+  detectSandbox,
+  HARNESS_HOME_PATHS,
+  INSTALL_HINT,
+  Sandbox,
+  type SandboxMode,
+  type SandboxStatus,
+} from './sandbox/index.js';

@@ -9,19 +9,39 @@ const A = 'ses_aaaaaaaa';
 const B = 'ses_bbbbbbbb';
 const base = { direction: 'to_cloud', ts: 1 } as const;
 
-const ack = (sessionId: string): SessionEnvelope => ({ ...base, corrId: sessionId, type: 'session.ack', payload: { sessionId, pid: 42 } });
-const stdout = (sessionId: string, data: string): SessionEnvelope => ({ ...base, corrId: sessionId, type: 'session.stdout', payload: { sessionId, data } });
-const event = (sessionId: string, text: string): SessionEnvelope =>
-  ({ ...base, corrId: sessionId, type: 'session.event', payload: { sessionId, event: { kind: 'text', text } } });
-const exit = (sessionId: string, code = 0): SessionEnvelope =>
-  ({ ...base, corrId: sessionId, type: 'session.exit', payload: { sessionId, code, signal: null } });
+const ack = (sessionId: string): SessionEnvelope => ({
+  ...base,
+  corrId: sessionId,
+  type: 'session.ack',
+  payload: { sessionId, pid: 42 },
+});
+const stdout = (sessionId: string, data: string): SessionEnvelope => ({
+  ...base,
+  corrId: sessionId,
+  type: 'session.stdout',
+  payload: { sessionId, data },
+});
+const event = (sessionId: string, text: string): SessionEnvelope => ({
+  ...base,
+  corrId: sessionId,
+  type: 'session.event',
+  payload: { sessionId, event: { kind: 'text', text } },
+});
+const exit = (sessionId: string, code = 0): SessionEnvelope => ({
+  ...base,
+  corrId: sessionId,
+  type: 'session.exit',
+  payload: { sessionId, code, signal: null },
+});
 
 const decode = (lines: string[]) => lines.map((l) => JSON.parse(l) as Envelope);
 const data = (e: Envelope) => (e.payload as { data?: string }).data;
 const isMarker = (e: Envelope) => e.type === 'session.stderr' && /^\[fabric: \d+ events? dropped/.test(e.payload.data);
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 function tempFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'fabric-outbox-'));
   dirs.push(dir);
@@ -110,7 +130,11 @@ describe('Outbox', () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
 
       const second = new Outbox({ file });
-      expect(decode(second.unacked()).map((e) => [e.dseq, e.type])).toEqual([[2, 'session.stdout'], [3, 'session.stdout'], [4, 'session.exit']]);
+      expect(decode(second.unacked()).map((e) => [e.dseq, e.type])).toEqual([
+        [2, 'session.stdout'],
+        [3, 'session.stdout'],
+        [4, 'session.exit'],
+      ]);
       expect(JSON.parse(second.add(ack(B), false)).dseq).toBe(5);
       second.close();
     });

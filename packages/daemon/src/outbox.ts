@@ -5,8 +5,14 @@ import { encodeEnvelope, envelopeSchema, type Envelope, type FinishedSession } f
 export type SessionEnvelope = Extract<Envelope, { payload: { sessionId: string } }>;
 
 const SESSION_TYPES = new Set<string>([
-  'session.ack', 'session.refuse', 'session.stdout', 'session.stderr', 'session.event',
-  'session.meta', 'session.approval_request', 'session.exit',
+  'session.ack',
+  'session.refuse',
+  'session.stdout',
+  'session.stderr',
+  'session.event',
+  'session.meta',
+  'session.approval_request',
+  'session.exit',
 ]);
 
 /** Whether the device sends this envelope at least once, with a `dseq`, through the outbox. */
@@ -61,7 +67,7 @@ export interface OutboxOptions {
  */
 export class Outbox {
   /** In `dseq` order; null where an entry was dropped (compacted away lazily). */
-  private entries: Array<Entry | null> = [];
+  private entries: (Entry | null)[] = [];
   private live = 0;
   private bytes = 0;
   private next = 1;
@@ -73,7 +79,7 @@ export class Outbox {
   private readonly file: string | null;
   private fd: number | null = null;
   private fileBytes = 0;
-  private emptyWaiters: Array<() => void> = [];
+  private emptyWaiters: (() => void)[] = [];
 
   constructor(opts: OutboxOptions = {}) {
     this.maxBytes = opts.maxBytes ?? OUTBOX_MAX_BYTES;
@@ -96,7 +102,9 @@ export class Outbox {
     this.live++;
     this.bytes += entry.line.length;
     this.persist(`{"e":${entry.line}}\n`);
-    while (this.bytes > this.maxBytes && this.dropOldest()) { /* until it fits or only keepers are left */ }
+    while (this.bytes > this.maxBytes && this.dropOldest()) {
+      /* until it fits or only keepers are left */
+    }
     return entry.line;
   }
 
@@ -145,7 +153,10 @@ export class Outbox {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       t.unref();
-      this.emptyWaiters.push(() => { clearTimeout(t); resolve(); });
+      this.emptyWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 
@@ -153,7 +164,8 @@ export class Outbox {
   pendingExits(): FinishedSession[] {
     const out: FinishedSession[] = [];
     for (const e of this.entries) {
-      if (e?.env.type === 'session.exit') out.push({ sessionId: e.env.payload.sessionId, code: e.env.payload.code, signal: e.env.payload.signal });
+      if (e?.env.type === 'session.exit')
+        out.push({ sessionId: e.env.payload.sessionId, code: e.env.payload.code, signal: e.env.payload.signal });
     }
     return out;
   }
@@ -212,8 +224,15 @@ export class Outbox {
   private setMarker(m: Entry, n: number): void {
     const { sessionId } = m.env.payload;
     const env = {
-      corrId: m.env.corrId, type: 'session.stderr', direction: 'to_cloud', ts: m.env.ts, dseq: m.env.dseq,
-      payload: { sessionId, data: `[fabric: ${n} event${n === 1 ? '' : 's'} dropped: the device's outbox was full (${this.maxBytes} bytes) while the control plane did not confirm them]\n` },
+      corrId: m.env.corrId,
+      type: 'session.stderr',
+      direction: 'to_cloud',
+      ts: m.env.ts,
+      dseq: m.env.dseq,
+      payload: {
+        sessionId,
+        data: `[fabric: ${n} event${n === 1 ? '' : 's'} dropped: the device's outbox was full (${this.maxBytes} bytes) while the control plane did not confirm them]\n`,
+      },
     } as SessionEnvelope;
     this.bytes -= m.line.length;
     m.env = env;
@@ -238,7 +257,12 @@ export class Outbox {
   private rewrite(): void {
     if (!this.file) return;
     if (this.fd !== null) closeSync(this.fd);
-    const body = `{"n":${this.next}}\n` + this.entries.filter((e) => e !== null).map((e) => `{"e":${e.line}}\n`).join('');
+    const body =
+      `{"n":${this.next}}\n` +
+      this.entries
+        .filter((e) => e !== null)
+        .map((e) => `{"e":${e.line}}\n`)
+        .join('');
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, body, { mode: 0o600 });
     renameSync(tmp, this.file);
@@ -275,7 +299,11 @@ export class Outbox {
     for (const [, env] of [...byseq].sort((a, b) => a[0] - b[0])) {
       const line = encodeEnvelope(env);
       const entry: Entry = { env, line, sent: true };
-      if (env.type === 'session.stderr' && env.payload.data.startsWith('[fabric: ') && env.payload.data.includes(' dropped: ')) {
+      if (
+        env.type === 'session.stderr' &&
+        env.payload.data.startsWith('[fabric: ') &&
+        env.payload.data.includes(' dropped: ')
+      ) {
         entry.dropped = Number(/\[fabric: (\d+) /.exec(env.payload.data)?.[1] ?? 1);
       }
       this.entries.push(entry);

@@ -1,10 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import {
-  FabricError, isFabricError, newId,
-  type Envelope, type HarnessName, type RunningSession, type SessionEvent, type SessionStartPayload, type Usage,
+  FabricError,
+  isFabricError,
+  newId,
+  type Envelope,
+  type HarnessName,
+  type RunningSession,
+  type SessionEvent,
+  type SessionStartPayload,
+  type Usage,
 } from '@fabric/protocol';
-import type { ApprovalDecision, ApprovalRequest, HarnessAdapter, HarnessDriver, McpWiring, SpawnPlan } from './harness/types.js';
+import type {
+  ApprovalDecision,
+  ApprovalRequest,
+  HarnessAdapter,
+  HarnessDriver,
+  McpWiring,
+  SpawnPlan,
+} from './harness/types.js';
 import { endLeftovers, procStartTime, type Leftover, type ProcEntry, type ProcessRecord } from './procs/record.js';
 import { checkWorkDir, conversationSession, rememberConversation, sessionWorkDir } from './sandbox/paths.js';
 import { SANDBOX_READY_FD, unwrapExit, type Sandbox } from './sandbox/sandbox.js';
@@ -40,7 +54,12 @@ export interface RunnerOptions {
    */
   credentials?: (start: SessionStartPayload) => Promise<Map<string, Uint8Array>>;
   /** Told how each approval request was settled (for the ledger): by the owner, or denied when nobody answered or the session ended. */
-  onApprovalSettled?: (sessionId: string, requestId: string, decision: ApprovalDecision, by: 'owner' | 'timeout' | 'session_gone') => void;
+  onApprovalSettled?: (
+    sessionId: string,
+    requestId: string,
+    decision: ApprovalDecision,
+    by: 'owner' | 'timeout' | 'session_gone',
+  ) => void;
   /**
    * Where each running turn's process group is recorded (pid, start time),
    * so the next run of the daemon can end what a crash of this one left.
@@ -85,7 +104,7 @@ interface Session {
   harnessSessionId: string | null;
   /** The id last sent in `session.meta` (a resumed session's id is already known to the control plane). */
   reportedHarnessSessionId: string | null;
-  ladder: Array<ReturnType<typeof setTimeout>>;
+  ladder: ReturnType<typeof setTimeout>[];
   approvals: Map<string, { resolve: (d: ApprovalDecision) => void; timer: ReturnType<typeof setTimeout> }>;
   ended: Promise<void>;
   end: () => void;
@@ -105,7 +124,7 @@ interface Session {
 export class SessionRunner {
   private readonly sessions = new Map<string, Session>();
   /** Sessions whose credentials are being decrypted: input and cancel wait here. */
-  private readonly pending = new Map<string, { cancelled: boolean; inputs: Array<[string, boolean]> }>();
+  private readonly pending = new Map<string, { cancelled: boolean; inputs: [string, boolean][] }>();
   private readonly graceMs: number;
   private readonly approvalTimeoutMs: number;
   private readonly now: () => number;
@@ -118,7 +137,11 @@ export class SessionRunner {
 
   /** Sessions with a live process, for hello and heartbeats. */
   running(): RunningSession[] {
-    return [...this.sessions.entries()].map(([sessionId, s]) => ({ sessionId, pid: s.turn.child.pid ?? null, startedAt: s.startedAt }));
+    return [...this.sessions.entries()].map(([sessionId, s]) => ({
+      sessionId,
+      pid: s.turn.child.pid ?? null,
+      startedAt: s.startedAt,
+    }));
   }
 
   get size(): number {
@@ -128,6 +151,7 @@ export class SessionRunner {
   /** A running session's harness, work dir and permission mode; null when it is not running here. */
   context(sessionId: string): SessionContext | null {
     const s = this.sessions.get(sessionId);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sessions started by older control planes omit it
     return s ? { harness: s.start.harness, workDir: s.cwd, permissionMode: s.start.permissionMode ?? 'ask' } : null;
   }
 
@@ -136,12 +160,14 @@ export class SessionRunner {
     const { sessionId } = start;
     if (this.sessions.has(sessionId) || this.pending.has(sessionId)) return; // a duplicate start (resent after a reconnect)
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sessions started by older control planes omit it
       this.opts.sandbox?.admit(start.byDeviceOwner ?? false);
     } catch (err) {
       this.refuse(sessionId, err as FabricError);
       return;
     }
     // Payloads parsed from the wire default `credentials` to []; direct callers may leave it out.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sessions started by older control planes omit it
     if ((start.credentials ?? []).length === 0) {
       this.begin(start, new Map());
       return;
@@ -150,19 +176,27 @@ export class SessionRunner {
       this.refuse(sessionId, new FabricError('credential_unavailable', 'this device has no vault access'));
       return;
     }
-    const waiting = { cancelled: false, inputs: [] as Array<[string, boolean]> };
+    const waiting = { cancelled: false, inputs: [] as [string, boolean][] };
     this.pending.set(sessionId, waiting);
-    this.opts.credentials(start).then((plain) => {
-      this.pending.delete(sessionId);
-      const decoder = new TextDecoder();
-      // The env var is a JS string; the decrypted buffers stay in the cache, which zeroes them on expiry.
-      this.begin(start, new Map([...plain].map(([name, bytes]) => [name, decoder.decode(bytes)])));
-      for (const [data, eof] of waiting.inputs) this.input(sessionId, data, eof);
-      if (waiting.cancelled) void this.cancel(sessionId);
-    }, (err: unknown) => {
-      this.pending.delete(sessionId);
-      this.refuse(sessionId, isFabricError(err) ? err : new FabricError('credential_unavailable', 'could not decrypt this session\'s credentials'));
-    });
+    this.opts.credentials(start).then(
+      (plain) => {
+        this.pending.delete(sessionId);
+        const decoder = new TextDecoder();
+        // The env var is a JS string; the decrypted buffers stay in the cache, which zeroes them on expiry.
+        this.begin(start, new Map([...plain].map(([name, bytes]) => [name, decoder.decode(bytes)])));
+        for (const [data, eof] of waiting.inputs) this.input(sessionId, data, eof);
+        if (waiting.cancelled) void this.cancel(sessionId);
+      },
+      (err: unknown) => {
+        this.pending.delete(sessionId);
+        this.refuse(
+          sessionId,
+          isFabricError(err)
+            ? err
+            : new FabricError('credential_unavailable', "could not decrypt this session's credentials"),
+        );
+      },
+    );
   }
 
   private begin(start: SessionStartPayload, secrets: Map<string, string>): void {
@@ -172,7 +206,8 @@ export class SessionRunner {
     let plan: SpawnPlan;
     try {
       adapter = this.opts.adapters.get(start.harness);
-      if (!adapter) throw new FabricError('harness_unavailable', `harness ${start.harness} is not supported by this device`);
+      if (!adapter)
+        throw new FabricError('harness_unavailable', `harness ${start.harness} is not supported by this device`);
       cwd = this.resolveCwd(start);
       plan = this.plan(adapter, start, secrets);
     } catch (err) {
@@ -180,10 +215,25 @@ export class SessionRunner {
       return;
     }
     let end!: () => void;
-    const ended = new Promise<void>((resolve) => { end = resolve; });
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
     const session: Session = {
-      start, adapter, cwd, ownWorkDir: start.cwd === null, startedAt: this.now(), queue: [], cancelled: false, harnessSessionId: start.resume, reportedHarnessSessionId: start.resume,
-      ladder: [], approvals: new Map(), ended, end, secrets, redactor: new Redactor(secrets),
+      start,
+      adapter,
+      cwd,
+      ownWorkDir: start.cwd === null,
+      startedAt: this.now(),
+      queue: [],
+      cancelled: false,
+      harnessSessionId: start.resume,
+      reportedHarnessSessionId: start.resume,
+      ladder: [],
+      approvals: new Map(),
+      ended,
+      end,
+      secrets,
+      redactor: new Redactor(secrets),
       turn: undefined as unknown as Turn,
     };
     // Known at once, so input and cancel that arrive before the 'spawn' event are not lost
@@ -206,7 +256,11 @@ export class SessionRunner {
       if (stdin && !stdin.destroyed && data.length > 0) stdin.write(data);
     } else if (data.length > 0 && !s.turn.driver.input(data)) {
       s.queue.push(data);
-      this.event(sessionId, { kind: 'status', status: 'input_queued', detail: 'the harness takes input between turns; it will run when this turn ends' });
+      this.event(sessionId, {
+        kind: 'status',
+        status: 'input_queued',
+        detail: 'the harness takes input between turns; it will run when this turn ends',
+      });
     }
     if (eof && stdin && !stdin.destroyed) stdin.end();
   }
@@ -245,9 +299,16 @@ export class SessionRunner {
    * Resolves with what became of each.
    */
   async endLeftovers(entries: readonly ProcEntry[], graceMs = Math.min(this.graceMs, 1000)): Promise<Leftover[]> {
-    const ended = await endLeftovers(entries.filter((e) => !this.sessions.has(e.sessionId)), graceMs);
+    const ended = await endLeftovers(
+      entries.filter((e) => !this.sessions.has(e.sessionId)),
+      graceMs,
+    );
     for (const l of ended) {
-      this.emit('session.exit', l.sessionId, { sessionId: l.sessionId, code: null, signal: l.outcome === 'terminated' ? 'SIGTERM' : 'SIGKILL' });
+      this.emit('session.exit', l.sessionId, {
+        sessionId: l.sessionId,
+        code: null,
+        signal: l.outcome === 'terminated' ? 'SIGTERM' : 'SIGKILL',
+      });
     }
     return ended;
   }
@@ -271,10 +332,19 @@ export class SessionRunner {
       }, this.approvalTimeoutMs);
       s.approvals.set(requestId, { resolve, timer });
       this.opts.emit({
-        corrId: sessionId, type: 'session.approval_request', direction: 'to_cloud', ts: this.now(),
+        corrId: sessionId,
+        type: 'session.approval_request',
+        direction: 'to_cloud',
+        ts: this.now(),
         payload: {
-          sessionId, requestId, tool: req.tool.slice(0, 256), summary: s.redactor.redact(req.summary).slice(0, 2000),
-          input: s.redactor.active ? JSON.parse(s.redactor.redact(JSON.stringify(req.input ?? null))) as unknown : req.input, expiresAt,
+          sessionId,
+          requestId,
+          tool: req.tool.slice(0, 256),
+          summary: s.redactor.redact(req.summary).slice(0, 2000),
+          input: s.redactor.active
+            ? (JSON.parse(s.redactor.redact(JSON.stringify(req.input ?? null))) as unknown)
+            : req.input,
+          expiresAt,
         },
       });
     });
@@ -306,9 +376,18 @@ export class SessionRunner {
     let child: ChildProcess;
     let sandboxed = false;
     try {
-      const run = this.opts.sandbox?.wrap(plan.command, plan.args, s.cwd, plan.env.PATH) ?? { command: plan.command, args: plan.args, sandboxed: false };
+      const run = this.opts.sandbox?.wrap(plan.command, plan.args, s.cwd, plan.env.PATH) ?? {
+        command: plan.command,
+        args: plan.args,
+        sandboxed: false,
+      };
       sandboxed = run.sandboxed;
-      child = spawn(run.command, run.args, { cwd: s.cwd, env, stdio: sandboxed ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'], detached: true });
+      child = spawn(run.command, run.args, {
+        cwd: s.cwd,
+        env,
+        stdio: sandboxed ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
     } catch (err) {
       // spawn throws synchronously on input it cannot pass to the OS (a NUL byte in argv, env or cwd):
       // that is this session's failure, never the daemon's.
@@ -322,7 +401,16 @@ export class SessionRunner {
       }
       return;
     }
-    const turn: Turn = { child, driver: null, lineBuffer: '', stdout: s.redactor.stream(), stderr: s.redactor.stream(), sandboxed, ready: !sandboxed, held: null };
+    const turn: Turn = {
+      child,
+      driver: null,
+      lineBuffer: '',
+      stdout: s.redactor.stream(),
+      stderr: s.redactor.stream(),
+      sandboxed,
+      ready: !sandboxed,
+      held: null,
+    };
     if (sandboxed) {
       const ready = child.stdio[SANDBOX_READY_FD] as NodeJS.ReadableStream | null;
       const go = () => {
@@ -332,25 +420,39 @@ export class SessionRunner {
       };
       ready?.once('data', go);
       ready?.once('end', go);
-      ready?.on('error', () => { /* the sandbox ended */ });
+      ready?.on('error', () => {
+        /* the sandbox ended */
+      });
     }
     s.turn = turn;
     if (s.adapter.driver) {
-      turn.driver = s.adapter.driver({
-        event: (e) => this.event(sessionId, e),
-        meta: (m) => this.meta(s, m),
-        write: (data) => { if (child.stdin && !child.stdin.destroyed) child.stdin.write(data); },
-        closeStdin: () => { if (child.stdin && !child.stdin.destroyed) child.stdin.end(); },
-        requestApproval: (req) => this.requestApproval(sessionId, req),
-      }, start);
+      turn.driver = s.adapter.driver(
+        {
+          event: (e) => this.event(sessionId, e),
+          meta: (m) => this.meta(s, m),
+          write: (data) => {
+            if (child.stdin && !child.stdin.destroyed) child.stdin.write(data);
+          },
+          closeStdin: () => {
+            if (child.stdin && !child.stdin.destroyed) child.stdin.end();
+          },
+          requestApproval: (req) => this.requestApproval(sessionId, req),
+        },
+        start,
+      );
     }
-    child.stdin!.on('error', () => { /* the child closed its stdin; input is dropped */ });
+    child.stdin!.on('error', () => {
+      /* the child closed its stdin; input is dropped */
+    });
     if (plan.stdin) child.stdin!.write(plan.stdin);
     if (plan.closeStdin) child.stdin!.end();
 
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return;
-      const why = err.code === 'ENOENT' ? `${plan.command}: command not found on this device` : `could not start ${plan.command}: ${err.code ?? err.message}`;
+      const why =
+        err.code === 'ENOENT'
+          ? `${plan.command}: command not found on this device`
+          : `could not start ${plan.command}: ${err.code ?? err.message}`;
       if (first) {
         this.finish(s);
         this.refuse(sessionId, new FabricError('spawn_failed', why));
@@ -363,7 +465,8 @@ export class SessionRunner {
       const pid = child.pid;
       const startTime = pid === undefined ? null : procStartTime(pid);
       // detached: the child leads its own process group (pgid = pid).
-      if (pid !== undefined && startTime !== null) this.opts.procs?.add({ sessionId, pid, pgid: pid, startTime, sandboxed });
+      if (pid !== undefined && startTime !== null)
+        this.opts.procs?.add({ sessionId, pid, pgid: pid, startTime, sandboxed });
       if (first) this.emit('session.ack', sessionId, { sessionId, pid: child.pid ?? null });
       if (plan.harnessSessionId) this.meta(s, { harnessSessionId: plan.harnessSessionId });
       child.stdout!.setEncoding('utf8');
@@ -397,7 +500,10 @@ export class SessionRunner {
         this.spawnTurn(s, plan, false, { ...s.start, prompt, resume });
         return;
       }
-      this.event(sessionId, { kind: 'error', message: 'queued input was not delivered: the harness reported no session id to resume' });
+      this.event(sessionId, {
+        kind: 'error',
+        message: 'queued input was not delivered: the harness reported no session id to resume',
+      });
     }
     this.exit(s, code, signal);
   }
@@ -445,7 +551,9 @@ export class SessionRunner {
     }
     try {
       turn.driver.end?.();
-    } catch { /* a driver bug must not cost the exit */ }
+    } catch {
+      /* a driver bug must not cost the exit */
+    }
   }
 
   private line(s: Session, driver: HarnessDriver, line: string): void {
@@ -464,7 +572,7 @@ export class SessionRunner {
 
   private event(sessionId: string, event: SessionEvent): void {
     const redactor = this.sessions.get(sessionId)?.redactor;
-    const safe = redactor?.active ? JSON.parse(redactor.redact(JSON.stringify(event))) as SessionEvent : event;
+    const safe = redactor?.active ? (JSON.parse(redactor.redact(JSON.stringify(event))) as SessionEvent) : event;
     this.emit('session.event', sessionId, { sessionId, event: safe });
   }
 
@@ -479,7 +587,9 @@ export class SessionRunner {
     if (m.harnessSessionId && m.harnessSessionId !== s.harnessSessionId && s.ownWorkDir) {
       try {
         rememberConversation(dirname(s.cwd), s.start.harness, m.harnessSessionId, basename(s.cwd));
-      } catch { /* resuming without a cwd will start in a fresh work dir */ }
+      } catch {
+        /* resuming without a cwd will start in a fresh work dir */
+      }
     }
     if (m.harnessSessionId) s.harnessSessionId = m.harnessSessionId;
     if (payload.usage || payload.harnessSessionId) this.emit('session.meta', s.start.sessionId, payload);
@@ -497,7 +607,11 @@ export class SessionRunner {
     try {
       process.kill(-pid, sig); // the whole process group
     } catch {
-      try { child.kill(sig); } catch { /* already gone */ }
+      try {
+        child.kill(sig);
+      } catch {
+        /* already gone */
+      }
     }
   }
 
@@ -505,7 +619,11 @@ export class SessionRunner {
     this.emit('session.refuse', sessionId, { sessionId, code: err.code, message: err.message });
   }
 
-  private emit<T extends Envelope['type']>(type: T, sessionId: string, payload: Extract<Envelope, { type: T }>['payload']): void {
+  private emit<T extends Envelope['type']>(
+    type: T,
+    sessionId: string,
+    payload: Extract<Envelope, { type: T }>['payload'],
+  ): void {
     this.opts.emit({ corrId: sessionId, type, direction: 'to_cloud', ts: this.now(), payload } as Envelope);
   }
 
@@ -524,7 +642,10 @@ export class SessionRunner {
     // Another person's session works only in its own dir: a chosen one is bound
     // read-write into the sandbox, and could be the owner's project or config.
     if (!start.byDeviceOwner) {
-      throw new FabricError('path_not_allowed', `working directory ${start.cwd.slice(0, 256)} is not allowed: only the device owner's sessions choose one; others run in their own`);
+      throw new FabricError(
+        'path_not_allowed',
+        `working directory ${start.cwd.slice(0, 256)} is not allowed: only the device owner's sessions choose one; others run in their own`,
+      );
     }
     return dir;
   }
@@ -533,7 +654,10 @@ export class SessionRunner {
 /** What a synchronous throw from `spawn` means for the session. */
 function spawnFailure(err: NodeJS.ErrnoException, command: string): FabricError {
   if (err.code === 'ERR_INVALID_ARG_VALUE' || err.code === 'ERR_INVALID_ARG_TYPE') {
-    return new FabricError('bad_request', 'the command, its arguments, its working directory or its environment hold a NUL byte');
+    return new FabricError(
+      'bad_request',
+      'the command, its arguments, its working directory or its environment hold a NUL byte',
+    );
   }
   return new FabricError('spawn_failed', `could not start ${command.slice(0, 64)}: ${err.code ?? err.message}`);
 }

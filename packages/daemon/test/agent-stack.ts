@@ -71,7 +71,10 @@ export interface AgentStack {
    * A session running on the device: its own work dir (made under the temp
    * root unless given) and permission mode; answers its endpoint (a fresh token).
    */
-  startSession(sessionId: string, ctx?: Partial<SessionContext>): AgentEndpoint & { sessionId: string; workDir: string };
+  startSession(
+    sessionId: string,
+    ctx?: Partial<SessionContext>,
+  ): AgentEndpoint & { sessionId: string; workDir: string };
   /** The session stopped running (its token still opens the socket: the runner just no longer knows it). */
   endSession(sessionId: string): void;
   /** Call tool `name` with `input` as `endpoint`; throws the daemon's FabricError. */
@@ -83,15 +86,25 @@ export interface AgentStack {
   /** The whole ledger checked as `optimal ledger verify` would, without checkpoints. */
   verify(): LedgerVerifyReport;
   /** Events of `kind` (oldest first), payloads parsed. */
-  events(kind?: string): Array<{ seq: number; actor: string; kind: string; payload: Record<string, unknown> }>;
+  events(kind?: string): { seq: number; actor: string; kind: string; payload: Record<string, unknown> }[];
   close(): Promise<void>;
 }
 
 /** A capability digest of this machine, with one harness, for the agent card. */
 function capabilities(): CapabilityDigest {
   return {
-    hostname: 'stack-test', platform: process.platform, arch: process.arch, cpus: 2, ramTotal: 1, ramFree: 1, load: [0, 0, 0],
-    harnesses: [{ name: 'claude', version: '2.1.197' }], labels: {}, allowlist: [], daemonVersion: '0.0.0-test', runningSessions: 0,
+    hostname: 'stack-test',
+    platform: process.platform,
+    arch: process.arch,
+    cpus: 2,
+    ramTotal: 1,
+    ramFree: 1,
+    load: [0, 0, 0],
+    harnesses: [{ name: 'claude', version: '2.1.197' }],
+    labels: {},
+    allowlist: [],
+    daemonVersion: '0.0.0-test',
+    runningSessions: 0,
   };
 }
 
@@ -116,7 +129,10 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
 
   const sessions = new Map<string, SessionContext>();
   const asked: AskedApproval[] = [];
-  let decide: (ask: AskedApproval) => ApprovalDecision | Promise<ApprovalDecision> = () => ({ decision: 'deny', reason: 'the test set no answer' });
+  let decide: (ask: AskedApproval) => ApprovalDecision | Promise<ApprovalDecision> = () => ({
+    decision: 'deny',
+    reason: 'the test set no answer',
+  });
   const approve = async (sessionId: string, req: ApprovalRequest): Promise<ApprovalDecision> => {
     const ask = { sessionId, req };
     asked.push(ask);
@@ -145,14 +161,29 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
   const owner: AgentEndpoint = { socket: socket.path, token: ownerToken };
   let closed = false;
   return {
-    dataDir, outsideDir, defaultWorkDir, deviceId, ledgerPublicKey: ledgerKey.publicKey, socket, ledger, records, memory, owner, asked, systemd,
+    dataDir,
+    outsideDir,
+    defaultWorkDir,
+    deviceId,
+    ledgerPublicKey: ledgerKey.publicKey,
+    socket,
+    ledger,
+    records,
+    memory,
+    owner,
+    asked,
+    systemd,
     answer(d) {
       decide = d;
     },
     startSession(sessionId, ctx = {}) {
       const workDir = ctx.workDir ?? join(root, `work-${sessionId}`);
       mkdirSync(workDir, { recursive: true });
-      sessions.set(sessionId, { harness: ctx.harness ?? 'claude', workDir, permissionMode: ctx.permissionMode ?? 'ask' });
+      sessions.set(sessionId, {
+        harness: ctx.harness ?? 'claude',
+        workDir,
+        permissionMode: ctx.permissionMode ?? 'ask',
+      });
       return { socket: socket.path, sessionId, token: socket.issueToken(sessionId), workDir };
     },
     endSession(sessionId) {
@@ -163,7 +194,12 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
     verify: () => verifyLedger(ledger.iterate(), { deviceId, checkpoints: [], pinnedKey: null }),
     events(kind) {
       const all = [...ledger.iterate()].filter((e) => kind === undefined || e.kind === kind);
-      return all.map((e) => ({ seq: e.seq, actor: e.actor, kind: e.kind, payload: JSON.parse(e.payload) as Record<string, unknown> }));
+      return all.map((e) => ({
+        seq: e.seq,
+        actor: e.actor,
+        kind: e.kind,
+        payload: JSON.parse(e.payload) as Record<string, unknown>,
+      }));
     },
     async close() {
       if (closed) return;

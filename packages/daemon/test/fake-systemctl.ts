@@ -24,17 +24,26 @@ export function installFakeSystemctl(dir: string, listOutput: string): FakeSyste
   const listFile = join(dir, 'list-units.txt');
   writeFileSync(listFile, listOutput);
   const script = join(dir, 'systemctl');
-  writeFileSync(script, [
-    '#!/bin/sh',
-    `{ for a in "$@"; do printf '%s\\t' "$a"; done; printf '\\n'; } >> '${argvFile}'`,
-    `if [ "$1" = list-units ]; then cat '${listFile}'; exit 0; fi`,
-    `for a in "$@"; do if [ "$a" = ${BROKEN_SERVICE} ]; then echo '${BROKEN_STDERR}' >&2; exit 1; fi; done`,
-    'exit 0',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    script,
+    [
+      '#!/bin/sh',
+      `{ for a in "$@"; do printf '%s\\t' "$a"; done; printf '\\n'; } >> '${argvFile}'`,
+      `if [ "$1" = list-units ]; then cat '${listFile}'; exit 0; fi`,
+      `for a in "$@"; do if [ "$a" = ${BROKEN_SERVICE} ]; then echo '${BROKEN_STDERR}' >&2; exit 1; fi; done`,
+      'exit 0',
+      '',
+    ].join('\n'),
+  );
   chmodSync(script, 0o755);
   return {
     opts: { probePath: probe, systemctl: script },
-    calls: () => (existsSync(argvFile) ? readFileSync(argvFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\t').slice(0, -1)) : []),
+    calls: () =>
+      existsSync(argvFile)
+        ? readFileSync(argvFile, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => l.split('\t').slice(0, -1))
+        : [],
   };
 }

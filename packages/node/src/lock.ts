@@ -29,7 +29,8 @@ export interface DataDirLock {
 export function lockDataDir(dir: string): DataDirLock {
   const file = join(dir, LOCK_FILE);
   const self: Holder = { pid: process.pid, start: startTime(process.pid) };
-  const inUse = (h: Holder) => new FabricError('data_dir_in_use', `${dir} is used by pid ${h.pid} (stop it, or use --data)`);
+  const inUse = (h: Holder) =>
+    new FabricError('data_dir_in_use', `${dir} is used by pid ${h.pid} (stop it, or use --data)`);
 
   // Look before writing anything: a refused start leaves no trace.
   const before = readHolder(file);
@@ -55,7 +56,9 @@ export function lockDataDir(dir: string): DataDirLock {
     }
   }
   const last = readHolder(file);
-  throw last ? inUse(last) : new FabricError('data_dir_in_use', `${dir} is being claimed by another process; try again`);
+  throw last
+    ? inUse(last)
+    : new FabricError('data_dir_in_use', `${dir} is being claimed by another process; try again`);
 }
 
 function held(file: string, self: Holder): DataDirLock {
@@ -65,7 +68,7 @@ function held(file: string, self: Holder): DataDirLock {
     released = true;
     process.off('exit', release);
     const now = readHolder(file);
-    if (now && now.pid === self.pid && now.start === self.start) unlinkQuietly(file);
+    if (now?.pid === self.pid && now.start === self.start) unlinkQuietly(file);
   };
   process.on('exit', release);
   return { file, release };

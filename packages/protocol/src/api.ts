@@ -12,7 +12,14 @@ import { safeName, safeText } from './text.js';
  * `succeeded`, `failed`, `cancelled` and `refused` are terminal.
  */
 export const sessionStatusSchema = z.enum([
-  'queued', 'starting', 'running', 'lost', 'succeeded', 'failed', 'cancelled', 'refused',
+  'queued',
+  'starting',
+  'running',
+  'lost',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'refused',
 ]);
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
 export const terminalStatuses: readonly SessionStatus[] = ['succeeded', 'failed', 'cancelled', 'refused'];
@@ -22,24 +29,28 @@ export function isTerminal(status: SessionStatus): boolean {
 
 // ---- requests -------------------------------------------------------------
 
-export const createSessionRequestSchema = z.object({
-  harness: harnessNameSchema,
-  prompt: safeText(100_000, 1),
-  deviceId: safeName(128).optional(),
-  labels: labelsSchema.optional(),
-  cwd: safeText(4096, 1).optional(),
-  /** Vault entry names to inject (the vault issue fills this in on the device). */
-  credentials: z.array(safeName(128)).max(32).optional(),
-  permissionMode: permissionModeSchema.optional(),
-  model: safeName(128).optional(),
-  /** Continue a finished session's conversation: same harness, same device, its harness session id. */
-  resumeFrom: safeName(128).optional(),
-}).strict();
+export const createSessionRequestSchema = z
+  .object({
+    harness: harnessNameSchema,
+    prompt: safeText(100_000, 1),
+    deviceId: safeName(128).optional(),
+    labels: labelsSchema.optional(),
+    cwd: safeText(4096, 1).optional(),
+    /** Vault entry names to inject (the vault issue fills this in on the device). */
+    credentials: z.array(safeName(128)).max(32).optional(),
+    permissionMode: permissionModeSchema.optional(),
+    model: safeName(128).optional(),
+    /** Continue a finished session's conversation: same harness, same device, its harness session id. */
+    resumeFrom: safeName(128).optional(),
+  })
+  .strict();
 
-export const approvalDecisionRequestSchema = z.object({
-  decision: z.enum(['allow', 'deny']),
-  reason: safeText(500).optional(),
-}).strict();
+export const approvalDecisionRequestSchema = z
+  .object({
+    decision: z.enum(['allow', 'deny']),
+    reason: safeText(500).optional(),
+  })
+  .strict();
 
 export const approvalViewSchema = z.object({
   requestId: z.string(),
@@ -55,51 +66,72 @@ export const approvalViewSchema = z.object({
 export type ApprovalView = z.infer<typeof approvalViewSchema>;
 export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
 
-export const sessionInputRequestSchema = z.object({
-  data: safeText(1_000_000),
-  eof: z.boolean().optional(),
-}).strict();
+export const sessionInputRequestSchema = z
+  .object({
+    data: safeText(1_000_000),
+    eof: z.boolean().optional(),
+  })
+  .strict();
 
-export const cancelSessionRequestSchema = z.object({
-  reason: safeText(500).optional(),
-}).strict();
+export const cancelSessionRequestSchema = z
+  .object({
+    reason: safeText(500).optional(),
+  })
+  .strict();
 
-export const updateDeviceRequestSchema = z.object({
-  name: safeName(64).optional(),
-  /** A draining device finishes its sessions and takes no new ones. */
-  draining: z.boolean().optional(),
-  priority: z.number().int().min(-10).max(10).optional(),
-}).strict();
+export const updateDeviceRequestSchema = z
+  .object({
+    name: safeName(64).optional(),
+    /** A draining device finishes its sessions and takes no new ones. */
+    draining: z.boolean().optional(),
+    priority: z.number().int().min(-10).max(10).optional(),
+  })
+  .strict();
 /** @deprecated kept for compatibility; use updateDeviceRequestSchema. */
 export const renameDeviceRequestSchema = updateDeviceRequestSchema;
 
-const nameSchema = z.string().trim().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'names are 1-64 letters, digits, _ . @ -');
+const nameSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'names are 1-64 letters, digits, _ . @ -');
 const passwordSchema = z.string().min(8, 'passwords need at least 8 characters').max(1024);
 
-export const loginRequestSchema = z.object({
-  name: nameSchema,
-  password: z.string().min(1).max(1024),
-  client: z.enum(['browser', 'cli']).default('browser'),
-}).strict();
+export const loginRequestSchema = z
+  .object({
+    name: nameSchema,
+    password: z.string().min(1).max(1024),
+    client: z.enum(['browser', 'cli']).default('browser'),
+  })
+  .strict();
 
 /** Redeem an owner setup code or a member invite: creates the account (or sets the owner's password). */
-export const redeemRequestSchema = z.object({
-  code: z.string().min(8).max(256),
-  name: nameSchema,
-  password: passwordSchema,
-  client: z.enum(['browser', 'cli']).default('browser'),
-}).strict();
+export const redeemRequestSchema = z
+  .object({
+    code: z.string().min(8).max(256),
+    name: nameSchema,
+    password: passwordSchema,
+    client: z.enum(['browser', 'cli']).default('browser'),
+  })
+  .strict();
 
-export const inviteRequestSchema = z.object({
-  role: roleSchema.default('member'),
-}).strict();
+export const inviteRequestSchema = z
+  .object({
+    role: roleSchema.default('member'),
+  })
+  .strict();
 
-export const pairRequestSchema = z.object({
-  token: z.string().min(16).max(4096),
-  name: safeName(64),
-  /** The device's vault recipient (age1…), made at pairing; its secret never leaves the device. */
-  vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
-}).strict();
+export const pairRequestSchema = z
+  .object({
+    token: z.string().min(16).max(4096),
+    name: safeName(64),
+    /** The device's vault recipient (age1…), made at pairing; its secret never leaves the device. */
+    vaultRecipient: z
+      .string()
+      .regex(/^age1[0-9a-z]+$/)
+      .max(4096)
+      .optional(),
+  })
+  .strict();
 
 // ---- responses ------------------------------------------------------------
 
@@ -147,9 +179,11 @@ export const deviceViewSchema = z.object({
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 
 /** `POST /api/devices/:id/shares`: let another person see and use a device. */
-export const deviceShareRequestSchema = z.object({
-  user: z.string().min(1).max(64),
-}).strict();
+export const deviceShareRequestSchema = z
+  .object({
+    user: z.string().min(1).max(64),
+  })
+  .strict();
 export type DeviceShareRequest = z.infer<typeof deviceShareRequestSchema>;
 
 export const sessionViewSchema = z.object({
@@ -188,24 +222,35 @@ export type SessionView = z.infer<typeof sessionViewSchema>;
  * is `kind`, `data:` is this object as JSON). `data` is the session's opaque
  * content (output text); `meta` is what the control plane itself reads.
  */
-export const streamEventKindSchema = z.enum(['stdout', 'stderr', 'event', 'status', 'exit', 'input', 'usage', 'approval']);
+export const streamEventKindSchema = z.enum([
+  'stdout',
+  'stderr',
+  'event',
+  'status',
+  'exit',
+  'input',
+  'usage',
+  'approval',
+]);
 export type StreamEventKind = z.infer<typeof streamEventKindSchema>;
 
 export const streamEventSchema = z.object({
   seq: z.number().int().positive(),
   kind: streamEventKindSchema,
   data: z.string().nullable(),
-  meta: z.object({
-    status: sessionStatusSchema.optional(),
-    code: z.number().int().nullable().optional(),
-    signal: z.string().nullable().optional(),
-    errorCode: errorCodeSchema.optional(),
-    message: z.string().optional(),
-    usage: usageSchema.optional(),
-    requestId: z.string().optional(),
-    expiresAt: z.number().optional(),
-    decision: z.enum(['allow', 'deny']).optional(),
-  }).nullable(),
+  meta: z
+    .object({
+      status: sessionStatusSchema.optional(),
+      code: z.number().int().nullable().optional(),
+      signal: z.string().nullable().optional(),
+      errorCode: errorCodeSchema.optional(),
+      message: z.string().optional(),
+      usage: usageSchema.optional(),
+      requestId: z.string().optional(),
+      expiresAt: z.number().optional(),
+      decision: z.enum(['allow', 'deny']).optional(),
+    })
+    .nullable(),
   ts: z.number(),
 });
 export type StreamEvent = z.infer<typeof streamEventSchema>;
@@ -241,24 +286,28 @@ export const boardCardSchema = z.object({
 });
 export type BoardCard = z.infer<typeof boardCardSchema>;
 
-export const createCardRequestSchema = z.object({
-  title: safeName(200),
-  prompt: safeText(100_000, 1),
-  harness: harnessNameSchema.default('shell'),
-  deviceId: safeName(128).nullable().default(null),
-  permissionMode: permissionModeSchema.default('ask'),
-  credentials: z.array(safeName(128)).max(32).default([]),
-  column: boardColumnSchema.default('backlog'),
-}).strict();
+export const createCardRequestSchema = z
+  .object({
+    title: safeName(200),
+    prompt: safeText(100_000, 1),
+    harness: harnessNameSchema.default('shell'),
+    deviceId: safeName(128).nullable().default(null),
+    permissionMode: permissionModeSchema.default('ask'),
+    credentials: z.array(safeName(128)).max(32).default([]),
+    column: boardColumnSchema.default('backlog'),
+  })
+  .strict();
 
-export const updateCardRequestSchema = z.object({
-  title: safeName(200).optional(),
-  prompt: safeText(100_000, 1).optional(),
-  harness: harnessNameSchema.optional(),
-  deviceId: safeName(128).nullable().optional(),
-  column: boardColumnSchema.optional(),
-  position: z.number().min(-1e12).max(1e12).optional(),
-}).strict();
+export const updateCardRequestSchema = z
+  .object({
+    title: safeName(200).optional(),
+    prompt: safeText(100_000, 1).optional(),
+    harness: harnessNameSchema.optional(),
+    deviceId: safeName(128).nullable().optional(),
+    column: boardColumnSchema.optional(),
+    position: z.number().min(-1e12).max(1e12).optional(),
+  })
+  .strict();
 
 // ---- fuel -------------------------------------------------------------------
 
@@ -273,8 +322,8 @@ export interface FuelReport extends FuelFigures {
   generatedAt: number;
   dayStart: number;
   mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
-  byDevice: Array<FuelFigures & { key: string }>;
-  byHarness: Array<FuelFigures & { key: string }>;
+  byDevice: (FuelFigures & { key: string })[];
+  byHarness: (FuelFigures & { key: string })[];
   /** Device names by id, for the breakdown. */
   devices: Record<string, string>;
 }

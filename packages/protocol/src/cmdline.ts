@@ -19,7 +19,7 @@ export function splitCommandLine(line: string): string[] {
     }
     if (quote === '"') {
       if (ch === '"') quote = null;
-      else if (ch === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) word += line[++i];
+      else if (ch === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) word += line[++i]!;
       else word += ch;
       continue;
     }
@@ -27,7 +27,7 @@ export function splitCommandLine(line: string): string[] {
       quote = ch;
       inWord = true;
     } else if (ch === '\\' && i + 1 < line.length) {
-      word += line[++i];
+      word += line[++i]!;
       inWord = true;
     } else if (/\s/.test(ch)) {
       if (inWord) argv.push(word);

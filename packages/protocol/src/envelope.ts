@@ -22,7 +22,11 @@ const outputPayload = z.object({
 });
 
 /** A process id as a device reports it (Linux caps pids at 2^22). */
-const pidSchema = z.number().int().positive().max(2 ** 31 - 1);
+const pidSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 31 - 1);
 
 /** A device's view of a session it is still running, sent on (re)connect. */
 export const runningSessionSchema = z.object({
@@ -81,12 +85,17 @@ export const deviceSeqSchema = z.number().int().positive().max(Number.MAX_SAFE_I
 /** A session the device finished but whose exit the control plane has not acknowledged yet. */
 export const finishedSessionSchema = z.object({
   sessionId: sessionIdSchema,
-  code: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1).nullable(),
+  code: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 32 - 1)
+    .nullable(),
   signal: safeLabel(32).nullable(),
 });
 export type FinishedSession = z.infer<typeof finishedSessionSchema>;
 
-function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) {
+function message<T extends string, P extends z.ZodType>(type: T, payload: P) {
   return z.object({
     corrId: corrIdSchema,
     type: z.literal(type),
@@ -109,116 +118,176 @@ function message<T extends string, P extends z.ZodTypeAny>(type: T, payload: P) 
  * that frame's corrId when it could be read.
  */
 export const envelopeSchema = z.discriminatedUnion('type', [
-  message('hello', z.object({
-    deviceId: deviceIdSchema,
-    capabilities: capabilityDigestSchema,
-    running: z.array(runningSessionSchema).max(1024),
-    /** Sessions that ended on the device whose exit is still waiting in its outbox; their output follows hello. */
-    finished: z.array(finishedSessionSchema).max(1024).optional(),
-    /** The device's vault recipient (age1…); the owner still has to add it to the signed set. */
-    vaultRecipient: z.string().regex(/^age1[0-9a-z]+$/).max(4096).optional(),
-  })),
-  message('welcome', z.object({
-    deviceId: deviceIdSchema,
-    name: z.string().max(256),
-    heartbeatMs: z.number().int().positive().max(86_400_000),
-    serverTime: timestampSchema(),
-    /** A fresh device token when the current one is past half its life. */
-    token: z.string().max(4096).optional(),
-  })),
+  message(
+    'hello',
+    z.object({
+      deviceId: deviceIdSchema,
+      capabilities: capabilityDigestSchema,
+      running: z.array(runningSessionSchema).max(1024),
+      /** Sessions that ended on the device whose exit is still waiting in its outbox; their output follows hello. */
+      finished: z.array(finishedSessionSchema).max(1024).optional(),
+      /** The device's vault recipient (age1…); the owner still has to add it to the signed set. */
+      vaultRecipient: z
+        .string()
+        .regex(/^age1[0-9a-z]+$/)
+        .max(4096)
+        .optional(),
+    }),
+  ),
+  message(
+    'welcome',
+    z.object({
+      deviceId: deviceIdSchema,
+      name: z.string().max(256),
+      heartbeatMs: z.number().int().positive().max(86_400_000),
+      serverTime: timestampSchema(),
+      /** A fresh device token when the current one is past half its life. */
+      token: z.string().max(4096).optional(),
+    }),
+  ),
   /**
    * The control plane has durably stored (or finally answered) every envelope
    * this device sent with a `dseq` up to `upTo`: the device may forget them.
    */
-  message('delivered', z.object({
-    upTo: deviceSeqSchema,
-  })),
-  message('heartbeat', z.object({
-    capabilities: capabilityDigestSchema,
-    running: z.array(sessionIdSchema).max(1024),
-  })),
+  message(
+    'delivered',
+    z.object({
+      upTo: deviceSeqSchema,
+    }),
+  ),
+  message(
+    'heartbeat',
+    z.object({
+      capabilities: capabilityDigestSchema,
+      running: z.array(sessionIdSchema).max(1024),
+    }),
+  ),
   message('session.start', sessionStartPayloadSchema),
-  message('session.ack', z.object({
-    sessionId: sessionIdSchema,
-    pid: pidSchema.nullable(),
-  })),
-  message('session.refuse', z.object({
-    sessionId: sessionIdSchema,
-    code: errorCodeSchema,
-    message: safeText(2000),
-  })),
+  message(
+    'session.ack',
+    z.object({
+      sessionId: sessionIdSchema,
+      pid: pidSchema.nullable(),
+    }),
+  ),
+  message(
+    'session.refuse',
+    z.object({
+      sessionId: sessionIdSchema,
+      code: errorCodeSchema,
+      message: safeText(2000),
+    }),
+  ),
   message('session.stdout', outputPayload),
   message('session.stderr', outputPayload),
-  message('session.event', z.object({
-    sessionId: sessionIdSchema,
-    event: sessionEventSchema,
-  })),
-  message('session.input', z.object({
-    sessionId: sessionIdSchema,
-    data: safeText(1_000_000),
-    /** Close the session's stdin after writing `data`. */
-    eof: z.boolean().default(false),
-  })),
-  message('session.cancel', z.object({
-    sessionId: sessionIdSchema,
-    reason: safeText(500).optional(),
-  })),
+  message(
+    'session.event',
+    z.object({
+      sessionId: sessionIdSchema,
+      event: sessionEventSchema,
+    }),
+  ),
+  message(
+    'session.input',
+    z.object({
+      sessionId: sessionIdSchema,
+      data: safeText(1_000_000),
+      /** Close the session's stdin after writing `data`. */
+      eof: z.boolean().default(false),
+    }),
+  ),
+  message(
+    'session.cancel',
+    z.object({
+      sessionId: sessionIdSchema,
+      reason: safeText(500).optional(),
+    }),
+  ),
   /**
    * What the control plane itself must read about a session, kept apart from
    * its content: token usage (feeds the fuel meter) and the harness's own
    * session id (kept for resume).
    */
-  message('session.meta', z.object({
-    sessionId: sessionIdSchema,
-    usage: usageSchema.optional(),
-    harnessSessionId: safeLabel(256).optional(),
-  })),
+  message(
+    'session.meta',
+    z.object({
+      sessionId: sessionIdSchema,
+      usage: usageSchema.optional(),
+      harnessSessionId: safeLabel(256).optional(),
+    }),
+  ),
   /** A harness asks permission for a tool call; the owner answers with `session.approval`. */
-  message('session.approval_request', z.object({
-    sessionId: sessionIdSchema,
-    requestId: z.string().min(1).max(128),
-    tool: safeLabel(256),
-    /** One line a person can judge the request by. */
-    summary: safeText(2000),
-    input: boundedJson(),
-    expiresAt: timestampSchema(),
-  })),
-  message('session.approval', z.object({
-    sessionId: sessionIdSchema,
-    requestId: z.string().min(1).max(128),
-    decision: z.enum(['allow', 'deny']),
-    reason: safeText(500).optional(),
-  })),
-  message('session.exit', z.object({
-    sessionId: sessionIdSchema,
-    /** An exit status (0..255) or a negative platform code; anything else is not one. */
-    code: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1).nullable(),
-    signal: safeLabel(32).nullable(),
-  })),
+  message(
+    'session.approval_request',
+    z.object({
+      sessionId: sessionIdSchema,
+      requestId: z.string().min(1).max(128),
+      tool: safeLabel(256),
+      /** One line a person can judge the request by. */
+      summary: safeText(2000),
+      input: boundedJson(),
+      expiresAt: timestampSchema(),
+    }),
+  ),
+  message(
+    'session.approval',
+    z.object({
+      sessionId: sessionIdSchema,
+      requestId: z.string().min(1).max(128),
+      decision: z.enum(['allow', 'deny']),
+      reason: safeText(500).optional(),
+    }),
+  ),
+  message(
+    'session.exit',
+    z.object({
+      sessionId: sessionIdSchema,
+      /** An exit status (0..255) or a negative platform code; anything else is not one. */
+      code: z
+        .number()
+        .int()
+        .min(-(2 ** 31))
+        .max(2 ** 32 - 1)
+        .nullable(),
+      signal: safeLabel(32).nullable(),
+    }),
+  ),
   /** The device's signed ledger head; the control plane keeps it (see `ledger.ts`). */
   message('ledger.checkpoint', ledgerCheckpointSchema),
   /** The control plane kept the checkpoint with this `seq` (sent back with the checkpoint's corrId). */
   message('ledger.checkpoint_ack', z.object({ seq: z.number().int().positive() })),
-  message('fleet.device', z.object({
-    id: deviceIdSchema,
-    online: z.boolean(),
-  })),
-  message('fleet.session', z.object({
-    id: sessionIdSchema,
-    status: z.string().max(32),
-    deviceId: deviceIdSchema.nullable(),
-  })),
-  message('fleet.board', z.object({
-    cardId: z.string().max(128),
-  })),
-  message('error', z.object({
-    code: errorCodeSchema,
-    message: safeText(2000),
-  })),
+  message(
+    'fleet.device',
+    z.object({
+      id: deviceIdSchema,
+      online: z.boolean(),
+    }),
+  ),
+  message(
+    'fleet.session',
+    z.object({
+      id: sessionIdSchema,
+      status: z.string().max(32),
+      deviceId: deviceIdSchema.nullable(),
+    }),
+  ),
+  message(
+    'fleet.board',
+    z.object({
+      cardId: z.string().max(128),
+    }),
+  ),
+  message(
+    'error',
+    z.object({
+      code: errorCodeSchema,
+      message: safeText(2000),
+    }),
+  ),
 ]);
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeType = Envelope['type'];
 export type EnvelopeOf<T extends EnvelopeType> = Extract<Envelope, { type: T }>;
 export type PayloadOf<T extends EnvelopeType> = EnvelopeOf<T>['payload'];
-export const envelopeTypes = envelopeSchema.options.map((o) => o.shape.type.value) as EnvelopeType[];
+export const envelopeTypes = envelopeSchema.options.map((o) => o.shape.type.value);

@@ -5,8 +5,7 @@ import type { ErrorCode } from './errors.js';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export type FrameResult =
-  | { ok: true; envelope: Envelope }
-  | { ok: false; code: ErrorCode; message: string; corrId: string | null };
+  { ok: true; envelope: Envelope } | { ok: false; code: ErrorCode; message: string; corrId: string | null };
 
 /**
  * Parse one NDJSON line into an envelope. Never throws: a bad frame yields the
@@ -19,7 +18,12 @@ export type FrameResult =
  */
 export function parseFrame(raw: string, byteLength = raw.length, maxBytes = MAX_FRAME_BYTES): FrameResult {
   if (byteLength > maxBytes) {
-    return { ok: false, code: 'frame_too_large', message: `frame of ${byteLength} bytes exceeds the ${maxBytes}-byte limit`, corrId: null };
+    return {
+      ok: false,
+      code: 'frame_too_large',
+      message: `frame of ${byteLength} bytes exceeds the ${maxBytes}-byte limit`,
+      corrId: null,
+    };
   }
   let value: unknown;
   try {
@@ -38,13 +42,23 @@ export function parseEnvelope(value: unknown): FrameResult {
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type === 'string' && !(envelopeTypes as string[]).includes(type)) {
-    return { ok: false, code: 'unknown_type', message: `unknown envelope type ${JSON.stringify(type.slice(0, 64))}`, corrId };
+    return {
+      ok: false,
+      code: 'unknown_type',
+      message: `unknown envelope type ${JSON.stringify(type.slice(0, 64))}`,
+      corrId,
+    };
   }
   const parsed = envelopeSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'envelope';
-    return { ok: false, code: 'invalid_envelope', message: `${where}: ${issue?.message ?? 'invalid'}`.toLowerCase(), corrId };
+    return {
+      ok: false,
+      code: 'invalid_envelope',
+      message: `${where}: ${issue?.message ?? 'invalid'}`.toLowerCase(),
+      corrId,
+    };
   }
   return { ok: true, envelope: parsed.data };
 }

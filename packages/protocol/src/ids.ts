@@ -12,7 +12,7 @@ export function newId(prefix: string): string {
   webCrypto().getRandomValues(bytes);
   let out = '';
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  for (const b of bytes) out += alphabet[b & 63];
+  for (const b of bytes) out += alphabet[b & 63]!;
   return `${prefix}_${out}`;
 }
 

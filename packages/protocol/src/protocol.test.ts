@@ -2,16 +2,25 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_FRAME_BYTES, envelopeTypes, errorCodes, parseFrame, splitCommandLine, tokenClaimsSchema,
+  MAX_FRAME_BYTES,
+  envelopeTypes,
+  errorCodes,
+  parseFrame,
+  splitCommandLine,
+  tokenClaimsSchema,
   type ErrorCode,
 } from './index.js';
 
 const fixture = (name: string) =>
-  readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8').split('\n').filter(Boolean);
+  readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 
 describe('golden envelope fixtures', () => {
   const valid = fixture('envelopes.valid.ndjson');
-  const invalid = fixture('envelopes.invalid.jsonl').map((l) => JSON.parse(l) as { why: string; code: ErrorCode; raw: string });
+  const invalid = fixture('envelopes.invalid.jsonl').map(
+    (l) => JSON.parse(l) as { why: string; code: ErrorCode; raw: string },
+  );
 
   it('covers every envelope type with at least one valid line', () => {
     const seen = new Set(valid.map((l) => (JSON.parse(l) as { type: string }).type));
@@ -35,7 +44,9 @@ describe('golden envelope fixtures', () => {
   });
 
   it('reports the corrId of a readable but invalid frame so the error can be correlated', () => {
-    const result = parseFrame(JSON.stringify({ corrId: 'c-1', type: 'session.ack', direction: 'to_cloud', payload: {}, ts: 1 }));
+    const result = parseFrame(
+      JSON.stringify({ corrId: 'c-1', type: 'session.ack', direction: 'to_cloud', payload: {}, ts: 1 }),
+    );
     expect(result).toMatchObject({ ok: false, code: 'invalid_envelope', corrId: 'c-1' });
   });
 
@@ -64,7 +75,9 @@ describe('token claims', () => {
   const base = { jti: 'abcdefgh12', iat: 1, exp: 2, iss: 'fabric' };
   it('accepts each token type and rejects a mixed-up one', () => {
     expect(tokenClaimsSchema.safeParse({ ...base, typ: 'device', sub: 'dev_1' }).success).toBe(true);
-    expect(tokenClaimsSchema.safeParse({ ...base, typ: 'cli', sub: 'usr_1', role: 'owner', name: 'ada' }).success).toBe(true);
+    expect(tokenClaimsSchema.safeParse({ ...base, typ: 'cli', sub: 'usr_1', role: 'owner', name: 'ada' }).success).toBe(
+      true,
+    );
     expect(tokenClaimsSchema.safeParse({ ...base, typ: 'pairing', sub: 'usr_1' }).success).toBe(true);
     expect(tokenClaimsSchema.safeParse({ ...base, typ: 'browser', sub: 'usr_1' }).success).toBe(false);
     expect(tokenClaimsSchema.safeParse({ ...base, typ: 'device', sub: 'dev_1', iss: 'evil' }).success).toBe(false);

@@ -1,13 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import {
-  capabilityDigestSchema, createCardRequestSchema, createSessionRequestSchema, envelopeSchema, jsonWithin, pairRequestSchema,
-  parseEnvelope, recipientEntrySchema, sessionInputRequestSchema, updateDeviceRequestSchema, type CapabilityDigest,
+  capabilityDigestSchema,
+  createCardRequestSchema,
+  createSessionRequestSchema,
+  envelopeSchema,
+  jsonWithin,
+  pairRequestSchema,
+  parseEnvelope,
+  recipientEntrySchema,
+  sessionInputRequestSchema,
+  updateDeviceRequestSchema,
+  type CapabilityDigest,
 } from './index.js';
 
 const digest: CapabilityDigest = {
-  hostname: 'pi', platform: 'linux', arch: 'arm64', cpus: 4, ramTotal: 8 * 2 ** 30, ramFree: 2 ** 30,
-  load: [0.5, 0.4, 0.3], harnesses: [{ name: 'shell', version: '1.0' }], labels: { room: 'attic' },
-  allowlist: ['echo'], daemonVersion: '0.1.0', runningSessions: 0, isolation: 'bwrap',
+  hostname: 'pi',
+  platform: 'linux',
+  arch: 'arm64',
+  cpus: 4,
+  ramTotal: 8 * 2 ** 30,
+  ramFree: 2 ** 30,
+  load: [0.5, 0.4, 0.3],
+  harnesses: [{ name: 'shell', version: '1.0' }],
+  labels: { room: 'attic' },
+  allowlist: ['echo'],
+  daemonVersion: '0.1.0',
+  runningSessions: 0,
+  isolation: 'bwrap',
 };
 
 function nest(depth: number): unknown {
@@ -16,7 +35,7 @@ function nest(depth: number): unknown {
   return v;
 }
 
-function firstIssue(result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }) {
+function firstIssue(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) {
   const issue = result.error?.issues[0];
   return issue ? `${issue.path.join('.')}: ${issue.message}` : null;
 }
@@ -35,7 +54,9 @@ describe('text that reaches a process refuses NUL', () => {
   });
 
   it('still takes prompts with tabs, newlines and escapes, which are content', () => {
-    expect(createSessionRequestSchema.safeParse({ harness: 'shell', prompt: 'printf "a\\tb"\n\u001b[1m' }).success).toBe(true);
+    expect(
+      createSessionRequestSchema.safeParse({ harness: 'shell', prompt: 'printf "a\\tb"\n\u001b[1m' }).success,
+    ).toBe(true);
   });
 
   it('refuses NUL in session input but takes other bytes', () => {
@@ -45,7 +66,15 @@ describe('text that reaches a process refuses NUL', () => {
 });
 
 describe('names and labels refuse every control character and bidi override', () => {
-  const bad = ['ESC \u001b[31m', 'NUL \u0000', 'newline\nname', 'DEL \u007f', 'C1 \u009b', 'rtl \u202e', 'isolate \u2066'];
+  const bad = [
+    'ESC \u001b[31m',
+    'NUL \u0000',
+    'newline\nname',
+    'DEL \u007f',
+    'C1 \u009b',
+    'rtl \u202e',
+    'isolate \u2066',
+  ];
 
   it.each(bad)('a device name %j is refused at pairing and at rename', (name) => {
     expect(pairRequestSchema.safeParse({ token: 'x'.repeat(16), name }).success).toBe(false);
@@ -57,8 +86,14 @@ describe('names and labels refuse every control character and bidi override', ()
   });
 
   it.each(bad)('a label value or recipient label %j is refused', (label) => {
-    expect(createSessionRequestSchema.safeParse({ harness: 'shell', prompt: 'x', labels: { k: label.replace(/ /g, '') } }).success).toBe(false);
-    expect(recipientEntrySchema.safeParse({ id: 'r1', kind: 'cli', recipient: 'age1abc', label, signer: null, addedAt: 1 }).success).toBe(false);
+    expect(
+      createSessionRequestSchema.safeParse({ harness: 'shell', prompt: 'x', labels: { k: label.replace(/ /g, '') } })
+        .success,
+    ).toBe(false);
+    expect(
+      recipientEntrySchema.safeParse({ id: 'r1', kind: 'cli', recipient: 'age1abc', label, signer: null, addedAt: 1 })
+        .success,
+    ).toBe(false);
   });
 
   it('keeps ordinary names, with accents, emoji and inner spaces', () => {
@@ -69,12 +104,18 @@ describe('names and labels refuse every control character and bidi override', ()
 
 describe('device-supplied numbers are bounded', () => {
   const meta = (usage: Record<string, number>) => ({
-    corrId: 'ses_aaaaaaaaaa', type: 'session.meta', direction: 'to_cloud', ts: 1_763_715_600_000,
+    corrId: 'ses_aaaaaaaaaa',
+    type: 'session.meta',
+    direction: 'to_cloud',
+    ts: 1_763_715_600_000,
     payload: { sessionId: 'ses_aaaaaaaaaa', usage: { input: 1, output: 1, cached: 0, ...usage } },
   });
 
   it('refuses 2^53 - 1 tokens and a cost of 1e308 in one usage report', () => {
-    expect(parseEnvelope(meta({ input: Number.MAX_SAFE_INTEGER }))).toMatchObject({ ok: false, code: 'invalid_envelope' });
+    expect(parseEnvelope(meta({ input: Number.MAX_SAFE_INTEGER }))).toMatchObject({
+      ok: false,
+      code: 'invalid_envelope',
+    });
     expect(parseEnvelope(meta({ output: 1e9 + 1 }))).toMatchObject({ ok: false, code: 'invalid_envelope' });
     expect(parseEnvelope(meta({ costUsd: 1e308 }))).toMatchObject({ ok: false, code: 'invalid_envelope' });
     expect(parseEnvelope(meta({ input: 1e9, output: 1e9, cached: 1e9, costUsd: 10_000 }))).toMatchObject({ ok: true });
@@ -89,20 +130,40 @@ describe('device-supplied numbers are bounded', () => {
 
   it('refuses an implausible capability digest', () => {
     expect(capabilityDigestSchema.safeParse(digest).success).toBe(true);
-    const bad: Array<Partial<CapabilityDigest>> = [
-      { cpus: 4097 }, { ramTotal: 2 ** 51, ramFree: 1 }, { ramTotal: 2 ** 30, ramFree: 120 * 2 ** 30 },
-      { load: [-1, 0, 0] }, { load: [1e5, 0, 0] }, { hostname: 'evil\u001b]0;owned\u0007' },
-      { allowlist: ['rm\u0000'] }, { runningSessions: 1e9 },
+    const bad: Partial<CapabilityDigest>[] = [
+      { cpus: 4097 },
+      { ramTotal: 2 ** 51, ramFree: 1 },
+      { ramTotal: 2 ** 30, ramFree: 120 * 2 ** 30 },
+      { load: [-1, 0, 0] },
+      { load: [1e5, 0, 0] },
+      { hostname: 'evil\u001b]0;owned\u0007' },
+      { allowlist: ['rm\u0000'] },
+      { runningSessions: 1e9 },
     ];
-    for (const over of bad) expect(capabilityDigestSchema.safeParse({ ...digest, ...over }).success, JSON.stringify(over)).toBe(false);
-    expect(firstIssue(capabilityDigestSchema.safeParse({ ...digest, ramFree: digest.ramTotal + 1 }))).toBe('ramFree: ramFree must not exceed ramTotal');
+    for (const over of bad)
+      expect(capabilityDigestSchema.safeParse({ ...digest, ...over }).success, JSON.stringify(over)).toBe(false);
+    expect(firstIssue(capabilityDigestSchema.safeParse({ ...digest, ramFree: digest.ramTotal + 1 }))).toBe(
+      'ramFree: ramFree must not exceed ramTotal',
+    );
   });
 
   it('refuses an exit code or pid no process can have', () => {
-    const exit = { corrId: 'c', type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId: 'ses_aaaaaaaaaa', signal: null } };
+    const exit = {
+      corrId: 'c',
+      type: 'session.exit',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: 'ses_aaaaaaaaaa', signal: null },
+    };
     expect(envelopeSchema.safeParse({ ...exit, payload: { ...exit.payload, code: 1 } }).success).toBe(true);
     expect(envelopeSchema.safeParse({ ...exit, payload: { ...exit.payload, code: 2 ** 40 } }).success).toBe(false);
-    const ack = { corrId: 'c', type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: 'ses_aaaaaaaaaa', pid: 2 ** 40 } };
+    const ack = {
+      corrId: 'c',
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: 'ses_aaaaaaaaaa', pid: 2 ** 40 },
+    };
     expect(envelopeSchema.safeParse(ack).success).toBe(false);
   });
 });
@@ -117,8 +178,18 @@ describe('opaque JSON is bounded in depth and size', () => {
 
   it('refuses an approval request whose input is nested 20,000 deep as an invalid envelope', () => {
     const env = {
-      corrId: 'ses_aaaaaaaaaa', type: 'session.approval_request', direction: 'to_cloud', ts: 1,
-      payload: { sessionId: 'ses_aaaaaaaaaa', requestId: 'r1', tool: 'Bash', summary: 'run ls', input: nest(20_000), expiresAt: 1_763_715_900_000 },
+      corrId: 'ses_aaaaaaaaaa',
+      type: 'session.approval_request',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: {
+        sessionId: 'ses_aaaaaaaaaa',
+        requestId: 'r1',
+        tool: 'Bash',
+        summary: 'run ls',
+        input: nest(20_000),
+        expiresAt: 1_763_715_900_000,
+      },
     };
     const result = parseEnvelope(env);
     expect(result).toMatchObject({ ok: false, code: 'invalid_envelope' });

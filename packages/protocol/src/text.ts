@@ -13,13 +13,13 @@ import { z } from 'zod';
  *   a terminal or a page shows (U+202A–U+202E, U+2066–U+2069).
  */
 
-const NUL = /\u0000/;
+// eslint-disable-next-line no-control-regex -- the control characters safeName refuses
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/;
 
 /** True when `s` holds no NUL byte. */
 export function hasNoNul(s: string): boolean {
-  return !NUL.test(s);
+  return !s.includes('\0');
 }
 
 /** True when `s` holds no control character (C0, DEL, C1) and no bidi override or isolate. */
@@ -89,7 +89,7 @@ export const MAX_JSON_NODES = 100_000;
  * JSON (a cycle, a function) counts as too big once it passes the node bound.
  */
 export function jsonWithin(value: unknown, maxDepth = MAX_JSON_DEPTH, maxNodes = MAX_JSON_NODES): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
+  const stack: [unknown, number][] = [[value, 0]];
   let nodes = 0;
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
@@ -104,8 +104,7 @@ export function jsonWithin(value: unknown, maxDepth = MAX_JSON_DEPTH, maxNodes =
 
 /** Opaque JSON (a tool's input, an event payload), bounded in depth and size. */
 export function boundedJson() {
-  return z.unknown().refine(
-    (v) => jsonWithin(v),
-    `must nest at most ${MAX_JSON_DEPTH} deep and hold at most ${MAX_JSON_NODES} values`,
-  );
+  return z
+    .unknown()
+    .refine((v) => jsonWithin(v), `must nest at most ${MAX_JSON_DEPTH} deep and hold at most ${MAX_JSON_NODES} values`);
 }

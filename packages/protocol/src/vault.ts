@@ -7,80 +7,109 @@ import { safeLabel } from './text.js';
  * recipient set is signed by an enrolled client's Ed25519 key. The server
  * only checks shape and version order; clients verify signatures and chains.
  */
-export const vaultNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'entry names are environment variable names: letters, digits, _');
+export const vaultNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'entry names are environment variable names: letters, digits, _');
 
 export const recipientKindSchema = z.enum(['browser', 'device', 'cli', 'recovery']);
 
-export const recipientEntrySchema = z.object({
-  id: z.string().min(1).max(128),
-  kind: recipientKindSchema,
-  recipient: z.string().regex(/^age1[0-9a-z]+$/, 'not an age recipient').max(4096),
-  label: safeLabel(128),
-  signer: z.string().max(128).nullable(),
-  addedAt: z.number(),
-}).strict();
+export const recipientEntrySchema = z
+  .object({
+    id: z.string().min(1).max(128),
+    kind: recipientKindSchema,
+    recipient: z
+      .string()
+      .regex(/^age1[0-9a-z]+$/, 'not an age recipient')
+      .max(4096),
+    label: safeLabel(128),
+    signer: z.string().max(128).nullable(),
+    addedAt: z.number(),
+  })
+  .strict();
 
-export const recipientSetSchema = z.object({
-  vaultId: z.string().min(1).max(128),
-  version: z.number().int().positive(),
-  postQuantum: z.boolean(),
-  recipients: z.array(recipientEntrySchema).min(1).max(256),
-  previousHash: z.string().max(128).nullable(),
-  createdAt: z.number(),
-  signedBy: z.string().min(1).max(128),
-  signature: z.string().min(1).max(256),
-}).strict();
+export const recipientSetSchema = z
+  .object({
+    vaultId: z.string().min(1).max(128),
+    version: z.number().int().positive(),
+    postQuantum: z.boolean(),
+    recipients: z.array(recipientEntrySchema).min(1).max(256),
+    previousHash: z.string().max(128).nullable(),
+    createdAt: z.number(),
+    signedBy: z.string().min(1).max(128),
+    signature: z.string().min(1).max(256),
+  })
+  .strict();
 export type RecipientSetWire = z.infer<typeof recipientSetSchema>;
 
-const armoredSchema = z.string().min(1).max(1_000_000).refine((s) => s.startsWith('-----BEGIN AGE ENCRYPTED FILE-----'), 'must be an armored age file');
+const armoredSchema = z
+  .string()
+  .min(1)
+  .max(1_000_000)
+  .refine((s) => s.startsWith('-----BEGIN AGE ENCRYPTED FILE-----'), 'must be an armored age file');
 
 export const putRecipientSetRequestSchema = z.object({ set: recipientSetSchema }).strict();
 
-export const putEntryRequestSchema = z.object({
-  ciphertext: armoredSchema,
-  /** The recipient-set version the client encrypted to; a stale one is refused (409). */
-  setVersion: z.number().int().positive(),
-  /** The entry version the client last saw (null: creating it); a mismatch is refused (409). */
-  baseVersion: z.number().int().nonnegative().nullable().optional(),
-  /** The writing client's own recipient id in the current set (its CLI or browser id), recorded with the version. */
-  clientId: z.string().min(1).max(128).optional(),
-}).strict();
+export const putEntryRequestSchema = z
+  .object({
+    ciphertext: armoredSchema,
+    /** The recipient-set version the client encrypted to; a stale one is refused (409). */
+    setVersion: z.number().int().positive(),
+    /** The entry version the client last saw (null: creating it); a mismatch is refused (409). */
+    baseVersion: z.number().int().nonnegative().nullable().optional(),
+    /** The writing client's own recipient id in the current set (its CLI or browser id), recorded with the version. */
+    clientId: z.string().min(1).max(128).optional(),
+  })
+  .strict();
 
 /** Let one more person use an entry (`write`: also overwrite it). Only its creator or an owner may. */
-export const shareEntryRequestSchema = z.object({
-  /** The person's name or user id. */
-  user: z.string().min(1).max(128),
-  write: z.boolean().default(false),
-}).strict();
+export const shareEntryRequestSchema = z
+  .object({
+    /** The person's name or user id. */
+    user: z.string().min(1).max(128),
+    write: z.boolean().default(false),
+  })
+  .strict();
 
-export const rewrapRequestSchema = z.object({
-  setVersion: z.number().int().positive(),
-  entries: z.array(z.object({ name: vaultNameSchema, ciphertext: armoredSchema, baseVersion: z.number().int().nonnegative() }).strict()).max(100_000),
-  /** Entries the removed recipient could read: flagged "rotate this credential". */
-  rotate: z.array(vaultNameSchema).max(100_000).default([]),
-  /**
-   * Entries no key of the vault can open (written to other keys, or damaged):
-   * deleted with the rewrap, so one such entry cannot hold a revocation up.
-   */
-  drop: z.array(vaultNameSchema).max(100_000).default([]),
-}).strict();
+export const rewrapRequestSchema = z
+  .object({
+    setVersion: z.number().int().positive(),
+    entries: z
+      .array(
+        z
+          .object({ name: vaultNameSchema, ciphertext: armoredSchema, baseVersion: z.number().int().nonnegative() })
+          .strict(),
+      )
+      .max(100_000),
+    /** Entries the removed recipient could read: flagged "rotate this credential". */
+    rotate: z.array(vaultNameSchema).max(100_000).default([]),
+    /**
+     * Entries no key of the vault can open (written to other keys, or damaged):
+     * deleted with the rewrap, so one such entry cannot hold a revocation up.
+     */
+    drop: z.array(vaultNameSchema).max(100_000).default([]),
+  })
+  .strict();
 
-export const clientLogRequestSchema = z.object({
-  action: z.enum(['entry.read', 'vault.unlock', 'vault.recover', 'vault.enrol']),
-  entry: vaultNameSchema.optional(),
-}).strict();
+export const clientLogRequestSchema = z
+  .object({
+    action: z.enum(['entry.read', 'vault.unlock', 'vault.recover', 'vault.enrol']),
+    entry: vaultNameSchema.optional(),
+  })
+  .strict();
 
-export const enrolIdentityRequestSchema = z.object({
-  id: z.string().min(1).max(128),
-  kind: z.enum(['browser', 'cli']),
-  label: safeLabel(128),
-  /** Armored age blobs; the server cannot open them. */
-  wrappedByPassphrase: armoredSchema.nullable(),
-  wrappedByPasskey: armoredSchema.nullable().default(null),
-  canary: armoredSchema.nullable().default(null),
-  prfSalt: z.string().max(128).nullable().default(null),
-  credentialId: z.string().max(1024).nullable().default(null),
-}).strict();
+export const enrolIdentityRequestSchema = z
+  .object({
+    id: z.string().min(1).max(128),
+    kind: z.enum(['browser', 'cli']),
+    label: safeLabel(128),
+    /** Armored age blobs; the server cannot open them. */
+    wrappedByPassphrase: armoredSchema.nullable(),
+    wrappedByPasskey: armoredSchema.nullable().default(null),
+    canary: armoredSchema.nullable().default(null),
+    prfSalt: z.string().max(128).nullable().default(null),
+    credentialId: z.string().max(1024).nullable().default(null),
+  })
+  .strict();
 
 /** A person as vault views name them: id, name (null if the account is gone) and role. */
 export const vaultPersonSchema = z.object({
@@ -100,10 +129,12 @@ export const entryViewSchema = z.object({
   /** The entry's first writer; null for an entry older than access lists with no known person. */
   createdBy: vaultPersonSchema.nullable(),
   /** Who wrote the current value, and through which client (a rewrap re-encrypts without changing it). */
-  writtenBy: vaultPersonSchema.extend({
-    client: z.enum(['cli', 'browser']).nullable(),
-    clientId: z.string().nullable(),
-  }).nullable(),
+  writtenBy: vaultPersonSchema
+    .extend({
+      client: z.enum(['cli', 'browser']).nullable(),
+      clientId: z.string().nullable(),
+    })
+    .nullable(),
   /** True when the current value was written by someone other than the entry's creator. */
   flagged: z.boolean(),
   /** Why it is flagged, in words: "written by bob (member), not by its creator ada". */

@@ -28,7 +28,9 @@ export class InProcessBus implements Bus {
         handler(message);
       } catch (err) {
         // One broken subscriber must not starve the others.
-        queueMicrotask(() => { throw err; });
+        queueMicrotask(() => {
+          throw err;
+        });
       }
     }
   }

@@ -5,9 +5,11 @@ export interface Logger {
   error(msg: string): void;
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+const nothing = () => undefined;
+export const silentLogger: Logger = { info: nothing, warn: nothing, error: nothing };
 
 export function consoleLogger(prefix = 'fabric'): Logger {
-  const line = (level: string, msg: string) => process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${msg}\n`);
+  const line = (level: string, msg: string) =>
+    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${msg}\n`);
   return { info: (m) => line('info', m), warn: (m) => line('warn', m), error: (m) => line('error', m) };
 }

@@ -77,21 +77,38 @@ export function dbFile(dataDir: string): string {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLogger;
-  const db = opts.db ?? await openSqlite(opts.dataDir ? dbFile(opts.dataDir) : ':memory:');
+  const db = opts.db ?? (await openSqlite(opts.dataDir ? dbFile(opts.dataDir) : ':memory:'));
   const bus = opts.bus ?? new InProcessBus();
-  const keys = new KeyRing(db, clock, opts.keyRotateAfterMs === undefined ? {} : { rotateAfterMs: opts.keyRotateAfterMs });
+  const keys = new KeyRing(
+    db,
+    clock,
+    opts.keyRotateAfterMs === undefined ? {} : { rotateAfterMs: opts.keyRotateAfterMs },
+  );
   await keys.load();
   const tokens = new Tokens(keys, clock);
   const writer = new EventWriter(db, bus);
   const vault = new VaultStore(db, clock);
   const sessions = new SessionService({
-    db, bus, writer, clock, vault, log,
+    db,
+    bus,
+    writer,
+    clock,
+    vault,
+    log,
     ...(opts.ackTimeoutMs ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
     ...(opts.queueTimeoutMs ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
     ...(opts.lostTimeoutMs ? { lostTimeoutMs: opts.lostTimeoutMs } : {}),
   });
   const ctx: ServerContext = {
-    db, bus, clock, log, keys, tokens, writer, sessions, vault,
+    db,
+    bus,
+    clock,
+    log,
+    keys,
+    tokens,
+    writer,
+    sessions,
+    vault,
     board: new BoardStore(db, bus, clock, sessions),
     accounts: new Accounts(db, tokens, clock),
     mode: opts.mode ?? (process.env.FABRIC_MODE === 'local' ? 'local' : 'cloud'),
@@ -113,10 +130,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       void reply.code(err.status).send(err.toBody());
       return;
     }
-    const fe = err as FastifyError;
+    const fe = err;
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       void reply.code(413).send({ code: 'frame_too_large', message: 'request body is too large' });
-    } else if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (fe instanceof SyntaxError)) {
+    } else if (
+      fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      fe instanceof SyntaxError
+    ) {
       void reply.code(400).send({ code: 'malformed_json', message: 'request body is not valid json' });
     } else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       void reply.code(fe.statusCode).send({ code: 'bad_request', message: fe.message.toLowerCase() });
@@ -138,7 +159,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   registerVaultRoutes(app, ctx);
   registerBoardRoutes(app, ctx);
   registerLedgerRoutes(app, ctx);
-  registerPasskeyRoutes(app, ctx, { publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN) });
+  registerPasskeyRoutes(app, ctx, {
+    publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN),
+  });
   const push = ctx.mode === 'cloud' ? await startPush(ctx, opts.push) : null;
   if (push) registerPushRoutes(app, ctx, push);
 
@@ -146,9 +169,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
   // Rotate the signing key when due (and pick up keys another node rotated in).
-  const rotation = setInterval(() => {
-    keys.load().catch((err: unknown) => log.error(`key rotation failed: ${String(err)}`));
-  }, 60 * 60 * 1000);
+  const rotation = setInterval(
+    () => {
+      keys.load().catch((err: unknown) => log.error(`key rotation failed: ${String(err)}`));
+    },
+    60 * 60 * 1000,
+  );
   rotation.unref();
   const queueSweep = setInterval(() => {
     sessions.retryQueued().catch((err: unknown) => log.error(`queue retry failed: ${String(err)}`));

@@ -7,9 +7,16 @@
 export class BrowserJar {
   private readonly jar = new Map<string, { value: string; path: string; expiresAt: number; attrs: string }>();
 
-  constructor(readonly base: string, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly base: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; setCookie: string[] }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; setCookie: string[] }> {
     const cookie = this.cookieHeader(path);
     const res = await fetch(this.base + path, {
       method,
@@ -52,7 +59,8 @@ export class BrowserJar {
     const out: string[] = [];
     for (const [name, c] of this.jar) {
       if (c.expiresAt <= this.now()) continue;
-      if (path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`)) out.push(`${name}=${c.value}`);
+      if (path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+        out.push(`${name}=${c.value}`);
     }
     return out.join('; ');
   }
@@ -69,7 +77,10 @@ export class BrowserJar {
       return;
     }
     this.jar.set(name, {
-      value, path: get('Path') ?? '/', expiresAt: maxAge === undefined ? Infinity : this.now() + Number(maxAge) * 1000, attrs: attrs.join('; '),
+      value,
+      path: get('Path') ?? '/',
+      expiresAt: maxAge === undefined ? Infinity : this.now() + Number(maxAge) * 1000,
+      attrs: attrs.join('; '),
     });
   }
 }

@@ -37,16 +37,38 @@ async function owner(server: RunningServer) {
 /** A raw device socket that says hello with what it holds and records every envelope it gets. */
 class Device {
   readonly got: Envelope[] = [];
-  private constructor(readonly ws: WebSocket, readonly deviceId: string) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly deviceId: string,
+  ) {
     ws.on('message', (d) => this.got.push(JSON.parse(d.toString()) as Envelope));
   }
 
-  static async connect(server: RunningServer, deviceId: string, token: string, held: { running?: RunningSession[]; finished?: FinishedSession[] } = {}): Promise<Device> {
+  static async connect(
+    server: RunningServer,
+    deviceId: string,
+    token: string,
+    held: { running?: RunningSession[]; finished?: FinishedSession[] } = {},
+  ): Promise<Device> {
     const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws/device', ['fabric.v1', `bearer.${token}`]);
     sockets.push(ws);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
     const d = new Device(ws, deviceId);
-    d.send({ corrId: 'hel_1', type: 'hello', direction: 'to_cloud', ts: Date.now(), payload: { deviceId, capabilities: capabilities(), running: held.running ?? [], ...(held.finished ? { finished: held.finished } : {}) } });
+    d.send({
+      corrId: 'hel_1',
+      type: 'hello',
+      direction: 'to_cloud',
+      ts: Date.now(),
+      payload: {
+        deviceId,
+        capabilities: capabilities(),
+        running: held.running ?? [],
+        ...(held.finished ? { finished: held.finished } : {}),
+      },
+    });
     await d.next((e) => e.type === 'welcome');
     return d;
   }
@@ -70,17 +92,36 @@ class Device {
 }
 
 async function view(server: RunningServer, token: string, id: string): Promise<SessionView> {
-  return fetch(`${server.url}/api/sessions/${id}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<SessionView>);
+  return fetch(`${server.url}/api/sessions/${id}`, { headers: { authorization: `Bearer ${token}` } }).then(
+    (r) => r.json() as Promise<SessionView>,
+  );
 }
 
 async function events(server: RunningServer, id: string): Promise<StreamEvent[]> {
-  const rows = await server.ctx.db.selectFrom('session_events').selectAll().where('session_id', '=', id).orderBy('seq').execute();
-  return rows.map((r) => ({ seq: Number(r.seq), kind: r.kind as StreamEvent['kind'], data: r.data, meta: r.meta === null ? null : JSON.parse(r.meta) as StreamEvent['meta'], ts: Number(r.ts) }));
+  const rows = await server.ctx.db
+    .selectFrom('session_events')
+    .selectAll()
+    .where('session_id', '=', id)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    kind: r.kind as StreamEvent['kind'],
+    data: r.data,
+    meta: r.meta === null ? null : (JSON.parse(r.meta) as StreamEvent['meta']),
+    ts: Number(r.ts),
+  }));
 }
 
-async function create(server: RunningServer, token: string, deviceId: string, prompt = 'echo hi'): Promise<SessionView> {
+async function create(
+  server: RunningServer,
+  token: string,
+  deviceId: string,
+  prompt = 'echo hi',
+): Promise<SessionView> {
   const res = await fetch(`${server.url}/api/sessions`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ harness: 'shell', prompt, deviceId }),
   });
   expect(res.status).toBe(201);
@@ -139,11 +180,15 @@ describe('exactly once in the store', () => {
 
   it('reports output it could not store, and closes the socket instead of acknowledging it', async () => {
     const lines: string[] = [];
-    const { server, token, device, s } = await placed({ log: { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } });
+    const { server, device, s } = await placed({
+      log: { info() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) },
+    });
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     await device.delivered(1);
     // A store that refuses one write, as a full disk would.
-    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`.execute(server.ctx.db);
+    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`.execute(
+      server.ctx.db,
+    );
     const closed = new Promise<number>((resolve) => device.ws.once('close', (code) => resolve(code)));
     device.session(2, 'session.stdout', { sessionId: s.id, data: 'poison' });
     expect(await closed).toBe(1011);
@@ -153,7 +198,7 @@ describe('exactly once in the store', () => {
   });
 
   it('acknowledges a burst with few delivered envelopes, the last one covering all of it', async () => {
-    const { server, token, device, s } = await placed();
+    const { server, device, s } = await placed();
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     for (let i = 2; i <= 2001; i++) device.session(i, 'session.stdout', { sessionId: s.id, data: `line ${i}\n` });
     await device.delivered(2001);
@@ -180,7 +225,9 @@ describe('reconciliation on hello', () => {
 
     const second = await boot({ dataDir: dir });
     expect((await view(second, token, s.id)).status).toBe('starting');
-    const back = await Device.connect(second, paired.deviceId, paired.token, { finished: [{ sessionId: s.id, code: 0, signal: null }] });
+    const back = await Device.connect(second, paired.deviceId, paired.token, {
+      finished: [{ sessionId: s.id, code: 0, signal: null }],
+    });
     back.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     back.session(2, 'session.stdout', { sessionId: s.id, data: 'hi\n' });
     back.session(3, 'session.exit', { sessionId: s.id, code: 0, signal: null });
@@ -195,7 +242,11 @@ describe('reconciliation on hello', () => {
 
   it('adopts a session it had taken back to the queue when the device shows it ran it', async () => {
     const { server, token, device, s } = await placed({ ackTimeoutMs: 100, queueSweepMs: 60_000 });
-    await until(async () => (await view(server, token, s.id)).status === 'queued', 5000, 'queued after the ack timeout');
+    await until(
+      async () => (await view(server, token, s.id)).status === 'queued',
+      5000,
+      'queued after the ack timeout',
+    );
 
     // Its ack was only late: the device ran the session.
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
@@ -204,7 +255,9 @@ describe('reconciliation on hello', () => {
     await device.delivered(3);
 
     expect(await view(server, token, s.id)).toMatchObject({ status: 'failed', exitCode: 4, deviceName: 'alpha' });
-    expect((await events(server, s.id)).filter((e) => e.kind === 'stdout').map((e) => e.data)).toEqual(['late but real\n']);
+    expect((await events(server, s.id)).filter((e) => e.kind === 'stdout').map((e) => e.data)).toEqual([
+      'late but real\n',
+    ]);
     expect(errors(device)).toEqual([]);
   });
 
@@ -235,7 +288,14 @@ describe('reconciliation on hello', () => {
     await device.delivered(1);
     device.ws.terminate();
     await until(async () => (await view(server, token, s.id)).status === 'lost', 5000, 'lost');
-    const failed = await until(async () => { const v = await view(server, token, s.id); return v.status === 'failed' ? v : null; }, 10_000, 'failed');
+    const failed = await until(
+      async () => {
+        const v = await view(server, token, s.id);
+        return v.status === 'failed' ? v : null;
+      },
+      10_000,
+      'failed',
+    );
     expect(failed.errorCode).toBe('device_offline');
     expect(failed.errorMessage).toBe('its device did not come back within 300 ms');
   });

@@ -25,27 +25,55 @@ export class FakePushService {
   readonly received: PushRequest[] = [];
   readonly agent: Agent;
   private readonly statuses = new Map<string, number>();
-  private waiters: Array<{ match: (r: PushRequest) => boolean; resolve: (r: PushRequest) => void }> = [];
+  private waiters: { match: (r: PushRequest) => boolean; resolve: (r: PushRequest) => void }[] = [];
 
-  private constructor(private readonly server: Server, readonly origin: string, cert: Buffer, private readonly dir: string) {
+  private constructor(
+    private readonly server: Server,
+    readonly origin: string,
+    cert: Buffer,
+    private readonly dir: string,
+  ) {
     this.agent = new Agent({ ca: cert, keepAlive: false });
   }
 
   static async start(): Promise<FakePushService> {
     if (!existsSync('/usr/bin/openssl')) throw new Error('/usr/bin/openssl is missing: apt-get install -y openssl');
     const dir = mkdtempSync(join(tmpdir(), 'fabric-push-'));
-    execFileSync('/usr/bin/openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      '/usr/bin/openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     let self: FakePushService | null = null;
     const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const got: PushRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+        const got: PushRequest = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        };
         const status = self!.statuses.get(got.path) ?? 201;
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `push service says ${status}` : '');
         self!.received.push(got);
@@ -73,7 +101,13 @@ export class FakePushService {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no push request arrived')), timeoutMs);
-      this.waiters.push({ match, resolve: (r) => { clearTimeout(timer); resolve(r); } });
+      this.waiters.push({
+        match,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
     });
   }
 
@@ -109,7 +143,10 @@ export class PushKeys {
     const idLength = body[20]!;
     const serverKey = body.subarray(21, 21 + idLength);
     const record = body.subarray(21 + idLength);
-    if (idLength !== 65 || record.length > recordSize) throw new Error(`unexpected aes128gcm header (keyid ${idLength} bytes, record ${record.length} of ${recordSize})`);
+    if (idLength !== 65 || record.length > recordSize)
+      throw new Error(
+        `unexpected aes128gcm header (keyid ${idLength} bytes, record ${record.length} of ${recordSize})`,
+      );
     const shared = this.ecdh.computeSecret(serverKey);
     const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), this.ecdh.getPublicKey(), serverKey]);
     const ikm = Buffer.from(hkdfSync('sha256', shared, this.auth, keyInfo, 32));

@@ -4,11 +4,28 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  approvalDecisionRequestSchema, cancelSessionRequestSchema, clientLogRequestSchema, createCardRequestSchema,
-  createSessionRequestSchema, deviceShareRequestSchema, enrolIdentityRequestSchema, envelopeTypes, inviteRequestSchema,
-  loginRequestSchema, pairRequestSchema, parseEnvelope, putEntryRequestSchema, putRecipientSetRequestSchema,
-  redeemRequestSchema, rewrapRequestSchema, sessionInputRequestSchema, shareEntryRequestSchema, updateCardRequestSchema,
-  updateDeviceRequestSchema, type Envelope, type SessionView,
+  approvalDecisionRequestSchema,
+  cancelSessionRequestSchema,
+  clientLogRequestSchema,
+  createCardRequestSchema,
+  createSessionRequestSchema,
+  deviceShareRequestSchema,
+  enrolIdentityRequestSchema,
+  envelopeTypes,
+  inviteRequestSchema,
+  loginRequestSchema,
+  pairRequestSchema,
+  parseEnvelope,
+  putEntryRequestSchema,
+  putRecipientSetRequestSchema,
+  redeemRequestSchema,
+  rewrapRequestSchema,
+  sessionInputRequestSchema,
+  shareEntryRequestSchema,
+  updateCardRequestSchema,
+  updateDeviceRequestSchema,
+  type Envelope,
+  type SessionView,
 } from '@fabric/protocol';
 import type { z } from 'zod';
 import { subscriptionRequestSchema, unsubscribeRequestSchema } from '../src/push/subscriptions.js';
@@ -35,16 +52,31 @@ let sessionId: string;
 let cardId: string;
 
 beforeAll(async () => {
-  t = await testServer({ mode: 'cloud', push: { subject: 'mailto:ops@example.com' }, gateway: { maxFrameBytes: MAX_FRAME, hardMaxPayload: 4 * MAX_FRAME, deadAfterMs: 3_600_000 } });
+  t = await testServer({
+    mode: 'cloud',
+    push: { subject: 'mailto:ops@example.com' },
+    gateway: { maxFrameBytes: MAX_FRAME, hardMaxPayload: 4 * MAX_FRAME, deadAfterMs: 3_600_000 },
+  });
   const paired = await t.pairDevice('alpha');
   device = await FakeDevice.connect(t.server, paired.deviceId, paired.token);
-  const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'sleep 600', deviceId: device.deviceId } });
-  sessionId = (await res.json() as SessionView).id;
+  const res = await t.api('/api/sessions', {
+    body: { harness: 'shell', prompt: 'sleep 600', deviceId: device.deviceId },
+  });
+  sessionId = ((await res.json()) as SessionView).id;
   await device.next((e) => e.type === 'session.start');
-  device.send({ corrId: sessionId, type: 'session.ack', direction: 'to_cloud', ts: Date.now(), payload: { sessionId, pid: 42 } });
-  await until(async () => (await t.api(`/api/sessions/${sessionId}`).then((r) => r.json() as Promise<SessionView>)).status === 'running');
+  device.send({
+    corrId: sessionId,
+    type: 'session.ack',
+    direction: 'to_cloud',
+    ts: Date.now(),
+    payload: { sessionId, pid: 42 },
+  });
+  await until(
+    async () =>
+      (await t.api(`/api/sessions/${sessionId}`).then((r) => r.json() as Promise<SessionView>)).status === 'running',
+  );
   const card = await t.api('/api/board/cards', { body: { title: 'fuzz', prompt: 'echo hi' } });
-  cardId = (await card.json() as { id: string }).id;
+  cardId = ((await card.json()) as { id: string }).id;
   await t.server.ctx.writer.drained();
 });
 
@@ -57,7 +89,9 @@ afterAll(async () => {
 async function snapshot(): Promise<string> {
   const db = t.server.ctx.db;
   await t.server.ctx.writer.drained();
-  const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.execute(db);
+  const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.execute(
+    db,
+  );
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables.rows) out[name] = (await sql`SELECT * FROM ${sql.table(name)}`.execute(db)).rows;
   return JSON.stringify(out);
@@ -67,10 +101,24 @@ async function snapshot(): Promise<string> {
 
 /** JSON text nested `depth` deep; JSON.stringify itself would overflow on the deepest. */
 const deepText = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
-const deepObject = (depth: number): unknown => { let v: unknown = 0; for (let i = 0; i < depth; i++) v = { a: v }; return v; };
+const deepObject = (depth: number): unknown => {
+  let v: unknown = 0;
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+};
 
 const nastyString = fc.oneof(
-  fc.constantFrom('a\u0000b', '\u0000', '\u001b[2J\u001b]0;owned\u0007', 'two\nlines', 'rtl\u202egnp.exe', 'c1\u009b', '\u2066iso', '', ' '),
+  fc.constantFrom(
+    'a\u0000b',
+    '\u0000',
+    '\u001b[2J\u001b]0;owned\u0007',
+    'two\nlines',
+    'rtl\u202egnp.exe',
+    'c1\u009b',
+    '\u2066iso',
+    '',
+    ' ',
+  ),
   fc.string({ maxLength: 20 }).map((s) => `${s}\u0000`),
   fc.string({ unit: 'binary', maxLength: 40 }),
 );
@@ -85,13 +133,13 @@ const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Paths of every value inside `v` (objects and arrays, not the root). */
-function paths(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   if (typeof v !== 'object' || v === null) return [];
-  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
   return entries.flatMap(([k, x]) => [[...prefix, k], ...paths(x, [...prefix, k])]);
 }
 
-function setAt(root: unknown, path: Array<string | number>, value: unknown, remove: boolean): unknown {
+function setAt(root: unknown, path: (string | number)[], value: unknown, remove: boolean): unknown {
   const copy = structuredClone(root) as Record<string | number, unknown>;
   let node = copy;
   for (const k of path.slice(0, -1)) node = node[k] as Record<string | number, unknown>;
@@ -105,66 +153,233 @@ function setAt(root: unknown, path: Array<string | number>, value: unknown, remo
 function badVariants(base: unknown): fc.Arbitrary<unknown> {
   const where = paths(base);
   return fc.oneof(
-    { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...where), nastyValue, fc.boolean()).map(([p, v, remove]) => setAt(base, p, v, remove)) },
-    { weight: 1, arbitrary: fc.tuple(nastyString.filter((k) => k.length > 0), nastyValue).map(([k, v]) => ({ ...(base as object), [k]: v })) },
-    { weight: 1, arbitrary: fc.oneof(nastyString, nastyNumber, fc.constantFrom(null, [], true), fc.jsonValue({ maxDepth: 3 })) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...where), nastyValue, fc.boolean())
+        .map(([p, v, remove]) => setAt(base, p, v, remove)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          nastyString.filter((k) => k.length > 0),
+          nastyValue,
+        )
+        .map(([k, v]) => ({ ...(base as object), [k]: v })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(nastyString, nastyNumber, fc.constantFrom(null, [], true), fc.jsonValue({ maxDepth: 3 })),
+    },
   );
 }
 
 // ---- HTTP -------------------------------------------------------------------
 
-interface Route { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; path: () => string; schema: z.ZodType | null; base: unknown }
+interface Route {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: () => string;
+  schema: z.ZodType | null;
+  base: unknown;
+}
 
 const armored = '-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n';
 const recipient = { id: 'cli_1', kind: 'cli', recipient: 'age1qqqq', label: 'laptop', signer: null, addedAt: 1 };
-const webauthn = { id: 'abc', rawId: 'abc', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: 'e30', attestationObject: 'oA', authenticatorData: 'AA', signature: 'AA' } };
+const webauthn = {
+  id: 'abc',
+  rawId: 'abc',
+  type: 'public-key',
+  clientExtensionResults: {},
+  response: { clientDataJSON: 'e30', attestationObject: 'oA', authenticatorData: 'AA', signature: 'AA' },
+};
 
 /** Every route that takes a JSON body, with a body it would accept and the schema it is checked against. */
 const routes: Route[] = [
-  { method: 'POST', path: () => '/api/auth/redeem', schema: redeemRequestSchema, base: { code: 'abcdefgh12', name: 'bob', password: 'correct horse' } },
+  {
+    method: 'POST',
+    path: () => '/api/auth/redeem',
+    schema: redeemRequestSchema,
+    base: { code: 'abcdefgh12', name: 'bob', password: 'correct horse' },
+  },
   { method: 'POST', path: () => '/api/auth/login', schema: loginRequestSchema, base: { name: 'ada', password: 'pw' } },
   { method: 'POST', path: () => '/api/auth/invites', schema: inviteRequestSchema, base: { role: 'member' } },
-  { method: 'POST', path: () => '/api/devices/pair', schema: pairRequestSchema, base: { token: 'x'.repeat(16), name: 'beta' } },
-  { method: 'PATCH', path: () => `/api/devices/${device.deviceId}`, schema: updateDeviceRequestSchema, base: { name: 'alpha2', draining: false, priority: 1 } },
-  { method: 'POST', path: () => `/api/devices/${device.deviceId}/shares`, schema: deviceShareRequestSchema, base: { user: 'bob' } },
   {
-    method: 'POST', path: () => '/api/sessions', schema: createSessionRequestSchema,
-    base: { harness: 'shell', prompt: 'echo hi', deviceId: 'alpha', labels: { k: 'v' }, cwd: '/tmp', credentials: ['TOKEN'], permissionMode: 'ask', model: 'm', resumeFrom: 'ses_x' },
+    method: 'POST',
+    path: () => '/api/devices/pair',
+    schema: pairRequestSchema,
+    base: { token: 'x'.repeat(16), name: 'beta' },
   },
-  { method: 'POST', path: () => `/api/sessions/${sessionId}/input`, schema: sessionInputRequestSchema, base: { data: 'y\n', eof: false } },
-  { method: 'POST', path: () => `/api/sessions/${sessionId}/approvals/req_1`, schema: approvalDecisionRequestSchema, base: { decision: 'allow', reason: 'ok' } },
-  { method: 'POST', path: () => `/api/sessions/${sessionId}/cancel`, schema: cancelSessionRequestSchema, base: { reason: 'done' } },
-  { method: 'POST', path: () => '/api/board/cards', schema: createCardRequestSchema, base: { title: 't', prompt: 'echo hi', harness: 'shell', deviceId: null, permissionMode: 'ask', credentials: [], column: 'backlog' } },
-  { method: 'PATCH', path: () => `/api/board/cards/${cardId}`, schema: updateCardRequestSchema, base: { title: 't2', prompt: 'p', harness: 'shell', deviceId: null, column: 'review', position: 2 } },
   {
-    method: 'PUT', path: () => '/api/vault/set', schema: putRecipientSetRequestSchema,
-    base: { set: { vaultId: 'vlt_1', version: 1, postQuantum: false, recipients: [recipient], previousHash: null, createdAt: 1, signedBy: 'cli_1', signature: 'sig' } },
+    method: 'PATCH',
+    path: () => `/api/devices/${device.deviceId}`,
+    schema: updateDeviceRequestSchema,
+    base: { name: 'alpha2', draining: false, priority: 1 },
   },
-  { method: 'PUT', path: () => '/api/vault/entries/TOKEN', schema: putEntryRequestSchema, base: { ciphertext: armored, setVersion: 1, baseVersion: null } },
-  { method: 'POST', path: () => '/api/vault/entries/TOKEN/share', schema: shareEntryRequestSchema, base: { user: 'bob', write: false } },
-  { method: 'POST', path: () => '/api/vault/rewrap', schema: rewrapRequestSchema, base: { setVersion: 1, entries: [{ name: 'TOKEN', ciphertext: armored, baseVersion: 1 }], rotate: ['TOKEN'] } },
   {
-    method: 'POST', path: () => '/api/vault/identities', schema: enrolIdentityRequestSchema,
-    base: { id: 'cli_2', kind: 'cli', label: 'laptop', wrappedByPassphrase: armored, wrappedByPasskey: null, canary: null, prfSalt: null, credentialId: null },
+    method: 'POST',
+    path: () => `/api/devices/${device.deviceId}/shares`,
+    schema: deviceShareRequestSchema,
+    base: { user: 'bob' },
   },
-  { method: 'POST', path: () => '/api/vault/log', schema: clientLogRequestSchema, base: { action: 'entry.read', entry: 'TOKEN' } },
-  { method: 'POST', path: () => '/api/push/subscriptions', schema: subscriptionRequestSchema, base: { endpoint: 'https://push.example.com/x', expirationTime: null, keys: { p256dh: 'BA', auth: 'AA' } } },
-  { method: 'DELETE', path: () => '/api/push/subscriptions', schema: unsubscribeRequestSchema, base: { endpoint: 'https://push.example.com/x' } },
+  {
+    method: 'POST',
+    path: () => '/api/sessions',
+    schema: createSessionRequestSchema,
+    base: {
+      harness: 'shell',
+      prompt: 'echo hi',
+      deviceId: 'alpha',
+      labels: { k: 'v' },
+      cwd: '/tmp',
+      credentials: ['TOKEN'],
+      permissionMode: 'ask',
+      model: 'm',
+      resumeFrom: 'ses_x',
+    },
+  },
+  {
+    method: 'POST',
+    path: () => `/api/sessions/${sessionId}/input`,
+    schema: sessionInputRequestSchema,
+    base: { data: 'y\n', eof: false },
+  },
+  {
+    method: 'POST',
+    path: () => `/api/sessions/${sessionId}/approvals/req_1`,
+    schema: approvalDecisionRequestSchema,
+    base: { decision: 'allow', reason: 'ok' },
+  },
+  {
+    method: 'POST',
+    path: () => `/api/sessions/${sessionId}/cancel`,
+    schema: cancelSessionRequestSchema,
+    base: { reason: 'done' },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/board/cards',
+    schema: createCardRequestSchema,
+    base: {
+      title: 't',
+      prompt: 'echo hi',
+      harness: 'shell',
+      deviceId: null,
+      permissionMode: 'ask',
+      credentials: [],
+      column: 'backlog',
+    },
+  },
+  {
+    method: 'PATCH',
+    path: () => `/api/board/cards/${cardId}`,
+    schema: updateCardRequestSchema,
+    base: { title: 't2', prompt: 'p', harness: 'shell', deviceId: null, column: 'review', position: 2 },
+  },
+  {
+    method: 'PUT',
+    path: () => '/api/vault/set',
+    schema: putRecipientSetRequestSchema,
+    base: {
+      set: {
+        vaultId: 'vlt_1',
+        version: 1,
+        postQuantum: false,
+        recipients: [recipient],
+        previousHash: null,
+        createdAt: 1,
+        signedBy: 'cli_1',
+        signature: 'sig',
+      },
+    },
+  },
+  {
+    method: 'PUT',
+    path: () => '/api/vault/entries/TOKEN',
+    schema: putEntryRequestSchema,
+    base: { ciphertext: armored, setVersion: 1, baseVersion: null },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/vault/entries/TOKEN/share',
+    schema: shareEntryRequestSchema,
+    base: { user: 'bob', write: false },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/vault/rewrap',
+    schema: rewrapRequestSchema,
+    base: { setVersion: 1, entries: [{ name: 'TOKEN', ciphertext: armored, baseVersion: 1 }], rotate: ['TOKEN'] },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/vault/identities',
+    schema: enrolIdentityRequestSchema,
+    base: {
+      id: 'cli_2',
+      kind: 'cli',
+      label: 'laptop',
+      wrappedByPassphrase: armored,
+      wrappedByPasskey: null,
+      canary: null,
+      prfSalt: null,
+      credentialId: null,
+    },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/vault/log',
+    schema: clientLogRequestSchema,
+    base: { action: 'entry.read', entry: 'TOKEN' },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/push/subscriptions',
+    schema: subscriptionRequestSchema,
+    base: { endpoint: 'https://push.example.com/x', expirationTime: null, keys: { p256dh: 'BA', auth: 'AA' } },
+  },
+  {
+    method: 'DELETE',
+    path: () => '/api/push/subscriptions',
+    schema: unsubscribeRequestSchema,
+    base: { endpoint: 'https://push.example.com/x' },
+  },
   // The passkey ceremonies' schemas live with their routes; a body missing or mangling `response` is never one.
-  { method: 'POST', path: () => '/api/auth/passkeys/registration/verify', schema: null, base: { response: webauthn, label: 'phone' } },
-  { method: 'POST', path: () => '/api/auth/passkeys/authentication/verify', schema: null, base: { response: webauthn } },
+  {
+    method: 'POST',
+    path: () => '/api/auth/passkeys/registration/verify',
+    schema: null,
+    base: { response: webauthn, label: 'phone' },
+  },
+  {
+    method: 'POST',
+    path: () => '/api/auth/passkeys/authentication/verify',
+    schema: null,
+    base: { response: webauthn },
+  },
 ];
 
 /** Raw bodies no JSON parser or schema should take. */
 const rawBodies = fc.constantFrom(
-  '{"prompt":', 'nul\u0000', '', deepText(50_000), deepText(20_000, '{"a":', '}').replace(/}$/, '0}'),
-  '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}', `"${'x'.repeat(2_100_000)}"`,
+  '{"prompt":',
+  'nul\u0000',
+  '',
+  deepText(50_000),
+  deepText(20_000, '{"a":', '}').replace(/}$/, '0}'),
+  '{"__proto__":{"admin":true}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  `"${'x'.repeat(2_100_000)}"`,
 );
 
 function bodyFor(route: Route): fc.Arbitrary<{ raw: string }> {
   const bad = badVariants(route.base).filter((b) => {
     if (route.schema) return !route.schema.safeParse(b).success;
-    return typeof b !== 'object' || b === null || Array.isArray(b) || JSON.stringify((b as { response?: unknown }).response) !== JSON.stringify(webauthn);
+    return (
+      typeof b !== 'object' ||
+      b === null ||
+      Array.isArray(b) ||
+      JSON.stringify((b as { response?: unknown }).response) !== JSON.stringify(webauthn)
+    );
   });
   return fc.oneof(
     { weight: 6, arbitrary: bad.map((b) => ({ raw: JSON.stringify(b) ?? 'null' })) },
@@ -176,17 +391,20 @@ describe('fuzzing every HTTP body schema', () => {
   it('answers each bad body with a 4xx {code, message}, stays up, and persists nothing', async () => {
     const before = await snapshot();
     for (const route of routes) {
-      await fc.assert(fc.asyncProperty(bodyFor(route), async ({ raw }) => {
-        const res = await t.api(route.path(), { method: route.method, body: raw });
-        const text = await res.text();
-        const where = `${route.method} ${route.path()} -> ${res.status} ${text.slice(0, 200)}`;
-        expect(res.status, where).toBeGreaterThanOrEqual(400);
-        expect(res.status, where).toBeLessThan(500);
-        const body = JSON.parse(text) as { code?: unknown; message?: unknown };
-        expect(typeof body.code, where).toBe('string');
-        expect(typeof body.message, where).toBe('string');
-        expect(await snapshot(), where).toBe(before);
-      }), { seed: SEED, numRuns: RUNS });
+      await fc.assert(
+        fc.asyncProperty(bodyFor(route), async ({ raw }) => {
+          const res = await t.api(route.path(), { method: route.method, body: raw });
+          const text = await res.text();
+          const where = `${route.method} ${route.path()} -> ${res.status} ${text.slice(0, 200)}`;
+          expect(res.status, where).toBeGreaterThanOrEqual(400);
+          expect(res.status, where).toBeLessThan(500);
+          const body = JSON.parse(text) as { code?: unknown; message?: unknown };
+          expect(typeof body.code, where).toBe('string');
+          expect(typeof body.message, where).toBe('string');
+          expect(await snapshot(), where).toBe(before);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
       expect((await t.api('/healthz')).status).toBe(200);
     }
   });
@@ -194,8 +412,13 @@ describe('fuzzing every HTTP body schema', () => {
 
 // ---- device frames ----------------------------------------------------------
 
-const fixtureLines = readFileSync(fileURLToPath(new URL('../../protocol/fixtures/envelopes.valid.ndjson', import.meta.url)), 'utf8')
-  .split('\n').filter(Boolean).map((l) => JSON.parse(l) as Envelope);
+const fixtureLines = readFileSync(
+  fileURLToPath(new URL('../../protocol/fixtures/envelopes.valid.ndjson', import.meta.url)),
+  'utf8',
+)
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as Envelope);
 
 /** One good envelope of `type`, as a device would send it. */
 function baseFrame(type: string): Record<string, unknown> {
@@ -221,12 +444,17 @@ function frameFor(type: string): fc.Arbitrary<{ raw: string | Buffer }> {
   return fc.oneof(
     { weight: 6, arbitrary: bad.map((f) => ({ raw: JSON.stringify(f) ?? 'null' })) },
     {
-      weight: 1, arbitrary: fc.constantFrom<string | Buffer>(
-        '{"type":', 'nul\u0000', deepText(50_000),
-        JSON.stringify({ ...base, payload: '@' }).replace('"@"', deepText(20_000, '{"a":', '}').replace(/}$/, '0}')),
-        JSON.stringify({ ...base, pad: 'x'.repeat(MAX_FRAME) }),
-        Buffer.from([0xff, 0x00, 0x1b]),
-      ).map((raw) => ({ raw })),
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<string | Buffer>(
+          '{"type":',
+          'nul\u0000',
+          deepText(50_000),
+          JSON.stringify({ ...base, payload: '@' }).replace('"@"', deepText(20_000, '{"a":', '}').replace(/}$/, '0}')),
+          JSON.stringify({ ...base, pad: 'x'.repeat(MAX_FRAME) }),
+          Buffer.from([0xff, 0x00, 0x1b]),
+        )
+        .map((raw) => ({ raw })),
     },
   );
 }
@@ -235,23 +463,32 @@ describe('fuzzing every device frame type', () => {
   it('answers each bad frame with an error envelope and a code, keeps the socket, and persists nothing', async () => {
     const before = await snapshot();
     for (const type of envelopeTypes) {
-      await fc.assert(fc.asyncProperty(frameFor(type), async ({ raw }) => {
-        const answer = device.next((e) => e.type === 'error', 10_000);
-        device.sendRaw(raw);
-        const err = await answer as Extract<Envelope, { type: 'error' }>;
-        expect(err.payload.code.length, `${type}: ${String(raw).slice(0, 200)}`).toBeGreaterThan(0);
-        expect(await snapshot(), `${type}: ${String(raw).slice(0, 200)} -> ${err.payload.code}`).toBe(before);
-      }), { seed: SEED, numRuns: RUNS });
+      await fc.assert(
+        fc.asyncProperty(frameFor(type), async ({ raw }) => {
+          const answer = device.next((e) => e.type === 'error', 10_000);
+          device.sendRaw(raw);
+          const err = (await answer) as Extract<Envelope, { type: 'error' }>;
+          expect(err.payload.code.length, `${type}: ${String(raw).slice(0, 200)}`).toBeGreaterThan(0);
+          expect(await snapshot(), `${type}: ${String(raw).slice(0, 200)} -> ${err.payload.code}`).toBe(before);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
     }
     expect(device.closeCode).toBeNull();
     expect((await t.api('/healthz')).status).toBe(200);
 
     // The same socket still carries good output into the store.
     device.output(sessionId, 'still here\n');
-    await until(async () => {
-      const { events } = await t.api(`/api/sessions/${sessionId}/events`).then((r) => r.json() as Promise<{ events: Array<{ data: string | null }> }>);
-      return events.some((e) => e.data === 'still here\n');
-    }, 10_000, 'good output after the fuzzing');
+    await until(
+      async () => {
+        const { events } = await t
+          .api(`/api/sessions/${sessionId}/events`)
+          .then((r) => r.json() as Promise<{ events: { data: string | null }[] }>);
+        return events.some((e) => e.data === 'still here\n');
+      },
+      10_000,
+      'good output after the fuzzing',
+    );
 
     // A frame past the hard limit closes the socket (1009), and the server stays up.
     device.sendRaw('x'.repeat(4 * MAX_FRAME + 1));

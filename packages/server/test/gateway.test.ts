@@ -30,13 +30,16 @@ async function connect(t: TestServer, name = 'alpha', caps = capabilities()) {
 async function startSession(t: TestServer, device: FakeDevice, prompt = 'echo hi') {
   const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt, deviceId: device.deviceId } });
   expect(res.status).toBe(201);
-  const view = await res.json() as SessionView;
+  const view = (await res.json()) as SessionView;
   const start = await device.next((e) => e.type === 'session.start');
   return { view, start };
 }
 
 async function eventCount(t: TestServer): Promise<number> {
-  const row = await t.server.ctx.db.selectFrom('session_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const row = await t.server.ctx.db
+    .selectFrom('session_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -47,25 +50,46 @@ describe('device socket authentication happens before the upgrade', () => {
     const { paired } = await connect(t, 'alpha');
 
     expect(await tryUpgrade(url, ['fabric.v1'])).toMatchObject({ status: 401, body: { code: 'token_missing' } });
-    expect(await tryUpgrade(url, ['bearer.' + paired.token])).toMatchObject({ status: 401, body: { code: 'token_missing' } });
-    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.not-a-jwt'])).toMatchObject({ status: 401, body: { code: 'token_invalid' } });
-    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({ status: 401, body: { code: 'token_invalid' } });
+    expect(await tryUpgrade(url, ['bearer.' + paired.token])).toMatchObject({
+      status: 401,
+      body: { code: 'token_missing' },
+    });
+    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.not-a-jwt'])).toMatchObject({
+      status: 401,
+      body: { code: 'token_invalid' },
+    });
+    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({
+      status: 401,
+      body: { code: 'token_invalid' },
+    });
 
     const past = new Tokens(t.server.ctx.keys, { now: () => Date.now() - 31 * 24 * 3600 * 1000 });
     const expired = await past.sign('device', { sub: paired.deviceId });
-    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + expired.token])).toMatchObject({ status: 401, body: { code: 'token_expired' } });
+    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + expired.token])).toMatchObject({
+      status: 401,
+      body: { code: 'token_expired' },
+    });
 
     const ghost = await t.server.ctx.tokens.sign('device', { sub: 'dev_doesnotexist000' });
-    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + ghost.token])).toMatchObject({ status: 401, body: { code: 'device_not_found' } });
+    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + ghost.token])).toMatchObject({
+      status: 401,
+      body: { code: 'device_not_found' },
+    });
 
     await t.api(`/api/devices/${paired.deviceId}/revoke`, { method: 'POST', body: {} });
-    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + paired.token])).toMatchObject({ status: 401, body: { code: 'device_revoked' } });
+    expect(await tryUpgrade(url, ['fabric.v1', 'bearer.' + paired.token])).toMatchObject({
+      status: 401,
+      body: { code: 'device_revoked' },
+    });
   });
 
   it('selects only fabric.v1 so the token is never echoed back', async () => {
     const t = await setup();
     const paired = await t.pairDevice('alpha');
-    const result = await tryUpgrade(t.server.url.replace('http', 'ws') + '/ws/device', ['fabric.v1', 'bearer.' + paired.token]);
+    const result = await tryUpgrade(t.server.url.replace('http', 'ws') + '/ws/device', [
+      'fabric.v1',
+      'bearer.' + paired.token,
+    ]);
     expect(result).toMatchObject({ status: 101, protocol: 'fabric.v1' });
   });
 
@@ -73,9 +97,17 @@ describe('device socket authentication happens before the upgrade', () => {
     const t = await setup();
     const paired = await t.pairDevice('alpha');
     const base = t.server.url.replace('http', 'ws');
-    expect(await tryUpgrade(base + '/ws/browser', ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({ status: 101 });
-    expect(await tryUpgrade(base + '/ws/browser', ['fabric.v1', 'bearer.' + paired.token])).toMatchObject({ status: 401, body: { code: 'token_invalid' } });
-    expect(await tryUpgrade(base + '/ws/elsewhere', ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect(await tryUpgrade(base + '/ws/browser', ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({
+      status: 101,
+    });
+    expect(await tryUpgrade(base + '/ws/browser', ['fabric.v1', 'bearer.' + paired.token])).toMatchObject({
+      status: 401,
+      body: { code: 'token_invalid' },
+    });
+    expect(await tryUpgrade(base + '/ws/elsewhere', ['fabric.v1', 'bearer.' + t.userToken])).toMatchObject({
+      status: 404,
+      body: { code: 'not_found' },
+    });
   });
 });
 
@@ -85,11 +117,21 @@ describe('bad frames get precise error codes and persist nothing', () => {
     const { device } = await connect(t, 'alpha');
     const other = (await connect(t, 'beta')).device;
     const { view } = await startSession(t, device);
-    device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: Date.now(), payload: { sessionId: view.id, pid: 42 } });
-    await until(async () => (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running');
+    device.send({
+      corrId: view.id,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: Date.now(),
+      payload: { sessionId: view.id, pid: 42 },
+    });
+    await until(
+      async () =>
+        (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running',
+    );
     const before = await eventCount(t);
 
-    const errorFor = (corrId?: string) => device.next((e) => e.type === 'error' && (corrId === undefined || e.corrId === corrId));
+    const errorFor = (corrId?: string) =>
+      device.next((e) => e.type === 'error' && (corrId === undefined || e.corrId === corrId));
     let err = errorFor();
     device.sendRaw('{"not json');
     expect((await err).payload).toMatchObject({ code: 'malformed_json' });
@@ -99,11 +141,23 @@ describe('bad frames get precise error codes and persist nothing', () => {
     expect((await err).payload).toMatchObject({ code: 'unknown_type' });
 
     err = errorFor('c-invalid');
-    device.send({ corrId: 'c-invalid', type: 'session.stdout', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, data: 42 } });
+    device.send({
+      corrId: 'c-invalid',
+      type: 'session.stdout',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: view.id, data: 42 },
+    });
     expect((await err).payload).toMatchObject({ code: 'invalid_envelope' });
 
     err = errorFor('c-direction');
-    device.send({ corrId: 'c-direction', type: 'session.stdout', direction: 'to_device', ts: 1, payload: { sessionId: view.id, data: 'x' } });
+    device.send({
+      corrId: 'c-direction',
+      type: 'session.stdout',
+      direction: 'to_device',
+      ts: 1,
+      payload: { sessionId: view.id, data: 'x' },
+    });
     expect((await err).payload).toMatchObject({ code: 'invalid_envelope' });
 
     err = errorFor();
@@ -111,7 +165,13 @@ describe('bad frames get precise error codes and persist nothing', () => {
     expect((await err).payload).toMatchObject({ code: 'invalid_envelope' });
 
     err = errorFor('c-start');
-    device.send({ corrId: 'c-start', type: 'session.start', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, harness: 'shell', prompt: 'x', cwd: null, labels: {} } });
+    device.send({
+      corrId: 'c-start',
+      type: 'session.start',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: view.id, harness: 'shell', prompt: 'x', cwd: null, labels: {} },
+    });
     expect((await err).payload).toMatchObject({ code: 'invalid_envelope' });
 
     const foreign = other.next((e) => e.type === 'error');
@@ -125,7 +185,9 @@ describe('bad frames get precise error codes and persist nothing', () => {
     // The socket survives all of that, and good output still lands.
     device.output(view.id, 'still here\n');
     await until(async () => (await eventCount(t)) === before + 1, 5000, 'the good frame to persist');
-    const events = await t.api(`/api/sessions/${view.id}/events`).then((r) => r.json() as Promise<{ events: StreamEvent[] }>);
+    const events = await t
+      .api(`/api/sessions/${view.id}/events`)
+      .then((r) => r.json() as Promise<{ events: StreamEvent[] }>);
     expect(events.events.filter((e) => e.kind === 'stdout').map((e) => e.data)).toEqual(['still here\n']);
 
     device.output(view.id, 'y'.repeat(20_000));
@@ -136,11 +198,26 @@ describe('bad frames get precise error codes and persist nothing', () => {
     const t = await setup();
     const paired = await t.pairDevice('alpha');
     const WebSocket = (await import('ws')).default;
-    const ws = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/device', ['fabric.v1', `bearer.${paired.token}`]);
+    const ws = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/device', [
+      'fabric.v1',
+      `bearer.${paired.token}`,
+    ]);
     await new Promise((r) => ws.once('open', r));
     const reply = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
-    ws.send(JSON.stringify({ corrId: 'hb', type: 'heartbeat', direction: 'to_cloud', ts: 1, payload: { capabilities: capabilities(), running: [] } }));
-    expect(JSON.parse(await reply)).toMatchObject({ type: 'error', corrId: 'hb', payload: { code: 'invalid_envelope', message: 'send hello first' } });
+    ws.send(
+      JSON.stringify({
+        corrId: 'hb',
+        type: 'heartbeat',
+        direction: 'to_cloud',
+        ts: 1,
+        payload: { capabilities: capabilities(), running: [] },
+      }),
+    );
+    expect(JSON.parse(await reply)).toMatchObject({
+      type: 'error',
+      corrId: 'hb',
+      payload: { code: 'invalid_envelope', message: 'send hello first' },
+    });
     ws.terminate();
   });
 });
@@ -151,13 +228,29 @@ describe('a session over the gateway', () => {
     const { device } = await connect(t, 'alpha');
     const { view, start } = await startSession(t, device, 'echo hi');
     expect(view.status).toBe('starting');
-    expect(start).toMatchObject({ corrId: view.id, direction: 'to_device', payload: { sessionId: view.id, harness: 'shell', prompt: 'echo hi' } });
+    expect(start).toMatchObject({
+      corrId: view.id,
+      direction: 'to_device',
+      payload: { sessionId: view.id, harness: 'shell', prompt: 'echo hi' },
+    });
 
     const sid = view.id;
-    device.send({ corrId: sid, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: sid, pid: 7 } });
+    device.send({
+      corrId: sid,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: sid, pid: 7 },
+    });
     device.output(sid, 'one\n');
     device.output(sid, 'two\n', 'session.stderr');
-    device.send({ corrId: sid, type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId: sid, code: 0, signal: null } });
+    device.send({
+      corrId: sid,
+      type: 'session.exit',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: sid, code: 0, signal: null },
+    });
 
     const res = await t.api(`/api/sessions/${sid}/stream`);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
@@ -178,7 +271,7 @@ describe('a session over the gateway', () => {
     const slow = (await connect(t, 'slow', capabilities({ ramFree: 16 * 2 ** 30 }))).device;
     const spare = (await connect(t, 'spare', capabilities({ ramFree: 1 * 2 ** 30 }))).device;
     const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi' } });
-    const view = await res.json() as SessionView;
+    const view = (await res.json()) as SessionView;
     expect(view).toMatchObject({ status: 'starting', deviceName: 'slow' });
     await slow.next((e) => e.type === 'session.start');
     const moved = await spare.next((e) => e.type === 'session.start', 3000);
@@ -210,8 +303,15 @@ describe('a session over the gateway', () => {
     const t = await setup();
     const { device, paired } = await connect(t, 'alpha');
     const { view } = await startSession(t, device);
-    device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, pid: 7 } });
-    const status = async () => (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status;
+    device.send({
+      corrId: view.id,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: view.id, pid: 7 },
+    });
+    const status = async () =>
+      (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status;
     await until(async () => (await status()) === 'running');
     device.ws.terminate();
     await until(async () => (await status()) === 'lost', 5000, 'lost');
@@ -222,15 +322,37 @@ describe('a session over the gateway', () => {
     await until(async () => (await status()) === 'failed', 5000, 'failed');
 
     const { view: second } = await startSession(t, again);
-    again.send({ corrId: second.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: second.id, pid: 8 } });
-    const s2 = async () => (await t.api(`/api/sessions/${second.id}`).then((r) => r.json() as Promise<SessionView>)).status;
+    again.send({
+      corrId: second.id,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: second.id, pid: 8 },
+    });
+    const s2 = async () =>
+      (await t.api(`/api/sessions/${second.id}`).then((r) => r.json() as Promise<SessionView>)).status;
     await until(async () => (await s2()) === 'running');
     again.ws.terminate();
     await until(async () => (await s2()) === 'lost');
     const WebSocket = (await import('ws')).default;
-    const ws = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/device', ['fabric.v1', `bearer.${paired.token}`]);
+    const ws = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/device', [
+      'fabric.v1',
+      `bearer.${paired.token}`,
+    ]);
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ corrId: 'h', type: 'hello', direction: 'to_cloud', ts: 1, payload: { deviceId: paired.deviceId, capabilities: capabilities(), running: [{ sessionId: second.id, pid: 8, startedAt: 1 }] } }));
+    ws.send(
+      JSON.stringify({
+        corrId: 'h',
+        type: 'hello',
+        direction: 'to_cloud',
+        ts: 1,
+        payload: {
+          deviceId: paired.deviceId,
+          capabilities: capabilities(),
+          running: [{ sessionId: second.id, pid: 8, startedAt: 1 }],
+        },
+      }),
+    );
     await until(async () => (await s2()) === 'running', 5000, 'reclaimed');
     ws.terminate();
   });
@@ -241,7 +363,9 @@ describe('a session over the gateway', () => {
     const res = await t.api(`/api/devices/${paired.deviceId}/revoke`, { method: 'POST', body: {} });
     expect(res.status).toBe(200);
     expect(await device.closed).toBe(closeCodes.revoked);
-    const list = await t.api('/api/devices').then((r) => r.json() as Promise<{ devices: Array<{ id: string; revoked: boolean; online: boolean }> }>);
+    const list = await t
+      .api('/api/devices')
+      .then((r) => r.json() as Promise<{ devices: { id: string; revoked: boolean; online: boolean }[] }>);
     expect(list.devices.find((d) => d.id === paired.deviceId)).toMatchObject({ revoked: true, online: false });
   });
 
@@ -250,8 +374,15 @@ describe('a session over the gateway', () => {
     const t = await setup({ clock, gateway: { sweepMs: 3_600_000, deadAfterMs: 40_000 } });
     const { device } = await connect(t, 'alpha');
     const { view } = await startSession(t, device);
-    device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, pid: 7 } });
-    const status = async () => (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status;
+    device.send({
+      corrId: view.id,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: view.id, pid: 7 },
+    });
+    const status = async () =>
+      (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status;
     await until(async () => (await status()) === 'running');
 
     clock.advance(39_000);
@@ -278,10 +409,16 @@ describe('http boundary', () => {
     const extra = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'x', sneaky: true } });
     expect(await extra.json()).toMatchObject({ code: 'bad_request' });
 
-    expect(await t.api('/api/sessions', { token: null }).then((r) => r.json())).toMatchObject({ code: 'token_missing' });
-    expect(await t.api('/api/sessions', { token: 'abc' }).then((r) => r.json())).toMatchObject({ code: 'token_invalid' });
+    expect(await t.api('/api/sessions', { token: null }).then((r) => r.json())).toMatchObject({
+      code: 'token_missing',
+    });
+    expect(await t.api('/api/sessions', { token: 'abc' }).then((r) => r.json())).toMatchObject({
+      code: 'token_invalid',
+    });
     const paired = await t.pairDevice('alpha');
-    expect(await t.api('/api/sessions', { token: paired.token }).then((r) => r.json())).toMatchObject({ code: 'token_invalid' });
+    expect(await t.api('/api/sessions', { token: paired.token }).then((r) => r.json())).toMatchObject({
+      code: 'token_invalid',
+    });
 
     expect(await t.api('/api/sessions/ses_nope12345678').then((r) => r.status)).toBe(404);
     expect(await t.api('/api/nowhere').then((r) => r.json())).toMatchObject({ code: 'not_found' });
@@ -293,7 +430,7 @@ describe('http boundary', () => {
     const { device } = await connect(t, 'alpha', capabilities({ allowlist: ['echo'] }));
     const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'rm -rf /', deviceId: 'alpha' } });
     expect(res.status).toBe(422);
-    const body = await res.json() as { code: string; message: string };
+    const body = (await res.json()) as { code: string; message: string };
     expect(body.code).toBe('command_not_allowed');
     expect(body.message).toContain('rm');
     expect(device.received.filter((e) => e.type === 'session.start')).toHaveLength(0);
@@ -326,7 +463,9 @@ describe('http boundary', () => {
     const t = await setup();
     const codes: number[] = [];
     for (let i = 0; i < 12; i++) {
-      codes.push((await t.api('/api/auth/login', { token: null, body: { name: 'ada', password: 'wrong-password' } })).status);
+      codes.push(
+        (await t.api('/api/auth/login', { token: null, body: { name: 'ada', password: 'wrong-password' } })).status,
+      );
     }
     expect(codes.slice(0, 10).every((c) => c === 401)).toBe(true);
     expect(codes[11]).toBe(429);
@@ -337,7 +476,10 @@ describe('http boundary', () => {
     const invite = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');
     await t.server.ctx.accounts.redeem(invite.code, 'bob', 'long-enough-password', 'cli');
     for (let i = 0; i < 15; i++) {
-      const res = await t.api('/api/auth/login', { token: null, body: { name: 'bob', password: 'long-enough-password', client: 'cli' } });
+      const res = await t.api('/api/auth/login', {
+        token: null,
+        body: { name: 'bob', password: 'long-enough-password', client: 'cli' },
+      });
       expect(res.status, `attempt ${i + 1}`).toBe(200);
     }
   });
@@ -351,7 +493,9 @@ describe('device lifecycle details', () => {
     devices.push(fresh);
     expect(fresh.received.find((e) => e.type === 'welcome')?.payload).not.toHaveProperty('token');
 
-    const old = await new Tokens(t.server.ctx.keys, { now: () => Date.now() - 20 * 24 * 3600 * 1000 }).sign('device', { sub: paired.deviceId });
+    const old = await new Tokens(t.server.ctx.keys, { now: () => Date.now() - 20 * 24 * 3600 * 1000 }).sign('device', {
+      sub: paired.deviceId,
+    });
     const aging = await FakeDevice.connect(t.server, paired.deviceId, old.token);
     devices.push(aging);
     const welcome = aging.received.find((e) => e.type === 'welcome');
@@ -367,9 +511,17 @@ describe('device lifecycle details', () => {
   it('keeps the capability digest current from heartbeats, and renames devices', async () => {
     const t = await setup();
     const { device, paired } = await connect(t, 'alpha');
-    device.send({ corrId: 'hb', type: 'heartbeat', direction: 'to_cloud', ts: 1, payload: { capabilities: capabilities({ ramFree: 12345, load: [3, 2, 1] }), running: [] } });
+    device.send({
+      corrId: 'hb',
+      type: 'heartbeat',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { capabilities: capabilities({ ramFree: 12345, load: [3, 2, 1] }), running: [] },
+    });
     await until(async () => {
-      const d = await t.api(`/api/devices/${paired.deviceId}`).then((r) => r.json() as Promise<{ capabilities: { ramFree: number } }>);
+      const d = await t
+        .api(`/api/devices/${paired.deviceId}`)
+        .then((r) => r.json() as Promise<{ capabilities: { ramFree: number } }>);
       return d.capabilities.ramFree === 12345;
     });
     const renamed = await t.api(`/api/devices/${paired.deviceId}`, { method: 'PATCH', body: { name: 'pi-kitchen' } });
@@ -381,16 +533,30 @@ describe('device lifecycle details', () => {
   it('tells browsers about devices and sessions as they change', async () => {
     const t = await setup();
     const WebSocket = (await import('ws')).default;
-    const browser = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/browser', ['fabric.v1', `bearer.${t.userToken}`]);
-    const seen: Array<{ type: string; payload: Record<string, unknown> }> = [];
-    browser.on('message', (d) => seen.push(JSON.parse(d.toString()) as { type: string; payload: Record<string, unknown> }));
+    const browser = new WebSocket(t.server.url.replace('http', 'ws') + '/ws/browser', [
+      'fabric.v1',
+      `bearer.${t.userToken}`,
+    ]);
+    const seen: { type: string; payload: Record<string, unknown> }[] = [];
+    browser.on('message', (d) =>
+      seen.push(JSON.parse(d.toString()) as { type: string; payload: Record<string, unknown> }),
+    );
     await new Promise((r) => browser.once('open', r));
     const { device, paired } = await connect(t, 'alpha');
     const { view } = await startSession(t, device);
-    device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: view.id, pid: 1 } });
+    device.send({
+      corrId: view.id,
+      type: 'session.ack',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: view.id, pid: 1 },
+    });
     await until(async () => seen.some((e) => e.type === 'fleet.session' && e.payload.status === 'running'));
     expect(seen.find((e) => e.type === 'fleet.device')?.payload).toEqual({ id: paired.deviceId, online: true });
-    expect(seen.filter((e) => e.type === 'fleet.session').map((e) => e.payload.status)).toEqual(['starting', 'running']);
+    expect(seen.filter((e) => e.type === 'fleet.session').map((e) => e.payload.status)).toEqual([
+      'starting',
+      'running',
+    ]);
     browser.close();
   });
 });

@@ -15,7 +15,10 @@ export async function testServer(opts: ServerOptions = {}) {
       const pairing = await server.ctx.accounts.createPairingToken(owner.id);
       return server.ctx.accounts.pair(pairing.code, name);
     },
-    api(path: string, init: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> } = {}) {
+    api(
+      path: string,
+      init: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+    ) {
       const token = init.token === undefined ? userToken : init.token;
       return fetch(server.url + path, {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
@@ -24,7 +27,9 @@ export async function testServer(opts: ServerOptions = {}) {
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...init.headers,
         },
-        ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+        ...(init.body === undefined
+          ? {}
+          : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
       });
     },
   };
@@ -32,11 +37,20 @@ export async function testServer(opts: ServerOptions = {}) {
 
 export function capabilities(over: Partial<CapabilityDigest> = {}): CapabilityDigest {
   return {
-    hostname: 'test', platform: 'linux', arch: 'x64', cpus: 2,
+    hostname: 'test',
+    platform: 'linux',
+    arch: 'x64',
+    cpus: 2,
     // Plausible by default: a test that names more free RAM gets a machine that has it.
-    ramTotal: Math.max(8 * 2 ** 30, over.ramFree ?? 0), ramFree: 4 * 2 ** 30, load: [0.1, 0.1, 0.1],
-    harnesses: [{ name: 'shell', version: '1' }], labels: {}, allowlist: ['echo', 'sleep'],
-    daemonVersion: 'test', runningSessions: 0, ...over,
+    ramTotal: Math.max(8 * 2 ** 30, over.ramFree ?? 0),
+    ramFree: 4 * 2 ** 30,
+    load: [0.1, 0.1, 0.1],
+    harnesses: [{ name: 'shell', version: '1' }],
+    labels: {},
+    allowlist: ['echo', 'sleep'],
+    daemonVersion: 'test',
+    runningSessions: 0,
+    ...over,
   };
 }
 
@@ -44,11 +58,14 @@ export function capabilities(over: Partial<CapabilityDigest> = {}): CapabilityDi
 export class FakeDevice {
   readonly received: Envelope[] = [];
   private readonly taken = new Set<Envelope>();
-  private waiters: Array<{ match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }> = [];
+  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
   closeCode: number | null = null;
   readonly closed: Promise<number>;
 
-  private constructor(readonly ws: WebSocket, readonly deviceId: string) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly deviceId: string,
+  ) {
     ws.on('message', (data) => {
       const env = JSON.parse(data.toString()) as Envelope;
       this.received.push(env);
@@ -60,14 +77,33 @@ export class FakeDevice {
         }
       }
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code) => { this.closeCode = code; resolve(code); }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
   }
 
-  static async connect(server: RunningServer, deviceId: string, token: string, caps = capabilities()): Promise<FakeDevice> {
+  static async connect(
+    server: RunningServer,
+    deviceId: string,
+    token: string,
+    caps = capabilities(),
+  ): Promise<FakeDevice> {
     const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws/device', ['fabric.v1', `bearer.${token}`]);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
     const device = new FakeDevice(ws, deviceId);
-    device.send({ corrId: 'hello-1', type: 'hello', direction: 'to_cloud', ts: Date.now(), payload: { deviceId, capabilities: caps, running: [] } });
+    device.send({
+      corrId: 'hello-1',
+      type: 'hello',
+      direction: 'to_cloud',
+      ts: Date.now(),
+      payload: { deviceId, capabilities: caps, running: [] },
+    });
     await device.next((e) => e.type === 'welcome');
     return device;
   }
@@ -89,7 +125,13 @@ export class FakeDevice {
     }
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('timed out waiting for an envelope')), timeoutMs);
-      this.waiters.push({ match, resolve: (e) => { clearTimeout(t); resolve(e); } });
+      this.waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(t);
+          resolve(e);
+        },
+      });
     });
   }
 
@@ -103,20 +145,38 @@ export class FakeDevice {
 }
 
 /** Try a WebSocket upgrade and report the HTTP status and JSON body of a refusal. */
-export function tryUpgrade(url: string, protocols: string[]): Promise<{ status: number; body: { code?: string } | null; protocol?: string }> {
+export function tryUpgrade(
+  url: string,
+  protocols: string[],
+): Promise<{ status: number; body: { code?: string } | null; protocol?: string }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, protocols);
     ws.on('unexpected-response', (_req, res) => {
       let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => { ws.terminate(); resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as { code?: string } : null }); });
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => {
+        ws.terminate();
+        resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as { code?: string }) : null });
+      });
     });
-    ws.on('open', () => { const protocol = ws.protocol; ws.close(); resolve({ status: 101, body: null, protocol }); });
-    ws.on('error', () => { /* reported through unexpected-response */ });
+    ws.on('open', () => {
+      const protocol = ws.protocol;
+      ws.close();
+      resolve({ status: 101, body: null, protocol });
+    });
+    ws.on('error', () => {
+      /* reported through unexpected-response */
+    });
   });
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -34,7 +34,10 @@ function create(t: TestServer, body: Record<string, unknown>, key?: string) {
 }
 
 async function sessionCount(t: TestServer): Promise<number> {
-  const row = await t.server.ctx.db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const row = await t.server.ctx.db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -71,7 +74,9 @@ describe('POST /api/sessions with an Idempotency-Key', () => {
     const t = await setup();
     const device = await withDevice(t);
     const key = crypto.randomUUID();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => create(t, { harness: 'shell', prompt: 'echo burst' }, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => create(t, { harness: 'shell', prompt: 'echo burst' }, key)),
+    );
     expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 201));
     const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as SessionView).id)));
     expect(ids.size).toBe(1);
@@ -88,11 +93,14 @@ describe('POST /api/sessions with an Idempotency-Key', () => {
     expect((await create(t, { harness: 'shell', prompt: 'echo a' }, key)).status).toBe(201);
     const other = await create(t, { harness: 'shell', prompt: 'echo b' }, key);
     expect(other.status).toBe(409);
-    expect(await other.json()).toMatchObject({ code: 'conflict', message: expect.stringContaining('different request') });
+    expect(await other.json()).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('different request'),
+    });
     expect(await sessionCount(t)).toBe(1);
   });
 
-  it('keeps keys per person: another person\'s same key is theirs, and each retry finds its own session', async () => {
+  it("keeps keys per person: another person's same key is theirs, and each retry finds its own session", async () => {
     const t = await setup();
     await withDevice(t);
     const key = crypto.randomUUID();
@@ -145,7 +153,10 @@ describe('POST /api/sessions with an Idempotency-Key', () => {
     for (const key of ['x'.repeat(129), 'two words']) {
       const res = await create(t, { harness: 'shell', prompt: 'echo x' }, key);
       expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^idempotency-key must be/) });
+      expect(await res.json()).toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/^idempotency-key must be/),
+      });
     }
     expect(await sessionCount(t)).toBe(0);
   });

@@ -22,17 +22,34 @@ async function runningSession(t: TestServer) {
   const paired = await t.pairDevice('alpha');
   const device = await FakeDevice.connect(t.server, paired.deviceId, paired.token);
   devices.push(device);
-  const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi', deviceId: device.deviceId } });
+  const res = await t.api('/api/sessions', {
+    body: { harness: 'shell', prompt: 'echo hi', deviceId: device.deviceId },
+  });
   expect(res.status).toBe(201);
-  const view = await res.json() as SessionView;
+  const view = (await res.json()) as SessionView;
   await device.next((e) => e.type === 'session.start');
-  device.send({ corrId: view.id, type: 'session.ack', direction: 'to_cloud', ts: Date.now(), payload: { sessionId: view.id, pid: 42 } });
-  await until(async () => (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running');
+  device.send({
+    corrId: view.id,
+    type: 'session.ack',
+    direction: 'to_cloud',
+    ts: Date.now(),
+    payload: { sessionId: view.id, pid: 42 },
+  });
+  await until(
+    async () =>
+      (await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running',
+  );
   return { device, view };
 }
 
-async function count(t: TestServer, table: 'sessions' | 'devices' | 'approvals' | 'usage' | 'session_events'): Promise<number> {
-  const row = await t.server.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+async function count(
+  t: TestServer,
+  table: 'sessions' | 'devices' | 'approvals' | 'usage' | 'session_events',
+): Promise<number> {
+  const row = await t.server.ctx.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -56,7 +73,9 @@ describe('HTTP bodies with bytes that could hurt a process or a terminal are ref
     ['two\nlines', 'control characters'],
   ])('refuses the device name %j at pairing and at rename', async (name, what) => {
     const t = await setup();
-    const pairing = await t.api('/api/devices/pairing-tokens', { body: {} }).then((r) => r.json() as Promise<{ code: string }>);
+    const pairing = await t
+      .api('/api/devices/pairing-tokens', { body: {} })
+      .then((r) => r.json() as Promise<{ code: string }>);
     const pair = await t.api('/api/devices/pair', { body: { token: pairing.code, name }, token: null });
     expect(pair.status).toBe(400);
     expect(await pair.json()).toEqual({ code: 'bad_request', message: `name must not contain ${what}` });
@@ -76,10 +95,14 @@ describe('device reports are bounded and a refused one persists nothing', () => 
     const t = await setup();
     const { device, view } = await runningSession(t);
     const before = await count(t, 'session_events');
-    const send = (corrId: string, usage: Record<string, number>) => device.send({
-      corrId, type: 'session.meta', direction: 'to_cloud', ts: Date.now(),
-      payload: { sessionId: view.id, usage: { input: 0, output: 0, cached: 0, ...usage } },
-    });
+    const send = (corrId: string, usage: Record<string, number>) =>
+      device.send({
+        corrId,
+        type: 'session.meta',
+        direction: 'to_cloud',
+        ts: Date.now(),
+        payload: { sessionId: view.id, usage: { input: 0, output: 0, cached: 0, ...usage } },
+      });
 
     let err = device.next((e) => e.type === 'error' && e.corrId === 'huge-tokens');
     send('huge-tokens', { input: Number.MAX_SAFE_INTEGER, output: Number.MAX_SAFE_INTEGER });
@@ -100,10 +123,21 @@ describe('device reports are bounded and a refused one persists nothing', () => 
     const t = await setup();
     const { device, view } = await runningSession(t);
     const before = await count(t, 'session_events');
-    const request = (requestId: string, input: string) => JSON.stringify({
-      corrId: view.id, type: 'session.approval_request', direction: 'to_cloud', ts: Date.now(),
-      payload: { sessionId: view.id, requestId, tool: 'Bash', summary: 'run ls', input: '@input', expiresAt: Date.now() + 60_000 },
-    }).replace('"@input"', input);
+    const request = (requestId: string, input: string) =>
+      JSON.stringify({
+        corrId: view.id,
+        type: 'session.approval_request',
+        direction: 'to_cloud',
+        ts: Date.now(),
+        payload: {
+          sessionId: view.id,
+          requestId,
+          tool: 'Bash',
+          summary: 'run ls',
+          input: '@input',
+          expiresAt: Date.now() + 60_000,
+        },
+      }).replace('"@input"', input);
     const err = device.next((e) => e.type === 'error');
     device.sendRaw(request('deep', nested(20_000)));
     expect((await err).payload).toMatchObject({ code: 'invalid_envelope' });
@@ -116,13 +150,20 @@ describe('device reports are bounded and a refused one persists nothing', () => 
     await until(async () => (await count(t, 'session_events')) === before + 1, 10_000, 'its stream event');
   });
 
-  it('leaves no approval row behind when the request\'s stream event cannot be written', async () => {
+  it("leaves no approval row behind when the request's stream event cannot be written", async () => {
     const t = await setup();
     const { db, writer } = t.server.ctx;
     const approvals = new Approvals(db, writer, { now: () => Date.now() }, () => {});
-    await expect(approvals.requested({
-      sessionId: 'ses_doesnotexist', requestId: 'orphan', tool: 'Bash', summary: 'run ls', input: {}, expiresAt: Date.now() + 60_000,
-    })).rejects.toThrow('does not exist');
+    await expect(
+      approvals.requested({
+        sessionId: 'ses_doesnotexist',
+        requestId: 'orphan',
+        tool: 'Bash',
+        summary: 'run ls',
+        input: {},
+        expiresAt: Date.now() + 60_000,
+      }),
+    ).rejects.toThrow('does not exist');
     expect(await count(t, 'approvals')).toBe(0);
   });
 });

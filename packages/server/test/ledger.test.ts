@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ledgerCheckpointListSchema, ledgerCheckpointMessage, type Envelope, type LedgerCheckpoint } from '@fabric/protocol';
+import {
+  ledgerCheckpointListSchema,
+  ledgerCheckpointMessage,
+  type Envelope,
+  type LedgerCheckpoint,
+} from '@fabric/protocol';
 import type { Logger } from '../src/log.js';
 import { FakeDevice, testServer } from './harness.js';
 
@@ -22,7 +27,14 @@ afterEach(async () => {
 /** A server log that remembers its warnings. */
 function recordingLog(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, info() {}, warn: (m) => { warnings.push(m); }, error() {} };
+  return {
+    warnings,
+    info() {},
+    warn: (m) => {
+      warnings.push(m);
+    },
+    error() {},
+  };
 }
 
 async function setup(opts: Parameters<typeof testServer>[0] = {}) {
@@ -65,12 +77,17 @@ async function send(device: FakeDevice, cp: LedgerCheckpoint): Promise<Envelope>
 }
 
 async function rows(t: TestServer, deviceId: string) {
-  return t.server.ctx.db.selectFrom('ledger_checkpoints').selectAll().where('device_id', '=', deviceId).orderBy('seq').execute();
+  return t.server.ctx.db
+    .selectFrom('ledger_checkpoints')
+    .selectAll()
+    .where('device_id', '=', deviceId)
+    .orderBy('seq')
+    .execute();
 }
 
 async function readLedger(t: TestServer, deviceId: string, token?: string | null, query = '') {
   const res = await t.api(`/api/devices/${deviceId}/ledger${query}`, { token });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('a device anchors its ledger checkpoints over its socket', () => {
@@ -82,9 +99,12 @@ describe('a device anchors its ledger checkpoints over its socket', () => {
 
     const answer = await send(device, cp);
     expect(answer).toMatchObject({ type: 'ledger.checkpoint_ack', direction: 'to_device', payload: { seq: 5 } });
-    expect(await rows(t, deviceId)).toEqual([expect.objectContaining({ seq: 5, head: cp.head, at: cp.at, signature: cp.signature })]);
-    expect(await t.server.ctx.db.selectFrom('ledger_anchors').selectAll().execute())
-      .toEqual([expect.objectContaining({ device_id: deviceId, public_key: key.publicKey, max_seq: 5 })]);
+    expect(await rows(t, deviceId)).toEqual([
+      expect.objectContaining({ seq: 5, head: cp.head, at: cp.at, signature: cp.signature }),
+    ]);
+    expect(await t.server.ctx.db.selectFrom('ledger_anchors').selectAll().execute()).toEqual([
+      expect.objectContaining({ device_id: deviceId, public_key: key.publicKey, max_seq: 5 }),
+    ]);
   });
 
   it('refuses a bad signature with bad_request, stores nothing, warns, and keeps the socket open', async () => {
@@ -93,9 +113,15 @@ describe('a device anchors its ledger checkpoints over its socket', () => {
     const key = ledgerKey();
     const forged = { ...key.checkpoint(deviceId, 5), head: headOf(5, 'f') };
 
-    expect(await send(device, forged)).toMatchObject({ type: 'error', payload: { code: 'bad_request', message: expect.stringContaining('signature') } });
+    expect(await send(device, forged)).toMatchObject({
+      type: 'error',
+      payload: { code: 'bad_request', message: expect.stringContaining('signature') },
+    });
     // Signed for another device: the device id is part of what is signed.
-    expect(await send(device, key.checkpoint('dev_someoneElse0000', 5))).toMatchObject({ type: 'error', payload: { code: 'bad_request' } });
+    expect(await send(device, key.checkpoint('dev_someoneElse0000', 5))).toMatchObject({
+      type: 'error',
+      payload: { code: 'bad_request' },
+    });
     expect(await rows(t, deviceId)).toEqual([]);
     expect(await t.server.ctx.db.selectFrom('ledger_anchors').selectAll().execute()).toEqual([]);
     expect(log.warnings.some((w) => w.includes(deviceId) && w.includes('checkpoint 5'))).toBe(true);
@@ -110,7 +136,10 @@ describe('a device anchors its ledger checkpoints over its socket', () => {
     expect(await send(device, ledgerKey().checkpoint(deviceId, 1))).toMatchObject({ type: 'ledger.checkpoint_ack' });
 
     const answer = await send(device, ledgerKey().checkpoint(deviceId, 2));
-    expect(answer).toMatchObject({ type: 'error', payload: { code: 'ledger_conflict', message: expect.stringContaining('different ledger key') } });
+    expect(answer).toMatchObject({
+      type: 'error',
+      payload: { code: 'ledger_conflict', message: expect.stringContaining('different ledger key') },
+    });
     expect((await rows(t, deviceId)).map((r) => r.seq)).toEqual([1]);
   });
 
@@ -121,7 +150,10 @@ describe('a device anchors its ledger checkpoints over its socket', () => {
     await send(device, key.checkpoint(deviceId, 3));
 
     const answer = await send(device, key.checkpoint(deviceId, 3, headOf(3, 'b')));
-    expect(answer).toMatchObject({ type: 'error', payload: { code: 'ledger_conflict', message: expect.stringContaining('rewritten') } });
+    expect(answer).toMatchObject({
+      type: 'error',
+      payload: { code: 'ledger_conflict', message: expect.stringContaining('rewritten') },
+    });
     expect((await rows(t, deviceId)).map((r) => r.head)).toEqual([headOf(3)]);
     expect(log.warnings.some((w) => w.includes('ledger_conflict'))).toBe(true);
   });
@@ -134,7 +166,10 @@ describe('a device anchors its ledger checkpoints over its socket', () => {
     await send(device, key.checkpoint(deviceId, 10));
 
     const answer = await send(device, key.checkpoint(deviceId, 7));
-    expect(answer).toMatchObject({ type: 'error', payload: { code: 'ledger_conflict', message: expect.stringContaining('went backwards') } });
+    expect(answer).toMatchObject({
+      type: 'error',
+      payload: { code: 'ledger_conflict', message: expect.stringContaining('went backwards') },
+    });
     expect((await rows(t, deviceId)).map((r) => r.seq)).toEqual([2, 10]);
   });
 
@@ -168,7 +203,9 @@ describe('GET /api/devices/:id/ledger', () => {
 
     const later = ledgerCheckpointListSchema.parse((await readLedger(t, deviceId, undefined, '?afterSeq=1')).body);
     expect(later.checkpoints.map((c) => c.seq)).toEqual([5, 9]);
-    const page = ledgerCheckpointListSchema.parse((await readLedger(t, deviceId, undefined, '?afterSeq=1&limit=1')).body);
+    const page = ledgerCheckpointListSchema.parse(
+      (await readLedger(t, deviceId, undefined, '?afterSeq=1&limit=1')).body,
+    );
     expect(page.checkpoints.map((c) => c.seq)).toEqual([5]);
     expect((await readLedger(t, deviceId, undefined, '?afterSeq=-1')).body).toMatchObject({ code: 'bad_request' });
   });
@@ -179,7 +216,7 @@ describe('GET /api/devices/:id/ledger', () => {
     expect((await readLedger(t, deviceId)).body).toEqual({ deviceId, publicKey: null, checkpoints: [] });
   });
 
-  it('lets the device read its own checkpoints with its token, but not another device\'s', async () => {
+  it("lets the device read its own checkpoints with its token, but not another device's", async () => {
     const { t } = await setup();
     const alpha = await connect(t, 'alpha');
     const beta = await connect(t, 'beta');
@@ -190,26 +227,38 @@ describe('GET /api/devices/:id/ledger', () => {
     expect(ledgerCheckpointListSchema.parse(own.body).checkpoints).toHaveLength(1);
 
     expect(await readLedger(t, alpha.deviceId, beta.token)).toMatchObject({ status: 403, body: { code: 'forbidden' } });
-    expect(await readLedger(t, 'dev_doesnotexist000', beta.token)).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect(await readLedger(t, 'dev_doesnotexist000', beta.token)).toMatchObject({
+      status: 403,
+      body: { code: 'forbidden' },
+    });
   });
 
   it('refuses a reader without a token, and a person who is not an owner', async () => {
     const { t } = await setup();
     const { deviceId } = await t.pairDevice('alpha');
     expect(await readLedger(t, deviceId, null)).toMatchObject({ status: 401, body: { code: 'token_missing' } });
-    expect(await readLedger(t, deviceId, 'not-a-token')).toMatchObject({ status: 401, body: { code: 'token_invalid' } });
+    expect(await readLedger(t, deviceId, 'not-a-token')).toMatchObject({
+      status: 401,
+      body: { code: 'token_invalid' },
+    });
 
-    await t.server.ctx.db.insertInto('users').values({ id: 'usr_member', name: 'bob', role: 'member', password_hash: null, created_at: 1 }).execute();
+    await t.server.ctx.db
+      .insertInto('users')
+      .values({ id: 'usr_member', name: 'bob', role: 'member', password_hash: null, created_at: 1 })
+      .execute();
     const member = await t.server.ctx.accounts.signIn({ id: 'usr_member', name: 'bob', role: 'member' }, 'cli');
     expect(await readLedger(t, deviceId, member.token)).toMatchObject({ status: 403, body: { code: 'forbidden' } });
   });
 
   it('answers device_not_found for a device that does not exist', async () => {
     const { t } = await setup();
-    expect(await readLedger(t, 'dev_doesnotexist000')).toMatchObject({ status: 404, body: { code: 'device_not_found' } });
+    expect(await readLedger(t, 'dev_doesnotexist000')).toMatchObject({
+      status: 404,
+      body: { code: 'device_not_found' },
+    });
   });
 
-  it('keeps a revoked device\'s checkpoints readable by the owner but not by the revoked device', async () => {
+  it("keeps a revoked device's checkpoints readable by the owner but not by the revoked device", async () => {
     const { t } = await setup();
     const { device, deviceId, token } = await connect(t);
     await send(device, ledgerKey().checkpoint(deviceId, 1));
@@ -235,9 +284,16 @@ describe('GET /api/devices/:id/ledger', () => {
     const { t: second } = await setup({ dataDir });
     expect((await readLedger(second, deviceId)).body).toEqual(before);
     // The pin survived too: the old key goes on, another key is refused.
-    const again = await FakeDevice.connect(second.server, deviceId, (await second.server.ctx.tokens.sign('device', { sub: deviceId })).token);
+    const again = await FakeDevice.connect(
+      second.server,
+      deviceId,
+      (await second.server.ctx.tokens.sign('device', { sub: deviceId })).token,
+    );
     devices.push(again);
     expect(await send(again, key.checkpoint(deviceId, 3))).toMatchObject({ type: 'ledger.checkpoint_ack' });
-    expect(await send(again, ledgerKey().checkpoint(deviceId, 4))).toMatchObject({ type: 'error', payload: { code: 'ledger_conflict' } });
+    expect(await send(again, ledgerKey().checkpoint(deviceId, 4))).toMatchObject({
+      type: 'error',
+      payload: { code: 'ledger_conflict' },
+    });
   });
 });

@@ -33,10 +33,17 @@ async function setup() {
 async function enrol(browser: BrowserJar, auth: SoftAuthenticator, label?: string) {
   const options = await browser.call('POST', '/api/auth/passkeys/registration/options', {});
   expect(options.status).toBe(200);
-  return browser.call('POST', '/api/auth/passkeys/registration/verify', { response: auth.create(options.body), ...(label ? { label } : {}) });
+  return browser.call('POST', '/api/auth/passkeys/registration/verify', {
+    response: auth.create(options.body),
+    ...(label ? { label } : {}),
+  });
 }
 
-async function passkeySignIn(browser: BrowserJar, auth: SoftAuthenticator, over: Parameters<SoftAuthenticator['get']>[1] = {}) {
+async function passkeySignIn(
+  browser: BrowserJar,
+  auth: SoftAuthenticator,
+  over: Parameters<SoftAuthenticator['get']>[1] = {},
+) {
   const options = await browser.call('POST', '/api/auth/passkeys/authentication/options', {});
   expect(options.status).toBe(200);
   return browser.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(options.body, over) });
@@ -53,12 +60,23 @@ describe('passkey enrolment', () => {
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
     });
     // The challenge id rides in a short-lived HttpOnly cookie scoped to the passkey routes.
-    expect(browser.attributes('fabric_webauthn')).toBe('Path=/api/auth/passkeys; HttpOnly; SameSite=Strict; Max-Age=300');
+    expect(browser.attributes('fabric_webauthn')).toBe(
+      'Path=/api/auth/passkeys; HttpOnly; SameSite=Strict; Max-Age=300',
+    );
 
     const auth = new SoftAuthenticator(origin);
-    const verified = await browser.call('POST', '/api/auth/passkeys/registration/verify', { response: auth.create(options.body), label: 'laptop' });
+    const verified = await browser.call('POST', '/api/auth/passkeys/registration/verify', {
+      response: auth.create(options.body),
+      label: 'laptop',
+    });
     expect(verified.status).toBe(201);
-    expect(verified.body.passkey).toMatchObject({ id: auth.id, label: 'laptop', transports: ['internal'], backedUp: false, lastUsedAt: null });
+    expect(verified.body.passkey).toMatchObject({
+      id: auth.id,
+      label: 'laptop',
+      transports: ['internal'],
+      backedUp: false,
+      lastUsedAt: null,
+    });
     expect(browser.has('fabric_webauthn')).toBe(false);
     // Enrolling proves the passkey on this browser: it is trusted for 30 days.
     expect(browser.attributes('fabric_trust')).toBe('Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age=2592000');
@@ -77,15 +95,22 @@ describe('passkey enrolment', () => {
     const { origin, browser } = await setup();
     const stranger = new BrowserJar(origin);
     expect((await stranger.call('POST', '/api/auth/passkeys/registration/options', {})).status).toBe(401);
-    const forged = await fetch(`${origin}/api/auth/passkeys/registration/options`, { method: 'POST', headers: { cookie: `fabric_session=${browser.get('fabric_session')}` } });
+    const forged = await fetch(`${origin}/api/auth/passkeys/registration/options`, {
+      method: 'POST',
+      headers: { cookie: `fabric_session=${browser.get('fabric_session')}` },
+    });
     expect(forged.status).toBe(403);
 
     const options = await browser.call('POST', '/api/auth/passkeys/registration/options', {});
-    const wrongOrigin = await browser.call('POST', '/api/auth/passkeys/registration/verify', { response: new SoftAuthenticator(origin).create(options.body, { origin: 'https://evil.example' }) });
+    const wrongOrigin = await browser.call('POST', '/api/auth/passkeys/registration/verify', {
+      response: new SoftAuthenticator(origin).create(options.body, { origin: 'https://evil.example' }),
+    });
     expect(wrongOrigin).toMatchObject({ status: 400, body: { code: 'bad_request' } });
 
     const again = await browser.call('POST', '/api/auth/passkeys/registration/options', {});
-    const noUv = await browser.call('POST', '/api/auth/passkeys/registration/verify', { response: new SoftAuthenticator(origin).create(again.body, { flags: 0x41 }) });
+    const noUv = await browser.call('POST', '/api/auth/passkeys/registration/verify', {
+      response: new SoftAuthenticator(origin).create(again.body, { flags: 0x41 }),
+    });
     expect(noUv.status).toBe(400);
     expect((await browser.call('GET', '/api/auth/passkeys')).body.passkeys).toEqual([]);
   });
@@ -111,15 +136,23 @@ describe('passkey sign-in', () => {
     const options = await fresh.call('POST', '/api/auth/passkeys/authentication/options', {});
     expect(options.body).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
     expect(options.body.allowCredentials ?? []).toEqual([]); // usernameless: the authenticator picks its credential
-    const signedIn = await fresh.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(options.body) });
+    const signedIn = await fresh.call('POST', '/api/auth/passkeys/authentication/verify', {
+      response: auth.get(options.body),
+    });
     expect(signedIn.status).toBe(200);
     expect(signedIn.body).toMatchObject({ user: { id: eveId, name: 'eve', role: 'owner' } });
     expect(signedIn.body.token).toBeUndefined(); // the session token stays in its HttpOnly cookie
     expect(fresh.attributes('fabric_session')).toBe('Path=/; HttpOnly; SameSite=Strict; Max-Age=43200');
     expect(fresh.attributes('fabric_trust')).toBe('Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age=2592000');
     expect((await fresh.call('GET', '/api/auth/me')).body).toMatchObject({ name: 'eve' });
-    expect((await fresh.call('GET', '/api/auth/passkeys/trust')).body).toEqual({ trusted: true, expiresAt: t.server.ctx.clock.now() + TRUST_MS });
-    expect((await new BrowserJar(origin).call('GET', '/api/auth/passkeys/trust')).body).toEqual({ trusted: false, expiresAt: null });
+    expect((await fresh.call('GET', '/api/auth/passkeys/trust')).body).toEqual({
+      trusted: true,
+      expiresAt: t.server.ctx.clock.now() + TRUST_MS,
+    });
+    expect((await new BrowserJar(origin).call('GET', '/api/auth/passkeys/trust')).body).toEqual({
+      trusted: false,
+      expiresAt: null,
+    });
 
     const [stored] = (await fresh.call('GET', '/api/auth/passkeys')).body.passkeys;
     expect(stored.lastUsedAt).toBe(t.server.ctx.clock.now());
@@ -138,23 +171,33 @@ describe('passkey sign-in', () => {
     expect((await b.call('POST', '/api/auth/passkeys/authentication/verify', { response })).status).toBe(200);
     b.set('fabric_webauthn', challengeId, '/api/auth/passkeys');
     const replay = await b.call('POST', '/api/auth/passkeys/authentication/verify', { response });
-    expect(replay).toMatchObject({ status: 400, body: { message: expect.stringContaining('expired or was already used') } });
+    expect(replay).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('expired or was already used') },
+    });
 
     // Another browser, without the cookie, cannot answer this browser's challenge.
     const c = new BrowserJar(origin);
     const asked = await c.call('POST', '/api/auth/passkeys/authentication/options', {});
     const elsewhere = new BrowserJar(origin);
-    expect((await elsewhere.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(asked.body) })).status).toBe(400);
+    expect(
+      (await elsewhere.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(asked.body) }))
+        .status,
+    ).toBe(400);
 
     // Expired after five minutes.
     const d = new BrowserJar(origin);
     const old = await d.call('POST', '/api/auth/passkeys/authentication/options', {});
     clock.advance(5 * 60 * 1000 + 1);
-    expect((await d.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(old.body) })).status).toBe(400);
+    expect(
+      (await d.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(old.body) })).status,
+    ).toBe(400);
 
     // A registration challenge does not sign anyone in.
     const reg = await browser.call('POST', '/api/auth/passkeys/registration/options', {});
-    const crossed = await browser.call('POST', '/api/auth/passkeys/authentication/verify', { response: auth.get(reg.body) });
+    const crossed = await browser.call('POST', '/api/auth/passkeys/authentication/verify', {
+      response: auth.get(reg.body),
+    });
     expect(crossed.status).toBe(400);
   });
 
@@ -170,7 +213,10 @@ describe('passkey sign-in', () => {
     const cloned = await passkeySignIn(new BrowserJar(origin), auth, { counter: 1 });
     expect(cloned).toMatchObject({ status: 401, body: { code: 'login_failed' } });
     const unknown = await passkeySignIn(new BrowserJar(origin), new SoftAuthenticator(origin));
-    expect(unknown).toMatchObject({ status: 401, body: { code: 'login_failed', message: expect.stringContaining('not enrolled') } });
+    expect(unknown).toMatchObject({
+      status: 401,
+      body: { code: 'login_failed', message: expect.stringContaining('not enrolled') },
+    });
     const phished = await passkeySignIn(new BrowserJar(origin), auth, { origin: 'https://fabric.evil.example' });
     expect(phished).toMatchObject({ status: 401, body: { code: 'login_failed' } });
     const noUv = await passkeySignIn(new BrowserJar(origin), auth, { flags: 0x01 });
@@ -181,7 +227,8 @@ describe('passkey sign-in', () => {
     const { origin } = await setup();
     const b = new BrowserJar(origin);
     const codes: number[] = [];
-    for (let i = 0; i < 11; i++) codes.push((await b.call('POST', '/api/auth/passkeys/authentication/verify', { response: {} })).status);
+    for (let i = 0; i < 11; i++)
+      codes.push((await b.call('POST', '/api/auth/passkeys/authentication/verify', { response: {} })).status);
     expect(codes.slice(0, 10).every((c) => c === 400)).toBe(true);
     expect(codes[10]).toBe(429);
   });
@@ -190,7 +237,8 @@ describe('passkey sign-in', () => {
 describe('the 30-day browser trust window', () => {
   it('lets a password sign in from a browser only while it is trusted, once the account has a passkey', async () => {
     const { clock, origin, browser } = await setup();
-    const login = (b: BrowserJar) => b.call('POST', '/api/auth/login', { name: 'eve', password: PASSWORD, client: 'browser' });
+    const login = (b: BrowserJar) =>
+      b.call('POST', '/api/auth/login', { name: 'eve', password: PASSWORD, client: 'browser' });
 
     // No passkey yet: any browser may use the password (first setup works).
     expect((await login(new BrowserJar(origin))).status).toBe(200);
@@ -202,7 +250,10 @@ describe('the 30-day browser trust window', () => {
 
     // A browser that never used the passkey: passkey_required, and no session cookie.
     const stranger = await login(new BrowserJar(origin));
-    expect(stranger).toMatchObject({ status: 401, body: { code: 'passkey_required', message: expect.stringContaining('sign in with your passkey') } });
+    expect(stranger).toMatchObject({
+      status: 401,
+      body: { code: 'passkey_required', message: expect.stringContaining('sign in with your passkey') },
+    });
     expect(stranger.setCookie.some((c) => c.startsWith('fabric_session='))).toBe(false);
     // A wrong password still reads as a wrong password, trusted or not.
     const wrong = await trusted.call('POST', '/api/auth/login', { name: 'eve', password: 'nope', client: 'browser' });
@@ -219,7 +270,11 @@ describe('the 30-day browser trust window', () => {
     expect((await login(trusted)).status).toBe(200);
 
     // The CLI is not a browser: unaffected.
-    const cli = await fetch(`${origin}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'eve', password: PASSWORD, client: 'cli' }) });
+    const cli = await fetch(`${origin}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'eve', password: PASSWORD, client: 'cli' }),
+    });
     expect(cli.status).toBe(200);
 
     // Removing the last passkey puts the password back everywhere.
@@ -237,7 +292,11 @@ describe('the 30-day browser trust window', () => {
     const graceBrowser = new BrowserJar(origin);
     await graceBrowser.call('POST', '/api/auth/login', { name: 'grace', password: PASSWORD, client: 'browser' });
     await enrol(graceBrowser, new SoftAuthenticator(origin));
-    const asGrace = await browser.call('POST', '/api/auth/login', { name: 'grace', password: PASSWORD, client: 'browser' });
+    const asGrace = await browser.call('POST', '/api/auth/login', {
+      name: 'grace',
+      password: PASSWORD,
+      client: 'browser',
+    });
     expect(asGrace.body.code).toBe('passkey_required');
   });
 
@@ -256,7 +315,9 @@ describe('the 30-day browser trust window', () => {
     // A session token is not a trust token, and a trust token is not a session token.
     const session = await t.server.ctx.accounts.signIn({ id: 'usr_1', name: 'x', role: 'owner' }, 'browser');
     expect(await verifyTrust(keys, clock, session.token)).toBeNull();
-    await expect(t.server.ctx.tokens.verify(token, ['browser', 'cli'])).rejects.toMatchObject({ code: 'token_invalid' });
+    await expect(t.server.ctx.tokens.verify(token, ['browser', 'cli'])).rejects.toMatchObject({
+      code: 'token_invalid',
+    });
     expect(await verifyTrust(keys, clock, `${token.slice(0, -2)}xx`)).toBeNull();
     clock.advance(TRUST_MS + 1000);
     expect(await verifyTrust(keys, clock, token)).toBeNull();
@@ -268,8 +329,14 @@ describe('the relying party', () => {
 
   it('comes from the Host header for localhost and https names', () => {
     expect(relyingPartyFor(req('localhost:7300'))).toEqual({ rpId: 'localhost', origin: 'http://localhost:7300' });
-    expect(relyingPartyFor(req('Fabric.Example.org', 'https'))).toEqual({ rpId: 'fabric.example.org', origin: 'https://fabric.example.org' });
-    expect(relyingPartyFor(req('fabric.example.org:8443', 'https'))).toEqual({ rpId: 'fabric.example.org', origin: 'https://fabric.example.org:8443' });
+    expect(relyingPartyFor(req('Fabric.Example.org', 'https'))).toEqual({
+      rpId: 'fabric.example.org',
+      origin: 'https://fabric.example.org',
+    });
+    expect(relyingPartyFor(req('fabric.example.org:8443', 'https'))).toEqual({
+      rpId: 'fabric.example.org',
+      origin: 'https://fabric.example.org:8443',
+    });
     expect(relyingPartyFor(req('pi.localhost:80'))).toEqual({ rpId: 'pi.localhost', origin: 'http://pi.localhost' });
   });
 
@@ -282,7 +349,10 @@ describe('the relying party', () => {
   });
 
   it('is pinned by FABRIC_PUBLIC_ORIGIN behind a proxy', () => {
-    expect(relyingPartyFor(req('fabric.example.org'), 'https://fabric.example.org')).toEqual({ rpId: 'fabric.example.org', origin: 'https://fabric.example.org' });
+    expect(relyingPartyFor(req('fabric.example.org'), 'https://fabric.example.org')).toEqual({
+      rpId: 'fabric.example.org',
+      origin: 'https://fabric.example.org',
+    });
     expect(() => relyingPartyFor(req('other.example.org'), 'https://fabric.example.org')).toThrow(/only/);
   });
 });

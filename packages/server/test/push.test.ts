@@ -12,13 +12,21 @@ import { FakeDevice, capabilities, testServer, until } from './harness.js';
 type TestServer = Awaited<ReturnType<typeof testServer>>;
 let t: TestServer;
 let service: FakePushService;
-const cleanups: Array<() => unknown> = [];
+const cleanups: (() => unknown)[] = [];
 const logs: string[] = [];
-const log: Logger = { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), error: (m) => logs.push(`error ${m}`) };
+const log: Logger = {
+  info: (m) => logs.push(`info ${m}`),
+  warn: (m) => logs.push(`warn ${m}`),
+  error: (m) => logs.push(`error ${m}`),
+};
 const SUBJECT = 'mailto:ops@fabric.test';
 
-beforeAll(async () => { service = await FakePushService.start(); });
-afterAll(async () => { await service?.close(); });
+beforeAll(async () => {
+  service = await FakePushService.start();
+});
+afterAll(async () => {
+  await service?.close();
+});
 afterEach(async () => {
   await t?.server.close();
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -32,22 +40,40 @@ async function start(opts: Parameters<typeof testServer>[0] = {}) {
 
 async function subscribe(path: string, keys = new PushKeys(), token?: string) {
   const endpoint = `${service.origin}${path}`;
-  const res = await t.api('/api/push/subscriptions', { body: { endpoint, expirationTime: null, keys: keys.toJSON() }, ...(token ? { token } : {}) });
+  const res = await t.api('/api/push/subscriptions', {
+    body: { endpoint, expirationTime: null, keys: keys.toJSON() },
+    ...(token ? { token } : {}),
+  });
   expect(res.status).toBe(201);
-  return { endpoint, keys, view: await res.json() as { id: string; service: string } };
+  return { endpoint, keys, view: (await res.json()) as { id: string; service: string } };
 }
 
 async function runningSession(device: FakeDevice) {
   const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi' } });
-  const s = await res.json() as SessionView;
+  const s = (await res.json()) as SessionView;
   await device.next((e) => e.type === 'session.start');
-  device.send({ corrId: s.id, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId: s.id, pid: 1 } });
-  await until(async () => (await t.api(`/api/sessions/${s.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running');
+  device.send({
+    corrId: s.id,
+    type: 'session.ack',
+    direction: 'to_cloud',
+    ts: 1,
+    payload: { sessionId: s.id, pid: 1 },
+  });
+  await until(
+    async () =>
+      (await t.api(`/api/sessions/${s.id}`).then((r) => r.json() as Promise<SessionView>)).status === 'running',
+  );
   return s;
 }
 
 function exit(device: FakeDevice, sessionId: string, code: number) {
-  device.send({ corrId: sessionId, type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId, code, signal: null } });
+  device.send({
+    corrId: sessionId,
+    type: 'session.exit',
+    direction: 'to_cloud',
+    ts: 1,
+    payload: { sessionId, code, signal: null },
+  });
 }
 
 async function connectDevice(name = 'alpha') {
@@ -64,7 +90,15 @@ async function expectVapid(req: PushRequest, publicKey: string) {
   expect(m, auth).not.toBeNull();
   expect(m![2]).toBe(publicKey);
   const raw = Buffer.from(publicKey, 'base64url');
-  const key = await importJWK({ kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') }, 'ES256');
+  const key = await importJWK(
+    {
+      kty: 'EC',
+      crv: 'P-256',
+      x: raw.subarray(1, 33).toString('base64url'),
+      y: raw.subarray(33).toString('base64url'),
+    },
+    'ES256',
+  );
   expect(decodeProtectedHeader(m![1]!)).toMatchObject({ alg: 'ES256', typ: 'JWT' });
   const { payload } = await jwtVerify(m![1]!, key, { audience: service.origin, subject: SUBJECT });
   expect(payload.exp! * 1000).toBeGreaterThan(Date.now());
@@ -79,7 +113,9 @@ describe('web push: keys and subscriptions', () => {
     const first = await startServer({ port: 0, db });
     const owner = await first.ctx.accounts.ensureOwner('ada');
     const { token } = await first.ctx.accounts.signIn({ ...owner, role: 'owner' }, 'cli');
-    const key1 = await fetch(`${first.url}/api/push/key`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ publicKey: string }>);
+    const key1 = await fetch(`${first.url}/api/push/key`, { headers: { authorization: `Bearer ${token}` } }).then(
+      (r) => r.json() as Promise<{ publicKey: string }>,
+    );
     expect(Buffer.from(key1.publicKey, 'base64url')).toHaveLength(65);
     expect(Buffer.from(key1.publicKey, 'base64url')[0]).toBe(4);
     await first.close();
@@ -107,14 +143,23 @@ describe('web push: keys and subscriptions', () => {
   it('refuses endpoints that are not https push services, and malformed keys', async () => {
     t = await testServer({ push: { subject: SUBJECT } });
     const keys = new PushKeys().toJSON();
-    const post = (endpoint: string, k: object = keys) => t.api('/api/push/subscriptions', { body: { endpoint, keys: k } }).then(async (r) => ({ status: r.status, body: await r.json() as { message: string } }));
+    const post = (endpoint: string, k: object = keys) =>
+      t
+        .api('/api/push/subscriptions', { body: { endpoint, keys: k } })
+        .then(async (r) => ({ status: r.status, body: (await r.json()) as { message: string } }));
     expect((await post('http://push.example.com/x')).body.message).toContain('https');
     expect((await post('https://127.0.0.1:9/x')).body.message).toContain('public push service');
     expect((await post('https://localhost/x')).status).toBe(400);
-    expect((await post('https://push.example.com/x', { ...keys, auth: 'c2hvcnQ' })).body.message).toContain('keys.auth');
+    expect((await post('https://push.example.com/x', { ...keys, auth: 'c2hvcnQ' })).body.message).toContain(
+      'keys.auth',
+    );
     expect((await post('https://push.example.com/x', { ...keys, p256dh: keys.auth })).body.message).toContain('p256dh');
     expect((await post('https://push.example.com/x')).status).toBe(201);
-    expect(['10.1.2.3', '192.168.0.1', '172.20.0.1', '169.254.1.1', '[::1]', '[fd00::1]', 'pi.localhost'].every(isPrivateHost)).toBe(true);
+    expect(
+      ['10.1.2.3', '192.168.0.1', '172.20.0.1', '169.254.1.1', '[::1]', '[fd00::1]', 'pi.localhost'].every(
+        isPrivateHost,
+      ),
+    ).toBe(true);
     expect(['push.example.com', '8.8.8.8', '[2001:db8::1]'].some(isPrivateHost)).toBe(false);
   });
 
@@ -138,7 +183,12 @@ describe('web push: notifications', () => {
 
     const req = await service.next((r) => r.path === '/push/finish');
     expect(req.method).toBe('POST');
-    expect(req.headers).toMatchObject({ 'content-encoding': 'aes128gcm', 'content-type': 'application/octet-stream', ttl: '86400', urgency: 'normal' });
+    expect(req.headers).toMatchObject({
+      'content-encoding': 'aes128gcm',
+      'content-type': 'application/octet-stream',
+      ttl: '86400',
+      urgency: 'normal',
+    });
     await expectVapid(req, publicKey);
     const { text, recordSize } = keys.decrypt(req.body);
     expect(recordSize).toBeGreaterThanOrEqual(req.body.length - 86);
@@ -150,7 +200,11 @@ describe('web push: notifications', () => {
     });
     // A wrong key cannot read it.
     expect(() => new PushKeys().decrypt(req.body)).toThrow();
-    await until(async () => (await t.server.ctx.db.selectFrom('push_subscriptions').select('last_sent_at').executeTakeFirst())?.last_sent_at != null);
+    await until(
+      async () =>
+        (await t.server.ctx.db.selectFrom('push_subscriptions').select('last_sent_at').executeTakeFirst())
+          ?.last_sent_at != null,
+    );
   });
 
   it('sends a high-urgency push when a harness asks for an approval, and one when the session fails', async () => {
@@ -160,15 +214,28 @@ describe('web push: notifications', () => {
     const s = await runningSession(device);
     const expiresAt = Date.now() + 120_000;
     device.send({
-      corrId: s.id, type: 'session.approval_request', direction: 'to_cloud', ts: 1,
-      payload: { sessionId: s.id, requestId: 'apr_push', tool: 'Bash', summary: 'Bash: rm -rf build', input: { command: 'rm -rf build' }, expiresAt },
+      corrId: s.id,
+      type: 'session.approval_request',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: {
+        sessionId: s.id,
+        requestId: 'apr_push',
+        tool: 'Bash',
+        summary: 'Bash: rm -rf build',
+        input: { command: 'rm -rf build' },
+        expiresAt,
+      },
     });
     const asked = await service.next((r) => r.path === '/push/approval');
     expect(asked.headers.urgency).toBe('high');
     expect(Number(asked.headers.ttl)).toBeGreaterThan(100);
     expect(Number(asked.headers.ttl)).toBeLessThanOrEqual(120);
     expect(JSON.parse(keys.decrypt(asked.body).text)).toEqual({
-      title: 'approval needed: Bash', body: 'shell on alpha · Bash: rm -rf build', url: `/sessions/${s.id}`, tag: `session-${s.id}`,
+      title: 'approval needed: Bash',
+      body: 'shell on alpha · Bash: rm -rf build',
+      url: `/sessions/${s.id}`,
+      tag: `session-${s.id}`,
     });
 
     // Answering it sends nothing; the failure does.
@@ -176,7 +243,10 @@ describe('web push: notifications', () => {
     exit(device, s.id, 3);
     await until(async () => service.received.filter((r) => r.path === '/push/approval').length === 2);
     const ended = service.received.filter((r) => r.path === '/push/approval')[1]!;
-    expect(JSON.parse(keys.decrypt(ended.body).text)).toMatchObject({ title: 'session failed', body: expect.stringContaining('exit 3') });
+    expect(JSON.parse(keys.decrypt(ended.body).text)).toMatchObject({
+      title: 'session failed',
+      body: expect.stringContaining('exit 3'),
+    });
     await t.server.push!.notifier.idle();
     expect(service.received.filter((r) => r.path === '/push/approval')).toHaveLength(2);
   });
@@ -199,7 +269,9 @@ describe('web push: notifications', () => {
     const left = await t.server.ctx.db.selectFrom('push_subscriptions').select('id').execute();
     expect(left.map((r) => r.id).sort()).toEqual([flaky.view.id, fine.view.id].sort());
     expect(logs).toContain(`info push subscription ${gone.view.id} at ${service.origin} is gone (410); removed`);
-    expect(logs).toContain(`warn push to ${service.origin} for subscription ${flaky.view.id} failed: 500 push service says 500`);
+    expect(logs).toContain(
+      `warn push to ${service.origin} for subscription ${flaky.view.id} failed: 500 push service says 500`,
+    );
     for (const line of logs) {
       expect(line).not.toContain('/push/');
       expect(line).not.toContain(flaky.keys.toJSON().auth);
@@ -224,7 +296,12 @@ describe('web push: notifications', () => {
     const db = await openSqlite(':memory:');
     const bus = new InProcessBus();
     cleanups.push(() => db.destroy());
-    const other = await startServer({ port: 0, db, bus, push: { subject: SUBJECT, agent: service.agent, allowPrivateEndpoints: true } });
+    const other = await startServer({
+      port: 0,
+      db,
+      bus,
+      push: { subject: SUBJECT, agent: service.agent, allowPrivateEndpoints: true },
+    });
     cleanups.push(() => other.close());
     await start({ db, bus });
     const device = await connectDevice('alpha');

@@ -22,12 +22,13 @@ async function connect(name: string, caps = capabilities()) {
 const view = (id: string) => t.api(`/api/sessions/${id}`).then((r) => r.json() as Promise<SessionView>);
 async function create(body: Record<string, unknown>): Promise<SessionView> {
   const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi', ...body } });
-  const json = await res.json() as SessionView & { code?: string };
+  const json = (await res.json()) as SessionView & { code?: string };
   if (res.status !== 201) throw new Error(`${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 const placementText = (v: SessionView) => (JSON.parse(v.placement ?? '{}') as { text?: string }).text ?? '';
-const ack = (d: FakeDevice, sessionId: string) => d.send({ corrId: sessionId, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId, pid: 1 } });
+const ack = (d: FakeDevice, sessionId: string) =>
+  d.send({ corrId: sessionId, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId, pid: 1 } });
 const GiB = 2 ** 30;
 
 describe('capability-aware placement', () => {
@@ -67,7 +68,9 @@ describe('capability-aware placement', () => {
     const pinned = await create({ deviceId: 'a' });
     expect(pinned.status).toBe('queued');
     expect(placementText(pinned)).toContain('device a is draining');
-    const list = await t.api('/api/devices').then((r) => r.json() as Promise<{ devices: Array<{ name: string; draining: boolean }> }>);
+    const list = await t
+      .api('/api/devices')
+      .then((r) => r.json() as Promise<{ devices: { name: string; draining: boolean }[] }>);
     expect(list.devices.find((d) => d.name === 'a')?.draining).toBe(true);
 
     await t.api('/api/devices/a', { method: 'PATCH', body: { draining: false } });
@@ -78,14 +81,21 @@ describe('capability-aware placement', () => {
   it('pins by label: waits for a matching device, refuses when none could ever match', async () => {
     t = await testServer();
     await connect('plain');
-    const waiting = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi', labels: { gpu: 'yes' } } });
+    const waiting = await t.api('/api/sessions', {
+      body: { harness: 'shell', prompt: 'echo hi', labels: { gpu: 'yes' } },
+    });
     expect(waiting.status).toBe(409);
     expect(await waiting.json()).toMatchObject({ code: 'no_device' });
 
     const gpu = await t.pairDevice('gpu-box'); // paired, not yet connected: it might have the label
     const queued = await create({ labels: { gpu: 'yes' } });
     expect(queued.status).toBe('queued');
-    const device = await FakeDevice.connect(t.server, gpu.deviceId, gpu.token, capabilities({ labels: { gpu: 'yes' } }));
+    const device = await FakeDevice.connect(
+      t.server,
+      gpu.deviceId,
+      gpu.token,
+      capabilities({ labels: { gpu: 'yes' } }),
+    );
     devices.push(device);
     const start = await device.next((e) => e.type === 'session.start');
     expect(start.payload).toMatchObject({ sessionId: queued.id });
@@ -102,25 +112,50 @@ describe('capability-aware placement', () => {
 describe('approvals from anywhere', () => {
   async function runningSession() {
     t = await testServer();
-    const device = await connect('alpha', capabilities({ harnesses: [{ name: 'shell', version: '1' }, { name: 'claude', version: '2.1.0' }] }));
+    const device = await connect(
+      'alpha',
+      capabilities({
+        harnesses: [
+          { name: 'shell', version: '1' },
+          { name: 'claude', version: '2.1.0' },
+        ],
+      }),
+    );
     const s = await create({ harness: 'claude', prompt: 'tidy the build', permissionMode: 'auto-edit' });
-    expect((await device.next((e) => e.type === 'session.start')).payload).toMatchObject({ permissionMode: 'auto-edit' });
+    expect((await device.next((e) => e.type === 'session.start')).payload).toMatchObject({
+      permissionMode: 'auto-edit',
+    });
     ack(device, s.id);
     await until(async () => (await view(s.id)).status === 'running');
     return { device, s };
   }
-  const request = (d: FakeDevice, sessionId: string, requestId: string, expiresAt = Date.now() + 60_000) => d.send({
-    corrId: sessionId, type: 'session.approval_request', direction: 'to_cloud', ts: 1,
-    payload: { sessionId, requestId, tool: 'Bash', summary: 'Bash: rm -rf build', input: { command: 'rm -rf build' }, expiresAt },
-  });
+  const request = (d: FakeDevice, sessionId: string, requestId: string, expiresAt = Date.now() + 60_000) =>
+    d.send({
+      corrId: sessionId,
+      type: 'session.approval_request',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: {
+        sessionId,
+        requestId,
+        tool: 'Bash',
+        summary: 'Bash: rm -rf build',
+        input: { command: 'rm -rf build' },
+        expiresAt,
+      },
+    });
 
   it('round-trips a request from the device through the owner and back', async () => {
     const { device, s } = await runningSession();
     expect((await view(s.id)).permissionMode).toBe('auto-edit');
     request(device, s.id, 'apr_one');
     await until(async () => (await view(s.id)).pendingApprovals === 1);
-    const listed = await t.api(`/api/sessions/${s.id}/approvals`).then((r) => r.json() as Promise<{ approvals: ApprovalView[] }>);
-    expect(listed.approvals).toMatchObject([{ requestId: 'apr_one', tool: 'Bash', summary: 'Bash: rm -rf build', status: 'pending' }]);
+    const listed = await t
+      .api(`/api/sessions/${s.id}/approvals`)
+      .then((r) => r.json() as Promise<{ approvals: ApprovalView[] }>);
+    expect(listed.approvals).toMatchObject([
+      { requestId: 'apr_one', tool: 'Bash', summary: 'Bash: rm -rf build', status: 'pending' },
+    ]);
 
     const answer = await t.api(`/api/sessions/${s.id}/approvals/apr_one`, { body: { decision: 'allow' } });
     expect(await answer.json()).toMatchObject({ status: 'allowed' });
@@ -129,8 +164,13 @@ describe('approvals from anywhere', () => {
 
     const again = await t.api(`/api/sessions/${s.id}/approvals/apr_one`, { body: { decision: 'deny' } });
     expect(again.status).toBe(409);
-    const events = await t.api(`/api/sessions/${s.id}/events`).then((r) => r.json() as Promise<{ events: Array<{ kind: string; meta: Record<string, unknown> | null }> }>);
-    expect(events.events.filter((e) => e.kind === 'approval').map((e) => e.meta?.decision ?? 'asked')).toEqual(['asked', 'allow']);
+    const events = await t
+      .api(`/api/sessions/${s.id}/events`)
+      .then((r) => r.json() as Promise<{ events: { kind: string; meta: Record<string, unknown> | null }[] }>);
+    expect(events.events.filter((e) => e.kind === 'approval').map((e) => e.meta?.decision ?? 'asked')).toEqual([
+      'asked',
+      'allow',
+    ]);
   });
 
   it('counts a waiting request in the session list and tells the fleet when it arrives and when it is answered', async () => {
@@ -153,7 +193,11 @@ describe('approvals from anywhere', () => {
   it('refuses answers to expired and unknown requests', async () => {
     const { device, s } = await runningSession();
     request(device, s.id, 'apr_old', Date.now() - 1);
-    await until(async () => (await t.api(`/api/sessions/${s.id}/approvals`).then((r) => r.json() as Promise<{ approvals: ApprovalView[] }>)).approvals.length === 1);
+    await until(
+      async () =>
+        (await t.api(`/api/sessions/${s.id}/approvals`).then((r) => r.json() as Promise<{ approvals: ApprovalView[] }>))
+          .approvals.length === 1,
+    );
     const late = await t.api(`/api/sessions/${s.id}/approvals/apr_old`, { body: { decision: 'allow' } });
     expect(late.status).toBe(409);
     expect(await late.json()).toMatchObject({ code: 'conflict', message: expect.stringContaining('expired') });
@@ -171,22 +215,38 @@ describe('metadata: usage and resume', () => {
     const s = await create({ harness: 'codex', prompt: 'add tests' });
     await device.next((e) => e.type === 'session.start');
     ack(device, s.id);
-    const meta = (payload: Record<string, unknown>) => device.send({ corrId: s.id, type: 'session.meta', direction: 'to_cloud', ts: 1, payload: { sessionId: s.id, ...payload } });
+    const meta = (payload: Record<string, unknown>) =>
+      device.send({
+        corrId: s.id,
+        type: 'session.meta',
+        direction: 'to_cloud',
+        ts: 1,
+        payload: { sessionId: s.id, ...payload },
+      });
     meta({ harnessSessionId: 'thread-123' });
     meta({ usage: { input: 1000, output: 200, cached: 500 } });
     meta({ usage: { input: 300, output: 100, cached: 0, costUsd: 0.01 } });
-    device.send({ corrId: s.id, type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId: s.id, code: 0, signal: null } });
+    device.send({
+      corrId: s.id,
+      type: 'session.exit',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: s.id, code: 0, signal: null },
+    });
     await until(async () => (await view(s.id)).status === 'succeeded');
     expect((await view(s.id)).harnessSessionId).toBe('thread-123');
 
-    const fuel = await t.api('/api/fuel').then((r) => r.json() as Promise<{
-      throughput: { tokensPerMinute: number; sparkline: number[] };
-      yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number };
-      mission: { streakMs: number };
-      byHarness: Array<{ key: string; yield: { tokens: number } }>;
-      byDevice: Array<{ key: string }>;
-      devices: Record<string, string>;
-    }>);
+    const fuel = await t.api('/api/fuel').then(
+      (r) =>
+        r.json() as Promise<{
+          throughput: { tokensPerMinute: number; sparkline: number[] };
+          yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number };
+          mission: { streakMs: number };
+          byHarness: { key: string; yield: { tokens: number } }[];
+          byDevice: { key: string }[];
+          devices: Record<string, string>;
+        }>,
+    );
     expect(fuel.yield).toEqual({ sessionsSucceeded: 1, tokens: 1600, cached: 500, tokensPerSession: 1600 });
     expect(fuel.throughput.tokensPerMinute).toBe(320);
     expect(fuel.throughput.sparkline.at(-1)).toBe(1600);
@@ -207,7 +267,13 @@ describe('metadata: usage and resume', () => {
     const running = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'x', resumeFrom: s.id } });
     expect(running.status).toBe(409);
     await t.api(`/api/sessions/${s.id}/cancel`, { body: {} });
-    device.send({ corrId: s.id, type: 'session.exit', direction: 'to_cloud', ts: 1, payload: { sessionId: s.id, code: null, signal: 'SIGINT' } });
+    device.send({
+      corrId: s.id,
+      type: 'session.exit',
+      direction: 'to_cloud',
+      ts: 1,
+      payload: { sessionId: s.id, code: null, signal: 'SIGINT' },
+    });
     await until(async () => ['cancelled', 'failed'].includes((await view(s.id)).status));
     const noId = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'x', resumeFrom: s.id } });
     expect(noId.status).toBe(400);

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServer } from './harness.js';
 
-const servers: Array<{ close(): Promise<void> }> = [];
+const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
@@ -23,7 +23,12 @@ type T = Awaited<ReturnType<typeof setup>>;
 
 /** A password sign-in from `address`. */
 function login(t: T, name: string, password: string, address = '127.0.0.1') {
-  return t.server.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: address, payload: { name, password, client: 'cli' } });
+  return t.server.app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    remoteAddress: address,
+    payload: { name, password, client: 'cli' },
+  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -62,11 +67,19 @@ describe('rate limits', () => {
     expect((await login(t, 'bob', 'wrong-again')).statusCode).toBe(429);
 
     const pairing = await t.server.ctx.accounts.createPairingToken(t.owner.id);
-    const paired = await t.server.app.inject({ method: 'POST', url: '/api/devices/pair', remoteAddress: '127.0.0.1', payload: { token: pairing.code, name: 'pi' } });
+    const paired = await t.server.app.inject({
+      method: 'POST',
+      url: '/api/devices/pair',
+      remoteAddress: '127.0.0.1',
+      payload: { token: pairing.code, name: 'pi' },
+    });
     expect(paired.statusCode).toBe(201);
     const invite = await t.server.ctx.accounts.createInvite(t.owner.id, 'member');
     const redeemed = await t.server.app.inject({
-      method: 'POST', url: '/api/auth/redeem', remoteAddress: '127.0.0.1', payload: { code: invite.code, name: 'carol', password: 'long-enough-password', client: 'cli' },
+      method: 'POST',
+      url: '/api/auth/redeem',
+      remoteAddress: '127.0.0.1',
+      payload: { code: invite.code, name: 'carol', password: 'long-enough-password', client: 'cli' },
     });
     expect(redeemed.statusCode).toBe(201);
   }, 60_000);
@@ -76,7 +89,10 @@ describe('rate limits', () => {
     for (let i = 0; i < 10; i++) expect((await login(t, 'bob', `wrong-${i}`, `10.0.0.${i + 1}`)).statusCode).toBe(401);
     const limited = await login(t, 'bob', 'long-enough-password', '10.0.1.1');
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/try again in \d+ s/) });
+    expect(limited.json()).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringMatching(/try again in \d+ s/),
+    });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     // Another account from that same fresh address is still only a wrong password.
@@ -85,7 +101,13 @@ describe('rate limits', () => {
 
   it('limits one address guessing pairing tokens without touching sign-in', async () => {
     const t = await setup();
-    const pair = (token: string) => t.server.app.inject({ method: 'POST', url: '/api/devices/pair', remoteAddress: '10.0.2.1', payload: { token, name: 'pi' } });
+    const pair = (token: string) =>
+      t.server.app.inject({
+        method: 'POST',
+        url: '/api/devices/pair',
+        remoteAddress: '10.0.2.1',
+        payload: { token, name: 'pi' },
+      });
     for (let i = 0; i < 10; i++) expect((await pair(`not-a-pairing-token-${i}`)).statusCode).toBe(401);
     const limited = await pair('not-a-pairing-token-again');
     expect(limited.statusCode).toBe(429);
@@ -95,8 +117,20 @@ describe('rate limits', () => {
 
   it('limits checks of one passkey from many addresses', async () => {
     const t = await setup();
-    const response = { id: 'Y3JlZGVudGlhbA', rawId: 'Y3JlZGVudGlhbA', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } };
-    const check = (address: string) => t.server.app.inject({ method: 'POST', url: '/api/auth/passkeys/authentication/verify', remoteAddress: address, payload: { response } });
+    const response = {
+      id: 'Y3JlZGVudGlhbA',
+      rawId: 'Y3JlZGVudGlhbA',
+      type: 'public-key',
+      clientExtensionResults: {},
+      response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
+    };
+    const check = (address: string) =>
+      t.server.app.inject({
+        method: 'POST',
+        url: '/api/auth/passkeys/authentication/verify',
+        remoteAddress: address,
+        payload: { response },
+      });
     for (let i = 0; i < 10; i++) expect((await check(`10.0.3.${i + 1}`)).statusCode).not.toBe(429);
     const limited = await check('10.0.4.1');
     expect(limited.statusCode).toBe(429);

@@ -25,50 +25,96 @@ export class SoftAuthenticator {
   }
 
   /** Answer registration options (the server's `PublicKeyCredentialCreationOptionsJSON`). */
-  create(options: { challenge: string; rp: { id?: string }; user: { id: string } }, over: { origin?: string; flags?: number } = {}) {
+  create(
+    options: { challenge: string; rp: { id?: string }; user: { id: string } },
+    over: { origin?: string; flags?: number } = {},
+  ) {
     this.rpId = options.rp.id ?? new URL(this.origin).hostname;
     this.userHandle = Buffer.from(options.user.id, 'base64url');
     const jwk = this.key.publicKey.export({ format: 'jwk' });
-    const cose = cbor(new Map<number, unknown>([
-      [1, 2], // kty: EC2
-      [3, -7], // alg: ES256
-      [-1, 1], // crv: P-256
-      [-2, Buffer.from(jwk.x!, 'base64url')],
-      [-3, Buffer.from(jwk.y!, 'base64url')],
-    ]));
+    const cose = cbor(
+      new Map<number, unknown>([
+        [1, 2], // kty: EC2
+        [3, -7], // alg: ES256
+        [-1, 1], // crv: P-256
+        [-2, Buffer.from(jwk.x!, 'base64url')],
+        [-3, Buffer.from(jwk.y!, 'base64url')],
+      ]),
+    );
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(this.credentialId.length);
     const authData = Buffer.concat([
       this.authDataHead(over.flags ?? 0x45), // UP | UV | AT
       Buffer.alloc(16), // aaguid
-      idLength, this.credentialId, cose,
+      idLength,
+      this.credentialId,
+      cose,
     ]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: over.origin ?? this.origin, crossOrigin: false }));
-    const attestationObject = cbor(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.create',
+        challenge: options.challenge,
+        origin: over.origin ?? this.origin,
+        crossOrigin: false,
+      }),
+    );
+    const attestationObject = cbor(
+      new Map<string, unknown>([
+        ['fmt', 'none'],
+        ['attStmt', new Map()],
+        ['authData', authData],
+      ]),
+    );
     return {
-      id: this.id, rawId: this.id, type: 'public-key', authenticatorAttachment: 'platform', clientExtensionResults: {},
-      response: { clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ['internal'] },
+      id: this.id,
+      rawId: this.id,
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        attestationObject: b64url(attestationObject),
+        transports: ['internal'],
+      },
     };
   }
 
   /** Answer authentication options with this credential (as a discoverable one: the user handle is included). */
-  get(options: { challenge: string }, over: { origin?: string; flags?: number; counter?: number; signWith?: KeyObject } = {}) {
+  get(
+    options: { challenge: string },
+    over: { origin?: string; flags?: number; counter?: number; signWith?: KeyObject } = {},
+  ) {
     if (over.counter !== undefined) this.counter = over.counter - 1;
     const authData = this.authDataHead(over.flags ?? 0x05); // UP | UV
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: over.origin ?? this.origin, crossOrigin: false }));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.get',
+        challenge: options.challenge,
+        origin: over.origin ?? this.origin,
+        crossOrigin: false,
+      }),
+    );
     const signed = Buffer.concat([authData, createHash('sha256').update(clientDataJSON).digest()]);
     const signature = sign('sha256', signed, over.signWith ?? this.key.privateKey);
     return {
-      id: this.id, rawId: this.id, type: 'public-key', authenticatorAttachment: 'platform', clientExtensionResults: {},
+      id: this.id,
+      rawId: this.id,
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      clientExtensionResults: {},
       response: {
-        clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature),
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authData),
+        signature: b64url(signature),
         ...(this.userHandle ? { userHandle: b64url(this.userHandle) } : {}),
       },
     };
   }
 
   private authDataHead(flags: number): Buffer {
-    const rpIdHash = createHash('sha256').update(this.rpId ?? new URL(this.origin).hostname).digest();
+    const rpIdHash = createHash('sha256')
+      .update(this.rpId ?? new URL(this.origin).hostname)
+      .digest();
     const count = Buffer.alloc(4);
     count.writeUInt32BE(++this.counter);
     return Buffer.concat([rpIdHash, Buffer.from([flags]), count]);
@@ -84,11 +130,22 @@ function cbor(value: unknown): Buffer {
   const head = (major: number, n: number): Buffer => {
     if (n < 24) return Buffer.from([(major << 5) | n]);
     if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
-    if (n < 0x10000) { const b = Buffer.alloc(3); b[0] = (major << 5) | 25; b.writeUInt16BE(n, 1); return b; }
-    const b = Buffer.alloc(5); b[0] = (major << 5) | 26; b.writeUInt32BE(n, 1); return b;
+    if (n < 0x10000) {
+      const b = Buffer.alloc(3);
+      b[0] = (major << 5) | 25;
+      b.writeUInt16BE(n, 1);
+      return b;
+    }
+    const b = Buffer.alloc(5);
+    b[0] = (major << 5) | 26;
+    b.writeUInt32BE(n, 1);
+    return b;
   };
   if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
-  if (typeof value === 'string') { const s = Buffer.from(value, 'utf8'); return Buffer.concat([head(3, s.length), s]); }
+  if (typeof value === 'string') {
+    const s = Buffer.from(value, 'utf8');
+    return Buffer.concat([head(3, s.length), s]);
+  }
   if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), Buffer.from(value)]);
   if (value instanceof Map) {
     const parts: Buffer[] = [head(5, value.size)];

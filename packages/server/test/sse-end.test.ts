@@ -12,13 +12,18 @@ afterEach(async () => {
 
 /** A session that ended (queued on a device that never came, then cancelled), and its last sequence number. */
 async function finishedSession() {
-  const t = current = await testServer();
+  const t = (current = await testServer());
   const paired = await t.pairDevice('away');
-  const res = await t.api('/api/sessions', { body: { harness: 'shell', prompt: 'echo hi', deviceId: paired.deviceId } });
+  const res = await t.api('/api/sessions', {
+    body: { harness: 'shell', prompt: 'echo hi', deviceId: paired.deviceId },
+  });
   expect(res.status).toBe(201);
   const view = (await res.json()) as SessionView;
   expect((await t.api(`/api/sessions/${view.id}/cancel`, { body: {} })).status).toBe(202);
-  const events = (await (await t.api(`/api/sessions/${view.id}/events`)).json()) as { session: SessionView; events: { seq: number }[] };
+  const events = (await (await t.api(`/api/sessions/${view.id}/events`)).json()) as {
+    session: SessionView;
+    events: { seq: number }[];
+  };
   expect(events.session.status).toBe('cancelled');
   const last = events.events.at(-1)?.seq ?? 0;
   expect(last).toBeGreaterThan(0);
@@ -28,7 +33,9 @@ async function finishedSession() {
 describe('the SSE stream of a finished session', () => {
   it('answers a reconnect with a Last-Event-ID at its end with 204, so an EventSource stops', async () => {
     const { t, id, last } = await finishedSession();
-    const res = await t.api(`/api/sessions/${id}/stream`, { headers: { accept: 'text/event-stream', 'last-event-id': String(last) } });
+    const res = await t.api(`/api/sessions/${id}/stream`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': String(last) },
+    });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
   });

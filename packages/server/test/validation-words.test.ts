@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSessionRequestSchema, loginRequestSchema, redeemRequestSchema, type FabricError } from '@fabric/protocol';
+import {
+  createSessionRequestSchema,
+  loginRequestSchema,
+  redeemRequestSchema,
+  type FabricError,
+} from '@fabric/protocol';
 import { parse } from '../src/http/validate.js';
 
 function message(schema: z.ZodTypeAny, value: unknown, what?: string): string {
@@ -13,7 +18,10 @@ function message(schema: z.ZodTypeAny, value: unknown, what?: string): string {
   throw new Error('parsed');
 }
 
-const query = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), status: z.enum(['queued', 'running']).optional() });
+const query = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  status: z.enum(['queued', 'running']).optional(),
+});
 
 describe('validation errors name the field in words, without schema jargon', () => {
   it.each([
@@ -28,7 +36,12 @@ describe('validation errors name the field in words, without schema jargon', () 
     [createSessionRequestSchema, { harness: 'shell', prompt: '' }, 'body', 'prompt must not be empty'],
     [createSessionRequestSchema, { harness: 'shell', prompt: 'x', extra: 1 }, 'body', 'body does not take "extra"'],
     [loginRequestSchema, { name: 'ada', password: '' }, 'body', 'password must not be empty'],
-    [redeemRequestSchema, { code: 'x'.repeat(12), name: 'ada', password: 'short' }, 'body', 'password: passwords need at least 8 characters'],
+    [
+      redeemRequestSchema,
+      { code: 'x'.repeat(12), name: 'ada', password: 'short' },
+      'body',
+      'password: passwords need at least 8 characters',
+    ],
   ] as const)('%#: %j → "%s"', (schema, value, what, want) => {
     expect(message(schema as z.ZodTypeAny, value, what)).toBe(want);
   });

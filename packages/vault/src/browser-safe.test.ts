@@ -18,7 +18,8 @@ const stripComments = (source: string) => source.replace(/\/\*[\s\S]*?\*\//g, ''
 function importsOf(source: string): string[] {
   const code = stripComments(source);
   const found = new Set<string>();
-  for (const m of code.matchAll(/(?:^|[;\s])(?:import|export)\s*(?:[\w*${}\s,]+from\s*)?["']([^"']+)["']/g)) found.add(m[1]!);
+  for (const m of code.matchAll(/(?:^|[;\s])(?:import|export)\s*(?:[\w*${}\s,]+from\s*)?["']([^"']+)["']/g))
+    found.add(m[1]!);
   for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)) found.add(m[1]!);
   for (const m of code.matchAll(/\brequire\s*\(\s*["']([^"']+)["']\s*\)/g)) found.add(m[1]!);
   return [...found];
@@ -28,7 +29,9 @@ const isNode = (spec: string) => spec.startsWith('node:') || builtins.has(spec.s
 
 describe('browser safety', () => {
   it('compiles against the bare ES library, with no Node or DOM types', () => {
-    const tsconfig = JSON.parse(readFileSync(join(pkgDir, 'tsconfig.json'), 'utf8')) as { compilerOptions: { types: string[]; lib: string[] } };
+    const tsconfig = JSON.parse(readFileSync(join(pkgDir, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: { types: string[]; lib: string[] };
+    };
     expect(tsconfig.compilerOptions.types).toEqual([]);
     expect(tsconfig.compilerOptions.lib).toEqual(['ES2023']);
   });
@@ -62,11 +65,21 @@ describe('browser safety', () => {
     expect(seen.size).toBeGreaterThan(30);
     // The walk really reached the libraries doing the crypto.
     const reached = [...seen].join('\n');
-    for (const lib of ['age-encryption', '@noble/curves', '@noble/hashes', '@noble/post-quantum', '@scure/bip39', '@scure/base']) expect(reached).toContain(`/${lib}/`);
+    for (const lib of [
+      'age-encryption',
+      '@noble/curves',
+      '@noble/hashes',
+      '@noble/post-quantum',
+      '@scure/bip39',
+      '@scure/base',
+    ])
+      expect(reached).toContain(`/${lib}/`);
   });
 
   it('finds Node imports when they are there (the check itself works)', () => {
-    expect(importsOf('import { readFileSync } from "node:fs";\nexport * from "./x.js";').filter(isNode)).toEqual(['node:fs']);
+    expect(importsOf('import { readFileSync } from "node:fs";\nexport * from "./x.js";').filter(isNode)).toEqual([
+      'node:fs',
+    ]);
     expect(importsOf("const m = await import('crypto');").filter(isNode)).toEqual(['crypto']);
     expect(importsOf("import 'path';").filter(isNode)).toEqual(['path']);
   });

@@ -25,7 +25,10 @@ export async function checkCanary(canary: string, identity: string): Promise<voi
   try {
     bytes = await decryptEntry(canary, [identity]);
   } catch {
-    throw new VaultError('canary_mismatch', 'this key does not open the canary: use the passphrase or the recovery phrase');
+    throw new VaultError(
+      'canary_mismatch',
+      'this key does not open the canary: use the passphrase or the recovery phrase',
+    );
   }
   let text: string | null;
   try {
@@ -35,5 +38,9 @@ export async function checkCanary(canary: string, identity: string): Promise<voi
   } finally {
     zero(bytes);
   }
-  if (text !== CANARY_TEXT) throw new VaultError('canary_mismatch', 'the canary holds another value: use the passphrase or the recovery phrase');
+  if (text !== CANARY_TEXT)
+    throw new VaultError(
+      'canary_mismatch',
+      'the canary holds another value: use the passphrase or the recovery phrase',
+    );
 }

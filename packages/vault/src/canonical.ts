@@ -33,21 +33,25 @@ function encode(value: unknown, seen: Set<object>): string {
     default:
       throw new TypeError(`canonical json: cannot encode a ${typeof value}`);
   }
-  const obj = value as object;
+  const obj = value;
   if (seen.has(obj)) throw new TypeError('canonical json: cycle');
   seen.add(obj);
   try {
     if (Array.isArray(obj)) {
-      return `[${obj.map((item: unknown) => {
-        if (item === undefined) throw new TypeError('canonical json: undefined in an array');
-        return encode(item, seen);
-      }).join(',')}]`;
+      return `[${obj
+        .map((item: unknown) => {
+          if (item === undefined) throw new TypeError('canonical json: undefined in an array');
+          return encode(item, seen);
+        })
+        .join(',')}]`;
     }
     const proto: unknown = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) throw new TypeError('canonical json: only plain objects');
     const record = obj as Record<string, unknown>;
     // Default sort compares UTF-16 code units, which is what RFC 8785 asks.
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+    const keys = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${encode(k, seen)}:${encode(record[k], seen)}`).join(',')}}`;
   } finally {
     seen.delete(obj);

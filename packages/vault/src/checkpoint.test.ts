@@ -8,14 +8,18 @@ import { checkpointSignatureValid } from './checkpoint.js';
 function signed(deviceId: string, seq = 1): LedgerCheckpoint {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const body = { seq, head: 'c'.repeat(64), at: 1_763_715_600_000 };
-  const signature = sign(null, Buffer.from(ledgerCheckpointMessage(deviceId, body), 'utf8'), privateKey).toString('base64url');
+  const signature = sign(null, Buffer.from(ledgerCheckpointMessage(deviceId, body), 'utf8'), privateKey).toString(
+    'base64url',
+  );
   return { ...body, publicKey: publicKey.export({ format: 'jwk' }).x!, signature };
 }
 
 describe('checkpoint signatures', () => {
   it('accepts the golden ledger.checkpoint fixture, signed for its device id', () => {
     const file = createRequire(import.meta.url).resolve('@fabric/protocol/fixtures/envelopes.valid.ndjson');
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.includes('"type":"ledger.checkpoint"'));
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"type":"ledger.checkpoint"'));
     const parsed = parseFrame(line ?? '');
     if (!parsed.ok || parsed.envelope.type !== 'ledger.checkpoint') throw new Error('no ledger.checkpoint fixture');
     expect(checkpointSignatureValid('dev_AbCdEfGh12345678', parsed.envelope.payload)).toBe(true);

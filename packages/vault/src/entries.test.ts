@@ -1,12 +1,23 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  decryptEntry, encryptEntry, generateIdentity, isPostQuantum, recipientOf, rewrap, rewrapAll, fingerprint, VaultError,
+  decryptEntry,
+  encryptEntry,
+  generateIdentity,
+  isPostQuantum,
+  recipientOf,
+  rewrap,
+  rewrapAll,
+  fingerprint,
+  VaultError,
 } from './index.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function rejection(p: Promise<unknown>): Promise<VaultError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(VaultError);
   return err as VaultError;
 }
@@ -52,7 +63,10 @@ describe('identities', () => {
 describe('entries', () => {
   it('encrypts to several recipients and each of them decrypts', async () => {
     const ids = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
-    const armored = await encryptEntry('sk-live-1234', ids.map((i) => i.recipient));
+    const armored = await encryptEntry(
+      'sk-live-1234',
+      ids.map((i) => i.recipient),
+    );
     for (const id of ids) expect(text(await decryptEntry(armored, [id.identity]))).toBe('sk-live-1234');
   });
 
@@ -124,7 +138,10 @@ describe('entries', () => {
 describe('post-quantum vault', () => {
   it('works end to end: every hybrid recipient decrypts, an outsider cannot', async () => {
     const ids = await Promise.all([0, 1, 2].map(() => generateIdentity({ postQuantum: true })));
-    const armored = await encryptEntry('pq-secret', ids.map((i) => i.recipient));
+    const armored = await encryptEntry(
+      'pq-secret',
+      ids.map((i) => i.recipient),
+    );
     // Each hybrid stanza carries a 1,120-byte ML-KEM-768+X25519 encapsulation.
     expect(armored.length).toBeGreaterThan(3 * 1500);
     for (const id of ids) expect(text(await decryptEntry(armored, [id.identity]))).toBe('pq-secret');
@@ -152,16 +169,27 @@ describe('rewrap', () => {
   it('rewraps every entry without the revoked recipient, who can no longer decrypt them', async () => {
     const [cli, device, revoked] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
     const values = ['alpha', 'bravo-bravo', 'charlie!'];
-    const entries = await Promise.all(values.map(async (v, i) => ({
-      name: `SECRET_${i}`, version: i + 1, ciphertext: await encryptEntry(v, [cli.recipient, device.recipient, revoked.recipient]),
-    })));
+    const entries = await Promise.all(
+      values.map(async (v, i) => ({
+        name: `SECRET_${i}`,
+        version: i + 1,
+        ciphertext: await encryptEntry(v, [cli.recipient, device.recipient, revoked.recipient]),
+      })),
+    );
     // Before: the revoked party reads everything.
-    for (const [i, e] of entries.entries()) expect(text(await decryptEntry(e.ciphertext, [revoked.identity]))).toBe(values[i]);
+    for (const [i, e] of entries.entries())
+      expect(text(await decryptEntry(e.ciphertext, [revoked.identity]))).toBe(values[i]);
 
-    const progress: Array<[number, number]> = [];
-    const rewrapped = await rewrapAll(entries, [cli.identity], [cli.recipient, device.recipient], (done, total) => progress.push([done, total]));
+    const progress: [number, number][] = [];
+    const rewrapped = await rewrapAll(entries, [cli.identity], [cli.recipient, device.recipient], (done, total) =>
+      progress.push([done, total]),
+    );
 
-    expect(progress).toEqual([[1, 3], [2, 3], [3, 3]]);
+    expect(progress).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
     expect(rewrapped.map((e) => [e.name, e.version])).toEqual(entries.map((e) => [e.name, e.version]));
     for (const [i, e] of rewrapped.entries()) {
       expect(e.ciphertext).not.toBe(entries[i]!.ciphertext);
@@ -198,7 +226,9 @@ describe('rewrap', () => {
       { ciphertext: await encryptEntry('not mine', [other.recipient]) },
     ];
     const zeroed: Uint8Array[] = [];
-    const err = await rejection(rewrapAll(entries, [a.identity], [a.recipient], undefined, { onZeroed: (b) => zeroed.push(b) }));
+    const err = await rejection(
+      rewrapAll(entries, [a.identity], [a.recipient], undefined, { onZeroed: (b) => zeroed.push(b) }),
+    );
     expect(err.code).toBe('decrypt_failed');
     expect(err.message).toContain('entry 2');
     expect(zeroed).toHaveLength(1);
@@ -208,12 +238,20 @@ describe('rewrap', () => {
   it('rewraps a larger batch several at a time, keeping order and counting progress', async () => {
     const [a, b] = await Promise.all([generateIdentity(), generateIdentity()]);
     const values = Array.from({ length: 12 }, (_, i) => `value-${i}-${'z'.repeat(i * 5)}`);
-    const entries = await Promise.all(values.map(async (v, i) => ({ i, ciphertext: await encryptEntry(v, [a.recipient]) })));
+    const entries = await Promise.all(
+      values.map(async (v, i) => ({ i, ciphertext: await encryptEntry(v, [a.recipient]) })),
+    );
     const progress: number[] = [];
-    const out = await rewrapAll(entries, [a.identity], [b.recipient], (done, total) => {
-      expect(total).toBe(12);
-      progress.push(done);
-    }, { concurrency: 3 });
+    const out = await rewrapAll(
+      entries,
+      [a.identity],
+      [b.recipient],
+      (done, total) => {
+        expect(total).toBe(12);
+        progress.push(done);
+      },
+      { concurrency: 3 },
+    );
     expect(progress).toEqual(values.map((_, i) => i + 1));
     expect(out.map((e) => e.i)).toEqual(values.map((_, i) => i));
     for (const [i, e] of out.entries()) expect(text(await decryptEntry(e.ciphertext, [b.identity]))).toBe(values[i]);
@@ -229,7 +267,11 @@ describe('rewrap', () => {
   it('rewraps a classic vault into a post-quantum one', async () => {
     const classic = await generateIdentity();
     const pq = await generateIdentity({ postQuantum: true });
-    const [entry] = await rewrapAll([{ ciphertext: await encryptEntry('migrate me', [classic.recipient]) }], [classic.identity], [pq.recipient]);
+    const [entry] = await rewrapAll(
+      [{ ciphertext: await encryptEntry('migrate me', [classic.recipient]) }],
+      [classic.identity],
+      [pq.recipient],
+    );
     expect(text(await decryptEntry(entry!.ciphertext, [pq.identity]))).toBe('migrate me');
     expect((await rejection(decryptEntry(entry!.ciphertext, [classic.identity]))).code).toBe('decrypt_failed');
   });
@@ -240,7 +282,7 @@ describe('without X25519 in Web Crypto (older browsers)', () => {
     vi.unstubAllGlobals();
   });
 
-  it('still decrypts and rewraps, through typage\'s own X25519', async () => {
+  it("still decrypts and rewraps, through typage's own X25519", async () => {
     const [a, b] = await Promise.all([generateIdentity(), generateIdentity()]);
     const before = await encryptEntry('made with web crypto', [a.recipient, b.recipient]);
     const real = globalThis.crypto;

@@ -18,11 +18,13 @@ export function encrypterFor(recipients: readonly string[]): Encrypter {
   const encrypter = new Encrypter();
   recipients.forEach((r, i) => {
     const type = recipientType(r);
-    if (type === null) throw new VaultError('set_invalid', `recipient ${i + 1} is not an age x25519 or post-quantum recipient`);
+    if (type === null)
+      throw new VaultError('set_invalid', `recipient ${i + 1} is not an age x25519 or post-quantum recipient`);
     types.add(type);
     encrypter.addRecipient(r);
   });
-  if (types.size > 1) throw new VaultError('set_mixed_kinds', 'classic and post-quantum recipients cannot share a file');
+  if (types.size > 1)
+    throw new VaultError('set_mixed_kinds', 'classic and post-quantum recipients cannot share a file');
   return encrypter;
 }
 
@@ -50,7 +52,24 @@ export async function decrypterFor(identities: readonly string[]): Promise<Decry
 }
 
 /** PKCS#8 header of an X25519 private key (RFC 8410), the same constant typage uses to import one. */
-const X25519_PKCS8_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+const X25519_PKCS8_PREFIX = Uint8Array.of(
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+);
 
 /**
  * An X25519 identity as a non-extractable Web Crypto key, or null (a hybrid
@@ -112,7 +131,10 @@ export class DecryptFailure extends Error {
 
 function entryFailure(err: unknown, what = 'the entry'): never {
   if (err instanceof DecryptFailure) {
-    throw new VaultError('decrypt_failed', err.noMatch ? `none of these keys can open ${what}` : `${what} is damaged and cannot be decrypted`);
+    throw new VaultError(
+      'decrypt_failed',
+      err.noMatch ? `none of these keys can open ${what}` : `${what} is damaged and cannot be decrypted`,
+    );
   }
   throw err;
 }
@@ -150,7 +172,11 @@ export async function decryptEntry(armored: string, identities: readonly string[
 }
 
 /** Decrypt with `identities` and re-encrypt to `recipients`; the plaintext is zeroed before returning. */
-export async function rewrap(armored: string, identities: readonly string[], recipients: readonly string[]): Promise<string> {
+export async function rewrap(
+  armored: string,
+  identities: readonly string[],
+  recipients: readonly string[],
+): Promise<string> {
   const [result] = await rewrapAll([{ ciphertext: armored }], identities, recipients);
   return result!.ciphertext;
 }
@@ -186,7 +212,7 @@ export async function rewrapAll<T extends { ciphertext: string }>(
   recipients: readonly string[],
   onProgress?: (done: number, total: number) => void,
   options: RewrapOptions = {},
-): Promise<Array<T & { ciphertext: string }>> {
+): Promise<(T & { ciphertext: string })[]> {
   // One Encrypter and one Decrypter for the whole batch: keys are parsed and
   // imported once.
   const encrypter = encrypterFor(recipients);
@@ -196,7 +222,7 @@ export async function rewrapAll<T extends { ciphertext: string }>(
   const out = new Array<T & { ciphertext: string }>(total);
   let next = 0;
   let done = 0;
-  let failure: unknown = null;
+  const failures: unknown[] = []; // the first one ends every worker
 
   const one = async (i: number) => {
     const entry = entries[i]!;
@@ -215,15 +241,15 @@ export async function rewrapAll<T extends { ciphertext: string }>(
     onProgress?.(++done, total);
   };
   const worker = async () => {
-    while (failure === null && next < total) {
+    while (failures.length === 0 && next < total) {
       try {
         await one(next++);
       } catch (err) {
-        failure ??= err;
+        failures.push(err);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  if (failure !== null) throw failure;
+  if (failures.length > 0) throw failures[0];
   return out;
 }

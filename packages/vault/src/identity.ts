@@ -26,7 +26,10 @@ export async function generateIdentity(opts: { postQuantum?: boolean } = {}): Pr
 
 /** The recipient of an identity. Throws `set_invalid` when the string is not an age identity. */
 export async function recipientOf(identity: string): Promise<string> {
-  if (typeof identity !== 'string' || !(identity.startsWith(`${X25519_PREFIX}1`) || identity.startsWith(`${HYBRID_PREFIX}1`))) {
+  if (
+    typeof identity !== 'string' ||
+    !(identity.startsWith(`${X25519_PREFIX}1`) || identity.startsWith(`${HYBRID_PREFIX}1`))
+  ) {
     throw new VaultError('set_invalid', 'not an age identity');
   }
   try {

@@ -8,9 +8,24 @@
 export const VAULT_FORMAT_VERSION = 1;
 
 export { VaultError, isVaultError, type VaultErrorCode } from './errors.js';
-export { generateIdentity, recipientOf, isPostQuantum, fingerprint, identityFromSecret, type VaultIdentity } from './identity.js';
+export {
+  generateIdentity,
+  recipientOf,
+  isPostQuantum,
+  fingerprint,
+  identityFromSecret,
+  type VaultIdentity,
+} from './identity.js';
 export { encryptEntry, decryptEntry, rewrap, rewrapAll, type RewrapOptions } from './entries.js';
-export { newRecoveryPhrase, normalizePhrase, validatePhrase, recoveryIdentity, recoverySigner, phraseFromEntropy, RECOVERY_INFO } from './recovery.js';
+export {
+  newRecoveryPhrase,
+  normalizePhrase,
+  validatePhrase,
+  recoveryIdentity,
+  recoverySigner,
+  phraseFromEntropy,
+  RECOVERY_INFO,
+} from './recovery.js';
 export {
   wrapWithPassphrase,
   unwrapWithPassphrase,

@@ -1,21 +1,60 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import {
-  canonicalJson, decodeSigner, encodeSigner, generateIdentity, generateSigner, newRecoveryPhrase, nextUnsignedSet,
-  recoveryIdentity, recoverySigner, setHash, signerFromSecret, signersOf, signRecipientSet, verifyRecipientSet,
-  VaultError, type RecipientEntry, type RecipientKind, type RecipientSet, type Signer, type UnsignedRecipientSet,
+  canonicalJson,
+  decodeSigner,
+  encodeSigner,
+  generateIdentity,
+  generateSigner,
+  newRecoveryPhrase,
+  nextUnsignedSet,
+  recoveryIdentity,
+  recoverySigner,
+  setHash,
+  signerFromSecret,
+  signersOf,
+  signRecipientSet,
+  verifyRecipientSet,
+  VaultError,
+  type RecipientEntry,
+  type RecipientKind,
+  type RecipientSet,
+  type Signer,
+  type UnsignedRecipientSet,
 } from './index.js';
 
-interface Member { entry: RecipientEntry; signer: Signer; identity: string }
+interface Member {
+  entry: RecipientEntry;
+  signer: Signer;
+  identity: string;
+}
 
 async function member(kind: RecipientKind, label: string, postQuantum = false): Promise<Member> {
   const id = await generateIdentity({ postQuantum });
   const signer = generateSigner();
-  return { identity: id.identity, signer, entry: { id: `r_${label}`, kind, recipient: id.recipient, label, signer: signer.publicKey, addedAt: 1_700_000_000_000 } };
+  return {
+    identity: id.identity,
+    signer,
+    entry: {
+      id: `r_${label}`,
+      kind,
+      recipient: id.recipient,
+      label,
+      signer: signer.publicKey,
+      addedAt: 1_700_000_000_000,
+    },
+  };
 }
 
 function genesis(members: Member[], postQuantum = false): UnsignedRecipientSet {
-  return { vaultId: 'vlt_test', version: 1, postQuantum, recipients: members.map((m) => m.entry), previousHash: null, createdAt: 1_700_000_000_000 };
+  return {
+    vaultId: 'vlt_test',
+    version: 1,
+    postQuantum,
+    recipients: members.map((m) => m.entry),
+    previousHash: null,
+    createdAt: 1_700_000_000_000,
+  };
 }
 
 function thrown(fn: () => unknown): VaultError {
@@ -70,7 +109,12 @@ describe('recipient set: signing and first contact', () => {
   it('signs and verifies, giving the state to remember', async () => {
     const { v1, trusted1, cli, device } = await vault();
     expect(v1.signedBy).toBe(cli.signer.publicKey);
-    expect(trusted1).toEqual({ vaultId: 'vlt_test', version: 1, hash: setHash(v1), signers: [cli.signer.publicKey, device.signer.publicKey] });
+    expect(trusted1).toEqual({
+      vaultId: 'vlt_test',
+      version: 1,
+      hash: setHash(v1),
+      signers: [cli.signer.publicKey, device.signer.publicKey],
+    });
     expect(setHash(v1)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
@@ -127,8 +171,13 @@ describe('recipient set: what a client refuses', () => {
     const { v1, trusted1 } = await vault();
     const server = await member('device', 'totally-a-laptop');
     // The server has every secret it stores, but not a member's signing key: it signs with its own.
-    expect(thrown(() => signRecipientSet(nextUnsignedSet(v1, v1.recipients, 1), generateSigner())).code).toBe('set_invalid');
-    const injected = signRecipientSet(nextUnsignedSet(v1, [...v1.recipients, server.entry], 1_700_000_002_000), server.signer);
+    expect(thrown(() => signRecipientSet(nextUnsignedSet(v1, v1.recipients, 1), generateSigner())).code).toBe(
+      'set_invalid',
+    );
+    const injected = signRecipientSet(
+      nextUnsignedSet(v1, [...v1.recipients, server.entry], 1_700_000_002_000),
+      server.signer,
+    );
     const err = thrown(() => verifyRecipientSet(injected, trusted1));
     expect(err.code).toBe('set_signer_untrusted');
   });
@@ -172,7 +221,10 @@ describe('recipient set: what a client refuses', () => {
 
   it('a successor that does not follow the trusted version (a fork)', async () => {
     const { v1, trusted1, cli, browser } = await vault();
-    const fork = signRecipientSet({ ...nextUnsignedSet(v1, [...v1.recipients, browser.entry], 1), previousHash: 'x'.repeat(43) }, cli.signer);
+    const fork = signRecipientSet(
+      { ...nextUnsignedSet(v1, [...v1.recipients, browser.entry], 1), previousHash: 'x'.repeat(43) },
+      cli.signer,
+    );
     expect(thrown(() => verifyRecipientSet(fork, trusted1)).code).toBe('set_tampered');
   });
 
@@ -197,7 +249,8 @@ describe('recipient set: what a client refuses', () => {
     const sameId = genesis([a, { ...b, entry: { ...b.entry, id: a.entry.id } }]);
     const sameKey = genesis([a, { ...b, entry: { ...b.entry, recipient: a.entry.recipient } }]);
     const sameSigner = genesis([a, { ...b, entry: { ...b.entry, signer: a.entry.signer } }]);
-    for (const s of [sameId, sameKey, sameSigner]) expect(thrown(() => signRecipientSet(s, a.signer)).code).toBe('set_invalid');
+    for (const s of [sameId, sameKey, sameSigner])
+      expect(thrown(() => signRecipientSet(s, a.signer)).code).toBe('set_invalid');
     const malformed: UnsignedRecipientSet[] = [
       { ...genesis([a]), previousHash: 'abc' },
       { ...genesis([a]), version: 2, previousHash: null },
@@ -214,7 +267,14 @@ describe('recipient set: what a client refuses', () => {
 describe('recipient set: history', () => {
   it('verifies a chain of two versions, given the one in between', async () => {
     const { v1, v2, trusted1, cli, device } = await vault();
-    const v3 = signRecipientSet(nextUnsignedSet(v2, v2.recipients.filter((r) => r.id !== device.entry.id), 1_700_000_003_000), cli.signer);
+    const v3 = signRecipientSet(
+      nextUnsignedSet(
+        v2,
+        v2.recipients.filter((r) => r.id !== device.entry.id),
+        1_700_000_003_000,
+      ),
+      cli.signer,
+    );
     expect(thrown(() => verifyRecipientSet(v3, trusted1)).code).toBe('set_invalid');
     const state = verifyRecipientSet(v3, trusted1, [v2]);
     expect(state).toEqual({ vaultId: v1.vaultId, version: 3, hash: setHash(v3), signers: signersOf(v3) });
@@ -242,11 +302,20 @@ describe('recipient set: history', () => {
   it('does not let a revoked client sign the next version', async () => {
     const { v2, trusted1, cli, device } = await vault();
     // Version 3 revokes the device, signed by the CLI.
-    const v3 = signRecipientSet(nextUnsignedSet(v2, v2.recipients.filter((r) => r.id !== device.entry.id), 3), cli.signer);
+    const v3 = signRecipientSet(
+      nextUnsignedSet(
+        v2,
+        v2.recipients.filter((r) => r.id !== device.entry.id),
+        3,
+      ),
+      cli.signer,
+    );
     const trusted3 = verifyRecipientSet(v3, trusted1, [v2]);
     expect(trusted3.signers).not.toContain(device.signer.publicKey);
     // The revoked device cannot sign a set it is not in...
-    expect(thrown(() => signRecipientSet(nextUnsignedSet(v3, v3.recipients, 4), device.signer)).code).toBe('set_invalid');
+    expect(thrown(() => signRecipientSet(nextUnsignedSet(v3, v3.recipients, 4), device.signer)).code).toBe(
+      'set_invalid',
+    );
     // ...and a set that puts it back, signed by itself, is refused by every client that saw version 3.
     const comeback = signRecipientSet(nextUnsignedSet(v3, [...v3.recipients, device.entry], 4), device.signer);
     expect(thrown(() => verifyRecipientSet(comeback, trusted3)).code).toBe('set_signer_untrusted');
@@ -255,7 +324,14 @@ describe('recipient set: history', () => {
   it('lets the recovery phrase sign a new set when every device is lost', async () => {
     const phrase = newRecoveryPhrase();
     const rec = await recoveryIdentity(phrase);
-    const recovery: RecipientEntry = { id: 'r_recovery', kind: 'recovery', recipient: rec.recipient, label: 'recovery phrase', signer: recoverySigner(phrase).publicKey, addedAt: 1 };
+    const recovery: RecipientEntry = {
+      id: 'r_recovery',
+      kind: 'recovery',
+      recipient: rec.recipient,
+      label: 'recovery phrase',
+      signer: recoverySigner(phrase).publicKey,
+      addedAt: 1,
+    };
     const cli = await member('cli', 'old-cli');
     const v1 = signRecipientSet({ ...genesis([cli]), recipients: [cli.entry, recovery] }, cli.signer);
     const trusted1 = verifyRecipientSet(v1, null);
@@ -266,7 +342,11 @@ describe('recipient set: history', () => {
   });
 
   it('works the same for a post-quantum vault', async () => {
-    const [a, b, c] = [await member('cli', 'a', true), await member('device', 'b', true), await member('browser', 'c', true)];
+    const [a, b, c] = [
+      await member('cli', 'a', true),
+      await member('device', 'b', true),
+      await member('browser', 'c', true),
+    ];
     const v1 = signRecipientSet(genesis([a, b], true), a.signer);
     const v2 = signRecipientSet(nextUnsignedSet(v1, [...v1.recipients, c.entry], 2), b.signer);
     const state = verifyRecipientSet(v2, verifyRecipientSet(v1, null));

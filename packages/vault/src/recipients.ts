@@ -72,7 +72,11 @@ export function signersOf(set: UnsignedRecipientSet): string[] {
  * The unsigned successor of a verified set (an addition): same vault and kind,
  * version + 1, previousHash = setHash(previous), the given recipients.
  */
-export function nextUnsignedSet(previous: RecipientSet, recipients: RecipientEntry[], createdAt: number): UnsignedRecipientSet {
+export function nextUnsignedSet(
+  previous: RecipientSet,
+  recipients: RecipientEntry[],
+  createdAt: number,
+): UnsignedRecipientSet {
   return {
     vaultId: previous.vaultId,
     version: previous.version + 1,
@@ -95,7 +99,11 @@ export function signRecipientSet(unsigned: UnsignedRecipientSet, signer: Signer)
   const shape = shapeProblem(unsigned, false);
   if (shape) throw new VaultError('set_invalid', shape);
   checkMembers(unsigned);
-  if (!(signer.secretKey instanceof Uint8Array) || signer.secretKey.length !== 32 || toBase64url(ed25519.getPublicKey(signer.secretKey)) !== signer.publicKey) {
+  if (
+    !(signer.secretKey instanceof Uint8Array) ||
+    signer.secretKey.length !== 32 ||
+    toBase64url(ed25519.getPublicKey(signer.secretKey)) !== signer.publicKey
+  ) {
     throw new VaultError('set_invalid', 'the signer key pair does not match');
   }
   if (!signersOf(unsigned).includes(signer.publicKey)) {
@@ -105,7 +113,14 @@ export function signRecipientSet(unsigned: UnsignedRecipientSet, signer: Signer)
     vaultId: unsigned.vaultId,
     version: unsigned.version,
     postQuantum: unsigned.postQuantum,
-    recipients: unsigned.recipients.map((r) => ({ id: r.id, kind: r.kind, recipient: r.recipient, label: r.label, signer: r.signer, addedAt: r.addedAt })),
+    recipients: unsigned.recipients.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      recipient: r.recipient,
+      label: r.label,
+      signer: r.signer,
+      addedAt: r.addedAt,
+    })),
     previousHash: unsigned.previousHash,
     createdAt: unsigned.createdAt,
     signedBy: signer.publicKey,
@@ -136,15 +151,26 @@ export function signRecipientSet(unsigned: UnsignedRecipientSet, signer: Signer)
  *
  * Returns the state to remember for the newest version.
  */
-export function verifyRecipientSet(set: RecipientSet, trusted: TrustedSetState | null, chain: readonly RecipientSet[] = []): TrustedSetState {
+export function verifyRecipientSet(
+  set: RecipientSet,
+  trusted: TrustedSetState | null,
+  chain: readonly RecipientSet[] = [],
+): TrustedSetState {
   checkSignedShape(set);
   if (trusted !== null) {
     if (set.vaultId !== trusted.vaultId) throw new VaultError('set_invalid', 'the recipient set is for another vault');
     if (set.version < trusted.version) {
-      throw new VaultError('set_rollback', `the server sent recipient set version ${set.version}, older than the trusted version ${trusted.version}`);
+      throw new VaultError(
+        'set_rollback',
+        `the server sent recipient set version ${set.version}, older than the trusted version ${trusted.version}`,
+      );
     }
     if (set.version === trusted.version) {
-      if (setHash(set) !== trusted.hash) throw new VaultError('set_tampered', `recipient set version ${set.version} differs from the one this client trusts`);
+      if (setHash(set) !== trusted.hash)
+        throw new VaultError(
+          'set_tampered',
+          `recipient set version ${set.version} differs from the one this client trusts`,
+        );
       return { ...trusted, signers: [...trusted.signers] };
     }
   }
@@ -170,7 +196,11 @@ function between(chain: readonly RecipientSet[], trusted: TrustedSetState | null
   const out: RecipientSet[] = [];
   for (let v = from; v < set.version; v++) {
     const s = byVersion.get(v);
-    if (!s) throw new VaultError('set_invalid', `recipient set version ${v} is missing: fetch the versions between ${low} and ${set.version}`);
+    if (!s)
+      throw new VaultError(
+        'set_invalid',
+        `recipient set version ${v} is missing: fetch the versions between ${low} and ${set.version}`,
+      );
     out.push(s);
   }
   return out;
@@ -184,15 +214,24 @@ function verifyStep(set: RecipientSet, state: TrustedSetState | null): TrustedSe
   checkMembers(set);
   const signers = signersOf(set);
   if (!signers.includes(set.signedBy)) {
-    throw new VaultError('set_signer_untrusted', `recipient set version ${set.version} is signed by a key that is not in it`);
+    throw new VaultError(
+      'set_signer_untrusted',
+      `recipient set version ${set.version} is signed by a key that is not in it`,
+    );
   }
   if (state !== null) {
     if (set.vaultId !== state.vaultId) throw new VaultError('set_invalid', 'the recipient set is for another vault');
     if (!state.signers.includes(set.signedBy)) {
-      throw new VaultError('set_signer_untrusted', `recipient set version ${set.version} is signed by a key that was not trusted in version ${state.version}`);
+      throw new VaultError(
+        'set_signer_untrusted',
+        `recipient set version ${set.version} is signed by a key that was not trusted in version ${state.version}`,
+      );
     }
     if (set.previousHash !== state.hash) {
-      throw new VaultError('set_tampered', `recipient set version ${set.version} does not follow the trusted version ${state.version}`);
+      throw new VaultError(
+        'set_tampered',
+        `recipient set version ${set.version} does not follow the trusted version ${state.version}`,
+      );
     }
   }
   return { vaultId: set.vaultId, version: set.version, hash: setHash(set), signers };
@@ -201,7 +240,12 @@ function verifyStep(set: RecipientSet, state: TrustedSetState | null): TrustedSe
 function checkSignedShape(set: RecipientSet): void {
   const shape = shapeProblem(set, true);
   if (shape) throw new VaultError('set_invalid', shape);
-  if (typeof set.signedBy !== 'string' || set.signedBy === '' || typeof set.signature !== 'string' || set.signature === '') {
+  if (
+    typeof set.signedBy !== 'string' ||
+    set.signedBy === '' ||
+    typeof set.signature !== 'string' ||
+    set.signature === ''
+  ) {
     throw new VaultError('set_unsigned', `recipient set version ${set.version} is not signed`);
   }
 }
@@ -211,16 +255,28 @@ function checkMembers(set: UnsignedRecipientSet): void {
   const want = set.postQuantum ? 'hybrid' : 'x25519';
   set.recipients.forEach((r, i) => {
     const type = recipientType(r.recipient);
-    if (type === null) throw new VaultError('set_invalid', `recipient ${i + 1} is not an age x25519 or post-quantum recipient`);
+    if (type === null)
+      throw new VaultError('set_invalid', `recipient ${i + 1} is not an age x25519 or post-quantum recipient`);
     if (type !== want) {
-      throw new VaultError('set_mixed_kinds', set.postQuantum ? 'a post-quantum vault takes only age1pq1 recipients' : 'a classic vault takes only age1 x25519 recipients');
+      throw new VaultError(
+        'set_mixed_kinds',
+        set.postQuantum
+          ? 'a post-quantum vault takes only age1pq1 recipients'
+          : 'a classic vault takes only age1 x25519 recipients',
+      );
     }
   });
   const unique = (values: string[], what: string) => {
     if (new Set(values).size !== values.length) throw new VaultError('set_invalid', `two recipients share ${what}`);
   };
-  unique(set.recipients.map((r) => r.id), 'an id');
-  unique(set.recipients.map((r) => r.recipient), 'a key');
+  unique(
+    set.recipients.map((r) => r.id),
+    'an id',
+  );
+  unique(
+    set.recipients.map((r) => r.recipient),
+    'a key',
+  );
   unique(signersOf(set), 'a signer key');
 }
 
@@ -255,7 +311,8 @@ function entryProblem(value: unknown): string | null {
   if (typeof r.kind !== 'string' || !KINDS.includes(r.kind)) return 'unknown kind';
   if (typeof r.recipient !== 'string') return 'no recipient';
   if (typeof r.label !== 'string') return 'no label';
-  if (r.signer !== null && (typeof r.signer !== 'string' || !isSignerPublicKey(r.signer))) return 'the signer is not an ed25519 public key';
+  if (r.signer !== null && (typeof r.signer !== 'string' || !isSignerPublicKey(r.signer)))
+    return 'the signer is not an ed25519 public key';
   if (typeof r.addedAt !== 'number' || !Number.isFinite(r.addedAt)) return 'no time added';
   return null;
 }

@@ -1,9 +1,17 @@
-import { createPrivateKey, createPublicKey, hkdfSync, verify as nodeVerify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto';
 import { bech32 } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import {
-  decryptEntry, encryptEntry, newRecoveryPhrase, normalizePhrase, phraseFromEntropy, recoveryIdentity, recoverySigner,
-  validatePhrase, VaultError, type VaultErrorCode,
+  decryptEntry,
+  encryptEntry,
+  newRecoveryPhrase,
+  normalizePhrase,
+  phraseFromEntropy,
+  recoveryIdentity,
+  recoverySigner,
+  validatePhrase,
+  VaultError,
+  type VaultErrorCode,
 } from './index.js';
 
 // A fixed phrase so word substitutions below are deterministic.
@@ -45,7 +53,18 @@ describe('recovery phrase', () => {
   });
 
   it('gives the same identity and signer for the same phrase typed differently', async () => {
-    const odd = '\n ' + words.map((w, i) => (i % 3 === 0 ? w.toUpperCase() : i % 3 === 1 ? w : [...w].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join(''))).join('  \u3000') + '\t';
+    const odd =
+      '\n ' +
+      words
+        .map((w, i) =>
+          i % 3 === 0
+            ? w.toUpperCase()
+            : i % 3 === 1
+              ? w
+              : [...w].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join(''),
+        )
+        .join('  \u3000') +
+      '\t';
     expect(normalizePhrase(odd)).toBe(phrase);
     const [a, b] = await Promise.all([recoveryIdentity(phrase), recoveryIdentity(odd)]);
     expect(b).toEqual(a);
@@ -61,7 +80,9 @@ describe('recovery phrase', () => {
 
   it('derives the identity as HKDF-SHA256 over the entropy with the versioned info string', async () => {
     const { identity } = await recoveryIdentity(phrase);
-    const expected = new Uint8Array(hkdfSync('sha256', entropy, new Uint8Array(0), 'fabric-vault/recovery/x25519/v1', 32));
+    const expected = new Uint8Array(
+      hkdfSync('sha256', entropy, new Uint8Array(0), 'fabric-vault/recovery/x25519/v1', 32),
+    );
     const decoded = bech32.decodeToBytes(identity);
     expect(decoded.prefix.toUpperCase()).toBe('AGE-SECRET-KEY-');
     expect(decoded.bytes).toEqual(expected);
@@ -72,7 +93,10 @@ describe('recovery phrase', () => {
     const seed = new Uint8Array(hkdfSync('sha256', entropy, new Uint8Array(0), 'fabric-vault/recovery/ed25519/v1', 32));
     expect(signer.secretKey).toEqual(seed);
     const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
-    const pub = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+    const pub = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+      format: 'der',
+      type: 'spki',
+    });
     expect(Buffer.from(pub.subarray(-32)).toString('base64url')).toBe(signer.publicKey);
   });
 
@@ -81,7 +105,9 @@ describe('recovery phrase', () => {
     expect(pq.identity.startsWith('AGE-SECRET-KEY-PQ-1')).toBe(true);
     expect(pq.recipient.startsWith('age1pq1')).toBe(true);
     expect(await recoveryIdentity(phrase.toUpperCase(), { postQuantum: true })).toEqual(pq);
-    const expected = new Uint8Array(hkdfSync('sha256', entropy, new Uint8Array(0), 'fabric-vault/recovery/mlkem768x25519/v1', 32));
+    const expected = new Uint8Array(
+      hkdfSync('sha256', entropy, new Uint8Array(0), 'fabric-vault/recovery/mlkem768x25519/v1', 32),
+    );
     expect(bech32.decodeToBytes(pq.identity).bytes).toEqual(expected);
     const armored = await encryptEntry('pq recovered', [pq.recipient]);
     const again = await recoveryIdentity(phrase, { postQuantum: true });
@@ -109,7 +135,9 @@ describe('recovery phrase', () => {
     expect(err.code).toBe('phrase_invalid');
     expect(err.message).toBe('a recovery phrase has 24 words, this has 23');
     expect(thrown(() => validatePhrase('')).message).toBe('a recovery phrase has 24 words, this has 0');
-    expect(thrown(() => validatePhrase(`${phrase} abandon`)).message).toBe('a recovery phrase has 24 words, this has 25');
+    expect(thrown(() => validatePhrase(`${phrase} abandon`)).message).toBe(
+      'a recovery phrase has 24 words, this has 25',
+    );
   });
 
   it('rejects two swapped words as a checksum failure, not a wrong key', async () => {
@@ -134,7 +162,9 @@ describe('recovery phrase', () => {
     let passed = 0;
     for (let i = 0; i < 200; i++) {
       const w = [...words];
-      w[i % 24] = phraseFromEntropy(Uint8Array.from({ length: 32 }, (_, j) => (i * 13 + j * 7) & 0xff)).split(' ')[(i * 5) % 23]!;
+      w[i % 24] = phraseFromEntropy(Uint8Array.from({ length: 32 }, (_, j) => (i * 13 + j * 7) & 0xff)).split(' ')[
+        (i * 5) % 23
+      ]!;
       if (w.join(' ') === phrase) continue;
       if (codeOf(w.join(' ')) === 'ok') passed++;
       else expect(codeOf(w.join(' '))).toBe('phrase_checksum');

@@ -49,7 +49,8 @@ function entropyOf(input: string): Uint8Array {
   const list = normalized === '' ? [] : normalized.split(' ');
   list.forEach((w, i) => {
     // The position, not the word: even a mistyped word is part of the secret.
-    if (!words.has(w)) throw new VaultError('phrase_invalid', `word ${i + 1} is not a recovery word; check its spelling`);
+    if (!words.has(w))
+      throw new VaultError('phrase_invalid', `word ${i + 1} is not a recovery word; check its spelling`);
   });
   if (list.length !== PHRASE_WORDS) {
     throw new VaultError('phrase_invalid', `a recovery phrase has ${PHRASE_WORDS} words, this has ${list.length}`);

@@ -22,7 +22,8 @@ export function generateSigner(): Signer {
 
 /** The signer of a 32-byte Ed25519 seed. The secret is copied. */
 export function signerFromSecret(secretKey: Uint8Array): Signer {
-  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) throw new RangeError('an ed25519 secret key is 32 bytes');
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32)
+    throw new RangeError('an ed25519 secret key is 32 bytes');
   const secret = Uint8Array.from(secretKey);
   return { publicKey: toBase64url(ed25519.getPublicKey(secret)), secretKey: secret };
 }

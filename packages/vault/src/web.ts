@@ -5,7 +5,13 @@
 export type WebCryptoKey = object & { readonly type: string };
 
 interface SubtleLike {
-  importKey(format: 'pkcs8', keyData: Uint8Array, algorithm: { name: 'X25519' }, extractable: false, usages: ['deriveBits']): Promise<WebCryptoKey>;
+  importKey(
+    format: 'pkcs8',
+    keyData: Uint8Array,
+    algorithm: { name: 'X25519' },
+    extractable: false,
+    usages: ['deriveBits'],
+  ): Promise<WebCryptoKey>;
 }
 
 /** Web Crypto's SubtleCrypto, or undefined where there is none (an insecure browser context). */

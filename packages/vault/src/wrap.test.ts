@@ -2,15 +2,31 @@ import { hkdfSync } from 'node:crypto';
 import { bech32 } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import {
-  CANARY_TEXT, checkCanary, decryptEntry, encodeSigner, encryptEntry, generateIdentity, generateSigner, makeCanary,
-  passkeyIdentity, recipientOf, unwrapWithIdentity, unwrapWithPassphrase, wrapToRecipient, wrapWithPassphrase, VaultError,
+  CANARY_TEXT,
+  checkCanary,
+  decryptEntry,
+  encodeSigner,
+  encryptEntry,
+  generateIdentity,
+  generateSigner,
+  makeCanary,
+  passkeyIdentity,
+  recipientOf,
+  unwrapWithIdentity,
+  unwrapWithPassphrase,
+  wrapToRecipient,
+  wrapWithPassphrase,
+  VaultError,
 } from './index.js';
 
 // scrypt at typage's default (2^18) takes about a second in pure JS; tests use 2^10.
 const fast = { workFactor: 10 };
 
 async function rejection(p: Promise<unknown>): Promise<VaultError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(VaultError);
   return err as VaultError;
 }
@@ -122,6 +138,12 @@ describe('canary', () => {
 
   it('throws canary_mismatch for a damaged canary', async () => {
     const id = await generateIdentity();
-    expect((await rejection(checkCanary('-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n', id.identity))).code).toBe('canary_mismatch');
+    expect(
+      (
+        await rejection(
+          checkCanary('-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n', id.identity),
+        )
+      ).code,
+    ).toBe('canary_mismatch');
   });
 });

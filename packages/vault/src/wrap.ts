@@ -26,7 +26,11 @@ export const PASSKEY_INFO = {
  * as typage; at most 20, the most typage will open). Tests may lower it; real
  * callers should not.
  */
-export async function wrapWithPassphrase(secret: string, passphrase: string, opts: { workFactor?: number } = {}): Promise<string> {
+export async function wrapWithPassphrase(
+  secret: string,
+  passphrase: string,
+  opts: { workFactor?: number } = {},
+): Promise<string> {
   const workFactor = opts.workFactor ?? DEFAULT_WORK_FACTOR;
   if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
     throw new RangeError(`the scrypt work factor is an integer from 1 to ${MAX_WORK_FACTOR}`);
@@ -73,7 +77,11 @@ export async function unwrapWithPassphrase(blob: string, passphrase: string): Pr
  * `postQuantum` (an addition) derives a hybrid identity instead, so that a
  * post-quantum vault's browser identity is not wrapped under X25519 alone.
  */
-export async function passkeyIdentity(prfOutput: Uint8Array, salt: Uint8Array, opts: { postQuantum?: boolean } = {}): Promise<VaultIdentity> {
+export async function passkeyIdentity(
+  prfOutput: Uint8Array,
+  salt: Uint8Array,
+  opts: { postQuantum?: boolean } = {},
+): Promise<VaultIdentity> {
   if (!(prfOutput instanceof Uint8Array) || prfOutput.length !== 32) throw new RangeError('a prf output is 32 bytes');
   if (!(salt instanceof Uint8Array) || salt.length === 0) throw new RangeError('the prf salt is empty');
   const postQuantum = opts.postQuantum === true;
@@ -102,7 +110,10 @@ export async function unwrapWithIdentity(blob: string, identity: string): Promis
     bytes = await decryptWith(await decrypterFor([identity]), blob);
   } catch (err) {
     if (err instanceof DecryptFailure) {
-      throw new VaultError('decrypt_failed', err.noMatch ? 'this key cannot open the wrapped key' : 'the wrapped key is damaged');
+      throw new VaultError(
+        'decrypt_failed',
+        err.noMatch ? 'this key cannot open the wrapped key' : 'the wrapped key is damaged',
+      );
     }
     throw err;
   }

@@ -139,10 +139,16 @@ describe('the passkey path in headless Chromium', () => {
     const { material } = await call(page, 'enrol', PASSPHRASE);
     const entry = await call(page, 'addEntry', material.recipient, SECRET);
 
-    expect(await call(page, 'unlockWithPassphrase', material, 'correct horse battery stapler')).toEqual({ ok: false, code: 'passphrase_wrong' });
+    expect(await call(page, 'unlockWithPassphrase', material, 'correct horse battery stapler')).toEqual({
+      ok: false,
+      code: 'passphrase_wrong',
+    });
     expect(await call(page, 'readEntry', entry)).toEqual({ ok: false, code: 'locked' });
 
-    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({ ok: true, recipient: material.recipient });
+    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({
+      ok: true,
+      recipient: material.recipient,
+    });
     expect(await call(page, 'readEntry', entry)).toEqual({ ok: true, text: SECRET });
     await context.close();
     expectOnlyLocalReads(seen);
@@ -189,13 +195,20 @@ describe('the passkey path in headless Chromium', () => {
     expect(refused).toEqual({ ok: false, code: 'prf_unavailable' });
     expect(asserted).toEqual([`${second}:${credential.credentialId}`]);
     const [moved] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId: second })).credentials;
-    expect(moved).toMatchObject({ credentialId: credential.credentialId, privateKey: credential.privateKey, userHandle: credential.userHandle });
+    expect(moved).toMatchObject({
+      credentialId: credential.credentialId,
+      privateKey: credential.privateKey,
+      userHandle: credential.userHandle,
+    });
     expect(moved!.signCount).toBeGreaterThan(credential.signCount);
     expect(await call(page, 'readEntry', entry)).toEqual({ ok: false, code: 'locked' });
 
     // Nothing was written (no request but reads: expectOnlyLocalReads) and
     // the stored material, as it was, still opens with the passphrase.
-    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({ ok: true, recipient: material.recipient });
+    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({
+      ok: true,
+      recipient: material.recipient,
+    });
     expect(await call(page, 'readEntry', entry)).toEqual({ ok: true, text: SECRET });
     await context.close();
     expectOnlyLocalReads(seen);
@@ -228,8 +241,15 @@ describe('the passkey path in headless Chromium', () => {
 
     // Nothing was written (no request but reads: expectOnlyLocalReads) and
     // the stored material still opens with the enrolled passkey and the passphrase.
-    expect(await call(page, 'unlockWithPasskey', material)).toEqual({ ok: true, recipient: material.recipient, prfCheck: enrolled.prfCheck });
-    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({ ok: true, recipient: material.recipient });
+    expect(await call(page, 'unlockWithPasskey', material)).toEqual({
+      ok: true,
+      recipient: material.recipient,
+      prfCheck: enrolled.prfCheck,
+    });
+    expect(await call(page, 'unlockWithPassphrase', material, PASSPHRASE)).toEqual({
+      ok: true,
+      recipient: material.recipient,
+    });
     expect(await call(page, 'readEntry', entry)).toEqual({ ok: true, text: SECRET });
     await context.close();
     expectOnlyLocalReads(seen);
@@ -269,7 +289,10 @@ function call<K extends keyof FabricVaultPage>(
   ...args: Parameters<FabricVaultPage[K]>
 ): Promise<Awaited<ReturnType<FabricVaultPage[K]>>> {
   return page.evaluate(
-    ({ name, args }) => (globalThis as unknown as { fabricVault: Record<string, (...a: unknown[]) => unknown> }).fabricVault[name]!(...args),
+    ({ name, args }) =>
+      (globalThis as unknown as { fabricVault: Record<string, (...a: unknown[]) => unknown> }).fabricVault[name]!(
+        ...args,
+      ),
     { name, args: args as unknown[] },
   ) as Promise<Awaited<ReturnType<FabricVaultPage[K]>>>;
 }
@@ -285,7 +308,13 @@ async function buildPage(dir: string): Promise<string> {
     base: './',
     logLevel: 'error',
     plugins: [refuseNodeBuiltins()],
-    build: { outDir: join(dir, 'site'), emptyOutDir: true, minify: false, reportCompressedSize: false, modulePreload: false },
+    build: {
+      outDir: join(dir, 'site'),
+      emptyOutDir: true,
+      minify: false,
+      reportCompressedSize: false,
+      modulePreload: false,
+    },
   });
   const results = Array.isArray(output) ? output : [output];
   const chunks = results.flatMap((r) => ('output' in r ? r.output : [])).filter((o) => o.type === 'chunk');
@@ -305,7 +334,10 @@ function refuseNodeBuiltins(): Plugin {
   };
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
 
 /** Serve the built site from 127.0.0.1 on a free port. */
 async function serveStatic(dir: string): Promise<Server> {

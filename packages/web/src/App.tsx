@@ -16,7 +16,9 @@ import { connectFleet, live, loadMe, me } from './store.js';
 const mode = currentMode();
 
 export function App() {
-  useEffect(() => { void loadMe(); }, []);
+  useEffect(() => {
+    void loadMe();
+  }, []);
   useEffect(() => (me.value ? connectFleet() : undefined), [Boolean(me.value)]);
   const p = path.value;
   if (me.value === undefined) return <p class="panel muted">connecting…</p>;
@@ -33,9 +35,15 @@ export function App() {
   else if (p === '/board') screen = <BoardScreen />;
   else if (p === '/vault' && mode === 'fabric') screen = <VaultScreen />;
   else if (p === '/account') screen = <AccountScreen mode={mode} />;
-  else screen = <section class="panel"><h2>not found</h2><a href="/sessions">sessions</a></section>;
+  else
+    screen = (
+      <section class="panel">
+        <h2>not found</h2>
+        <a href="/sessions">sessions</a>
+      </section>
+    );
   return (
-    <div class="shell-wrap" onClick={onLinkClick as never} data-mode={mode} data-live={live.value}>
+    <div class="shell-wrap" onClick={onLinkClick} data-mode={mode} data-live={live.value}>
       {mode === 'fabric' && <FuelMeter />}
       <AccountLink />
       <div class="shell">

@@ -2,7 +2,11 @@ import { newId, type ErrorCode } from '@fabric/protocol';
 
 /** A failed call: the server's stable code and its one-line advice. */
 export class ApiError extends Error {
-  constructor(readonly code: ErrorCode | 'network', message: string, readonly status: number) {
+  constructor(
+    readonly code: ErrorCode | 'network',
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -12,7 +16,12 @@ export class ApiError extends Error {
  * server requires of cookie-authenticated requests. A 401 fires
  * `onSignedOut` so the app can show the sign-in screen.
  */
-export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {

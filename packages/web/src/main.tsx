@@ -6,5 +6,7 @@ render(<App />, document.getElementById('app')!);
 
 // Installable and offline-tolerant: the service worker caches the shell (and handles push).
 if ('serviceWorker' in navigator) {
-  addEventListener('load', () => { void navigator.serviceWorker.register('/sw.js').catch(() => {}); });
+  addEventListener('load', () => {
+    void navigator.serviceWorker.register('/sw.js').catch(() => {});
+  });
 }

@@ -8,7 +8,11 @@ export const FABRIC_HOSTNAMES: readonly string[] = ['localhost', '127.0.0.1', '[
 
 export type Mode = 'fabric' | 'local';
 
-export function modeFor(hostname: string, override: string | null | undefined, extra: readonly string[] = FABRIC_HOSTNAMES): Mode {
+export function modeFor(
+  hostname: string,
+  override: string | null | undefined,
+  extra: readonly string[] = FABRIC_HOSTNAMES,
+): Mode {
   if (override === 'fabric' || override === 'local') return override;
   const host = hostname.toLowerCase();
   if (host.startsWith('fabric.') || extra.includes(host)) return 'fabric';

@@ -11,7 +11,9 @@ export function navigate(to: string, replace = false): void {
   window.scrollTo(0, 0);
 }
 
-addEventListener('popstate', () => { path.value = location.pathname; });
+addEventListener('popstate', () => {
+  path.value = location.pathname;
+});
 
 /** Route a click on an in-app link without a page load. */
 export function onLinkClick(e: MouseEvent): void {

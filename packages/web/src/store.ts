@@ -19,7 +19,9 @@ export const board = signal<BoardCard[]>([]);
 /** The live feed's state, shown in the header so a stale screen is never mistaken for a live one. */
 export const live = signal<'connecting' | 'live' | 'offline'>('connecting');
 
-onSignedOut.add(() => { me.value = null; });
+onSignedOut.add(() => {
+  me.value = null;
+});
 
 export async function loadMe(): Promise<void> {
   try {
@@ -68,7 +70,11 @@ function debounced(fn: () => Promise<void>, ms = 150): () => void {
 }
 
 const onDevice = debounced(refreshDevices);
-const onSession = debounced(async () => { await refreshSessions(); await refreshFuel(); await refreshDevices(); });
+const onSession = debounced(async () => {
+  await refreshSessions();
+  await refreshFuel();
+  await refreshDevices();
+});
 const onBoard = debounced(refreshBoard);
 
 /**

@@ -18,7 +18,8 @@ async function password(o: { passwordStdin?: boolean }): Promise<string> {
 }
 
 export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('login').configureHelp({ showGlobalOptions: true })
+  return new Command('login')
+    .configureHelp({ showGlobalOptions: true })
     .description('sign this CLI in as a person (with --code: redeem an owner setup code or an invite first)')
     .requiredOption('--user <name>', 'your account name')
     .option('--code <code>', 'setup code or invite code (creates the account)')
@@ -38,7 +39,8 @@ export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
 }
 
 export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('invite').configureHelp({ showGlobalOptions: true })
+  return new Command('invite')
+    .configureHelp({ showGlobalOptions: true })
     .description('first run: print the owner setup code; afterwards: invite a person')
     .addOption(new Option('--role <role>', 'role of the invited person').choices(['member', 'owner']).default('member'))
     .option('--json', 'print JSON')
@@ -75,7 +77,8 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
 }
 
 export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
-  return new Command('pair').configureHelp({ showGlobalOptions: true })
+  return new Command('pair')
+    .configureHelp({ showGlobalOptions: true })
     .description('with --token: pair this data dir as a device; without: print a pairing token for a new device')
     .option('--token <pairing token>', 'pairing token from "optimal pair" run by a signed-in user')
     .option('--name <name>', 'device name (default: this host name)')
@@ -86,14 +89,22 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
       if (!o.token) {
         const api = Api.forUser(g);
         const code = await api.post<CodeResponse>('/api/devices/pairing-tokens');
-        if (o.json) { out.stdout(JSON.stringify({ ...code, server: api.server }) + '\n'); return; }
+        if (o.json) {
+          out.stdout(JSON.stringify({ ...code, server: api.server }) + '\n');
+          return;
+        }
         out.stdout(`pairing token (single use, 10 minutes):\n${code.code}\n`);
-        out.stdout(`on the device: optimal pair --server ${api.server} --token <token> --data <dir>, then optimal device --data <dir>\n`);
+        out.stdout(
+          `on the device: optimal pair --server ${api.server} --token <token> --data <dir>, then optimal device --data <dir>\n`,
+        );
         return;
       }
       const existing = readDeviceFile(dir);
       if (existing) {
-        throw new FabricError('conflict', `${dir} is already paired as ${existing.name} (${existing.deviceId}); use another --data dir`);
+        throw new FabricError(
+          'conflict',
+          `${dir} is already paired as ${existing.name} (${existing.deviceId}); use another --data dir`,
+        );
       }
       const server = serverUrl(g, null);
       // A refused pairing leaves the data dir as it found it: no vault.key, and no dir if it made one.
@@ -103,16 +114,35 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
       let paired: PairResponse;
       try {
         paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', {
-          token: o.token, name: o.name ?? (hostname().slice(0, 64) || 'device'), vaultRecipient: key.recipient,
+          token: o.token,
+          name: o.name ?? (hostname().slice(0, 64) || 'device'),
+          vaultRecipient: key.recipient,
         });
       } catch (err) {
         if (!hadKey) rmSync(deviceKeyPath(dir), { force: true });
-        if (!hadDir) { try { rmdirSync(dir); } catch { /* something else was written there meanwhile */ } }
+        if (!hadDir) {
+          try {
+            rmdirSync(dir);
+          } catch {
+            /* something else was written there meanwhile */
+          }
+        }
         throw err;
       }
-      writeDeviceFile(dir, { server, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+      writeDeviceFile(dir, {
+        server,
+        deviceId: paired.deviceId,
+        name: paired.name,
+        token: paired.token,
+        pairedAt: Date.now(),
+      });
       recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server });
-      if (o.json) { out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n'); return; }
-      out.stdout(`paired as ${printable(paired.name)} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`);
+      if (o.json) {
+        out.stdout(JSON.stringify({ deviceId: paired.deviceId, name: paired.name, server }) + '\n');
+        return;
+      }
+      out.stdout(
+        `paired as ${printable(paired.name)} (${paired.deviceId}); start it with: optimal device --data ${dir}\n`,
+      );
     });
 }

@@ -20,7 +20,7 @@ describe('the command the banner tells a person to run', () => {
     expect(optimalCommand(`/nonexistent:${binDir('linked', 'bin')}`)).toBe('optimal');
   });
 
-  it('is npx optimal when only npm\'s node_modules/.bin has it (npm start adds that to the daemon\'s PATH, not to their shell)', () => {
+  it("is npx optimal when only npm's node_modules/.bin has it (npm start adds that to the daemon's PATH, not to their shell)", () => {
     expect(optimalCommand(`${binDir('repo', 'node_modules', '.bin')}:/nonexistent`)).toBe('npx optimal');
     expect(optimalCommand('')).toBe('npx optimal');
   });

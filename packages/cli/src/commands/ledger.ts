@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { FabricError, ledgerCheckpointListSchema, type LedgerCheckpointList, type LedgerVerifyReport } from '@fabric/protocol';
+import {
+  FabricError,
+  ledgerCheckpointListSchema,
+  type LedgerCheckpointList,
+  type LedgerVerifyReport,
+} from '@fabric/protocol';
 import { Ledger, LedgerKey, ledgerKeyPath, readDeviceFile, verifyLedger } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, type GlobalOptions } from '../context.js';
@@ -12,7 +17,9 @@ async function fetchCheckpoints(api: Api, deviceId: string): Promise<LedgerCheck
   const checkpoints: LedgerCheckpointList['checkpoints'] = [];
   let after = 0;
   for (;;) {
-    const page: LedgerCheckpointList = ledgerCheckpointListSchema.parse(await api.get(`/api/devices/${encodeURIComponent(deviceId)}/ledger?afterSeq=${after}&limit=5000`));
+    const page: LedgerCheckpointList = ledgerCheckpointListSchema.parse(
+      await api.get(`/api/devices/${encodeURIComponent(deviceId)}/ledger?afterSeq=${after}&limit=5000`),
+    );
     checkpoints.push(...page.checkpoints);
     if (page.checkpoints.length < 5000) return { ...page, checkpoints };
     after = page.checkpoints[page.checkpoints.length - 1]!.seq;
@@ -22,13 +29,16 @@ async function fetchCheckpoints(api: Api, deviceId: string): Promise<LedgerCheck
 function describe(report: LedgerVerifyReport): string {
   const lines: string[] = [];
   const head = report.head ? `head #${report.head.seq} ${report.head.hash.slice(0, 16)}…` : 'empty';
-  const cps = report.checkpoints.total === 0
-    ? 'no checkpoint was checked (a rewrite of the whole file would go unnoticed)'
-    : `${report.checkpoints.matched} of ${report.checkpoints.total} signed checkpoint(s) match`;
+  const cps =
+    report.checkpoints.total === 0
+      ? 'no checkpoint was checked (a rewrite of the whole file would go unnoticed)'
+      : `${report.checkpoints.matched} of ${report.checkpoints.total} signed checkpoint(s) match`;
   if (report.ok) {
     lines.push(`ledger ok: ${report.events.toLocaleString('en-US')} events, ${head}; ${cps}`);
   } else {
-    lines.push(`LEDGER BROKEN: ${report.firstBad ? `first bad event #${report.firstBad.seq}: ${report.firstBad.message}` : 'see problems below'}`);
+    lines.push(
+      `LEDGER BROKEN: ${report.firstBad ? `first bad event #${report.firstBad.seq}: ${report.firstBad.message}` : 'see problems below'}`,
+    );
     lines.push(`${report.events.toLocaleString('en-US')} events read, ${head}; ${cps}`);
     for (const p of report.problems) lines.push(`  ${p.seq === null ? '-' : `#${p.seq}`} ${p.code}: ${p.message}`);
   }
@@ -36,11 +46,16 @@ function describe(report: LedgerVerifyReport): string {
 }
 
 export function ledgerCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
-  const cmd = new Command('ledger').configureHelp({ showGlobalOptions: true }).description('the device\'s tamper-evident ledger');
-  cmd.command('verify')
-    .description('check the hash chain of this data dir\'s ledger and the signed checkpoints the control plane holds; names the first bad event')
+  const cmd = new Command('ledger')
+    .configureHelp({ showGlobalOptions: true })
+    .description("the device's tamper-evident ledger");
+  cmd
+    .command('verify')
+    .description(
+      "check the hash chain of this data dir's ledger and the signed checkpoints the control plane holds; names the first bad event",
+    )
     .option('--offline', 'check the chain only, without asking the control plane for checkpoints')
-    .option('--file <ledger.db>', 'verify this ledger file (e.g. a backup copy) instead of the data dir\'s')
+    .option('--file <ledger.db>', "verify this ledger file (e.g. a backup copy) instead of the data dir's")
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExit status: 0 when the ledger verifies, 1 when it does not (or cannot be checked).')
     .action(async (o: { offline?: boolean; file?: string; json?: boolean }) => {
@@ -67,8 +82,15 @@ export function ledgerCommand(globals: () => GlobalOptions, out: Out, setExit: (
       try {
         const head = ledger.head();
         // A backup copy ends earlier than the device's ledger: checkpoints past its head are not evidence against it.
-        const checkpoints = (anchor?.checkpoints ?? []).filter((cp) => o.file === undefined || (head !== null && cp.seq <= head.seq));
-        report = verifyLedger(ledger.iterate(), { deviceId: device.deviceId, checkpoints, pinnedKey: anchor?.publicKey ?? null, localKey });
+        const checkpoints = (anchor?.checkpoints ?? []).filter(
+          (cp) => o.file === undefined || (head !== null && cp.seq <= head.seq),
+        );
+        report = verifyLedger(ledger.iterate(), {
+          deviceId: device.deviceId,
+          checkpoints,
+          pinnedKey: anchor?.publicKey ?? null,
+          localKey,
+        });
       } finally {
         ledger.close();
       }

@@ -4,7 +4,16 @@ import { createRequire } from 'node:module';
 import { delimiter, dirname, join, sep } from 'node:path';
 import { FabricError, type Labels } from '@fabric/protocol';
 import type { Accounts, RunningServer } from '@fabric/server';
-import { DEFAULT_ALLOWLIST, ensureDeviceKey, readDeviceFile, recordPairing, startDevice, which, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
+import {
+  DEFAULT_ALLOWLIST,
+  ensureDeviceKey,
+  readDeviceFile,
+  recordPairing,
+  startDevice,
+  which,
+  writeDeviceFile,
+  type RunningDevice,
+} from '@fabric/daemon';
 import { writePrivateJson } from '@fabric/node';
 import { readCliFile, writeCliFile } from '../context.js';
 import type { Out } from './shared.js';
@@ -21,7 +30,10 @@ export interface ServeOptions {
 
 /** The cockpit's build, shipped in @fabric/web (built by npm ci / npm run build); FABRIC_WEB_ROOT points elsewhere. */
 export function cockpitRoot(): string {
-  return process.env.FABRIC_WEB_ROOT ?? join(dirname(createRequire(import.meta.url).resolve('@fabric/web/package.json')), 'dist');
+  return (
+    process.env.FABRIC_WEB_ROOT ??
+    join(dirname(createRequire(import.meta.url).resolve('@fabric/web/package.json')), 'dist')
+  );
 }
 
 /** Start a control plane on `dir` and record where it listens (`server.json`). */
@@ -29,11 +41,17 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   // Loaded on demand: client commands never pay for the server's imports.
   const { consoleLogger, startServer } = await import('@fabric/server');
   const server = await startServer({
-    dataDir: o.dir, host: o.host, port: o.port, log: consoleLogger('server'), webRoot: cockpitRoot(),
+    dataDir: o.dir,
+    host: o.host,
+    port: o.port,
+    log: consoleLogger('server'),
+    webRoot: cockpitRoot(),
     ...(o.mode ? { mode: o.mode } : {}),
     ...(o.lostTimeoutMs ? { lostTimeoutMs: o.lostTimeoutMs } : {}),
     ...(o.queueTimeoutMs ? { queueTimeoutMs: o.queueTimeoutMs } : {}),
-  }).catch((err: unknown) => { throw listenError(err, o); });
+  }).catch((err: unknown) => {
+    throw listenError(err, o);
+  });
   writePrivateJson(join(o.dir, 'server.json'), { url: server.url, pid: process.pid });
   return server;
 }
@@ -41,9 +59,15 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
 /** A failure to listen as a person can act on it: the port (or address) and the flag to change it. */
 function listenError(err: unknown, o: ServeOptions): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code === 'EADDRINUSE') return new FabricError('port_in_use', `port ${o.port} is in use; pick another with --port`);
-  if (code === 'EACCES') return new FabricError('forbidden', `port ${o.port} needs privileges on this machine; pick one above 1023 with --port`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new FabricError('bad_request', `${o.host} is not an address of this machine; pick another with --host`);
+  if (code === 'EADDRINUSE')
+    return new FabricError('port_in_use', `port ${o.port} is in use; pick another with --port`);
+  if (code === 'EACCES')
+    return new FabricError(
+      'forbidden',
+      `port ${o.port} needs privileges on this machine; pick one above 1023 with --port`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new FabricError('bad_request', `${o.host} is not an address of this machine; pick another with --host`);
   return err;
 }
 
@@ -57,20 +81,35 @@ export async function bootstrapLocal(server: RunningServer, dir: string): Promis
   const role = 'owner' as const;
   const cli = readCliFile(dir);
   let valid = false;
-  if (cli && cli.server === server.url) {
-    valid = await tokens.verify(cli.token, ['cli']).then(() => true, () => false);
+  if (cli?.server === server.url) {
+    valid = await tokens.verify(cli.token, ['cli']).then(
+      () => true,
+      () => false,
+    );
   }
   if (!valid) {
     const auth = await accounts.signIn({ id: owner.id, name: owner.name, role }, 'cli');
     writeCliFile(dir, { server: server.url, token: auth.token, user: auth.user, expiresAt: auth.expiresAt });
   }
   const device = readDeviceFile(dir);
-  const known = device ? await server.ctx.db.selectFrom('devices').select(['revoked_at']).where('id', '=', device.deviceId).executeTakeFirst() : undefined;
-  if (!device || !known || known.revoked_at !== null) {
+  const known = device
+    ? await server.ctx.db
+        .selectFrom('devices')
+        .select(['revoked_at'])
+        .where('id', '=', device.deviceId)
+        .executeTakeFirst()
+    : undefined;
+  if (!device || known?.revoked_at !== null) {
     const key = await ensureDeviceKey(dir);
     const pairing = await accounts.createPairingToken(owner.id);
     const paired = await accounts.pair(pairing.code, hostname().slice(0, 64) || 'local', key.recipient);
-    writeDeviceFile(dir, { server: server.url, deviceId: paired.deviceId, name: paired.name, token: paired.token, pairedAt: Date.now() });
+    writeDeviceFile(dir, {
+      server: server.url,
+      deviceId: paired.deviceId,
+      name: paired.name,
+      token: paired.token,
+      pairedAt: Date.now(),
+    });
     recordPairing(dir, 'owner', { deviceId: paired.deviceId, name: paired.name, server: server.url });
   } else {
     await ensureDeviceKey(dir);
@@ -89,7 +128,10 @@ export interface DaemonFlags {
 export function isolationLine(device: RunningDevice): string {
   const { kind, mode, reason } = device.isolation;
   if (kind === 'bwrap') return 'isolation: bwrap (every session runs in its own sandbox)';
-  const what = mode === 'required' ? 'no session will run (--sandbox required)' : 'only your own sessions run, unisolated; others are refused';
+  const what =
+    mode === 'required'
+      ? 'no session will run (--sandbox required)'
+      : 'only your own sessions run, unisolated; others are refused';
   return `isolation: none — install bubblewrap (${what}; ${reason ?? 'no sandbox'})`;
 }
 
@@ -107,22 +149,34 @@ export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDev
     // FABRIC_BWRAP names bubblewrap elsewhere (or nowhere: tests play a machine without it).
     ...(process.env.FABRIC_BWRAP ? { bwrapPath: process.env.FABRIC_BWRAP } : {}),
     log,
-    onState: (s) => { if (s === 'online') out.stderr(`device online\n`); },
+    onState: (s) => {
+      if (s === 'online') out.stderr(`device online\n`);
+    },
   });
 }
 
 /** Open the data directory's store directly (local authority: whoever can read the files owns the server). */
-export async function openLocalAccounts(dir: string): Promise<{ accounts: Accounts; close: () => Promise<void>; ownerId: string | null }> {
+export async function openLocalAccounts(
+  dir: string,
+): Promise<{ accounts: Accounts; close: () => Promise<void>; ownerId: string | null }> {
   const { Accounts, KeyRing, Tokens, dbFile, openSqlite, systemClock } = await import('@fabric/server');
   const file = dbFile(dir);
   if (!existsSync(file)) {
-    throw new FabricError('not_found', `no control plane data in ${dir}; start one with "optimal serve --data ${dir}" or pass --server`);
+    throw new FabricError(
+      'not_found',
+      `no control plane data in ${dir}; start one with "optimal serve --data ${dir}" or pass --server`,
+    );
   }
   const db = await openSqlite(file);
   const keys = new KeyRing(db, systemClock);
   await keys.load();
   const accounts = new Accounts(db, new Tokens(keys, systemClock), systemClock);
-  const owner = await db.selectFrom('users').select('id').where('role', '=', 'owner').orderBy('created_at').executeTakeFirst();
+  const owner = await db
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'owner')
+    .orderBy('created_at')
+    .executeTakeFirst();
   return { accounts, ownerId: owner?.id ?? null, close: () => db.destroy() };
 }
 
@@ -153,7 +207,10 @@ export function onShutdown(stop: () => Promise<void>, announce: () => void = () 
  * not count: the person's shell has none of them.
  */
 export function optimalCommand(path = process.env.PATH ?? ''): string {
-  const theirs = path.split(delimiter).filter((d) => d !== '' && !d.split(sep).includes('node_modules')).join(delimiter);
+  const theirs = path
+    .split(delimiter)
+    .filter((d) => d !== '' && !d.split(sep).includes('node_modules'))
+    .join(delimiter);
   return which('optimal', theirs) ? 'optimal' : 'npx optimal';
 }
 

@@ -1,5 +1,12 @@
 import { Command, Option } from 'commander';
-import { FabricError, harnessNames, isTerminal, type ApprovalView, type SessionView, type StreamEvent } from '@fabric/protocol';
+import {
+  FabricError,
+  harnessNames,
+  isTerminal,
+  type ApprovalView,
+  type SessionView,
+  type StreamEvent,
+} from '@fabric/protocol';
 import { printEvent } from '../render.js';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
@@ -29,30 +36,60 @@ async function follow(api: Api, id: string, out: Out, json: boolean, after = 0):
 }
 
 interface StartOptions {
-  harness: string; prompt: string; device?: string; label: Record<string, string>; cwd?: string;
-  permissionMode: string; model?: string; credential: string[]; follow?: boolean; json?: boolean;
+  harness: string;
+  prompt: string;
+  device?: string;
+  label: Record<string, string>;
+  cwd?: string;
+  permissionMode: string;
+  model?: string;
+  credential: string[];
+  follow?: boolean;
+  json?: boolean;
 }
 
 function approvalRows(approvals: ApprovalView[]): string[][] {
-  return [['REQUEST', 'STATUS', 'TOOL', 'ASKED', 'SUMMARY'], ...approvals.map((a) => [
-    a.requestId, a.status, a.tool, localTime(a.createdAt).slice(11), a.summary.replace(/\s+/g, ' ').slice(0, 60),
-  ])];
+  return [
+    ['REQUEST', 'STATUS', 'TOOL', 'ASKED', 'SUMMARY'],
+    ...approvals.map((a) => [
+      a.requestId,
+      a.status,
+      a.tool,
+      localTime(a.createdAt).slice(11),
+      a.summary.replace(/\s+/g, ' ').slice(0, 60),
+    ]),
+  ];
 }
 
 export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: (code: number) => void): Command {
-  const cmd = new Command('session').configureHelp({ showGlobalOptions: true }).description('start, watch and steer agent sessions');
+  const cmd = new Command('session')
+    .configureHelp({ showGlobalOptions: true })
+    .description('start, watch and steer agent sessions');
 
-  cmd.command('start')
+  cmd
+    .command('start')
     .description('start a session on the best device (or --device) and print its id')
     .addOption(new Option('--harness <name>', 'agent harness').choices([...harnessNames]).default('shell'))
     .requiredOption('--prompt <text>', 'the prompt; for the shell harness, the command line (run as argv, no shell)')
     .option('--device <id-or-name>', 'run on this device')
     .option('--label <k=v>', 'only devices with this label (repeatable)', collectLabel, {})
     .option('--cwd <dir>', 'working directory on the device')
-    .addOption(new Option('--permission-mode <mode>', 'ask: every tool permission goes to you; auto-edit: file edits pass, the rest asks; full: nothing asks').choices(['ask', 'auto-edit', 'full']).default('ask'))
+    .addOption(
+      new Option(
+        '--permission-mode <mode>',
+        'ask: every tool permission goes to you; auto-edit: file edits pass, the rest asks; full: nothing asks',
+      )
+        .choices(['ask', 'auto-edit', 'full'])
+        .default('ask'),
+    )
     .option('--model <name>', 'model for the harness, in its own naming')
-    .option('--credential <name>', 'a vault entry the session gets as the environment variable NAME (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('-f, --follow', 'stream the output and exit with the session\'s exit code')
+    .option(
+      '--credential <name>',
+      'a vault entry the session gets as the environment variable NAME (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('-f, --follow', "stream the output and exit with the session's exit code")
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
     .action(async (o: StartOptions) => {
       const body = {
@@ -68,15 +105,26 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       await launch(body, o);
     });
 
-  cmd.command('resume <id>')
-    .description('continue a finished session\'s conversation (same harness and device) with a new prompt')
+  cmd
+    .command('resume <id>')
+    .description("continue a finished session's conversation (same harness and device) with a new prompt")
     .requiredOption('--prompt <text>', 'what to say next')
-    .addOption(new Option('--permission-mode <mode>', 'default: the resumed session\'s').choices(['ask', 'auto-edit', 'full']))
-    .option('-f, --follow', 'stream the output and exit with the session\'s exit code')
+    .addOption(
+      new Option('--permission-mode <mode>', "default: the resumed session's").choices(['ask', 'auto-edit', 'full']),
+    )
+    .option('-f, --follow', "stream the output and exit with the session's exit code")
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
     .action(async (id: string, o: { prompt: string; permissionMode?: string; follow?: boolean; json?: boolean }) => {
       const parent = await Api.forUser(globals()).get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
-      await launch({ harness: parent.harness, prompt: o.prompt, resumeFrom: id, ...(o.permissionMode ? { permissionMode: o.permissionMode } : {}) }, o);
+      await launch(
+        {
+          harness: parent.harness,
+          prompt: o.prompt,
+          resumeFrom: id,
+          ...(o.permissionMode ? { permissionMode: o.permissionMode } : {}),
+        },
+        o,
+      );
     });
 
   async function launch(body: Record<string, unknown>, o: { follow?: boolean; json?: boolean }): Promise<void> {
@@ -87,14 +135,17 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       return;
     }
     if (!o.json) {
-      out.stderr(view.status === 'queued'
-        ? `session ${view.id} queued: ${view.placement ? printable(String(JSON.parse(view.placement).text)) : 'waiting for a device'}\n`
-        : `session ${view.id} on ${printable(view.deviceName ?? view.deviceId ?? '?')}\n`);
+      out.stderr(
+        view.status === 'queued'
+          ? `session ${view.id} queued: ${view.placement ? printable(String((JSON.parse(view.placement) as { text?: unknown }).text)) : 'waiting for a device'}\n`
+          : `session ${view.id} on ${printable(view.deviceName ?? view.deviceId ?? '?')}\n`,
+      );
     }
     setExit(await follow(api, view.id, out, o.json ?? false));
   }
 
-  cmd.command('ls')
+  cmd
+    .command('ls')
     .description('list recent sessions')
     .option('--limit <n>', 'how many', '20')
     .option('--device <id>', 'only this device')
@@ -105,41 +156,72 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       const q = new URLSearchParams({ limit: o.limit });
       if (o.device) q.set('device', o.device);
       if (o.status) q.set('status', o.status);
-      const { sessions } = await api.get<{ sessions: SessionView[] }>(`/api/sessions?${q}`);
-      out.stdout(o.json ? JSON.stringify(sessions) + '\n' : sessions.length ? table(sessionRows(sessions)) + '\n' : 'no sessions yet\n');
+      const { sessions } = await api.get<{ sessions: SessionView[] }>(`/api/sessions?${q.toString()}`);
+      out.stdout(
+        o.json
+          ? JSON.stringify(sessions) + '\n'
+          : sessions.length
+            ? table(sessionRows(sessions)) + '\n'
+            : 'no sessions yet\n',
+      );
     });
 
-  cmd.command('show <id>')
+  cmd
+    .command('show <id>')
     .description('show one session')
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const view = await Api.forUser(globals()).get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
-      if (o.json) { out.stdout(JSON.stringify(view) + '\n'); return; }
+      if (o.json) {
+        out.stdout(JSON.stringify(view) + '\n');
+        return;
+      }
       const lines = [
-        ['id', view.id], ['status', view.status], ['harness', view.harness], ['device', `${view.deviceName ?? '-'} (${view.deviceId ?? '-'})`],
-        ['prompt', view.prompt], ['exit', view.exitCode === null ? (view.signal ?? '-') : String(view.exitCode)],
+        ['id', view.id],
+        ['status', view.status],
+        ['harness', view.harness],
+        ['device', `${view.deviceName ?? '-'} (${view.deviceId ?? '-'})`],
+        ['prompt', view.prompt],
+        ['exit', view.exitCode === null ? (view.signal ?? '-') : String(view.exitCode)],
         ['error', view.errorCode ? `${view.errorCode}: ${view.errorMessage ?? ''}` : '-'],
-        ['permission', view.permissionMode], ['model', view.model ?? '-'],
-        ['placement', view.placement ? (JSON.parse(view.placement) as { text?: string }).text ?? '-' : '-'],
-        ['harness id', view.harnessSessionId ?? '-'], ['resumed from', view.parentId ?? '-'],
-        ['created', localTime(view.createdAt)], ['events', String(view.lastSeq)],
+        ['permission', view.permissionMode],
+        ['model', view.model ?? '-'],
+        ['placement', view.placement ? ((JSON.parse(view.placement) as { text?: string }).text ?? '-') : '-'],
+        ['harness id', view.harnessSessionId ?? '-'],
+        ['resumed from', view.parentId ?? '-'],
+        ['created', localTime(view.createdAt)],
+        ['events', String(view.lastSeq)],
       ];
       out.stdout(table(lines) + '\n');
-      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(`/api/sessions/${encodeURIComponent(id)}/approvals`);
+      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(
+        `/api/sessions/${encodeURIComponent(id)}/approvals`,
+      );
       if (approvals.length > 0) out.stdout('\n' + table(approvalRows(approvals)) + '\n');
     });
 
-  cmd.command('approvals <id>')
-    .description('list a session\'s permission requests')
+  cmd
+    .command('approvals <id>')
+    .description("list a session's permission requests")
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
-      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(`/api/sessions/${encodeURIComponent(id)}/approvals`);
-      out.stdout(o.json ? JSON.stringify(approvals) + '\n' : approvals.length ? table(approvalRows(approvals)) + '\n' : 'no permission requests\n');
+      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(
+        `/api/sessions/${encodeURIComponent(id)}/approvals`,
+      );
+      out.stdout(
+        o.json
+          ? JSON.stringify(approvals) + '\n'
+          : approvals.length
+            ? table(approvalRows(approvals)) + '\n'
+            : 'no permission requests\n',
+      );
     });
 
   for (const decision of ['approve', 'deny'] as const) {
-    cmd.command(`${decision} <id> <request>`)
-      .description(decision === 'approve' ? 'allow a pending permission request' : 'refuse a pending permission request')
+    cmd
+      .command(`${decision} <id> <request>`)
+      .description(
+        decision === 'approve' ? 'allow a pending permission request' : 'refuse a pending permission request',
+      )
       .option('--reason <text>', 'told to the harness')
       .option('--json', 'print JSON')
       .action(async (id: string, request: string, o: { reason?: string; json?: boolean }) => {
@@ -151,36 +233,42 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       });
   }
 
-  cmd.command('logs <id>')
-    .description('print a session\'s output so far (or follow it live)')
+  cmd
+    .command('logs <id>')
+    .description("print a session's output so far (or follow it live)")
     .option('-f, --follow', 'keep streaming until the session ends')
     .option('--after <seq>', 'only events after this sequence number', '0')
     .option('--json', 'print events as JSON lines')
     .action(async (id: string, o: { follow?: boolean; after: string; json?: boolean }) => {
       const api = Api.forUser(globals());
       const after = Number(o.after);
-      if (!Number.isInteger(after) || after < 0) throw new FabricError('bad_request', '--after must be a non-negative integer');
+      if (!Number.isInteger(after) || after < 0)
+        throw new FabricError('bad_request', '--after must be a non-negative integer');
       if (o.follow) {
         setExit(await follow(api, id, out, o.json ?? false, after));
         return;
       }
       let last = after;
       for (;;) {
-        const page = await api.get<{ session: SessionView; events: StreamEvent[] }>(`/api/sessions/${encodeURIComponent(id)}/events?after=${last}&limit=1000`);
+        const page = await api.get<{ session: SessionView; events: StreamEvent[] }>(
+          `/api/sessions/${encodeURIComponent(id)}/events?after=${last}&limit=1000`,
+        );
         for (const e of page.events) printEvent(e, out, o.json ?? false, id);
         if (page.events.length < 1000) break;
         last = page.events[page.events.length - 1]!.seq;
       }
     });
 
-  cmd.command('send <id> [text]')
+  cmd
+    .command('send <id> [text]')
     .description('send follow-up input to a running session (a newline is added unless --raw)')
     .option('--stdin', 'read the input from standard input')
     .option('--raw', 'send the text exactly, without a trailing newline')
-    .option('--eof', 'close the session\'s stdin after sending')
+    .option('--eof', "close the session's stdin after sending")
     .action(async (id: string, text: string | undefined, o: { stdin?: boolean; raw?: boolean; eof?: boolean }) => {
-      let data = o.stdin ? await readStdin() : text ?? '';
-      if (!o.stdin && text === undefined && !o.eof) throw new FabricError('bad_request', 'give the text to send, or --stdin, or --eof');
+      let data = o.stdin ? await readStdin() : (text ?? '');
+      if (!o.stdin && text === undefined && !o.eof)
+        throw new FabricError('bad_request', 'give the text to send, or --stdin, or --eof');
       if (!o.raw && !o.stdin && text !== undefined) data += '\n';
       const api = Api.forUser(globals());
       try {
@@ -190,17 +278,26 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         if (!(err instanceof FabricError) || err.code !== 'session_finished') throw err;
         const view = await api.get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`).catch(() => null);
         if (!view || view.harnessSessionId) throw err;
-        throw new FabricError('session_finished', `session ${id} has already ended (${view.status}) and its ${view.harness} harness cannot resume it; start a new one with "optimal session start --harness ${view.harness}"`);
+        throw new FabricError(
+          'session_finished',
+          `session ${id} has already ended (${view.status}) and its ${view.harness} harness cannot resume it; start a new one with "optimal session start --harness ${view.harness}"`,
+        );
       }
     });
 
-  cmd.command('cancel <id>')
+  cmd
+    .command('cancel <id>')
     .description('stop a session (SIGINT, then SIGTERM, then SIGKILL on the device)')
     .option('--reason <text>', 'recorded with the cancellation')
     .option('--json', 'print the session as JSON')
     .action(async (id: string, o: { reason?: string; json?: boolean }) => {
-      const view = await Api.forUser(globals()).post<SessionView>(`/api/sessions/${encodeURIComponent(id)}/cancel`, o.reason ? { reason: o.reason } : {});
-      out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.id} ${isTerminal(view.status) ? view.status : 'cancelling'}\n`);
+      const view = await Api.forUser(globals()).post<SessionView>(
+        `/api/sessions/${encodeURIComponent(id)}/cancel`,
+        o.reason ? { reason: o.reason } : {},
+      );
+      out.stdout(
+        o.json ? JSON.stringify(view) + '\n' : `${view.id} ${isTerminal(view.status) ? view.status : 'cancelling'}\n`,
+      );
     });
 
   return cmd;

@@ -14,7 +14,9 @@ describe('durationFlag', () => {
 
   it('refuses what is not a bounded whole duration, naming the flag and the value', () => {
     for (const bad of ['10', '0s', '1.5m', '-1m', '169h', '10d', 'm', '', '10 m', '99999999s', '1e3s']) {
-      expect(() => parse(bad), bad).toThrow(`--lost-timeout wants a duration such as 90s, 10m or 2h (1s to 168h), got "${bad}"`);
+      expect(() => parse(bad), bad).toThrow(
+        `--lost-timeout wants a duration such as 90s, 10m or 2h (1s to 168h), got "${bad}"`,
+      );
     }
   });
 });

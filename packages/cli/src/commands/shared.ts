@@ -15,7 +15,10 @@ export function collectLabel(value: string, previous: Record<string, string>): R
 
 /** `a,b,c` → ['a','b','c'], dropping blanks. */
 export function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -29,7 +32,10 @@ export function durationFlag(flag: string): (value: string) => number {
     const m = /^(\d{1,7})(s|m|h)$/.exec(value.trim());
     const ms = m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : NaN;
     if (!(ms >= 1000 && ms <= 7 * 24 * UNIT_MS.h)) {
-      throw new FabricError('bad_request', `${flag} wants a duration such as 90s, 10m or 2h (1s to 168h), got "${value}"`);
+      throw new FabricError(
+        'bad_request',
+        `${flag} wants a duration such as 90s, 10m or 2h (1s to 168h), got "${value}"`,
+      );
     }
     return ms;
   };

@@ -24,7 +24,10 @@ describe('choosing the recipient to revoke', () => {
     const b = await client('cli_bbbb', 'cli@laptop');
     const c = await client('cli_cccc', 'cli@pi');
     const all = [a, b, c];
-    expect(failure(() => pickRecipient(all, 'cli@laptop'))).toEqual({ code: 'conflict', message: '2 recipients are labelled cli@laptop (cli_aaaa, cli_bbbb): pass the id of the one to revoke' });
+    expect(failure(() => pickRecipient(all, 'cli@laptop'))).toEqual({
+      code: 'conflict',
+      message: '2 recipients are labelled cli@laptop (cli_aaaa, cli_bbbb): pass the id of the one to revoke',
+    });
     expect(pickRecipient(all, 'cli_bbbb')).toBe(b);
     expect(pickRecipient(all, fingerprint(a.recipient))).toBe(a);
     expect(pickRecipient(all, 'cli@pi')).toBe(c);
@@ -41,7 +44,9 @@ describe('choosing the recipient to revoke', () => {
     expect(failure(() => pickRecipient([pi, laptop], 'shed-pi')).code).toBe('not_found');
     expect(pickRecipient([pi, laptop], 'garden-pi', new Map([['cli_aaaa', 'x']]))).toBe(laptop);
     // Two that answer to one name: a conflict, not a guess.
-    expect(failure(() => pickRecipient([pi, laptop], 'garden-pi', new Map([['dev_pi', 'garden-pi']]))).code).toBe('conflict');
+    expect(failure(() => pickRecipient([pi, laptop], 'garden-pi', new Map([['dev_pi', 'garden-pi']]))).code).toBe(
+      'conflict',
+    );
   });
 
   it('shows a renamed device under both names, and an unrenamed one as it is', async () => {

@@ -3,7 +3,8 @@ import type { EntryWithCiphertext } from '@fabric/protocol';
 import { decryptEntry, encryptEntry, generateIdentity } from '@fabric/vault';
 import { rewrapReadable } from './vault.js';
 
-const entry = (name: string, ciphertext: string, version = 1) => ({ name, ciphertext, version }) as unknown as EntryWithCiphertext;
+const entry = (name: string, ciphertext: string, version = 1) =>
+  ({ name, ciphertext, version }) as unknown as EntryWithCiphertext;
 
 describe('a rewrap', () => {
   it('carries over every entry the vault can open and names the ones it cannot, instead of failing on them', async () => {
@@ -17,19 +18,28 @@ describe('a rewrap', () => {
       entry('GITHUB_TOKEN', await encryptEntry('ghp-two', [vault.recipient])),
     ];
     const progress: number[] = [];
-    const { rewrapped, unreadable } = await rewrapReadable(entries, vault.identity, [next.recipient], (done) => progress.push(done));
+    const { rewrapped, unreadable } = await rewrapReadable(entries, vault.identity, [next.recipient], (done) =>
+      progress.push(done),
+    );
     expect(unreadable).toEqual(['JUNK_KEY']);
     expect(rewrapped.map((e) => e.name)).toEqual(['OPENAI_API_KEY', 'GITHUB_TOKEN']);
-    const plain = await Promise.all(rewrapped.map(async (e) => new TextDecoder().decode(await decryptEntry(e.ciphertext, [next.identity]))));
+    const plain = await Promise.all(
+      rewrapped.map(async (e) => new TextDecoder().decode(await decryptEntry(e.ciphertext, [next.identity]))),
+    );
     expect(plain).toEqual(['sk-one', 'ghp-two']);
   });
 
   it('takes the batch path when every entry opens', async () => {
     const vault = await generateIdentity();
     const next = await generateIdentity();
-    const entries = [entry('A_KEY', await encryptEntry('a', [vault.recipient])), entry('B_KEY', await encryptEntry('b', [vault.recipient]))];
-    const progress: Array<[number, number]> = [];
-    const { rewrapped, unreadable } = await rewrapReadable(entries, vault.identity, [next.recipient], (done, total) => progress.push([done, total]));
+    const entries = [
+      entry('A_KEY', await encryptEntry('a', [vault.recipient])),
+      entry('B_KEY', await encryptEntry('b', [vault.recipient])),
+    ];
+    const progress: [number, number][] = [];
+    const { rewrapped, unreadable } = await rewrapReadable(entries, vault.identity, [next.recipient], (done, total) =>
+      progress.push([done, total]),
+    );
     expect(unreadable).toEqual([]);
     expect(rewrapped).toHaveLength(2);
     expect(progress.at(-1)).toEqual([2, 2]);

@@ -27,29 +27,49 @@ export function agentEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): Agen
 export function agentCall(endpoint: AgentEndpoint, path: string, body: Record<string, unknown>): Promise<unknown> {
   const json = JSON.stringify(endpoint.sessionId === undefined ? body : { ...body, sessionId: endpoint.sessionId });
   return new Promise((resolve, reject) => {
-    const req = request({
-      socketPath: endpoint.socket,
-      path,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), authorization: `Bearer ${endpoint.token}` },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => reject(new FabricError('server_unreachable', `the daemon's agent socket failed: ${err.message}`)));
-      res.on('end', () => {
-        let answer: unknown;
-        try {
-          answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          reject(new FabricError('internal', `the daemon answered ${res.statusCode} without JSON`));
-          return;
-        }
-        if (res.statusCode === 200) return resolve(answer);
-        const err = errorBodySchema.safeParse(answer);
-        reject(err.success ? new FabricError(err.data.code, err.data.message) : new FabricError('internal', `the daemon answered ${res.statusCode}`));
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new FabricError('server_unreachable', `the daemon's agent socket does not answer (${err.code ?? err.message})`)));
+    const req = request(
+      {
+        socketPath: endpoint.socket,
+        path,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(json),
+          authorization: `Bearer ${endpoint.token}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) =>
+          reject(new FabricError('server_unreachable', `the daemon's agent socket failed: ${err.message}`)),
+        );
+        res.on('end', () => {
+          let answer: unknown;
+          try {
+            answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            reject(new FabricError('internal', `the daemon answered ${res.statusCode} without JSON`));
+            return;
+          }
+          if (res.statusCode === 200) {
+            resolve(answer);
+            return;
+          }
+          const err = errorBodySchema.safeParse(answer);
+          reject(
+            err.success
+              ? new FabricError(err.data.code, err.data.message)
+              : new FabricError('internal', `the daemon answered ${res.statusCode}`),
+          );
+        });
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new FabricError('server_unreachable', `the daemon's agent socket does not answer (${err.code ?? err.message})`),
+      ),
+    );
     req.end(json);
   });
 }

@@ -33,24 +33,40 @@ export interface AgentToolDeps extends MutationDeps {
 export function createAgentTools(deps: AgentToolDeps): ToolHost {
   const host = new ToolHost();
   const { ledger, records, memory } = deps;
-  const audit = (caller: AgentCaller, kind: string, payload: unknown) => ledger.append(callerActor(caller), kind, payload);
+  const audit = (caller: AgentCaller, kind: string, payload: unknown) =>
+    ledger.append(callerActor(caller), kind, payload);
 
   host.register(t.healthTool, () => health());
-  host.register(t.systemQueryTool, (_caller, input) => systemQuery(toSystemQuery(input), deps.systemd ? { systemd: deps.systemd } : {}));
+  host.register(t.systemQueryTool, (_caller, input) =>
+    systemQuery(toSystemQuery(input), deps.systemd ? { systemd: deps.systemd } : {}),
+  );
   host.register(t.ledgerEventsTool, async (caller, input) => ledger.list(ownLedgerQuery(caller, input)));
 
-  for (const [tool, action] of [[t.serviceRestartTool, 'restart'], [t.serviceStopTool, 'stop'], [t.serviceStartTool, 'start']] as const) {
+  for (const [tool, action] of [
+    [t.serviceRestartTool, 'restart'],
+    [t.serviceStopTool, 'stop'],
+    [t.serviceStartTool, 'start'],
+  ] as const) {
     host.register(tool, (caller, input) => {
       const request = { service: input.service, action };
-      return runMutation(deps, caller, tool.name, { kind: 'service_action', input: request }, () => serviceAction(request, deps.systemd));
+      return runMutation(deps, caller, tool.name, { kind: 'service_action', input: request }, () =>
+        serviceAction(request, deps.systemd),
+      );
     });
   }
   host.register(t.processSignalTool, (caller, input) =>
-    runMutation(deps, caller, t.processSignalTool.name, { kind: 'process_signal', input }, () => signalProcess(input)));
+    runMutation(deps, caller, t.processSignalTool.name, { kind: 'process_signal', input }, () => signalProcess(input)),
+  );
   host.register(t.fileWriteTool, (caller, input) =>
-    runMutation(deps, caller, t.fileWriteTool.name, { kind: 'file_write', input }, (paths, plan) => writeFile(input, paths, planned(plan))));
+    runMutation(deps, caller, t.fileWriteTool.name, { kind: 'file_write', input }, (paths, plan) =>
+      writeFile(input, paths, planned(plan)),
+    ),
+  );
   host.register(t.fileDeleteTool, (caller, input) =>
-    runMutation(deps, caller, t.fileDeleteTool.name, { kind: 'file_delete', input }, (paths, plan) => deleteFile(input, paths, planned(plan))));
+    runMutation(deps, caller, t.fileDeleteTool.name, { kind: 'file_delete', input }, (paths, plan) =>
+      deleteFile(input, paths, planned(plan)),
+    ),
+  );
 
   host.register(t.memoryStoreTool, async (caller, input) => {
     const source = ownSource(caller, input.source);
@@ -63,7 +79,13 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
     const source = ownSource(caller, input.source);
     const written = await memory.ingest({ ...input, source });
     const claimed = source === input.source ? {} : { claimedSource: input.source };
-    audit(caller, 'memory.ingest', { id: written.id, file: written.file, source, ...claimed, chars: input.text.length });
+    audit(caller, 'memory.ingest', {
+      id: written.id,
+      file: written.file,
+      source,
+      ...claimed,
+      chars: input.text.length,
+    });
     return written;
   });
   host.register(t.memoryRecallTool, (_caller, input) => memory.recall(input));
@@ -104,7 +126,11 @@ export function createAgentTools(deps: AgentToolDeps): ToolHost {
   host.register(t.agentCardTool, async () => {
     const caps = await deps.capabilities();
     const endpoints: AgentCardService[] = [
-      { name: 'MCP', endpoint: 'stdio:fabric (wired into every session started on this device)', version: '2025-06-18' },
+      {
+        name: 'MCP',
+        endpoint: 'stdio:fabric (wired into every session started on this device)',
+        version: '2025-06-18',
+      },
       { name: 'agent-socket', endpoint: `unix:${deps.socketPath}`, version: 'v1' },
     ];
     return agentCard({
@@ -127,11 +153,21 @@ function planned(plan: MutationPlan): { path: string } | undefined {
 }
 
 /** The tool's flat input as the protocol's union, refusing options that do not belong to the question asked. */
-function toSystemQuery(input: { query: string; sort?: string | undefined; limit?: number | undefined; name?: string | undefined; state?: string | undefined }): SystemQueryInput {
+function toSystemQuery(input: {
+  query: string;
+  sort?: string | undefined;
+  limit?: number | undefined;
+  name?: string | undefined;
+  state?: string | undefined;
+}): SystemQueryInput {
   const { query, ...options } = input;
   const allowed: Record<string, string[]> = { processes: ['sort', 'limit', 'name'], services: ['state'] };
   for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && !(allowed[query] ?? []).includes(key)) throw new FabricError('bad_request', `system_query: ${key} applies to ${key === 'state' ? 'services' : 'processes'} only`);
+    if (value !== undefined && !(allowed[query] ?? []).includes(key))
+      throw new FabricError(
+        'bad_request',
+        `system_query: ${key} applies to ${key === 'state' ? 'services' : 'processes'} only`,
+      );
   }
   return input as SystemQueryInput;
 }
@@ -144,13 +180,18 @@ function toSystemQuery(input: { query: string; sort?: string | undefined; limit?
 async function restore(deps: AgentToolDeps, caller: AgentCaller, backupId: string) {
   const actor = callerActor(caller);
   // A restore that would be refused anyway is refused before it is recorded.
-  if (!listBackups(deps.dataDir).some((b) => b.backupId === backupId)) throw new FabricError('not_found', `no backup ${backupId}: list them with backup_list`);
+  if (!listBackups(deps.dataDir).some((b) => b.backupId === backupId))
+    throw new FabricError('not_found', `no backup ${backupId}: list them with backup_list`);
   const requested = deps.ledger.append(actor, 'backup.restore.requested', { backupId });
   let restored;
   try {
     restored = await restoreBackup(deps.dataDir, backupId, { records: deps.records });
   } catch (err) {
-    deps.ledger.append(actor, 'backup.restore.failed', { backupId, requestedSeq: requested.seq, message: (err as Error).message });
+    deps.ledger.append(actor, 'backup.restore.failed', {
+      backupId,
+      requestedSeq: requested.seq,
+      message: (err as Error).message,
+    });
     throw err;
   }
   // The restore happened: it is recorded even if rebuilding the index fails (the next reindex retries).
@@ -162,7 +203,15 @@ async function restore(deps: AgentToolDeps, caller: AgentCaller, backupId: strin
       reindexError = (err as Error).message;
     }
   }
-  const done = deps.ledger.append(actor, 'backup.restore.done', { backupId, requestedSeq: requested.seq, restored: restored.restored, reindexError });
-  deps.records.addReceipt({ kind: 'backup.restore', summary: `restored ${backupId}`, detail: restored as never, ledgerSeq: done.seq }, actor);
+  const done = deps.ledger.append(actor, 'backup.restore.done', {
+    backupId,
+    requestedSeq: requested.seq,
+    restored: restored.restored,
+    reindexError,
+  });
+  deps.records.addReceipt(
+    { kind: 'backup.restore', summary: `restored ${backupId}`, detail: restored, ledgerSeq: done.seq },
+    actor,
+  );
   return restored;
 }

@@ -48,7 +48,8 @@ export async function runMutation<T>(
   let session: SessionContext | null = null;
   if (caller.kind === 'session') {
     session = deps.session(caller.sessionId);
-    if (!session) throw new FabricError('session_not_found', `session ${caller.sessionId} is not running on this device`);
+    if (!session)
+      throw new FabricError('session_not_found', `session ${caller.sessionId} is not running on this device`);
   }
   const paths = { workDir: session?.workDir ?? deps.defaultWorkDir, dataDir: deps.dataDir };
   const plan = await planMutation(request, paths);
@@ -61,10 +62,21 @@ export async function runMutation<T>(
   else if (!destructive) grant = 'not_destructive';
   else if (session!.permissionMode === 'full') grant = 'permission_mode_full';
   else {
-    const decision = await deps.approve(caller.sessionId, { tool: `fabric.${tool}`, summary, input: approvalInput(request.input) });
+    const decision = await deps.approve(caller.sessionId, {
+      tool: `fabric.${tool}`,
+      summary,
+      input: approvalInput(request.input),
+    });
     if (decision.decision !== 'allow') {
-      deps.ledger.append(actor, 'mutation.denied', { tool, requestedSeq: requested.seq, reason: decision.reason ?? null });
-      throw new FabricError('approval_denied', `the owner did not approve "${summary}"${decision.reason ? `: ${decision.reason}` : ''}`);
+      deps.ledger.append(actor, 'mutation.denied', {
+        tool,
+        requestedSeq: requested.seq,
+        reason: decision.reason ?? null,
+      });
+      throw new FabricError(
+        'approval_denied',
+        `the owner did not approve "${summary}"${decision.reason ? `: ${decision.reason}` : ''}`,
+      );
     }
     grant = 'approved';
   }
@@ -74,11 +86,19 @@ export async function runMutation<T>(
     result = await execute(paths, plan);
   } catch (err) {
     const e = isFabricError(err) ? err : new FabricError('internal', (err as Error).message);
-    deps.ledger.append(actor, 'mutation.failed', { tool, requestedSeq: requested.seq, code: e.code, message: e.message });
+    deps.ledger.append(actor, 'mutation.failed', {
+      tool,
+      requestedSeq: requested.seq,
+      code: e.code,
+      message: e.message,
+    });
     throw e;
   }
   const done = deps.ledger.append(actor, 'mutation.done', { tool, requestedSeq: requested.seq, grant, result });
-  deps.records.addReceipt({ kind: 'mutation', summary, detail: { tool, grant, result } as never, ledgerSeq: done.seq }, actor);
+  deps.records.addReceipt(
+    { kind: 'mutation', summary, detail: { tool, grant, result } as never, ledgerSeq: done.seq },
+    actor,
+  );
   return result;
 }
 
@@ -90,6 +110,7 @@ function insideWorkDir(plan: MutationPlan): boolean {
 function approvalInput(input: unknown): unknown {
   if (typeof input !== 'object' || input === null) return input;
   const o = input as Record<string, unknown>;
-  if (typeof o.content === 'string' && o.content.length > 2000) return { ...o, content: `${o.content.slice(0, 2000)}… (${o.content.length} characters)` };
+  if (typeof o.content === 'string' && o.content.length > 2000)
+    return { ...o, content: `${o.content.slice(0, 2000)}… (${o.content.length} characters)` };
   return o;
 }

@@ -9,7 +9,7 @@ import { agentStack, type AgentStack } from '../../test/agent-stack.js';
 import { TOOL_CATALOG } from './catalog.js';
 import { SESSION_ACCESS } from './policy.js';
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -21,7 +21,11 @@ const SESSION = 'ses_policy0001';
  * A stack where the owner and another session have left events, a backup
  * exists, and SESSION runs in mode full (so nothing waits for approval).
  */
-async function world(): Promise<{ s: AgentStack; as(who: Caller): Parameters<AgentStack['call']>[0]; backupId: string }> {
+async function world(): Promise<{
+  s: AgentStack;
+  as(who: Caller): Parameters<AgentStack['call']>[0];
+  backupId: string;
+}> {
   const s = await agentStack();
   cleanups.push(() => s.close());
   const session = s.startSession(SESSION, { permissionMode: 'full' });
@@ -48,22 +52,97 @@ function memorySource(s: AgentStack, answer: unknown): string | undefined {
   return readFileSync(join(s.dataDir, 'memory', file), 'utf8').match(/^source: "(.*)"$/m)?.[1];
 }
 
-type Row = [tool: string, who: Caller, expected: string, run: (w: Awaited<ReturnType<typeof world>>) => Promise<string>];
+type Row = [
+  tool: string,
+  who: Caller,
+  expected: string,
+  run: (w: Awaited<ReturnType<typeof world>>) => Promise<string>,
+];
 
 const table: Row[] = [
-  ['backup_create', 'owner', 'allowed', async ({ s, as }) => (await attempt(s.call(as('owner'), 'backup_create'))).code],
-  ['backup_create', 'session', 'forbidden', async ({ s, as }) => (await attempt(s.call(as('session'), 'backup_create'))).code],
-  ['backup_restore', 'owner', 'allowed', async ({ s, as, backupId }) => (await attempt(s.call(as('owner'), 'backup_restore', { backupId }))).code],
-  ['backup_restore', 'session', 'forbidden', async ({ s, as, backupId }) => (await attempt(s.call(as('session'), 'backup_restore', { backupId }))).code],
-  ['backup_list', 'session', 'allowed', async ({ s, as }) => (await attempt(s.call(as('session'), 'backup_list'))).code],
-  ['ledger_events', 'owner', 'every actor', async ({ s, as }) => actors(await s.call(as('owner'), 'ledger_events', { kind: 'incident.create' }))],
-  ['ledger_events', 'session', `only session:${SESSION}`, async ({ s, as }) => actors(await s.call(as('session'), 'ledger_events', {}))],
-  ['ledger_events asking for the owner', 'session', 'forbidden', async ({ s, as }) => (await attempt(s.call(as('session'), 'ledger_events', { actor: 'owner' }))).code],
-  ['ledger_events asking for another session', 'session', 'forbidden', async ({ s, as }) => (await attempt(s.call(as('session'), 'ledger_events', { actor: 'session:ses_other00001' }))).code],
-  ['memory_store claiming source owner', 'owner', 'source owner', async ({ s, as }) => `source ${memorySource(s, await s.call(as('owner'), 'memory_store', { summary: 'x', source: 'owner' }))}`],
-  ['memory_store claiming source owner', 'session', `source session:${SESSION}`, async ({ s, as }) => `source ${memorySource(s, await s.call(as('session'), 'memory_store', { summary: 'x', source: 'owner' }))}`],
-  ['memory_ingest claiming source owner', 'owner', 'source owner', async ({ s, as }) => `source ${memorySource(s, await s.call(as('owner'), 'memory_ingest', { source: 'owner', text: '# runbook\nreboot on sundays' }))}`],
-  ['memory_ingest claiming source owner', 'session', `source session:${SESSION}`, async ({ s, as }) => `source ${memorySource(s, await s.call(as('session'), 'memory_ingest', { source: 'owner', text: '# runbook\nopen port 22' }))}`],
+  [
+    'backup_create',
+    'owner',
+    'allowed',
+    async ({ s, as }) => (await attempt(s.call(as('owner'), 'backup_create'))).code,
+  ],
+  [
+    'backup_create',
+    'session',
+    'forbidden',
+    async ({ s, as }) => (await attempt(s.call(as('session'), 'backup_create'))).code,
+  ],
+  [
+    'backup_restore',
+    'owner',
+    'allowed',
+    async ({ s, as, backupId }) => (await attempt(s.call(as('owner'), 'backup_restore', { backupId }))).code,
+  ],
+  [
+    'backup_restore',
+    'session',
+    'forbidden',
+    async ({ s, as, backupId }) => (await attempt(s.call(as('session'), 'backup_restore', { backupId }))).code,
+  ],
+  [
+    'backup_list',
+    'session',
+    'allowed',
+    async ({ s, as }) => (await attempt(s.call(as('session'), 'backup_list'))).code,
+  ],
+  [
+    'ledger_events',
+    'owner',
+    'every actor',
+    async ({ s, as }) => actors(await s.call(as('owner'), 'ledger_events', { kind: 'incident.create' })),
+  ],
+  [
+    'ledger_events',
+    'session',
+    `only session:${SESSION}`,
+    async ({ s, as }) => actors(await s.call(as('session'), 'ledger_events', {})),
+  ],
+  [
+    'ledger_events asking for the owner',
+    'session',
+    'forbidden',
+    async ({ s, as }) => (await attempt(s.call(as('session'), 'ledger_events', { actor: 'owner' }))).code,
+  ],
+  [
+    'ledger_events asking for another session',
+    'session',
+    'forbidden',
+    async ({ s, as }) =>
+      (await attempt(s.call(as('session'), 'ledger_events', { actor: 'session:ses_other00001' }))).code,
+  ],
+  [
+    'memory_store claiming source owner',
+    'owner',
+    'source owner',
+    async ({ s, as }) =>
+      `source ${memorySource(s, await s.call(as('owner'), 'memory_store', { summary: 'x', source: 'owner' }))}`,
+  ],
+  [
+    'memory_store claiming source owner',
+    'session',
+    `source session:${SESSION}`,
+    async ({ s, as }) =>
+      `source ${memorySource(s, await s.call(as('session'), 'memory_store', { summary: 'x', source: 'owner' }))}`,
+  ],
+  [
+    'memory_ingest claiming source owner',
+    'owner',
+    'source owner',
+    async ({ s, as }) =>
+      `source ${memorySource(s, await s.call(as('owner'), 'memory_ingest', { source: 'owner', text: '# runbook\nreboot on sundays' }))}`,
+  ],
+  [
+    'memory_ingest claiming source owner',
+    'session',
+    `source session:${SESSION}`,
+    async ({ s, as }) =>
+      `source ${memorySource(s, await s.call(as('session'), 'memory_ingest', { source: 'owner', text: '# runbook\nopen port 22' }))}`,
+  ],
   ['health', 'session', 'allowed', async ({ s, as }) => (await attempt(s.call(as('session'), 'health'))).code],
 ];
 
@@ -92,7 +171,10 @@ describe('the agent socket: tool × caller', () => {
   it('keeps, in the ledger, the source a session claimed for what it ingested', async () => {
     const { s, as } = await world();
     await s.call(as('session'), 'memory_ingest', { source: '/srv/runbooks/ssh.md', text: 'open port 22' });
-    expect(s.events('memory.ingest').at(-1)).toMatchObject({ actor: `session:${SESSION}`, payload: { source: `session:${SESSION}`, claimedSource: '/srv/runbooks/ssh.md' } });
+    expect(s.events('memory.ingest').at(-1)).toMatchObject({
+      actor: `session:${SESSION}`,
+      payload: { source: `session:${SESSION}`, claimedSource: '/srv/runbooks/ssh.md' },
+    });
   });
 
   it('names only tools of the catalog', () => {

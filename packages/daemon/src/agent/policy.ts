@@ -59,5 +59,5 @@ export function ownLedgerQuery<Q extends LedgerEventsInput>(caller: AgentCaller,
 
 /** The source a memory is recorded with: a session is always its own source; the owner's claim (or `owner`) stands. */
 export function ownSource(caller: AgentCaller, claimed: string | undefined): string {
-  return caller.kind === 'session' ? callerActor(caller) : claimed ?? callerActor(caller);
+  return caller.kind === 'session' ? callerActor(caller) : (claimed ?? callerActor(caller));
 }

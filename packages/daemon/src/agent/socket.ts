@@ -6,7 +6,14 @@ import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { FabricError, isFabricError, type ErrorBody } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import { agentCallSchema, APPROVALS_PATH, approvalCallSchema, TOOLS_PATH, type AgentCaller, type ApprovalAnswer } from './protocol.js';
+import {
+  agentCallSchema,
+  APPROVALS_PATH,
+  approvalCallSchema,
+  TOOLS_PATH,
+  type AgentCaller,
+  type ApprovalAnswer,
+} from './protocol.js';
 
 /** One endpoint of the agent API: a POST whose JSON body is parsed with `body`, answered with `handle`'s JSON. */
 export interface AgentRoute<S extends z.ZodType = z.ZodType> {
@@ -42,7 +49,10 @@ const MAX_SOCKET_PATH = 100;
 export function agentSocketPath(dataDir: string): string {
   const preferred = join(dataDir, 'agent.sock');
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
-  const dir = join(tmpdir(), `fabric-agent-${process.getuid?.() ?? 'u'}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
+  const dir = join(
+    tmpdir(),
+    `fabric-agent-${process.getuid?.() ?? 'u'}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`,
+  );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) {
@@ -93,7 +103,7 @@ export class AgentSocket {
 
   /** Add an endpoint (later agent tools). */
   route<S extends z.ZodType>(r: AgentRoute<S>): void {
-    this.routes.set(r.path, r as unknown as AgentRoute);
+    this.routes.set(r.path, r);
   }
 
   /** Listen, replacing a stale socket file; the socket is readable and writable by this user only. */
@@ -101,7 +111,8 @@ export class AgentSocket {
     const path = this.opts.path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
-      if (!lstatSync(path).isSocket()) throw new FabricError('conflict', `${path} exists and is not a socket; move it away`);
+      if (!lstatSync(path).isSocket())
+        throw new FabricError('conflict', `${path} exists and is not a socket; move it away`);
       unlinkSync(path); // left by a daemon that did not stop cleanly
     }
     await new Promise<void>((resolve, reject) => {
@@ -144,7 +155,8 @@ export class AgentSocket {
     const given = header?.match(/^Bearer (\S+)$/)?.[1];
     if (given === undefined) return null;
     // Compare digests: equal lengths, and no early exit that would let a caller time the token out byte by byte.
-    const same = (expected: string | undefined) => timingSafeEqual(digest(given), digest(expected ?? '')) && expected !== undefined;
+    const same = (expected: string | undefined) =>
+      timingSafeEqual(digest(given), digest(expected ?? '')) && expected !== undefined;
     if (sessionId !== undefined) return same(this.tokens.get(sessionId)) ? { kind: 'session', sessionId } : null;
     return same(this.opts.ownerToken) ? { kind: 'owner' } : null;
   }
@@ -154,7 +166,10 @@ export class AgentSocket {
       const url = new URL(req.url ?? '/', 'http://agent');
       const route = this.routes.get(url.pathname);
       if (!route && url.pathname.startsWith(`${TOOLS_PATH}/`)) {
-        throw new FabricError('not_found', `no tool named "${url.pathname.slice(TOOLS_PATH.length + 1).slice(0, 64)}" (list them with: optimal agent tools)`);
+        throw new FabricError(
+          'not_found',
+          `no tool named "${url.pathname.slice(TOOLS_PATH.length + 1).slice(0, 64)}" (list them with: optimal agent tools)`,
+        );
       }
       if (!route) throw new FabricError('not_found', `no such endpoint: ${url.pathname}`);
       if (req.method !== 'POST') throw new FabricError('bad_request', `${url.pathname} takes POST`);
@@ -168,13 +183,18 @@ export class AgentSocket {
       const call = agentCallSchema.safeParse(json);
       const caller = call.success ? this.caller(call.data.sessionId, req.headers.authorization) : null;
       if (!caller) {
-        throw new FabricError('unauthorized', call.success && call.data.sessionId === undefined
-          ? 'this token is not the owner\'s: it is in agent.token in the daemon\'s data directory'
-          : 'this token does not speak for that session');
+        throw new FabricError(
+          'unauthorized',
+          call.success && call.data.sessionId === undefined
+            ? "this token is not the owner's: it is in agent.token in the daemon's data directory"
+            : 'this token does not speak for that session',
+        );
       }
-      if (route.callers === 'session' && caller.kind !== 'session') throw new FabricError('forbidden', `${url.pathname} is for sessions`);
+      if (route.callers === 'session' && caller.kind !== 'session')
+        throw new FabricError('forbidden', `${url.pathname} is for sessions`);
       const body = route.body.safeParse(json);
-      if (!body.success) throw new FabricError('bad_request', `invalid body: ${body.error.issues[0]?.message ?? 'unknown'}`);
+      if (!body.success)
+        throw new FabricError('bad_request', `invalid body: ${body.error.issues[0]?.message ?? 'unknown'}`);
       this.reply(res, 200, await route.handle(caller, body.data));
     } catch (err) {
       const e = isFabricError(err) ? err : new FabricError('internal', 'the daemon failed to answer');

@@ -26,7 +26,10 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   effect: ToolEffect;
 }
 
-export type ToolHandler<S extends ToolSpec> = (caller: AgentCaller, input: z.infer<S['input']>) => Promise<z.infer<S['output']>>;
+export type ToolHandler<S extends ToolSpec> = (
+  caller: AgentCaller,
+  input: z.infer<S['input']>,
+) => Promise<z.infer<S['output']>>;
 
 /** A tool's name and description, as the tool list answers. */
 export const toolSummarySchema = z.object({
@@ -57,7 +60,12 @@ export class ToolHost {
   }
 
   list(): ToolSummary[] {
-    return [...this.tools.values()].map(({ spec }) => ({ name: spec.name, title: spec.title, description: spec.description, effect: spec.effect }));
+    return [...this.tools.values()].map(({ spec }) => ({
+      name: spec.name,
+      title: spec.title,
+      description: spec.description,
+      effect: spec.effect,
+    }));
   }
 
   has(name: string): boolean {
@@ -72,15 +80,29 @@ export class ToolHost {
     if (!input.success) throw new FabricError('bad_request', `${name}: ${describeIssue(input.error)}`);
     const answer = await tool.handler(caller, input.data);
     const checked = tool.spec.output.safeParse(answer);
-    if (!checked.success) throw new FabricError('internal', `${name} produced an answer outside its schema (${describeIssue(checked.error)})`);
+    if (!checked.success)
+      throw new FabricError(
+        'internal',
+        `${name} produced an answer outside its schema (${describeIssue(checked.error)})`,
+      );
     return checked.data;
   }
 
   /** Serve every tool on the agent socket: `POST /v1/tools` lists, `POST /v1/tools/<name>` calls. */
   mount(socket: AgentSocket): void {
-    socket.route({ path: TOOLS_PATH, body: toolCallSchema, callers: 'any', handle: async () => ({ tools: this.list() }) });
+    socket.route({
+      path: TOOLS_PATH,
+      body: toolCallSchema,
+      callers: 'any',
+      handle: async () => ({ tools: this.list() }),
+    });
     for (const name of this.tools.keys()) {
-      socket.route({ path: `${TOOLS_PATH}/${name}`, body: toolCallSchema, callers: 'any', handle: (caller, body) => this.call(caller, name, body.input) });
+      socket.route({
+        path: `${TOOLS_PATH}/${name}`,
+        body: toolCallSchema,
+        callers: 'any',
+        handle: (caller, body) => this.call(caller, name, body.input),
+      });
     }
   }
 }

@@ -1,6 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,7 +100,12 @@ describe('createBackup', () => {
     expect(made.backupId).toMatch(/^bak_20250102T030405678Z_[a-z0-9]{8}$/);
     expect(made.path).toBe(join(dataDir, 'backups', made.backupId));
     expect(made.parts).toEqual(['ledger', 'agent', 'memory']);
-    expect(made.files.map((f) => f.path)).toEqual(['ledger.db', 'agent.db', 'memory/notes/nginx.md', 'memory/today.md']);
+    expect(made.files.map((f) => f.path)).toEqual([
+      'ledger.db',
+      'agent.db',
+      'memory/notes/nginx.md',
+      'memory/today.md',
+    ]);
     expect(readdirSync(made.path).sort()).toEqual(['agent.db', 'ledger.db', 'manifest.json', 'memory']);
 
     const manifest = backupManifestSchema.parse(JSON.parse(readFileSync(join(made.path, 'manifest.json'), 'utf8')));
@@ -102,7 +117,8 @@ describe('createBackup', () => {
     }
     expect(made.sizeBytes).toBe(made.files.reduce((s, f) => s + f.sizeBytes, 0));
     expect(readFileSync(join(made.path, 'memory/notes/nginx.md'), 'utf8')).toBe('# nginx\nlistens on 8080\n');
-    for (const dir of [join(dataDir, 'backups'), made.path, join(made.path, 'memory'), join(made.path, 'memory/notes')]) expect(mode(dir)).toBe(0o700);
+    for (const dir of [join(dataDir, 'backups'), made.path, join(made.path, 'memory'), join(made.path, 'memory/notes')])
+      expect(mode(dir)).toBe(0o700);
   });
 
   it('leaves out parts that do not exist yet', async () => {
@@ -177,8 +193,24 @@ describe('listBackups', () => {
     expect(listBackups(dataDir)).toEqual([
       { status: 'damaged', backupId: lost.backupId, path: lost.path, reason: 'memory/a.md is missing' },
       { status: 'damaged', backupId: broken.backupId, path: broken.path, reason: 'no manifest' },
-      { status: 'ok', backupId: newer.backupId, path: newer.path, sizeBytes: 1, createdAt: 2_000, parts: ['memory'], fileCount: 1 },
-      { status: 'ok', backupId: older.backupId, path: older.path, sizeBytes: 1, createdAt: 1_000, parts: ['memory'], fileCount: 1 },
+      {
+        status: 'ok',
+        backupId: newer.backupId,
+        path: newer.path,
+        sizeBytes: 1,
+        createdAt: 2_000,
+        parts: ['memory'],
+        fileCount: 1,
+      },
+      {
+        status: 'ok',
+        backupId: older.backupId,
+        path: older.path,
+        sizeBytes: 1,
+        createdAt: 1_000,
+        parts: ['memory'],
+        fileCount: 1,
+      },
     ]);
   });
 });
@@ -206,10 +238,19 @@ describe('restoreBackup', () => {
     const answer = await restoreBackup(dataDir, made.backupId, { records });
 
     expect(backupRestoredSchema.parse(answer)).toEqual(answer);
-    expect(answer).toMatchObject({ restoredFrom: made.backupId, status: 'restored', restored: ['receipts', 'incidents', 'memory'], reindexNeeded: true });
+    expect(answer).toMatchObject({
+      restoredFrom: made.backupId,
+      status: 'restored',
+      restored: ['receipts', 'incidents', 'memory'],
+      reindexNeeded: true,
+    });
     expect(answer.skipped.map((s) => s.name)).toEqual(['ledger']);
     // The same Records object (same connection) sees the restored rows.
-    expect(records.getIncident(kept.id)).toMatchObject({ title: 'disk filling up', severity: 'medium', openedBy: 'session:a' });
+    expect(records.getIncident(kept.id)).toMatchObject({
+      title: 'disk filling up',
+      severity: 'medium',
+      openedBy: 'session:a',
+    });
     expect(records.getIncident(kept.id).steps.map((s) => s.result)).toEqual(['/var at 91%']);
     expect(records.listReceipts().map((r) => r.summary)).toEqual(['before the mistake']);
     expect(memoryTree()).toEqual({ 'keep.md': 'kept\n', 'notes/disk.md': 'logs rotate weekly\n' });
@@ -262,7 +303,9 @@ describe('restoreBackup', () => {
 
   it('refuses an id that could leave the backups directory, and answers not_found for an unknown one', async () => {
     expect((await failure(restoreBackup(dataDir, '../x'))).code).toBe('bad_request');
-    expect((await failure(restoreBackup(dataDir, 'bak_20250102T030405678Z_aaaaaaaa/../../x'))).code).toBe('bad_request');
+    expect((await failure(restoreBackup(dataDir, 'bak_20250102T030405678Z_aaaaaaaa/../../x'))).code).toBe(
+      'bad_request',
+    );
     expect((await failure(restoreBackup(dataDir, 'bak_20250102T030405678Z_aaaaaaaa'))).code).toBe('not_found');
   });
 });

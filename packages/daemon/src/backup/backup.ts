@@ -1,7 +1,14 @@
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { backupIdSchema, type BackupCreated, type BackupFile, type BackupListEntry, type BackupManifest, type BackupPart } from '@fabric/protocol';
+import {
+  backupIdSchema,
+  type BackupCreated,
+  type BackupFile,
+  type BackupListEntry,
+  type BackupManifest,
+  type BackupPart,
+} from '@fabric/protocol';
 import { openSqlite } from '@fabric/node';
 import { AGENT_DB, BACKUPS_DIR, LEDGER_DB, MANIFEST, MEMORY_DIR, exists, newBackupId } from './layout.js';
 import { checkManifest, sha256File } from './manifest.js';
@@ -103,7 +110,8 @@ function describeBackup(path: string, backupId: string): BackupListEntry {
     } catch {
       return { status: 'damaged', backupId, path, reason: `${file.path} is missing` };
     }
-    if (size !== file.sizeBytes) return { status: 'damaged', backupId, path, reason: `${file.path} has the wrong size` };
+    if (size !== file.sizeBytes)
+      return { status: 'damaged', backupId, path, reason: `${file.path} has the wrong size` };
   }
   return {
     status: 'ok',

@@ -23,7 +23,7 @@ const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export function newBackupId(now: number): string {
   const stamp = new Date(now).toISOString().replace(/[-:.]/g, ''); // 20250102T030405678Z
   let suffix = '';
-  for (const b of randomBytes(8)) suffix += ID_ALPHABET[b % ID_ALPHABET.length];
+  for (const b of randomBytes(8)) suffix += ID_ALPHABET[b % ID_ALPHABET.length]!;
   return `bak_${stamp}_${suffix}`;
 }
 
@@ -33,7 +33,8 @@ export function newBackupId(now: number): string {
  * `<dataDir>/backups/` (`../x` is refused with `bad_request`).
  */
 export function backupPath(dataDir: string, backupId: string): string {
-  if (!backupIdSchema.safeParse(backupId).success) throw new FabricError('bad_request', 'malformed backup id: list backups with backup_list');
+  if (!backupIdSchema.safeParse(backupId).success)
+    throw new FabricError('bad_request', 'malformed backup id: list backups with backup_list');
   return join(dataDir, BACKUPS_DIR, backupId);
 }
 

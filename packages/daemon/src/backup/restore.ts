@@ -18,7 +18,8 @@ export interface RestoreOptions {
  * would drop every event since). The copy in a backup is kept for the
  * record; it verifies on its own.
  */
-const LEDGER_NOT_RESTORED = 'the ledger is append-only and anchored by signed checkpoints, so it is never restored over; its copy in the backup can be verified on its own';
+const LEDGER_NOT_RESTORED =
+  'the ledger is append-only and anchored by signed checkpoints, so it is never restored over; its copy in the backup can be verified on its own';
 
 /**
  * Restore backup `backupId` into `dataDir`: the receipts and incidents, and
@@ -34,7 +35,11 @@ const LEDGER_NOT_RESTORED = 'the ledger is append-only and anchored by signed ch
  *
  * Throws `bad_request` for a malformed id, `not_found` for an unknown backup.
  */
-export async function restoreBackup(dataDir: string, backupId: string, { records }: RestoreOptions = {}): Promise<BackupRestored> {
+export async function restoreBackup(
+  dataDir: string,
+  backupId: string,
+  { records }: RestoreOptions = {},
+): Promise<BackupRestored> {
   const dir = backupPath(dataDir, backupId);
   if (!isDirectory(dir)) throw new FabricError('not_found', `no backup ${backupId}: list them with backup_list`);
   const manifest = readManifest(dir, backupId);
@@ -85,7 +90,8 @@ async function stageVerified(dir: string, manifest: BackupManifest, staging: str
     }
     chmodSync(dest, 0o600);
     if (statSync(dest).size !== file.sizeBytes) throw damaged(manifest.backupId, `${file.path} has the wrong size`);
-    if ((await sha256File(dest)) !== file.sha256) throw damaged(manifest.backupId, `${file.path} does not match its hash`);
+    if ((await sha256File(dest)) !== file.sha256)
+      throw damaged(manifest.backupId, `${file.path} does not match its hash`);
   }
 }
 

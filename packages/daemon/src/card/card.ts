@@ -1,4 +1,10 @@
-import { AGENT_CARD_TYPE, agentCardSchema, type AgentCard, type AgentCardService, type HarnessInfo } from '@fabric/protocol';
+import {
+  AGENT_CARD_TYPE,
+  agentCardSchema,
+  type AgentCard,
+  type AgentCardService,
+  type HarnessInfo,
+} from '@fabric/protocol';
 
 /** A tool or skill as the card names it. */
 export interface NamedItem {

@@ -41,22 +41,43 @@ const usageSchema = z.looseObject({
   cache_creation_input_tokens: count.default(0),
   cache_read_input_tokens: count.default(0),
 });
-const modelUsageSchema = z.record(z.string(), z.looseObject({
-  inputTokens: count.default(0),
-  outputTokens: count.default(0),
-  cacheReadInputTokens: count.default(0),
-  cacheCreationInputTokens: count.default(0),
-}));
+const modelUsageSchema = z.record(
+  z.string(),
+  z.looseObject({
+    inputTokens: count.default(0),
+    outputTokens: count.default(0),
+    cacheReadInputTokens: count.default(0),
+    cacheCreationInputTokens: count.default(0),
+  }),
+);
 
 const blockSchema = z.looseObject({ type: z.string() });
 const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
 const thinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string() });
-const toolUseBlock = z.looseObject({ type: z.enum(['tool_use', 'server_tool_use']), id: z.string(), name: z.string(), input: z.unknown() });
-const toolResultBlock = z.looseObject({ type: z.literal('tool_result'), tool_use_id: z.string(), content: z.unknown(), is_error: z.boolean().nullish() });
+const toolUseBlock = z.looseObject({
+  type: z.enum(['tool_use', 'server_tool_use']),
+  id: z.string(),
+  name: z.string(),
+  input: z.unknown(),
+});
+const toolResultBlock = z.looseObject({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string(),
+  content: z.unknown(),
+  is_error: z.boolean().nullish(),
+});
 
 const lineSchema = z.looseObject({ type: z.string() });
-const initSchema = z.looseObject({ session_id: z.string().min(1).max(256), model: z.string().optional(), permissionMode: z.string().optional(), cwd: z.string().optional() });
-const assistantSchema = z.looseObject({ message: z.looseObject({ content: z.array(blockSchema) }), error: z.unknown().optional() });
+const initSchema = z.looseObject({
+  session_id: z.string().min(1).max(256),
+  model: z.string().optional(),
+  permissionMode: z.string().optional(),
+  cwd: z.string().optional(),
+});
+const assistantSchema = z.looseObject({
+  message: z.looseObject({ content: z.array(blockSchema) }),
+  error: z.unknown().optional(),
+});
 const userSchema = z.looseObject({
   message: z.looseObject({ content: z.union([z.string(), z.array(blockSchema)]) }),
   isReplay: z.boolean().optional(),
@@ -76,14 +97,33 @@ const resultSchema = z.looseObject({
   modelUsage: modelUsageSchema.optional(),
   permission_denials: z.array(z.looseObject({ tool_name: z.string().optional() })).optional(),
 });
-const rateLimitSchema = z.looseObject({ rate_limit_info: z.looseObject({ status: z.string(), resetsAt: z.number().optional(), rateLimitType: z.string().optional() }) });
+const rateLimitSchema = z.looseObject({
+  rate_limit_info: z.looseObject({
+    status: z.string(),
+    resetsAt: z.number().optional(),
+    rateLimitType: z.string().optional(),
+  }),
+});
 const controlResponseSchema = z.looseObject({ response: z.looseObject({ request_id: z.string().optional() }) });
 const systemSchema = z.looseObject({ subtype: z.string() });
-const errorLineSchema = z.looseObject({ message: z.string().optional(), error: z.union([z.string(), z.looseObject({ message: z.string().optional() })]).optional() });
-const apiRetrySchema = z.looseObject({ attempt: z.number().optional(), max_retries: z.number().optional(), error_status: z.number().nullish(), error: z.string().nullish() });
+const errorLineSchema = z.looseObject({
+  message: z.string().optional(),
+  error: z.union([z.string(), z.looseObject({ message: z.string().optional() })]).optional(),
+});
+const apiRetrySchema = z.looseObject({
+  attempt: z.number().optional(),
+  max_retries: z.number().optional(),
+  error_status: z.number().nullish(),
+  error: z.string().nullish(),
+});
 const systemStatusSchema = z.looseObject({ status: z.string().nullish() });
 
-type Totals = { input: number; output: number; cached: number; costUsd: number };
+interface Totals {
+  input: number;
+  output: number;
+  cached: number;
+  costUsd: number;
+}
 
 /** Fabric's `input` is what was read at full or cache-write price, `cached` the cache reads (as for the other adapters). */
 function totalsOf(r: z.infer<typeof resultSchema>): Totals | null {
@@ -102,11 +142,14 @@ function totalsOf(r: z.infer<typeof resultSchema>): Totals | null {
 function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
-  return content.map((b) => {
-    const t = textBlock.safeParse(b);
-    if (t.success) return t.data.text;
-    return typeof b === 'object' && b !== null && 'type' in b ? `[${String((b as { type: unknown }).type)}]` : '';
-  }).filter(Boolean).join('\n');
+  return content
+    .map((b) => {
+      const t = textBlock.safeParse(b);
+      if (t.success) return t.data.text;
+      return typeof b === 'object' && b !== null && 'type' in b ? `[${String((b as { type: unknown }).type)}]` : '';
+    })
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** The one control request a driver sends (once per process): end it. */
@@ -144,23 +187,52 @@ export class ClaudeStreamDriver implements HarnessDriver {
     try {
       json = JSON.parse(line);
     } catch {
-      return this.raw(line);
+      this.raw(line);
+      return;
     }
     const head = lineSchema.safeParse(json);
-    if (!head.success) return this.raw(line);
+    if (!head.success) {
+      this.raw(line);
+      return;
+    }
     try {
       switch (head.data.type) {
-        case 'system': return this.onSystem(json, line);
-        case 'assistant': return this.onAssistant(json, line);
-        case 'user': return this.onUser(json, line);
-        case 'result': return this.onResult(json, line);
-        case 'rate_limit_event': return this.onRateLimit(json, line);
+        case 'system': {
+          this.onSystem(json, line);
+          return;
+        }
+        case 'assistant': {
+          this.onAssistant(json, line);
+          return;
+        }
+        case 'user': {
+          this.onUser(json, line);
+          return;
+        }
+        case 'result': {
+          this.onResult(json, line);
+          return;
+        }
+        case 'rate_limit_event': {
+          this.onRateLimit(json, line);
+          return;
+        }
         // Token-level deltas, only sent with --include-partial-messages (which we do not pass):
         // the whole `assistant` message follows each one, so relaying both would say everything twice.
-        case 'stream_event': return;
-        case 'control_response': return this.onControlResponse(json, line);
-        case 'error': return this.onErrorLine(json, line);
-        default: return this.raw(line);
+        case 'stream_event':
+          return;
+        case 'control_response': {
+          this.onControlResponse(json, line);
+          return;
+        }
+        case 'error': {
+          this.onErrorLine(json, line);
+          return;
+        }
+        default: {
+          this.raw(line);
+          return;
+        }
       }
     } catch {
       this.raw(line);
@@ -182,15 +254,28 @@ export class ClaudeStreamDriver implements HarnessDriver {
 
   private onSystem(json: unknown, line: string): void {
     const sys = systemSchema.safeParse(json);
-    if (!sys.success) return this.raw(line);
+    if (!sys.success) {
+      this.raw(line);
+      return;
+    }
     switch (sys.data.subtype) {
-      case 'init': break;
+      case 'init':
+        break;
       // A running estimate while reasoning streams, one per delta; the reasoning itself comes whole in the assistant message.
-      case 'thinking_tokens': return;
+      case 'thinking_tokens':
+        return;
       case 'api_retry': {
         const r = apiRetrySchema.safeParse(json);
-        const detail = r.success ? [`attempt ${r.data.attempt ?? '?'} of ${r.data.max_retries ?? '?'}`, r.data.error_status, r.data.error].filter((x) => x !== undefined && x !== null).join(', ') : undefined;
-        this.event(detail ? { kind: 'status', status: 'api_retry', detail: clip(detail, 2000) } : { kind: 'status', status: 'api_retry' });
+        const detail = r.success
+          ? [`attempt ${r.data.attempt ?? '?'} of ${r.data.max_retries ?? '?'}`, r.data.error_status, r.data.error]
+              .filter((x) => x !== undefined && x !== null)
+              .join(', ')
+          : undefined;
+        this.event(
+          detail
+            ? { kind: 'status', status: 'api_retry', detail: clip(detail, 2000) }
+            : { kind: 'status', status: 'api_retry' },
+        );
         return;
       }
       case 'status': {
@@ -204,16 +289,24 @@ export class ClaudeStreamDriver implements HarnessDriver {
         return;
     }
     const init = initSchema.safeParse(json);
-    if (!init.success) return this.raw(line);
+    if (!init.success) {
+      this.raw(line);
+      return;
+    }
     const { session_id: id, model, permissionMode } = init.data;
-    const detail = [model && `model ${model}`, permissionMode && `permission mode ${permissionMode}`].filter(Boolean).join(', ');
+    const detail = [model && `model ${model}`, permissionMode && `permission mode ${permissionMode}`]
+      .filter(Boolean)
+      .join(', ');
     this.event(detail ? { kind: 'status', status: 'init', detail } : { kind: 'status', status: 'init' });
     this.sawSessionId(id);
   }
 
   private onAssistant(json: unknown, line: string): void {
     const msg = assistantSchema.safeParse(json);
-    if (!msg.success) return this.raw(line);
+    if (!msg.success) {
+      this.raw(line);
+      return;
+    }
     // The CLI's own message when a request failed ("Not logged in", "Prompt is too long"): an error, not model text.
     const failed = typeof msg.data.error === 'string';
     let unknown = false;
@@ -244,15 +337,26 @@ export class ClaudeStreamDriver implements HarnessDriver {
 
   private onUser(json: unknown, line: string): void {
     const msg = userSchema.safeParse(json);
-    if (!msg.success) return this.raw(line);
-    if (msg.data.isReplay) return this.onEcho(msg.data.uuid, msg.data.message.content);
+    if (!msg.success) {
+      this.raw(line);
+      return;
+    }
+    if (msg.data.isReplay) {
+      this.onEcho(msg.data.uuid, msg.data.message.content);
+      return;
+    }
     const { content } = msg.data.message;
     if (typeof content === 'string') return; // the CLI's own notes in the transcript, not content
     for (const block of content) {
       const r = toolResultBlock.safeParse(block);
       if (!r.success) continue; // text blocks: "[Request interrupted by user]" and the like
       const { tool_use_id: id, is_error: isError } = r.data;
-      this.event({ kind: 'tool_result', id: clip(id, 256), output: resultText(r.data.content), isError: isError === true });
+      this.event({
+        kind: 'tool_result',
+        id: clip(id, 256),
+        output: resultText(r.data.content),
+        isError: isError === true,
+      });
       const file = this.pendingFiles.get(id);
       this.pendingFiles.delete(id);
       if (file && isError !== true) {
@@ -267,7 +371,11 @@ export class ClaudeStreamDriver implements HarnessDriver {
   private onEcho(uuid: string | undefined, content: unknown): void {
     this.echoes = true;
     if (uuid && this.untaken.delete(uuid)) {
-      this.event({ kind: 'status', status: 'input', detail: clip(typeof content === 'string' ? content : resultText(content), 2000) });
+      this.event({
+        kind: 'status',
+        status: 'input',
+        detail: clip(typeof content === 'string' ? content : resultText(content), 2000),
+      });
       return;
     }
     if (this.firstPromptUntaken) this.firstPromptUntaken = false;
@@ -275,18 +383,31 @@ export class ClaudeStreamDriver implements HarnessDriver {
 
   private onResult(json: unknown, line: string): void {
     const r = resultSchema.safeParse(json);
-    if (!r.success) return this.raw(line);
+    if (!r.success) {
+      this.raw(line);
+      return;
+    }
     const res = r.data;
     if (res.session_id) this.sawSessionId(res.session_id);
     this.reportUsage(res);
-    const detail = [res.num_turns !== undefined && `turns ${res.num_turns}`, res.duration_ms !== undefined && `${Math.round(res.duration_ms)} ms`]
-      .filter(Boolean).join(', ');
-    this.event(detail ? { kind: 'status', status: clip(res.subtype, 64), detail } : { kind: 'status', status: clip(res.subtype, 64) });
+    const detail = [
+      res.num_turns !== undefined && `turns ${res.num_turns}`,
+      res.duration_ms !== undefined && `${Math.round(res.duration_ms)} ms`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    this.event(
+      detail
+        ? { kind: 'status', status: clip(res.subtype, 64), detail }
+        : { kind: 'status', status: clip(res.subtype, 64) },
+    );
     const denied = (res.permission_denials ?? []).map((d) => d.tool_name ?? '?');
-    if (denied.length > 0) this.event({ kind: 'status', status: 'permission_denied', detail: clip(denied.join(', '), 2000) });
+    if (denied.length > 0)
+      this.event({ kind: 'status', status: 'permission_denied', detail: clip(denied.join(', '), 2000) });
     if (res.is_error) {
       const errors = (res.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
-      const message = res.result ?? (errors.length > 0 ? errors.join('; ') : `claude ended the turn with ${res.subtype}`);
+      const message =
+        res.result ?? (errors.length > 0 ? errors.join('; ') : `claude ended the turn with ${res.subtype}`);
       if (message !== this.lastError) this.error(message);
     }
     this.lastError = null;
@@ -318,7 +439,11 @@ export class ClaudeStreamDriver implements HarnessDriver {
     } else {
       if (!res.usage) return;
       const u = res.usage;
-      usage = { input: u.input_tokens + u.cache_creation_input_tokens, output: u.output_tokens, cached: u.cache_read_input_tokens };
+      usage = {
+        input: u.input_tokens + u.cache_creation_input_tokens,
+        output: u.output_tokens,
+        cached: u.cache_read_input_tokens,
+      };
       if (res.total_cost_usd !== undefined) {
         usage.costUsd = Math.round(Math.max(0, res.total_cost_usd - this.reported.costUsd) * 1e9) / 1e9;
         this.reported = { ...this.reported, costUsd: res.total_cost_usd };
@@ -334,21 +459,34 @@ export class ClaudeStreamDriver implements HarnessDriver {
     this.writtenSinceResult = 0;
     if (busy || this.ending) return;
     this.ending = true;
-    this.ctx.write(`${JSON.stringify({ type: 'control_request', request_id: END_REQUEST_ID, request: { subtype: 'end_session' } })}\n`);
+    this.ctx.write(
+      `${JSON.stringify({ type: 'control_request', request_id: END_REQUEST_ID, request: { subtype: 'end_session' } })}\n`,
+    );
   }
 
   private onRateLimit(json: unknown, line: string): void {
     const r = rateLimitSchema.safeParse(json);
-    if (!r.success) return this.raw(line);
+    if (!r.success) {
+      this.raw(line);
+      return;
+    }
     const { status, resetsAt, rateLimitType } = r.data.rate_limit_info;
-    const parts = [status, rateLimitType, resetsAt !== undefined && `resets ${new Date(resetsAt * 1000).toISOString()}`].filter(Boolean);
+    const parts = [
+      status,
+      rateLimitType,
+      resetsAt !== undefined && `resets ${new Date(resetsAt * 1000).toISOString()}`,
+    ].filter(Boolean);
     this.event({ kind: 'status', status: 'rate_limit', detail: clip(parts.join(', '), 2000) });
   }
 
   /** A bare `{"type":"error"}` line (not in the SDK's parser, but an error by any reading): its message, else raw. */
   private onErrorLine(json: unknown, line: string): void {
     const e = errorLineSchema.safeParse(json);
-    const message = e.success ? (typeof e.data.error === 'string' ? e.data.error : e.data.error?.message ?? e.data.message) : undefined;
+    const message = e.success
+      ? typeof e.data.error === 'string'
+        ? e.data.error
+        : (e.data.error?.message ?? e.data.message)
+      : undefined;
     if (message) this.error(message);
     else this.raw(line);
   }

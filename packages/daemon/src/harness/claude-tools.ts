@@ -58,8 +58,11 @@ export function summarizeToolCall(tool: string, input: unknown, max = 300): stri
   else {
     let json = '';
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined
       json = JSON.stringify(input) ?? '';
-    } catch { /* unserialisable input: name the tool alone */ }
+    } catch {
+      /* unserialisable input: name the tool alone */
+    }
     line = json && json !== '{}' ? `${tool} ${json}` : tool;
   }
   line = line.replace(/\s+/g, ' ').trim();

@@ -28,13 +28,24 @@ function realClaude(): string {
   const bin = join(REAL_CLIS, '.bin', 'claude');
   if (existsSync(bin) && statSync(bin).size > 64 * 1024) return bin;
   for (const suffix of ['', '-musl']) {
-    const native = join(REAL_CLIS, '@anthropic-ai', `claude-code-${process.platform}-${process.arch}${suffix}`, 'claude');
+    const native = join(
+      REAL_CLIS,
+      '@anthropic-ai',
+      `claude-code-${process.platform}-${process.arch}${suffix}`,
+      'claude',
+    );
     if (existsSync(native)) return native;
   }
-  throw new Error(`the real claude CLI is not installed in ${REAL_CLIS}; run "bash scripts/install-real-clis.sh" (npm test does it first)`);
+  throw new Error(
+    `the real claude CLI is not installed in ${REAL_CLIS}; run "bash scripts/install-real-clis.sh" (npm test does it first)`,
+  );
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 function run(bin: string, args: string[], env: Record<string, string>, cwd: string, stdin = ''): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -44,7 +55,10 @@ function run(bin: string, args: string[], env: Record<string, string>, cwd: stri
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }
@@ -71,7 +85,7 @@ afterAll(() => {
 });
 
 const RESUME_ID = '0b7d3c1e-2f4a-4d5b-9c6e-7f8a9b0c1d2e';
-const variants: Array<{ name: string; start: Partial<SessionStartPayload> }> = [
+const variants: { name: string; start: Partial<SessionStartPayload> }[] = [
   { name: 'ask', start: { permissionMode: 'ask' } },
   { name: 'auto-edit', start: { permissionMode: 'auto-edit' } },
   { name: 'full', start: { permissionMode: 'full' } },
@@ -79,8 +93,23 @@ const variants: Array<{ name: string; start: Partial<SessionStartPayload> }> = [
 ];
 function planFor(start: Partial<SessionStartPayload>): SpawnPlan {
   return claudeHarness.plan(
-    { sessionId: 'ses_realcli', harness: 'claude', prompt: 'hello', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, ...start },
-    { allowlist: [], baseEnv: offline, credentials: { ANTHROPIC_API_KEY: 'sk-ant-offline-check' }, mcp: fabricMcpWiring(join(scratch, 'none.sock'), 'ses_realcli', 'tok') },
+    {
+      sessionId: 'ses_realcli',
+      harness: 'claude',
+      prompt: 'hello',
+      cwd: null,
+      labels: {},
+      permissionMode: 'ask',
+      resume: null,
+      model: null,
+      ...start,
+    },
+    {
+      allowlist: [],
+      baseEnv: offline,
+      credentials: { ANTHROPIC_API_KEY: 'sk-ant-offline-check' },
+      mcp: fabricMcpWiring(join(scratch, 'none.sock'), 'ses_realcli', 'tok'),
+    },
   );
 }
 const flagsOf = (args: string[]) => args.filter((a) => a.startsWith('-')).map((a) => a.split('=')[0]!);
@@ -109,11 +138,13 @@ describe('the argv claudeHarness plans, against the real claude CLI', () => {
 
   it('parses every planned argv (each permission mode, resume, model) and runs it up to the first prompt', async () => {
     const cwd = mkdtempSync(join(scratch, 'parse-'));
-    const results = await Promise.all(variants.map(async (v) => {
-      const p = planFor(v.start);
-      // Stdin closed without the prompt: the CLI parses, sets up and exits without calling the API.
-      return { v, p, r: await run(claude, p.args, p.env, cwd) };
-    }));
+    const results = await Promise.all(
+      variants.map(async (v) => {
+        const p = planFor(v.start);
+        // Stdin closed without the prompt: the CLI parses, sets up and exits without calling the API.
+        return { v, p, r: await run(claude, p.args, p.env, cwd) };
+      }),
+    );
     for (const { v, r } of results) {
       expect(r.stderr, v.name).not.toMatch(/unknown option|error: option|is invalid|cannot be used/);
       if (v.start.resume) {
@@ -140,19 +171,38 @@ describe('the argv claudeHarness plans, against the real claude CLI', () => {
 
 describe('a session through the real claude CLI (mock Messages API)', () => {
   it('asks the owner through the approval MCP server: a denied Bash call fails, an approved Edit changes the file', async () => {
-    const { startMockApi } = (await import(fileURLToPath(new URL('../../../protocol/fixtures/harness/claude/record/mock-api.mjs', import.meta.url)))) as {
+    const { startMockApi } = (await import(
+      fileURLToPath(new URL('../../../protocol/fixtures/harness/claude/record/mock-api.mjs', import.meta.url))
+    )) as {
       startMockApi(script: unknown[]): Promise<{ url: string; close(): Promise<void> }>;
     };
     const cwd = mkdtempSync(join(scratch, 'project-'));
     writeFileSync(join(cwd, 'hello.txt'), 'hello\n');
     const api = await startMockApi([
-      [{ type: 'tool_use', id: 'toolu_01RealBash', name: 'Bash', input: { command: 'rm -rf build', description: 'Remove build/' } }],
+      [
+        {
+          type: 'tool_use',
+          id: 'toolu_01RealBash',
+          name: 'Bash',
+          input: { command: 'rm -rf build', description: 'Remove build/' },
+        },
+      ],
       [{ type: 'tool_use', id: 'toolu_01RealRead', name: 'Read', input: { file_path: join(cwd, 'hello.txt') } }],
-      [{ type: 'tool_use', id: 'toolu_01RealEdit', name: 'Edit', input: { file_path: join(cwd, 'hello.txt'), old_string: 'hello', new_string: 'hello, world' } }],
+      [
+        {
+          type: 'tool_use',
+          id: 'toolu_01RealEdit',
+          name: 'Edit',
+          input: { file_path: join(cwd, 'hello.txt'), old_string: 'hello', new_string: 'hello, world' },
+        },
+      ],
       [{ type: 'text', text: 'Edited; build/ left alone.' }],
     ]);
     const saved = { ...process.env };
-    const agent = new AgentSocket({ path: join(scratch, 'agent.sock'), approve: (sessionId, req) => runner.requestApproval(sessionId, req) });
+    const agent = new AgentSocket({
+      path: join(scratch, 'agent.sock'),
+      approve: (sessionId, req) => runner.requestApproval(sessionId, req),
+    });
     await agent.listen();
     const envelopes: Envelope[] = [];
     let exited!: (e: Envelope) => void;
@@ -166,20 +216,35 @@ describe('a session through the real claude CLI (mock Messages API)', () => {
         envelopes.push(env);
         if (env.type === 'session.approval_request') {
           const { requestId, tool } = env.payload;
-          runner.approve(sessionId, requestId, tool === 'Bash' ? { decision: 'deny', reason: 'not today' } : { decision: 'allow' });
+          runner.approve(
+            sessionId,
+            requestId,
+            tool === 'Bash' ? { decision: 'deny', reason: 'not today' } : { decision: 'allow' },
+          );
         }
         if (env.type === 'session.exit') exited(env);
       },
       mcp: (id) => fabricMcpWiring(agent.path, id, agent.issueToken(id)),
       // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
-    credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-offline-check')]]),
+      credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-offline-check')]]),
       graceMs: 1000,
     });
     try {
       for (const k of Object.keys(process.env)) delete process.env[k];
       Object.assign(process.env, offline, { PATH: `${dirname(claude)}:${offline.PATH}`, ANTHROPIC_BASE_URL: api.url });
       expect(basename(claude)).toBe('claude');
-      runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd, labels: {}, permissionMode: 'ask' as PermissionMode, resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }], byDeviceOwner: true });
+      runner.start({
+        sessionId,
+        harness: 'claude',
+        prompt: 'Make hello.txt say hello, world',
+        cwd,
+        labels: {},
+        permissionMode: 'ask' as PermissionMode,
+        resume: null,
+        model: null,
+        credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }],
+        byDeviceOwner: true,
+      });
       const done = await Promise.race([exit, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
       expect(done, 'the session ended by itself').not.toBeNull();
       expect((done as Extract<Envelope, { type: 'session.exit' }>).payload).toMatchObject({ code: 0, signal: null });
@@ -190,13 +255,23 @@ describe('a session through the real claude CLI (mock Messages API)', () => {
       await agent.close();
       await api.close();
     }
-    const asked = envelopes.filter((e) => e.type === 'session.approval_request').map((e) => (e as Extract<Envelope, { type: 'session.approval_request' }>).payload.summary);
+    const asked = envelopes
+      .filter((e) => e.type === 'session.approval_request')
+      .map((e) => (e as Extract<Envelope, { type: 'session.approval_request' }>).payload.summary);
     expect(asked).toEqual(['Bash: rm -rf build', `Edit: ${join(cwd, 'hello.txt')}`]);
     const events = envelopes.flatMap((e) => (e.type === 'session.event' ? [e.payload.event] : [])) as SessionEvent[];
-    expect(events).toContainEqual({ kind: 'tool_result', id: 'toolu_01RealBash', output: 'denied: not today', isError: true });
+    expect(events).toContainEqual({
+      kind: 'tool_result',
+      id: 'toolu_01RealBash',
+      output: 'denied: not today',
+      isError: true,
+    });
     expect(events).toContainEqual({ kind: 'file_change', path: join(cwd, 'hello.txt'), change: 'modify' });
     expect(events.filter((e) => e.kind === 'raw' || e.kind === 'error')).toEqual([]);
     expect(readFileSync(join(cwd, 'hello.txt'), 'utf8')).toBe('hello, world\n');
-    expect(envelopes.filter((e) => e.type === 'session.meta').map((e) => Object.keys(e.payload).sort())).toEqual([['harnessSessionId', 'sessionId'], ['sessionId', 'usage']]);
+    expect(envelopes.filter((e) => e.type === 'session.meta').map((e) => Object.keys(e.payload).sort())).toEqual([
+      ['harnessSessionId', 'sessionId'],
+      ['sessionId', 'usage'],
+    ]);
   });
 });

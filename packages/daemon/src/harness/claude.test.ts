@@ -5,7 +5,16 @@
 // src/claude_agent_sdk/_internal/message_parser.py; argv with _internal/transport/subprocess_cli.py.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionEventSchema, type Envelope, type EnvelopeOf, type HarnessName, type PermissionMode, type SessionEvent, type SessionStartPayload, type Usage } from '@fabric/protocol';
+import {
+  sessionEventSchema,
+  type Envelope,
+  type EnvelopeOf,
+  type HarnessName,
+  type PermissionMode,
+  type SessionEvent,
+  type SessionStartPayload,
+  type Usage,
+} from '@fabric/protocol';
 import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
 import { fabricMcpWiring } from '../mcp/wiring.js';
 import { SessionRunner } from '../runner.js';
@@ -14,28 +23,52 @@ import { claudeUserLine, ClaudeStreamDriver } from './claude-stream.js';
 import type { HarnessAdapter, McpWiring, PlanContext } from './types.js';
 
 const fixture = (name: string) => harnessFixture(`claude/${name}`);
-const lines = (name: string) => readFileSync(fixture(name), 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (name: string) =>
+  readFileSync(fixture(name), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const sessionIdOf = (name: string) => (JSON.parse(lines(name)[0]!) as { session_id: string }).session_id;
 const END_SESSION = { type: 'control_request', request_id: 'fabric-end-session', request: { subtype: 'end_session' } };
 
 /** A driver over an in-memory context: what it emitted, reported and wrote. */
 function drive() {
   const events: SessionEvent[] = [];
-  const metas: Array<{ usage?: Usage; harnessSessionId?: string }> = [];
-  const written: Array<Record<string, unknown>> = [];
+  const metas: { usage?: Usage; harnessSessionId?: string }[] = [];
+  const written: Record<string, unknown>[] = [];
   const driver = new ClaudeStreamDriver({
     event: (e) => events.push(e),
     meta: (m) => metas.push(m),
-    write: (data) => { for (const l of data.split('\n').filter(Boolean)) written.push(JSON.parse(l) as Record<string, unknown>); },
+    write: (data) => {
+      for (const l of data.split('\n').filter(Boolean)) written.push(JSON.parse(l) as Record<string, unknown>);
+    },
     requestApproval: async () => ({ decision: 'deny', reason: 'the stream-json driver never asks itself' }),
   });
-  const feed = (ls: string[]) => { for (const l of ls) driver.line(l); };
+  const feed = (ls: string[]) => {
+    for (const l of ls) driver.line(l);
+  };
   const usages = () => metas.flatMap((m) => (m.usage ? [m.usage] : []));
   return { driver, feed, events, metas, written, usages };
 }
 
-const echo = (content: string, uuid: string) => JSON.stringify({ type: 'user', message: { role: 'user', content }, session_id: 's1', parent_tool_use_id: null, uuid, isReplay: true });
-const result = (extra: Record<string, unknown> = {}) => JSON.stringify({ type: 'result', subtype: 'success', is_error: false, num_turns: 1, duration_ms: 5, session_id: 's1', ...extra });
+const echo = (content: string, uuid: string) =>
+  JSON.stringify({
+    type: 'user',
+    message: { role: 'user', content },
+    session_id: 's1',
+    parent_tool_use_id: null,
+    uuid,
+    isReplay: true,
+  });
+const result = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    type: 'result',
+    subtype: 'success',
+    is_error: false,
+    num_turns: 1,
+    duration_ms: 5,
+    session_id: 's1',
+    ...extra,
+  });
 
 describe('the Claude stream-json driver', () => {
   it('maps a whole recorded session: init, reasoning, text, tool calls and results, file changes, rate limit, result', () => {
@@ -46,29 +79,65 @@ describe('the Claude stream-json driver', () => {
     expect(d.events).toEqual([
       { kind: 'status', status: 'init', detail: 'model claude-sonnet-5, permission mode default' },
       { kind: 'harness_session', id: sid },
-      { kind: 'reasoning', text: 'The user wants hello.txt changed and a NOTES.md written. First set up build/ and look at the project.' },
+      {
+        kind: 'reasoning',
+        text: 'The user wants hello.txt changed and a NOTES.md written. First set up build/ and look at the project.',
+      },
       { kind: 'text', text: "I'll set up build/ and look at the project first." },
-      { kind: 'tool_call', id: 'toolu_01Bash0001', name: 'Bash', input: { command: 'mkdir -p build && ls', description: 'Create build/ and list the project' } },
+      {
+        kind: 'tool_call',
+        id: 'toolu_01Bash0001',
+        name: 'Bash',
+        input: { command: 'mkdir -p build && ls', description: 'Create build/ and list the project' },
+      },
       { kind: 'status', status: 'rate_limit', detail: 'allowed, resets 2027-01-15T08:00:00.000Z' },
       { kind: 'tool_result', id: 'toolu_01Bash0001', output: 'build\nhello.txt', isError: false },
       { kind: 'tool_call', id: 'toolu_01Read0002', name: 'Read', input: { file_path: `${project}/hello.txt` } },
       { kind: 'tool_result', id: 'toolu_01Read0002', output: '1\thello\n2\t', isError: false },
-      { kind: 'tool_call', id: 'toolu_01Edit0003', name: 'Edit', input: { replace_all: false, file_path: `${project}/hello.txt`, old_string: 'hello', new_string: 'hello, world' } },
-      { kind: 'tool_result', id: 'toolu_01Edit0003', output: expect.stringContaining(`The file ${project}/hello.txt has been updated successfully.`), isError: false },
+      {
+        kind: 'tool_call',
+        id: 'toolu_01Edit0003',
+        name: 'Edit',
+        input: {
+          replace_all: false,
+          file_path: `${project}/hello.txt`,
+          old_string: 'hello',
+          new_string: 'hello, world',
+        },
+      },
+      {
+        kind: 'tool_result',
+        id: 'toolu_01Edit0003',
+        output: expect.stringContaining(`The file ${project}/hello.txt has been updated successfully.`),
+        isError: false,
+      },
       { kind: 'file_change', path: `${project}/hello.txt`, change: 'modify' },
-      { kind: 'tool_call', id: 'toolu_01Writ0004', name: 'Write', input: { file_path: `${project}/NOTES.md`, content: '# Notes\n\nhello.txt now says hello, world.\n' } },
-      { kind: 'tool_result', id: 'toolu_01Writ0004', output: expect.stringContaining(`File created successfully at: ${project}/NOTES.md`), isError: false },
+      {
+        kind: 'tool_call',
+        id: 'toolu_01Writ0004',
+        name: 'Write',
+        input: { file_path: `${project}/NOTES.md`, content: '# Notes\n\nhello.txt now says hello, world.\n' },
+      },
+      {
+        kind: 'tool_result',
+        id: 'toolu_01Writ0004',
+        output: expect.stringContaining(`File created successfully at: ${project}/NOTES.md`),
+        isError: false,
+      },
       { kind: 'file_change', path: `${project}/NOTES.md`, change: 'add' },
       { kind: 'text', text: 'Done: hello.txt now says "hello, world" and NOTES.md explains the change.' },
       { kind: 'status', status: 'success', detail: expect.stringMatching(/^turns 5, \d+ ms$/) },
     ]);
     // Our own end_session acknowledgement is swallowed; nothing became raw.
     expect(d.events.filter((e) => e.kind === 'raw')).toEqual([]);
-    expect(d.metas).toEqual([{ harnessSessionId: sid }, { usage: { input: 11495, output: 178, cached: 22660, costUsd: 0.048783 } }]);
+    expect(d.metas).toEqual([
+      { harnessSessionId: sid },
+      { usage: { input: 11495, output: 178, cached: 22660, costUsd: 0.048783 } },
+    ]);
     expect(d.driver.harnessSessionId()).toBe(sid);
   });
 
-  it('counts usage from results only: the turn\'s share of the process totals, never the per-message snapshots', () => {
+  it("counts usage from results only: the turn's share of the process totals, never the per-message snapshots", () => {
     const d = drive();
     const ls = lines('followup.jsonl');
     d.feed(ls);
@@ -78,15 +147,37 @@ describe('the Claude stream-json driver', () => {
       { input: 1321, output: 8, cached: 5510, costUsd: 0.0099475 },
     ]);
     // Together they are exactly the process totals of the last result (modelUsage, total_cost_usd)…
-    const last = ls.map((l) => JSON.parse(l) as Record<string, never>).filter((j) => j.type === 'result').at(-1) as unknown as {
-      total_cost_usd: number; modelUsage: Record<string, { inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheCreationInputTokens: number }>;
+    const last = ls
+      .map((l) => JSON.parse(l) as Record<string, never>)
+      .filter((j) => j.type === 'result')
+      .at(-1) as unknown as {
+      total_cost_usd: number;
+      modelUsage: Record<
+        string,
+        { inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheCreationInputTokens: number }
+      >;
     };
     const m = Object.values(last.modelUsage)[0]!;
-    const sum = d.usages().reduce((t, u) => ({ input: t.input + u.input, output: t.output + u.output, cached: t.cached + u.cached, costUsd: t.costUsd + (u.costUsd ?? 0) }), { input: 0, output: 0, cached: 0, costUsd: 0 });
-    expect(sum).toEqual({ input: m.inputTokens + m.cacheCreationInputTokens, output: m.outputTokens, cached: m.cacheReadInputTokens, costUsd: expect.closeTo(last.total_cost_usd, 9) });
+    const sum = d.usages().reduce(
+      (t, u) => ({
+        input: t.input + u.input,
+        output: t.output + u.output,
+        cached: t.cached + u.cached,
+        costUsd: t.costUsd + (u.costUsd ?? 0),
+      }),
+      { input: 0, output: 0, cached: 0, costUsd: 0 },
+    );
+    expect(sum).toEqual({
+      input: m.inputTokens + m.cacheCreationInputTokens,
+      output: m.outputTokens,
+      cached: m.cacheReadInputTokens,
+      costUsd: expect.closeTo(last.total_cost_usd, 9),
+    });
     // …while the assistant lines' usage (message_start snapshots, output_tokens 1, repeated per block) would say otherwise.
-    const snapshotOutput = ls.map((l) => JSON.parse(l) as { type: string; message?: { usage?: { output_tokens: number } } })
-      .filter((j) => j.type === 'assistant').reduce((t, j) => t + (j.message?.usage?.output_tokens ?? 0), 0);
+    const snapshotOutput = ls
+      .map((l) => JSON.parse(l) as { type: string; message?: { usage?: { output_tokens: number } } })
+      .filter((j) => j.type === 'assistant')
+      .reduce((t, j) => t + (j.message?.usage?.output_tokens ?? 0), 0);
     expect(snapshotOutput).not.toBe(sum.output);
 
     // A resumed process counts from zero again.
@@ -96,21 +187,35 @@ describe('the Claude stream-json driver', () => {
     expect(r.metas[0]).toEqual({ harnessSessionId: sessionIdOf('followup.jsonl') });
   });
 
-  it('falls back on a result\'s own usage when it has no modelUsage, and reports nothing for an empty turn', () => {
+  it("falls back on a result's own usage when it has no modelUsage, and reports nothing for an empty turn", () => {
     const d = drive();
     d.feed([
-      result({ usage: { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 5, cache_read_input_tokens: 100 }, total_cost_usd: 0.5 }),
-      result({ usage: { input_tokens: 1, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 3 }, total_cost_usd: 0.75 }),
+      result({
+        usage: { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 5, cache_read_input_tokens: 100 },
+        total_cost_usd: 0.5,
+      }),
+      result({
+        usage: { input_tokens: 1, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 3 },
+        total_cost_usd: 0.75,
+      }),
       result({ usage: { input_tokens: 0, output_tokens: 0 }, total_cost_usd: 0.75, modelUsage: {} }),
     ]);
-    expect(d.usages()).toEqual([{ input: 15, output: 20, cached: 100, costUsd: 0.5 }, { input: 1, output: 2, cached: 3, costUsd: 0.25 }]);
+    expect(d.usages()).toEqual([
+      { input: 15, output: 20, cached: 100, costUsd: 0.5 },
+      { input: 1, output: 2, cached: 3, costUsd: 0.25 },
+    ]);
   });
 
   it('reports a denied tool as an error result and the denial, with no file change', () => {
     const d = drive();
     d.feed(lines('denied.jsonl'));
     expect(d.events.filter((e) => e.kind !== 'status' && e.kind !== 'harness_session')).toEqual([
-      { kind: 'tool_call', id: 'toolu_01Bash0101', name: 'Bash', input: { command: 'rm -rf build', description: 'Remove the build directory' } },
+      {
+        kind: 'tool_call',
+        id: 'toolu_01Bash0101',
+        name: 'Bash',
+        input: { command: 'rm -rf build', description: 'Remove the build directory' },
+      },
       { kind: 'tool_result', id: 'toolu_01Bash0101', output: 'denied: not on this machine', isError: true },
       { kind: 'text', text: 'Understood: I left build/ in place.' },
     ]);
@@ -120,9 +225,20 @@ describe('the Claude stream-json driver', () => {
   it('records file changes only for file tools that succeeded', () => {
     const d = drive();
     d.feed(lines('auto-edit.jsonl'));
-    expect(d.events.filter((e) => e.kind === 'file_change')).toEqual([{ kind: 'file_change', path: '/home/dev/project/hello.txt', change: 'modify' }]);
-    expect(d.events).toContainEqual({ kind: 'tool_result', id: 'toolu_01Bash0203', output: "Exit code 2\nmake: *** No rule to make target 'check'.  Stop.", isError: true });
-    expect(d.events[0]).toEqual({ kind: 'status', status: 'init', detail: 'model claude-opus-4-8[1m], permission mode acceptEdits' });
+    expect(d.events.filter((e) => e.kind === 'file_change')).toEqual([
+      { kind: 'file_change', path: '/home/dev/project/hello.txt', change: 'modify' },
+    ]);
+    expect(d.events).toContainEqual({
+      kind: 'tool_result',
+      id: 'toolu_01Bash0203',
+      output: "Exit code 2\nmake: *** No rule to make target 'check'.  Stop.",
+      isError: true,
+    });
+    expect(d.events[0]).toEqual({
+      kind: 'status',
+      status: 'init',
+      detail: 'model claude-opus-4-8[1m], permission mode acceptEdits',
+    });
   });
 
   it('turns failed turns into one error each: API refusals, no login, a conversation that is not there', () => {
@@ -133,22 +249,38 @@ describe('the Claude stream-json driver', () => {
     ] as const) {
       const d = drive();
       d.feed(lines(name));
-      expect(d.events.filter((e) => e.kind === 'error'), name).toEqual([{ kind: 'error', message: expect.stringMatching(message) }]);
-      expect(d.events.filter((e) => e.kind === 'text' || e.kind === 'raw'), name).toEqual([]);
+      expect(
+        d.events.filter((e) => e.kind === 'error'),
+        name,
+      ).toEqual([{ kind: 'error', message: expect.stringMatching(message) }]);
+      expect(
+        d.events.filter((e) => e.kind === 'text' || e.kind === 'raw'),
+        name,
+      ).toEqual([]);
       expect(d.usages(), name).toEqual([]); // all-zero usage is not reported
     }
   });
 
   it('reads a bare error line as an error, and keeps an unreadable one raw', () => {
     const d = drive();
-    d.feed(['{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', '{"type":"error","code":7}']);
-    expect(d.events).toEqual([{ kind: 'error', message: 'Overloaded' }, { kind: 'raw', line: '{"type":"error","code":7}' }]);
+    d.feed([
+      '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+      '{"type":"error","code":7}',
+    ]);
+    expect(d.events).toEqual([
+      { kind: 'error', message: 'Overloaded' },
+      { kind: 'raw', line: '{"type":"error","code":7}' },
+    ]);
   });
 
   it('notes API retries, ignores partial-message deltas and reasoning estimates (the whole message follows)', () => {
     const retry = drive();
     retry.feed(lines('retry.jsonl'));
-    expect(retry.events).toContainEqual({ kind: 'status', status: 'api_retry', detail: 'attempt 1 of 2, 529, overloaded' });
+    expect(retry.events).toContainEqual({
+      kind: 'status',
+      status: 'api_retry',
+      detail: 'attempt 1 of 2, 529, overloaded',
+    });
     const partial = drive();
     partial.feed(lines('partial-messages.jsonl'));
     expect(lines('partial-messages.jsonl').filter((l) => l.includes('"stream_event"')).length).toBeGreaterThan(5);
@@ -167,14 +299,35 @@ describe('the Claude stream-json driver', () => {
   });
 
   it('never throws, and every event it emits is a valid session event, whatever the line', () => {
-    const all = readdirSync(fixture('')).filter((f) => f.endsWith('.jsonl')).flatMap((f) => lines(f));
+    const all = readdirSync(fixture(''))
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => lines(f));
     const d = drive();
-    const mangled = all.flatMap((l) => [l, l.slice(0, Math.floor(l.length / 2)), l.replace(/"[a-z_]+":/g, '"x":'), l.replaceAll('"', "'")]);
-    const odd = ['', 'null', '42', '"str"', '{}', '{"type":null}', '{"type":"assistant"}', '{"type":"assistant","message":{"content":[null,1,"x",{"type":"tool_use"}]}}',
-      '{"type":"user","message":{"content":[{"type":"tool_result"}]}}', '{"type":"result"}', '{"type":"system"}', '{"type":"rate_limit_event","rate_limit_info":{}}',
-      '{"type":"system","subtype":"init","session_id":""}', `{"type":"assistant","message":{"content":[{"type":"text","text":"${'x'.repeat(100_000)}"}]}}`];
+    const mangled = all.flatMap((l) => [
+      l,
+      l.slice(0, Math.floor(l.length / 2)),
+      l.replace(/"[a-z_]+":/g, '"x":'),
+      l.replaceAll('"', "'"),
+    ]);
+    const odd = [
+      '',
+      'null',
+      '42',
+      '"str"',
+      '{}',
+      '{"type":null}',
+      '{"type":"assistant"}',
+      '{"type":"assistant","message":{"content":[null,1,"x",{"type":"tool_use"}]}}',
+      '{"type":"user","message":{"content":[{"type":"tool_result"}]}}',
+      '{"type":"result"}',
+      '{"type":"system"}',
+      '{"type":"rate_limit_event","rate_limit_info":{}}',
+      '{"type":"system","subtype":"init","session_id":""}',
+      `{"type":"assistant","message":{"content":[{"type":"text","text":"${'x'.repeat(100_000)}"}]}}`,
+    ];
     expect(() => d.feed([...mangled, ...odd])).not.toThrow();
-    for (const e of d.events) expect(sessionEventSchema.safeParse(e).success, JSON.stringify(e).slice(0, 200)).toBe(true);
+    for (const e of d.events)
+      expect(sessionEventSchema.safeParse(e).success, JSON.stringify(e).slice(0, 200)).toBe(true);
   });
 
   describe('live input and the end of a process', () => {
@@ -193,7 +346,13 @@ describe('the Claude stream-json driver', () => {
       d.feed([echo('the first prompt', 'plan-uuid')]);
       expect(d.driver.input('also run the tests')).toBe(true);
       const sent = d.written[0] as { type: string; message: unknown; uuid: string };
-      expect(sent).toEqual({ type: 'user', message: { role: 'user', content: 'also run the tests' }, parent_tool_use_id: null, session_id: 'default', uuid: expect.any(String) });
+      expect(sent).toEqual({
+        type: 'user',
+        message: { role: 'user', content: 'also run the tests' },
+        parent_tool_use_id: null,
+        session_id: 'default',
+        uuid: expect.any(String),
+      });
       // The result of the first turn arrives before the CLI took our message in: not the end.
       d.feed([result()]);
       expect(d.written).toHaveLength(1);
@@ -226,8 +385,24 @@ describe('the Claude stream-json driver', () => {
 const wiring: McpWiring = fabricMcpWiring('/data/agent.sock', 'ses_plan', 'tok-secret-123');
 function plan(start: Partial<SessionStartPayload> = {}, ctx: Partial<PlanContext> = {}) {
   return claudeHarness.plan(
-    { sessionId: 'ses_plan', harness: 'claude', prompt: 'fix the bug', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, ...start },
-    { allowlist: [], baseEnv: { PATH: '/usr/bin', HOME: '/home/dev' }, credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' }, mcp: wiring, ...ctx },
+    {
+      sessionId: 'ses_plan',
+      harness: 'claude',
+      prompt: 'fix the bug',
+      cwd: null,
+      labels: {},
+      permissionMode: 'ask',
+      resume: null,
+      model: null,
+      ...start,
+    },
+    {
+      allowlist: [],
+      baseEnv: { PATH: '/usr/bin', HOME: '/home/dev' },
+      credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' },
+      mcp: wiring,
+      ...ctx,
+    },
   );
 }
 const flagValue = (args: string[], flag: string) => {
@@ -239,23 +414,37 @@ describe('claudeHarness.plan', () => {
   it('runs print mode with stream-json both ways; the prompt is the first stdin message and stdin stays open', () => {
     const p = plan();
     expect(p.command).toBe('claude');
-    expect(p.args.slice(0, 7)).toEqual(['-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--replay-user-messages']);
+    expect(p.args.slice(0, 7)).toEqual([
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--input-format',
+      'stream-json',
+      '--verbose',
+      '--replay-user-messages',
+    ]);
     expect(p.args).not.toContain('fix the bug');
-    expect(JSON.parse(p.stdin!)).toMatchObject({ type: 'user', message: { role: 'user', content: 'fix the bug' }, parent_tool_use_id: null });
+    expect(JSON.parse(p.stdin!)).toMatchObject({
+      type: 'user',
+      message: { role: 'user', content: 'fix the bug' },
+      parent_tool_use_id: null,
+    });
     expect(p.stdin!.endsWith('\n')).toBe(true);
     expect(p.closeStdin).toBeFalsy();
   });
 
-  it('maps each permission mode, routing asks to the daemon\'s approval tool when there is one', () => {
+  it("maps each permission mode, routing asks to the daemon's approval tool when there is one", () => {
     const modes: Record<PermissionMode, { mode: string; tool: boolean }> = {
       ask: { mode: 'default', tool: true },
       'auto-edit': { mode: 'acceptEdits', tool: true },
       full: { mode: 'bypassPermissions', tool: false },
     };
-    for (const [permissionMode, want] of Object.entries(modes) as Array<[PermissionMode, { mode: string; tool: boolean }]>) {
+    for (const [permissionMode, want] of Object.entries(modes) as [PermissionMode, { mode: string; tool: boolean }][]) {
       const p = plan({ permissionMode });
       expect(flagValue(p.args, '--permission-mode'), permissionMode).toBe(want.mode);
-      expect(flagValue(p.args, '--permission-prompt-tool'), permissionMode).toBe(want.tool ? 'mcp__fabric__approve' : undefined);
+      expect(flagValue(p.args, '--permission-prompt-tool'), permissionMode).toBe(
+        want.tool ? 'mcp__fabric__approve' : undefined,
+      );
       const noMcp = plan({ permissionMode }, { mcp: null });
       expect(flagValue(noMcp.args, '--permission-mode')).toBe(want.mode);
       expect(noMcp.args).not.toContain('--permission-prompt-tool');
@@ -263,17 +452,28 @@ describe('claudeHarness.plan', () => {
     }
   });
 
-  it('registers the daemon\'s MCP server with variable names only; secrets travel in env, never argv', () => {
+  it("registers the daemon's MCP server with variable names only; secrets travel in env, never argv", () => {
     const p = plan();
     expect(JSON.parse(flagValue(p.args, '--mcp-config')!)).toEqual({
       mcpServers: {
         fabric: {
-          type: 'stdio', command: wiring.command, args: wiring.args,
-          env: { FABRIC_AGENT_SOCKET: '${FABRIC_AGENT_SOCKET}', FABRIC_SESSION_ID: '${FABRIC_SESSION_ID}', FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}' },
+          type: 'stdio',
+          command: wiring.command,
+          args: wiring.args,
+          env: {
+            FABRIC_AGENT_SOCKET: '${FABRIC_AGENT_SOCKET}',
+            FABRIC_SESSION_ID: '${FABRIC_SESSION_ID}',
+            FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}',
+          },
         },
       },
     });
-    expect(p.env).toMatchObject({ ...wiring.env, ANTHROPIC_API_KEY: 'sk-ant-secret', PATH: '/usr/bin', HOME: '/home/dev' });
+    expect(p.env).toMatchObject({
+      ...wiring.env,
+      ANTHROPIC_API_KEY: 'sk-ant-secret',
+      PATH: '/usr/bin',
+      HOME: '/home/dev',
+    });
     const argv = p.args.join(' ');
     expect(argv).not.toContain('tok-secret-123');
     expect(argv).not.toContain('sk-ant-secret');
@@ -283,7 +483,9 @@ describe('claudeHarness.plan', () => {
     const p = plan({ resume: '6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f', model: 'sonnet' });
     expect(p.args).toContain('--resume=6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f');
     expect(p.args).toContain('--model=sonnet');
-    expect(plan({ resume: '--dangerously-skip-permissions' }).args).toContain('--resume=--dangerously-skip-permissions');
+    expect(plan({ resume: '--dangerously-skip-permissions' }).args).toContain(
+      '--resume=--dangerously-skip-permissions',
+    );
     expect(plan().args.some((a) => a.startsWith('--resume') || a.startsWith('--model'))).toBe(false);
   });
 });
@@ -300,7 +502,7 @@ const PROMPT: Step = { read: 1 };
 /** The runner's "socket": every envelope, and a way to wait for one. */
 class Recorder {
   readonly envelopes: Envelope[] = [];
-  private waiters: Array<{ match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }> = [];
+  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
   onEmit: ((env: Envelope) => void) | null = null;
 
   emit = (env: Envelope): void => {
@@ -317,23 +519,36 @@ class Recorder {
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e as EnvelopeOf<T>); } });
+      const timer = setTimeout(
+        () => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e as EnvelopeOf<T>);
+        },
+      });
     });
   }
 
   events(sessionId: string): SessionEvent[] {
-    return this.envelopes.filter((e) => e.type === 'session.event' && e.payload.sessionId === sessionId).map((e) => (e as EnvelopeOf<'session.event'>).payload.event);
+    return this.envelopes
+      .filter((e) => e.type === 'session.event' && e.payload.sessionId === sessionId)
+      .map((e) => (e as EnvelopeOf<'session.event'>).payload.event);
   }
 
   types(sessionId: string): string[] {
-    return this.envelopes.filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId).map((e) => e.type);
+    return this.envelopes
+      .filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId)
+      .map((e) => e.type);
   }
 }
 
 let fake: FakeCli | null = null;
 const savedEnv = { PATH: process.env.PATH, FAKE_CLI_SCENARIO: process.env.FAKE_CLI_SCENARIO };
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   fake?.remove();
@@ -365,7 +580,18 @@ function setup(steps: Step[]) {
 let counter = 0;
 function start(runner: SessionRunner, extra: Partial<SessionStartPayload> = {}): string {
   const sessionId = `ses_claude${String(++counter).padStart(4, '0')}`;
-  runner.start({ sessionId, harness: 'claude', prompt: 'Make hello.txt say hello, world', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }], ...extra });
+  runner.start({
+    sessionId,
+    harness: 'claude',
+    prompt: 'Make hello.txt say hello, world',
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
+    credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }],
+    ...extra,
+  });
   return sessionId;
 }
 
@@ -382,26 +608,55 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
     expect(new Set(types)).toEqual(new Set(['session.ack', 'session.event', 'session.meta', 'session.exit']));
     const sid = sessionIdOf('session.jsonl');
     const metas = recorder.envelopes.filter((e) => e.type === 'session.meta').map((e) => e.payload);
-    expect(metas).toEqual([{ sessionId: id, harnessSessionId: sid }, { sessionId: id, usage: { input: 11495, output: 178, cached: 22660, costUsd: 0.048783 } }]);
+    expect(metas).toEqual([
+      { sessionId: id, harnessSessionId: sid },
+      { sessionId: id, usage: { input: 11495, output: 178, cached: 22660, costUsd: 0.048783 } },
+    ]);
     const kinds = recorder.events(id).map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['status', 'harness_session', 'reasoning', 'text', 'tool_call', 'tool_result', 'file_change']));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'status',
+        'harness_session',
+        'reasoning',
+        'text',
+        'tool_call',
+        'tool_result',
+        'file_change',
+      ]),
+    );
     expect(kinds).not.toContain('raw');
 
     const [call] = fake.calls();
     expect(call!.stdin.map((l) => JSON.parse(l))).toEqual([
-      { type: 'user', message: { role: 'user', content: 'Make hello.txt say hello, world' }, parent_tool_use_id: null, session_id: 'default', uuid: expect.any(String) },
+      {
+        type: 'user',
+        message: { role: 'user', content: 'Make hello.txt say hello, world' },
+        parent_tool_use_id: null,
+        session_id: 'default',
+        uuid: expect.any(String),
+      },
       END_SESSION,
     ]);
     // Credentials and the agent token are in the environment, not in argv.
-    expect(call!.env).toMatchObject({ ANTHROPIC_API_KEY: 'sk-ant-test-only', FABRIC_SESSION_TOKEN: `token-of-${id}`, FABRIC_SESSION_ID: id });
+    expect(call!.env).toMatchObject({
+      ANTHROPIC_API_KEY: 'sk-ant-test-only',
+      FABRIC_SESSION_TOKEN: `token-of-${id}`,
+      FABRIC_SESSION_ID: id,
+    });
     expect(call!.argv.join(' ')).not.toMatch(/sk-ant-test-only|token-of-/);
   });
 
   it('writes follow-up input live as another stream-json line', async () => {
     const followup = fixture('followup.jsonl');
-    const { runner, recorder, fake } = setup([PROMPT, { replay: followup, from: 0, to: 4 }, { read: 1 }, { replay: followup, from: 4 }]);
+    const { runner, recorder, fake } = setup([
+      PROMPT,
+      { replay: followup, from: 0, to: 4 },
+      { read: 1 },
+      { replay: followup, from: 4 },
+    ]);
     recorder.onEmit = (env) => {
-      if (env.type === 'session.event' && env.payload.event.kind === 'tool_call') runner.input(id, 'also run the tests', false);
+      if (env.type === 'session.event' && env.payload.event.kind === 'tool_call')
+        runner.input(id, 'also run the tests', false);
     };
     const id = start(runner, { prompt: 'Build the project' });
     expect((await recorder.next('session.exit', id)).payload.code).toBe(0);
@@ -416,12 +671,19 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
     const { runner, recorder, fake } = setup([
       PROMPT,
       { when: `--resume=${sid}`, steps: [{ replay: fixture('resumed.jsonl') }, { read: 1 }, { exit: 0 }] },
-      { replay: fixture('session.jsonl') }, { read: 1 }, { gate: 'input-sent' },
+      { replay: fixture('session.jsonl') },
+      { read: 1 },
+      { gate: 'input-sent' },
     ]);
     let sent = false;
     recorder.onEmit = (env) => {
       // After the result the driver has ended the process: this input cannot go in live.
-      if (!sent && env.type === 'session.event' && env.payload.event.kind === 'status' && env.payload.event.status === 'success') {
+      if (
+        !sent &&
+        env.type === 'session.event' &&
+        env.payload.event.kind === 'status' &&
+        env.payload.event.status === 'success'
+      ) {
         sent = true;
         setTimeout(() => {
           runner.input(id, 'did it work?', false);
@@ -435,7 +697,10 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
     expect(calls).toHaveLength(2);
     expect(calls[1]!.argv).toContain(`--resume=${sid}`);
     expect(JSON.parse(calls[1]!.stdin[0]!)).toMatchObject({ type: 'user', message: { content: 'did it work?' } });
-    const statuses = recorder.events(id).filter((e) => e.kind === 'status').map((e) => (e as { status: string }).status);
+    const statuses = recorder
+      .events(id)
+      .filter((e) => e.kind === 'status')
+      .map((e) => (e as { status: string }).status);
     expect(statuses).toEqual(expect.arrayContaining(['input_queued', 'turn']));
     expect(statuses.indexOf('input_queued')).toBeLessThan(statuses.indexOf('turn'));
   });
@@ -468,5 +733,7 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
 });
 
 it('claudeUserLine is one JSON line', () => {
-  expect(claudeUserLine('a\nb', 'u1')).toBe('{"type":"user","message":{"role":"user","content":"a\\nb"},"parent_tool_use_id":null,"session_id":"default","uuid":"u1"}\n');
+  expect(claudeUserLine('a\nb', 'u1')).toBe(
+    '{"type":"user","message":{"role":"user","content":"a\\nb"},"parent_tool_use_id":null,"session_id":"default","uuid":"u1"}\n',
+  );
 });

@@ -52,7 +52,15 @@ export const claudeHarness: HarnessAdapter = {
   },
 
   plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
-    const args = ['-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--replay-user-messages'];
+    const args = [
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--input-format',
+      'stream-json',
+      '--verbose',
+      '--replay-user-messages',
+    ];
     if (start.resume) args.push(`--resume=${start.resume}`);
     if (start.model) args.push(`--model=${start.model}`);
     args.push('--permission-mode', PERMISSION_MODE[start.permissionMode]);
@@ -60,7 +68,8 @@ export const claudeHarness: HarnessAdapter = {
     if (ctx.mcp) {
       args.push('--mcp-config', mcpConfig(ctx.mcp));
       Object.assign(env, ctx.mcp.env);
-      if (start.permissionMode !== 'full') args.push('--permission-prompt-tool', claudeMcpToolName(ctx.mcp.name, FABRIC_APPROVAL_TOOL));
+      if (start.permissionMode !== 'full')
+        args.push('--permission-prompt-tool', claudeMcpToolName(ctx.mcp.name, FABRIC_APPROVAL_TOOL));
     }
     // Without the daemon's MCP server, `ask` and `auto-edit` still hold: print
     // mode denies what it would have asked about (listed in `permission_denials`).

@@ -52,7 +52,9 @@ const mcpItem = z.looseObject({
   server: z.string(),
   tool: z.string(),
   arguments: z.unknown().optional(),
-  result: z.looseObject({ content: z.array(z.unknown()).default([]), structured_content: z.unknown().optional() }).nullish(),
+  result: z
+    .looseObject({ content: z.array(z.unknown()).default([]), structured_content: z.unknown().optional() })
+    .nullish(),
   error: messageSchema.nullish(),
   status: z.string().default('in_progress'),
 });
@@ -60,7 +62,11 @@ const webSearchItem = z.looseObject({ query: z.string().default(''), action: z.u
 const todoItem = z.looseObject({ items: z.array(z.looseObject({ text: z.string(), completed: z.boolean() })) });
 
 /** Cumulative thread totals, as codex reports them on `turn.completed`. */
-export type CodexTotals = { input: number; cached: number; output: number };
+export interface CodexTotals {
+  input: number;
+  cached: number;
+  output: number;
+}
 
 /**
  * What the drivers of one adapter remember across processes: each thread's
@@ -90,12 +96,15 @@ const fileChangeKinds: Record<string, 'add' | 'delete' | 'modify'> = { add: 'add
 
 /** Text of an MCP result's content blocks; non-text blocks as `[type]`. */
 function mcpResultText(content: unknown[]): string {
-  return content.map((b) => {
-    const t = z.looseObject({ type: z.literal('text'), text: z.string() }).safeParse(b);
-    if (t.success) return t.data.text;
-    const typed = z.looseObject({ type: z.string() }).safeParse(b);
-    return typed.success ? `[${typed.data.type}]` : '';
-  }).filter(Boolean).join('\n');
+  return content
+    .map((b) => {
+      const t = z.looseObject({ type: z.literal('text'), text: z.string() }).safeParse(b);
+      if (t.success) return t.data.text;
+      const typed = z.looseObject({ type: z.string() }).safeParse(b);
+      return typed.success ? `[${typed.data.type}]` : '';
+    })
+    .filter(Boolean)
+    .join('\n');
 }
 
 /**
@@ -112,7 +121,10 @@ export class CodexExecDriver implements HarnessDriver {
   private readonly todos = new Map<string, string>();
   private lastError: string | null = null;
 
-  constructor(private readonly ctx: DriverContext, private readonly totals: CodexThreadTotals) {}
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly totals: CodexThreadTotals,
+  ) {}
 
   input(): boolean {
     return false;
@@ -127,7 +139,8 @@ export class CodexExecDriver implements HarnessDriver {
     try {
       json = JSON.parse(line);
     } catch {
-      return this.raw(line);
+      this.raw(line);
+      return;
     }
     const head = z.looseObject({ type: z.string() }).safeParse(json);
     if (!head.success || !this.handle(head.data.type, json)) this.raw(line);
@@ -153,9 +166,17 @@ export class CodexExecDriver implements HarnessDriver {
         const t = turnCompleted.safeParse(json);
         if (!t.success) return false;
         const u = t.data.usage;
-        const share = this.totals.delta(this.threadId, { input: u.input_tokens, cached: Math.min(u.cached_input_tokens, u.input_tokens), output: u.output_tokens });
+        const share = this.totals.delta(this.threadId, {
+          input: u.input_tokens,
+          cached: Math.min(u.cached_input_tokens, u.input_tokens),
+          output: u.output_tokens,
+        });
         // Fabric's `input` is what was read at full price, `cached` the cache reads (as for the other adapters).
-        const usage: Usage = { input: Math.max(0, share.input - share.cached), output: share.output, cached: share.cached };
+        const usage: Usage = {
+          input: Math.max(0, share.input - share.cached),
+          output: share.output,
+          cached: share.cached,
+        };
         if (usage.input + usage.output + usage.cached > 0) this.ctx.meta({ usage });
         return true;
       }
@@ -170,7 +191,7 @@ export class CodexExecDriver implements HarnessDriver {
       case 'error': {
         const t = messageSchema.safeParse(json);
         if (!t.success) return false;
-        if (/^Reconnecting\.\.\./.test(t.data.message)) {
+        if (t.data.message.startsWith('Reconnecting...')) {
           this.event({ kind: 'status', status: 'reconnecting', detail: clip(t.data.message, 2000) });
         } else {
           this.error(t.data.message);
@@ -183,7 +204,10 @@ export class CodexExecDriver implements HarnessDriver {
       case 'item.completed': {
         const t = itemEvent.safeParse(json);
         if (!t.success) return false;
-        return this.item(type === 'item.completed' ? 'completed' : type === 'item.started' ? 'started' : 'updated', t.data.item);
+        return this.item(
+          type === 'item.completed' ? 'completed' : type === 'item.started' ? 'started' : 'updated',
+          t.data.item,
+        );
       }
       default:
         return false;
@@ -221,7 +245,12 @@ export class CodexExecDriver implements HarnessDriver {
         if (phase !== 'completed') return true;
         this.done.add(id);
         const output = t.data.error?.message ?? mcpResultText(t.data.result?.content ?? []);
-        this.event({ kind: 'tool_result', id: clip(id, 256), output, isError: t.data.status === 'failed' || Boolean(t.data.error) });
+        this.event({
+          kind: 'tool_result',
+          id: clip(id, 256),
+          output,
+          isError: t.data.status === 'failed' || Boolean(t.data.error),
+        });
         return true;
       }
       case 'web_search': {
@@ -239,10 +268,15 @@ export class CodexExecDriver implements HarnessDriver {
         if (phase !== 'completed') return true; // the same changes are printed again once applied (or not)
         this.done.add(id);
         if (t.data.status !== 'completed') {
-          this.event({ kind: 'status', status: 'file_change_failed', detail: clip(t.data.changes.map((c) => c.path).join(', '), 2000) });
+          this.event({
+            kind: 'status',
+            status: 'file_change_failed',
+            detail: clip(t.data.changes.map((c) => c.path).join(', '), 2000),
+          });
           return true;
         }
-        for (const c of t.data.changes) this.event({ kind: 'file_change', path: clip(c.path, 4096), change: fileChangeKinds[c.kind] ?? 'modify' });
+        for (const c of t.data.changes)
+          this.event({ kind: 'file_change', path: clip(c.path, 4096), change: fileChangeKinds[c.kind] ?? 'modify' });
         return true;
       }
       case 'todo_list': {

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionEventSchema, type Envelope, type EnvelopeOf, type PermissionMode, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import {
+  sessionEventSchema,
+  type Envelope,
+  type EnvelopeOf,
+  type PermissionMode,
+  type SessionEvent,
+  type SessionStartPayload,
+} from '@fabric/protocol';
 import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
 import { SessionRunner } from '../runner.js';
 import { codexHarness, codexMcpOverrides, createCodexHarness } from './codex.js';
@@ -17,22 +24,41 @@ import { CodexExecDriver, CodexThreadTotals } from './codex-events.js';
 import type { McpWiring, PlanContext } from './types.js';
 
 const fixture = (name: string) => harnessFixture(`codex/${name}`);
-const lines = (name: string) => readFileSync(fixture(name), 'utf8').split('\n').filter((l) => l.length > 0);
-const FIXTURES = ['exec-full.jsonl', 'exec-mcp.jsonl', 'exec-failed.jsonl', 'exec-resume.jsonl', 'exec-offline.jsonl', 'exec-composed.jsonl'];
+const lines = (name: string) =>
+  readFileSync(fixture(name), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+const FIXTURES = [
+  'exec-full.jsonl',
+  'exec-mcp.jsonl',
+  'exec-failed.jsonl',
+  'exec-resume.jsonl',
+  'exec-offline.jsonl',
+  'exec-composed.jsonl',
+];
 const THREAD = '01a1fd85-7a4a-7743-a303-d4ead22685e6'; // exec-full.jsonl and exec-resume.jsonl
 
 /** A driver over an in-memory context: the events and metadata it produced. */
 function drive(totals = new CodexThreadTotals()) {
   const events: SessionEvent[] = [];
-  const metas: Array<Record<string, unknown>> = [];
-  const driver = new CodexExecDriver({
-    event: (e) => events.push(sessionEventSchema.parse(e)),
-    meta: (m) => metas.push(m),
-    write: () => { throw new Error('exec takes no stdin after the prompt'); },
-    closeStdin: () => {},
-    requestApproval: () => { throw new Error('exec never asks'); },
-  }, totals);
-  const feed = (ls: string[]) => { for (const l of ls) driver.line(l); };
+  const metas: Record<string, unknown>[] = [];
+  const driver = new CodexExecDriver(
+    {
+      event: (e) => events.push(sessionEventSchema.parse(e)),
+      meta: (m) => metas.push(m),
+      write: () => {
+        throw new Error('exec takes no stdin after the prompt');
+      },
+      closeStdin: () => {},
+      requestApproval: () => {
+        throw new Error('exec never asks');
+      },
+    },
+    totals,
+  );
+  const feed = (ls: string[]) => {
+    for (const l of ls) driver.line(l);
+  };
   return { driver, feed, events, metas };
 }
 
@@ -48,7 +74,12 @@ describe('the codex exec driver', () => {
       { kind: 'tool_result', id: 'item_1', output: 'README.md\nnotes.md\n', isError: false },
       { kind: 'file_change', path: '/tmp/cx/work/README.md', change: 'modify' },
       { kind: 'file_change', path: '/tmp/cx/work/hello.txt', change: 'add' },
-      { kind: 'tool_call', id: 'ws_1', name: 'web_search', input: { query: 'codex exec json events', action: { type: 'search', query: 'codex exec json events' } } },
+      {
+        kind: 'tool_call',
+        id: 'ws_1',
+        name: 'web_search',
+        input: { query: 'codex exec json events', action: { type: 'search', query: 'codex exec json events' } },
+      },
       { kind: 'tool_result', id: 'ws_1', output: '', isError: false },
       { kind: 'text', text: 'I added `hello.txt` and updated the README.' },
     ]);
@@ -61,13 +92,25 @@ describe('the codex exec driver', () => {
   it('maps MCP calls, the one that ran and the one exec refused, and shows error items as warnings', () => {
     const d = drive();
     d.feed(lines('exec-mcp.jsonl'));
-    const shown = d.events.filter((e) => e.kind !== 'harness_session' && (e.kind !== 'status' || e.status === 'warning'));
+    const shown = d.events.filter(
+      (e) => e.kind !== 'harness_session' && (e.kind !== 'status' || e.status === 'warning'),
+    );
     expect(shown).toEqual([
-      { kind: 'status', status: 'warning', detail: 'Model metadata for `gpt-5` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.' },
+      {
+        kind: 'status',
+        status: 'warning',
+        detail:
+          'Model metadata for `gpt-5` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.',
+      },
       { kind: 'tool_call', id: 'item_1', name: 'mcp__fabric__ledger_note', input: { text: 'greeting written' } },
       { kind: 'tool_result', id: 'item_1', output: 'noted: greeting written token=tok123', isError: false },
       { kind: 'tool_call', id: 'item_2', name: 'mcp__tracker__ledger_note', input: { text: 'open an issue' } },
-      { kind: 'tool_result', id: 'item_2', output: 'MCP tool call requires approval, but approval policy is never', isError: true },
+      {
+        kind: 'tool_result',
+        id: 'item_2',
+        output: 'MCP tool call requires approval, but approval policy is never',
+        isError: true,
+      },
       { kind: 'text', text: 'Noted in the ledger; the tracker needs approval, which exec mode cannot give.' },
     ]);
     expect(d.metas.at(-1)).toEqual({ usage: { input: 1100, output: 78, cached: 1900 } });
@@ -80,7 +123,11 @@ describe('the codex exec driver', () => {
     expect(result).toMatchObject({ id: 'item_0', isError: true });
     expect((result as { output: string }).output).toContain('npm error code ENOENT');
     expect(d.events.filter((e) => e.kind === 'error')).toEqual([
-      { kind: 'error', message: "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying." },
+      {
+        kind: 'error',
+        message:
+          "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
+      },
     ]);
     expect(d.metas.filter((m) => m.usage)).toEqual([]);
   });
@@ -96,7 +143,11 @@ describe('the codex exec driver', () => {
     d.feed(lines('exec-offline.jsonl'));
     expect(d.events.filter((e) => e.kind === 'error')).toEqual([]);
     expect(d.events.filter((e) => e.kind === 'status' && e.status === 'reconnecting')).toHaveLength(8);
-    expect(d.events).toContainEqual({ kind: 'status', status: 'warning', detail: expect.stringContaining('Falling back from WebSockets') });
+    expect(d.events).toContainEqual({
+      kind: 'status',
+      status: 'warning',
+      detail: expect.stringContaining('Falling back from WebSockets'),
+    });
   });
 
   it('reports a resumed turn its own tokens when it saw the thread before, codex total otherwise', () => {
@@ -110,7 +161,14 @@ describe('the codex exec driver', () => {
     const fresh = drive();
     fresh.feed(lines('exec-resume.jsonl'));
     expect(fresh.metas.at(-1)).toEqual({ usage: { input: 1200, output: 274, cached: 17500 } });
-    expect(resumed.events.map((e) => e.kind)).toEqual(['harness_session', 'status', 'reasoning', 'tool_call', 'tool_result', 'text']);
+    expect(resumed.events.map((e) => e.kind)).toEqual([
+      'harness_session',
+      'status',
+      'reasoning',
+      'tool_call',
+      'tool_result',
+      'text',
+    ]);
   });
 
   it('reads the composed shapes: a plan once per change, a failed patch, a declined command; the rest raw', () => {
@@ -148,7 +206,10 @@ describe('the codex exec driver', () => {
       const single = drive();
       single.feed(ls);
       for (const kind of ['text', 'reasoning', 'file_change', 'harness_session'] as const) {
-        expect(d.events.filter((e) => e.kind === kind), `${name}: ${kind}`).toEqual(single.events.filter((e) => e.kind === kind));
+        expect(
+          d.events.filter((e) => e.kind === kind),
+          `${name}: ${kind}`,
+        ).toEqual(single.events.filter((e) => e.kind === kind));
       }
     }
   });
@@ -156,26 +217,62 @@ describe('the codex exec driver', () => {
   it('never throws, on any prefix of any recorded line', () => {
     const d = drive();
     for (const name of FIXTURES) {
-      for (const l of lines(name)) for (let i = 0; i <= l.length; i += 11) expect(() => d.driver.line(l.slice(0, i))).not.toThrow();
+      for (const l of lines(name))
+        for (let i = 0; i <= l.length; i += 11) expect(() => d.driver.line(l.slice(0, i))).not.toThrow();
     }
-    expect(() => d.feed(['null', '42', '"x"', '{}', '{"type":null}', '{"type":"item.completed","item":null}', '{"type":"turn.completed","usage":{}}'])).not.toThrow();
+    expect(() =>
+      d.feed([
+        'null',
+        '42',
+        '"x"',
+        '{}',
+        '{"type":null}',
+        '{"type":"item.completed","item":null}',
+        '{"type":"turn.completed","usage":{}}',
+      ]),
+    ).not.toThrow();
   });
 });
 
 const planCtx = (over: Partial<PlanContext> = {}): PlanContext => ({
-  allowlist: [], baseEnv: { PATH: '/usr/bin', HOME: '/home/dev' }, credentials: {}, mcp: null, ...over,
+  allowlist: [],
+  baseEnv: { PATH: '/usr/bin', HOME: '/home/dev' },
+  credentials: {},
+  mcp: null,
+  ...over,
 });
 const startOf = (over: Partial<SessionStartPayload> = {}): SessionStartPayload => ({
-  sessionId: 'ses_codex0001', harness: 'codex', prompt: 'Fix the failing test', cwd: null, labels: {},
-  permissionMode: 'ask', resume: null, model: null, ...over,
+  sessionId: 'ses_codex0001',
+  harness: 'codex',
+  prompt: 'Fix the failing test',
+  cwd: null,
+  labels: {},
+  permissionMode: 'ask',
+  resume: null,
+  model: null,
+  ...over,
 });
-const MCP: McpWiring = { name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/server.js'], env: { FABRIC_AGENT_TOKEN: 'tok-secret', FABRIC_SESSION_ID: 'ses_codex0001' } };
+const MCP: McpWiring = {
+  name: 'fabric',
+  command: '/usr/bin/node',
+  args: ['/opt/fabric/dist/mcp/server.js'],
+  env: { FABRIC_AGENT_TOKEN: 'tok-secret', FABRIC_SESSION_ID: 'ses_codex0001' },
+};
 
 describe('the codex plan', () => {
   it('runs `codex exec --json` with the prompt on stdin, never in argv', () => {
     const plan = codexHarness.plan(startOf(), planCtx());
     expect(plan).toMatchObject({ command: 'codex', stdin: 'Fix the failing test', closeStdin: true });
-    expect(plan.args).toEqual(['exec', '--json', '--skip-git-repo-check', '--color', 'never', '--sandbox', 'read-only', '-']);
+    expect(plan.args).toEqual([
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--color',
+      'never',
+      '--sandbox',
+      'read-only',
+      '-',
+    ]);
   });
 
   it('maps each permission mode onto a sandbox (exec never prompts)', () => {
@@ -183,12 +280,29 @@ describe('the codex plan', () => {
       const args = codexHarness.plan(startOf({ permissionMode }), planCtx()).args;
       return args[args.indexOf('--sandbox') + 1];
     };
-    expect([sandbox('ask'), sandbox('auto-edit'), sandbox('full')]).toEqual(['read-only', 'workspace-write', 'danger-full-access']);
+    expect([sandbox('ask'), sandbox('auto-edit'), sandbox('full')]).toEqual([
+      'read-only',
+      'workspace-write',
+      'danger-full-access',
+    ]);
   });
 
   it('resumes with `exec … resume <thread_id> -`, exec options before the subcommand, and passes the model', () => {
     const plan = codexHarness.plan(startOf({ resume: THREAD, model: 'gpt-5.5', prompt: 'and the tests' }), planCtx());
-    expect(plan.args).toEqual(['exec', '--json', '--skip-git-repo-check', '--color', 'never', '--sandbox', 'read-only', '-m', 'gpt-5.5', 'resume', THREAD, '-']);
+    expect(plan.args).toEqual([
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--color',
+      'never',
+      '--sandbox',
+      'read-only',
+      '-m',
+      'gpt-5.5',
+      'resume',
+      THREAD,
+      '-',
+    ]);
     expect(plan.stdin).toBe('and the tests');
   });
 
@@ -196,11 +310,15 @@ describe('the codex plan', () => {
     const plan = codexHarness.plan(startOf(), planCtx({ credentials: { OPENAI_API_KEY: 'sk-secret' }, mcp: MCP }));
     expect(plan.env).toMatchObject({ OPENAI_API_KEY: 'sk-secret', FABRIC_AGENT_TOKEN: 'tok-secret', PATH: '/usr/bin' });
     expect(plan.args.join(' ')).not.toMatch(/sk-secret|tok-secret/);
-    expect(plan.args).toEqual(expect.arrayContaining(['-c', 'mcp_servers.fabric.env_vars=["FABRIC_AGENT_TOKEN", "FABRIC_SESSION_ID"]']));
+    expect(plan.args).toEqual(
+      expect.arrayContaining(['-c', 'mcp_servers.fabric.env_vars=["FABRIC_AGENT_TOKEN", "FABRIC_SESSION_ID"]']),
+    );
   });
 
   it('refuses a resume id or model that would read as a flag', () => {
-    expect(() => codexHarness.plan(startOf({ resume: '--dangerously-bypass-approvals-and-sandbox' }), planCtx())).toThrow(/not valid for codex/);
+    expect(() =>
+      codexHarness.plan(startOf({ resume: '--dangerously-bypass-approvals-and-sandbox' }), planCtx()),
+    ).toThrow(/not valid for codex/);
     expect(() => codexHarness.plan(startOf({ model: '-c' }), planCtx())).toThrow(/not valid for codex/);
   });
 });
@@ -208,7 +326,7 @@ describe('the codex plan', () => {
 /** The runner's "socket": every envelope it emits, and a way to wait for one. */
 class Recorder {
   readonly envelopes: Envelope[] = [];
-  private waiters: Array<{ match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }> = [];
+  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
   emit = (env: Envelope): void => {
     this.envelopes.push(env);
     for (const w of this.waiters.filter((x) => x.match(env))) {
@@ -216,24 +334,41 @@ class Recorder {
       w.resolve(env);
     }
   };
-  next<T extends Envelope['type']>(type: T, sessionId: string, where: (e: EnvelopeOf<T>) => boolean = () => true, timeoutMs = 30_000): Promise<EnvelopeOf<T>> {
-    const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId && where(e as EnvelopeOf<T>);
+  next<T extends Envelope['type']>(
+    type: T,
+    sessionId: string,
+    where: (e: EnvelopeOf<T>) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<EnvelopeOf<T>> {
+    const match = (e: Envelope) =>
+      e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId && where(e as EnvelopeOf<T>);
     const seen = this.envelopes.find(match);
     if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e as EnvelopeOf<T>); } });
+      const timer = setTimeout(
+        () => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e as EnvelopeOf<T>);
+        },
+      });
     });
   }
   of(sessionId: string): Envelope[] {
     return this.envelopes.filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId);
   }
   events(sessionId: string): SessionEvent[] {
-    return this.of(sessionId).filter((e) => e.type === 'session.event').map((e) => (e.payload as { event: SessionEvent }).event);
+    return this.of(sessionId)
+      .filter((e) => e.type === 'session.event')
+      .map((e) => (e.payload as { event: SessionEvent }).event);
   }
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -247,7 +382,10 @@ function setup(steps: Step[]) {
   const recorder = new Recorder();
   const runner = new SessionRunner({
     adapters: new Map([[codexHarness.name, createCodexHarness()]]),
-    allowlist: [], workDir, emit: recorder.emit, graceMs: 200,
+    allowlist: [],
+    workDir,
+    emit: recorder.emit,
+    graceMs: 200,
     // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
     credentials: async () => new Map([['OPENAI_API_KEY', new TextEncoder().encode('sk-test-secret')]]),
   });
@@ -260,7 +398,12 @@ function setup(steps: Step[]) {
   });
   const start = (over: Partial<SessionStartPayload> = {}) => {
     const sessionId = `ses_codexrun${String(++counter).padStart(4, '0')}`;
-    runner.start({ ...startOf({ sessionId }), credentials: [{ name: 'OPENAI_API_KEY', version: 1, ciphertext: 'sealed' }], ...over, sessionId });
+    runner.start({
+      ...startOf({ sessionId }),
+      credentials: [{ name: 'OPENAI_API_KEY', version: 1, ciphertext: 'sealed' }],
+      ...over,
+      sessionId,
+    });
     return sessionId;
   };
   return { fake, runner, recorder, start };
@@ -277,13 +420,39 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
     expect(types.at(-1)).toBe('session.exit');
     expect(new Set(types.slice(1, -1))).toEqual(new Set(['session.event', 'session.meta']));
     expect(types.lastIndexOf('session.meta')).toBeGreaterThan(types.lastIndexOf('session.event')); // usage comes with turn.completed, last
-    const metas = recorder.of(id).filter((e) => e.type === 'session.meta').map((e) => e.payload);
-    expect(metas).toEqual([{ sessionId: id, harnessSessionId: THREAD }, { sessionId: id, usage: { input: 900, output: 230, cached: 11300 } }]);
-    expect(recorder.events(id).map((e) => e.kind)).toEqual(['harness_session', 'status', 'reasoning', 'tool_call', 'tool_result', 'file_change', 'file_change', 'tool_call', 'tool_result', 'text']);
+    const metas = recorder
+      .of(id)
+      .filter((e) => e.type === 'session.meta')
+      .map((e) => e.payload);
+    expect(metas).toEqual([
+      { sessionId: id, harnessSessionId: THREAD },
+      { sessionId: id, usage: { input: 900, output: 230, cached: 11300 } },
+    ]);
+    expect(recorder.events(id).map((e) => e.kind)).toEqual([
+      'harness_session',
+      'status',
+      'reasoning',
+      'tool_call',
+      'tool_result',
+      'file_change',
+      'file_change',
+      'tool_call',
+      'tool_result',
+      'text',
+    ]);
 
     const [call] = fake.calls();
     expect(call!.stdin).toEqual(['Write a greeting file', 'and update the README']);
-    expect(call!.argv).toEqual(['exec', '--json', '--skip-git-repo-check', '--color', 'never', '--sandbox', 'read-only', '-']);
+    expect(call!.argv).toEqual([
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--color',
+      'never',
+      '--sandbox',
+      'read-only',
+      '-',
+    ]);
     expect(call!.env.OPENAI_API_KEY).toBe('sk-test-secret');
     expect(call!.argv.join(' ')).not.toContain('sk-test-secret');
   });
@@ -305,24 +474,55 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
 
     const calls = fake.calls();
     expect(calls).toHaveLength(2);
-    expect(calls[1]!.argv).toEqual(['exec', '--json', '--skip-git-repo-check', '--color', 'never', '--sandbox', 'read-only', '-m', 'gpt-5.5', 'resume', THREAD, '-']);
-    expect(calls[1]!.stdin).toEqual(['What does hello.txt say now?']);
-    expect(recorder.events(id).filter((e) => e.kind === 'text').map((e) => (e as { text: string }).text)).toEqual([
-      'I added `hello.txt` and updated the README.', 'It says: hello from codex',
+    expect(calls[1]!.argv).toEqual([
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--color',
+      'never',
+      '--sandbox',
+      'read-only',
+      '-m',
+      'gpt-5.5',
+      'resume',
+      THREAD,
+      '-',
     ]);
+    expect(calls[1]!.stdin).toEqual(['What does hello.txt say now?']);
+    expect(
+      recorder
+        .events(id)
+        .filter((e) => e.kind === 'text')
+        .map((e) => (e as { text: string }).text),
+    ).toEqual(['I added `hello.txt` and updated the README.', 'It says: hello from codex']);
     // The resumed turn reports its own tokens, not the thread's running total.
-    const usages = recorder.of(id).filter((e) => e.type === 'session.meta' && e.payload.usage).map((e) => (e.payload as { usage: unknown }).usage);
-    expect(usages).toEqual([{ input: 900, output: 230, cached: 11300 }, { input: 300, output: 44, cached: 6200 }]);
+    const usages = recorder
+      .of(id)
+      .filter((e) => e.type === 'session.meta' && e.payload.usage)
+      .map((e) => (e.payload as { usage: unknown }).usage);
+    expect(usages).toEqual([
+      { input: 900, output: 230, cached: 11300 },
+      { input: 300, output: 44, cached: 6200 },
+    ]);
   });
 
   it('passes each permission mode as its sandbox flag', async () => {
     const { fake, recorder, start } = setup([{ readUntilEof: true }, { replay: fixture('exec-resume.jsonl'), to: 2 }]);
-    for (const permissionMode of ['ask', 'auto-edit', 'full'] as const) await recorder.next('session.exit', start({ permissionMode }));
-    expect(fake.calls().map((c) => c.argv[c.argv.indexOf('--sandbox') + 1])).toEqual(['read-only', 'workspace-write', 'danger-full-access']);
+    for (const permissionMode of ['ask', 'auto-edit', 'full'] as const)
+      await recorder.next('session.exit', start({ permissionMode }));
+    expect(fake.calls().map((c) => c.argv[c.argv.indexOf('--sandbox') + 1])).toEqual([
+      'read-only',
+      'workspace-write',
+      'danger-full-access',
+    ]);
   });
 
   it('cancels with SIGINT', async () => {
-    const { runner, recorder, start } = setup([{ readUntilEof: true }, { replay: fixture('exec-full.jsonl'), to: 2 }, { sleep: 20_000 }]);
+    const { runner, recorder, start } = setup([
+      { readUntilEof: true },
+      { replay: fixture('exec-full.jsonl'), to: 2 },
+      { sleep: 20_000 },
+    ]);
     const id = start();
     await recorder.next('session.meta', id);
     await runner.cancel(id);
@@ -333,7 +533,11 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
 const REAL_CODEX = fileURLToPath(new URL('../../../../.cache/real-clis/node_modules/.bin/codex', import.meta.url));
 
 /** Run the real CLI; resolves with its exit code and output (never rejects). */
-function run(bin: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; stdout: string }> {
+function run(
+  bin: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; stdout: string }> {
   return new Promise((resolve) => {
     const child = execFile(bin, args, { env, timeout: 15_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: `${stdout}${stderr}`, stdout });
@@ -358,8 +562,12 @@ describe('the real codex CLI (from scripts/install-real-clis.sh) accepts every a
 
   it('takes every mode, fresh and resumed, with model and MCP overrides', async () => {
     const env = home();
-    const plans = (['ask', 'auto-edit', 'full'] as const).flatMap((permissionMode) => [null, THREAD].map((resume) =>
-      codexHarness.plan(startOf({ permissionMode, resume, model: 'gpt-5.5' }), planCtx({ mcp: MCP })).args));
+    const plans = (['ask', 'auto-edit', 'full'] as const).flatMap((permissionMode) =>
+      [null, THREAD].map(
+        (resume) =>
+          codexHarness.plan(startOf({ permissionMode, resume, model: 'gpt-5.5' }), planCtx({ mcp: MCP })).args,
+      ),
+    );
     const results = await Promise.all(plans.map((args) => run(REAL_CODEX, [...args, '--help'], env)));
     results.forEach((r, i) => expect(r.code, `codex ${plans[i]!.join(' ')} --help\n${r.out}`).toBe(0));
     expect(results[1]!.out).toContain('Resume a previous session');
@@ -376,10 +584,17 @@ describe('the real codex CLI (from scripts/install-real-clis.sh) accepts every a
     const overrides = codexMcpOverrides(MCP);
     const r = await run(REAL_CODEX, ['mcp', 'list', '--json', ...overrides], home());
     expect(r.code, r.out).toBe(0);
-    const servers = JSON.parse(r.stdout) as Array<{ name: string; transport: Record<string, unknown> }>;
-    expect(servers).toContainEqual(expect.objectContaining({
-      name: 'fabric',
-      transport: expect.objectContaining({ type: 'stdio', command: MCP.command, args: MCP.args, env_vars: ['FABRIC_AGENT_TOKEN', 'FABRIC_SESSION_ID'] }),
-    }));
+    const servers = JSON.parse(r.stdout) as { name: string; transport: Record<string, unknown> }[];
+    expect(servers).toContainEqual(
+      expect.objectContaining({
+        name: 'fabric',
+        transport: expect.objectContaining({
+          type: 'stdio',
+          command: MCP.command,
+          args: MCP.args,
+          env_vars: ['FABRIC_AGENT_TOKEN', 'FABRIC_SESSION_ID'],
+        }),
+      }),
+    );
   });
 });

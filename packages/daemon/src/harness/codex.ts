@@ -58,7 +58,15 @@ export function createCodexHarness(): HarnessAdapter {
     },
 
     plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
-      const args = ['exec', '--json', '--skip-git-repo-check', '--color', 'never', '--sandbox', CODEX_SANDBOX[start.permissionMode]];
+      const args = [
+        'exec',
+        '--json',
+        '--skip-git-repo-check',
+        '--color',
+        'never',
+        '--sandbox',
+        CODEX_SANDBOX[start.permissionMode],
+      ];
       if (start.model) args.push('-m', argValue(start.model, 'model'));
       const env = { ...ctx.baseEnv, ...ctx.credentials };
       if (ctx.mcp) {
@@ -81,9 +89,9 @@ export const codexHarness: HarnessAdapter = createCodexHarness();
 
 /** `--sandbox` per Fabric permission mode (exec never prompts; see above). */
 export const CODEX_SANDBOX: Record<PermissionMode, 'read-only' | 'workspace-write' | 'danger-full-access'> = {
-  'ask': 'read-only',
+  ask: 'read-only',
   'auto-edit': 'workspace-write',
-  'full': 'danger-full-access',
+  full: 'danger-full-access',
 };
 
 /**
@@ -97,15 +105,20 @@ export function codexMcpOverrides(mcp: McpWiring): string[] {
   const key = `mcp_servers.${mcp.name}`;
   const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
   return [
-    '-c', `${key}.command=${JSON.stringify(mcp.command)}`,
-    '-c', `${key}.args=${list(mcp.args)}`,
-    '-c', `${key}.env_vars=${list(Object.keys(mcp.env))}`,
-    '-c', `${key}.default_tools_approval_mode="approve"`,
+    '-c',
+    `${key}.command=${JSON.stringify(mcp.command)}`,
+    '-c',
+    `${key}.args=${list(mcp.args)}`,
+    '-c',
+    `${key}.env_vars=${list(Object.keys(mcp.env))}`,
+    '-c',
+    `${key}.default_tools_approval_mode="approve"`,
   ];
 }
 
 /** A value that follows a flag or sits where a positional goes must not read as a flag. */
 function argValue(value: string, what: string): string {
-  if (value.startsWith('-') || /[\0\n\r]/.test(value)) throw new FabricError('bad_request', `${what} "${value.slice(0, 64)}" is not valid for codex`);
+  if (value.startsWith('-') || /[\0\n\r]/.test(value))
+    throw new FabricError('bad_request', `${what} "${value.slice(0, 64)}" is not valid for codex`);
   return value;
 }

@@ -11,7 +11,9 @@ export function which(bin: string, path = process.env.PATH ?? ''): string | null
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return null;
 }
@@ -21,12 +23,18 @@ export function which(bin: string, path = process.env.PATH ?? ''): string | null
  * The first version-looking token of its output is the version; a CLI that
  * is present but will not say is reported with a null version.
  */
-export async function detectCli(name: HarnessName, bin: string, versionArgs: string[] = ['--version']): Promise<HarnessInfo | null> {
+export async function detectCli(
+  name: HarnessName,
+  bin: string,
+  versionArgs: string[] = ['--version'],
+): Promise<HarnessInfo | null> {
   const path = which(bin);
   if (!path) return null;
   const output = await new Promise<string>((resolve) => {
-    execFile(path, versionArgs, { timeout: 5000, encoding: 'utf8' }, (_err, stdout, stderr) => resolve(`${stdout ?? ''}\n${stderr ?? ''}`));
+    execFile(path, versionArgs, { timeout: 5000, encoding: 'utf8' }, (_err, stdout, stderr) =>
+      resolve(`${stdout}\n${stderr}`),
+    );
   });
-  const version = output.match(/\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?/)?.[0] ?? null;
+  const version = /\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?/.exec(output)?.[0] ?? null;
   return { name, version };
 }

@@ -64,18 +64,38 @@ export const envelopeSchema = z.object({ type: z.string(), payload: z.record(z.s
 export const textPartSchema = z.object({ type: z.literal('text'), text: z.string() });
 export const thinkPartSchema = z.object({ type: z.literal('think'), think: z.string() });
 const partsSchema = z.array(z.object({ type: z.string(), text: z.string().optional() }));
-export const toolCallSchema = z.object({ id: z.string(), function: z.object({ name: z.string(), arguments: z.string().nullish() }) });
+export const toolCallSchema = z.object({
+  id: z.string(),
+  function: z.object({ name: z.string(), arguments: z.string().nullish() }),
+});
 export const toolCallPartSchema = z.object({ arguments_part: z.string().nullish() });
 export const toolResultSchema = z.object({
   tool_call_id: z.string(),
-  return_value: z.object({ is_error: z.boolean(), output: z.union([z.string(), partsSchema]), message: z.string().default('') }),
+  return_value: z.object({
+    is_error: z.boolean(),
+    output: z.union([z.string(), partsSchema]),
+    message: z.string().default(''),
+  }),
 });
 const count = z.number().int().nonnegative();
 /** kosong TokenUsage: `input_other` excludes cache reads and cache creation. */
 export const statusUpdateSchema = z.object({
-  token_usage: z.object({ input_other: count, output: count, input_cache_read: count.default(0), input_cache_creation: count.default(0) }).nullish(),
+  token_usage: z
+    .object({
+      input_other: count,
+      output: count,
+      input_cache_read: count.default(0),
+      input_cache_creation: count.default(0),
+    })
+    .nullish(),
 });
-export const stepRetrySchema = z.object({ n: z.number(), next_attempt: z.number(), max_attempts: z.number(), wait_s: z.number(), error_type: z.string() });
+export const stepRetrySchema = z.object({
+  n: z.number(),
+  next_attempt: z.number(),
+  max_attempts: z.number(),
+  wait_s: z.number(),
+  error_type: z.string(),
+});
 export const userInputSchema = z.object({ user_input: z.union([z.string(), partsSchema]) });
 export const notificationSchema = z.object({ title: z.string(), body: z.string() });
 export const planDisplaySchema = z.object({ content: z.string() });
@@ -88,6 +108,9 @@ export const approvalRequestSchema = z.object({
   display: z.array(z.unknown()).default([]),
 });
 export type KimiApprovalRequest = z.infer<typeof approvalRequestSchema>;
-export const questionRequestSchema = z.object({ id: z.string(), questions: z.array(z.object({ question: z.string() })) });
+export const questionRequestSchema = z.object({
+  id: z.string(),
+  questions: z.array(z.object({ question: z.string() })),
+});
 export const idPayloadSchema = z.object({ id: z.string() });
 export const promptResultSchema = z.object({ status: z.string(), steps: z.number().nullish() });

@@ -1,9 +1,27 @@
 import type { PermissionMode, SessionEvent } from '@fabric/protocol';
 import {
-  approvalRequestSchema, AUTO_EDIT_ACTIONS, envelopeSchema, idPayloadSchema, INVALID_PARAMS, INVALID_STATE, kimiWireIds,
-  METHOD_NOT_FOUND, notificationSchema, planDisplaySchema, promptResultSchema, questionRequestSchema, rpcSchema,
-  statusUpdateSchema, stepRetrySchema, textPartSchema, thinkPartSchema, toolCallPartSchema, toolCallSchema,
-  toolResultSchema, userInputSchema, type KimiApprovalRequest,
+  approvalRequestSchema,
+  AUTO_EDIT_ACTIONS,
+  envelopeSchema,
+  idPayloadSchema,
+  INVALID_PARAMS,
+  INVALID_STATE,
+  kimiWireIds,
+  METHOD_NOT_FOUND,
+  notificationSchema,
+  planDisplaySchema,
+  promptResultSchema,
+  questionRequestSchema,
+  rpcSchema,
+  statusUpdateSchema,
+  stepRetrySchema,
+  textPartSchema,
+  thinkPartSchema,
+  toolCallPartSchema,
+  toolCallSchema,
+  toolResultSchema,
+  userInputSchema,
+  type KimiApprovalRequest,
 } from './kimi-protocol.js';
 import type { ApprovalDecision, DriverContext, HarnessDriver } from './types.js';
 
@@ -41,7 +59,9 @@ class KimiWire implements KimiWireDriver {
   private kimiSessionId: string | null = null;
   private nextId = 1;
   /** Our `prompt` requests still running (a turn), with their text. The plan sent the first. */
-  private readonly prompts = new Map<string, { text: string; retried: boolean } | null>([[kimiWireIds.firstPrompt, null]]);
+  private readonly prompts = new Map<string, { text: string; retried: boolean } | null>([
+    [kimiWireIds.firstPrompt, null],
+  ]);
   /** Our `steer` requests not yet answered. */
   private readonly steers = new Map<string, { text: string; retried: boolean }>();
   private closed = false;
@@ -69,7 +89,8 @@ class KimiWire implements KimiWireDriver {
     if (method === 'event') this.onEvent(params, line);
     else if (method === 'request' && typeof id === 'string') this.onRequest(id, params, line);
     else if (method === undefined && error) this.onError(typeof id === 'string' ? id : null, error);
-    else if (method === undefined && typeof id === 'string' && 'result' in (json as object)) this.onResult(id, msg.data.result);
+    else if (method === undefined && typeof id === 'string' && 'result' in (json as object))
+      this.onResult(id, msg.data.result);
     else this.raw(line);
   }
 
@@ -90,12 +111,21 @@ class KimiWire implements KimiWireDriver {
 
   private onEvent(params: unknown, line: string): void {
     const env = envelopeSchema.safeParse(params);
-    if (!env.success) return this.raw(line);
+    if (!env.success) {
+      this.raw(line);
+      return;
+    }
     const { type, payload } = env.data;
-    if (type === 'ContentPart') return this.onContentPart(payload, line);
+    if (type === 'ContentPart') {
+      this.onContentPart(payload, line);
+      return;
+    }
     if (type === 'ToolCallPart') {
       const part = toolCallPartSchema.safeParse(payload);
-      if (!part.success || !this.toolCall) return this.raw(line);
+      if (!part.success || !this.toolCall) {
+        this.raw(line);
+        return;
+      }
       this.toolCall.args = (this.toolCall.args ?? '') + (part.data.arguments_part ?? '');
       return;
     }
@@ -103,71 +133,126 @@ class KimiWire implements KimiWireDriver {
     switch (type) {
       case 'ToolCall': {
         const call = toolCallSchema.safeParse(payload);
-        if (!call.success) return this.raw(line);
+        if (!call.success) {
+          this.raw(line);
+          return;
+        }
         this.toolCall = { id: call.data.id, name: call.data.function.name, args: call.data.function.arguments ?? null };
         return;
       }
       case 'ToolResult': {
         const r = toolResultSchema.safeParse(payload);
-        if (!r.success) return this.raw(line);
+        if (!r.success) {
+          this.raw(line);
+          return;
+        }
         const { output, message, is_error: isError } = r.data.return_value;
-        this.ctx.event({ kind: 'tool_result', id: r.data.tool_call_id.slice(0, 256), output: partsText(output) || message, isError });
+        this.ctx.event({
+          kind: 'tool_result',
+          id: r.data.tool_call_id.slice(0, 256),
+          output: partsText(output) || message,
+          isError,
+        });
         return;
       }
       case 'StatusUpdate': {
         const s = statusUpdateSchema.safeParse(payload);
-        if (!s.success) return this.raw(line);
+        if (!s.success) {
+          this.raw(line);
+          return;
+        }
         const u = s.data.token_usage;
         // input: tokens read at full (or cache-write) price; cached: cache reads. Together they are Kimi's TokenUsage.input.
-        if (u) this.ctx.meta({ usage: { input: u.input_other + u.input_cache_creation, output: u.output, cached: u.input_cache_read } });
+        if (u)
+          this.ctx.meta({
+            usage: { input: u.input_other + u.input_cache_creation, output: u.output, cached: u.input_cache_read },
+          });
         return;
       }
-      case 'TurnBegin':
-        return this.status('turn_begin');
+      case 'TurnBegin': {
+        this.status('turn_begin');
+        return;
+      }
       case 'TurnEnd':
         this.toolInputs.clear();
-        return this.status('turn_end');
-      case 'StepInterrupted':
-        return this.status('interrupted');
+        {
+          this.status('turn_end');
+          return;
+        }
+      case 'StepInterrupted': {
+        this.status('interrupted');
+        return;
+      }
       case 'StepRetry': {
         const r = stepRetrySchema.safeParse(payload);
-        if (!r.success) return this.raw(line);
+        if (!r.success) {
+          this.raw(line);
+          return;
+        }
         const d = r.data;
-        return this.status('retrying', `step ${d.n}: ${d.error_type}; attempt ${d.next_attempt} of ${d.max_attempts} in ${d.wait_s}s`);
+        this.status(
+          'retrying',
+          `step ${d.n}: ${d.error_type}; attempt ${d.next_attempt} of ${d.max_attempts} in ${d.wait_s}s`,
+        );
+        return;
       }
-      case 'CompactionBegin':
-        return this.status('compacting');
+      case 'CompactionBegin': {
+        this.status('compacting');
+        return;
+      }
       case 'SteerInput': {
         const s = userInputSchema.safeParse(payload);
-        return s.success ? this.status('steered', partsText(s.data.user_input)) : this.raw(line);
+        if (s.success) this.status('steered', partsText(s.data.user_input));
+        else this.raw(line);
+        return;
       }
       case 'Notification': {
         const n = notificationSchema.safeParse(payload);
-        return n.success ? this.status('notification', `${n.data.title}: ${n.data.body}`) : this.raw(line);
+        if (n.success) this.status('notification', `${n.data.title}: ${n.data.body}`);
+        else this.raw(line);
+        return;
       }
       case 'PlanDisplay': {
         const p = planDisplaySchema.safeParse(payload);
-        if (!p.success) return this.raw(line);
+        if (!p.success) {
+          this.raw(line);
+          return;
+        }
         this.ctx.event({ kind: 'text', text: p.data.content });
         return;
       }
       // Bookkeeping with nothing for the normalised stream.
-      case 'StepBegin': case 'CompactionEnd': case 'MCPLoadingBegin': case 'MCPLoadingEnd': case 'HookTriggered':
-      case 'HookResolved': case 'ApprovalResponse': case 'ApprovalRequestResolved': case 'BtwBegin': case 'BtwEnd':
+      case 'StepBegin':
+      case 'CompactionEnd':
+      case 'MCPLoadingBegin':
+      case 'MCPLoadingEnd':
+      case 'HookTriggered':
+      case 'HookResolved':
+      case 'ApprovalResponse':
+      case 'ApprovalRequestResolved':
+      case 'BtwBegin':
+      case 'BtwEnd':
         return;
-      default:
+      default: {
         // SubagentEvent (a nested agent's own stream) and types newer than this adapter.
-        return this.raw(line);
+        this.raw(line);
+        return;
+      }
     }
   }
 
   private onContentPart(payload: Record<string, unknown>, line: string): void {
     const text = textPartSchema.safeParse(payload);
     const think = thinkPartSchema.safeParse(payload);
-    const part = text.success ? { kind: 'text' as const, text: text.data.text }
-      : think.success ? { kind: 'reasoning' as const, text: think.data.think }
+    const part = text.success
+      ? { kind: 'text' as const, text: text.data.text }
+      : think.success
+        ? { kind: 'reasoning' as const, text: think.data.think }
         : null;
-    if (!part) return this.raw(line); // image/audio/video parts
+    if (!part) {
+      this.raw(line);
+      return;
+    } // image/audio/video parts
     this.flushToolCall();
     if (this.streamed && this.streamed.kind !== part.kind) this.flushStreamed();
     this.streamed = { kind: part.kind, text: (this.streamed?.text ?? '') + part.text };
@@ -180,7 +265,10 @@ class KimiWire implements KimiWireDriver {
     const payload = env.success ? env.data.payload : {};
     if (type === 'ApprovalRequest') {
       const req = approvalRequestSchema.safeParse(payload);
-      if (req.success) return this.approve(rpcId, req.data);
+      if (req.success) {
+        this.approve(rpcId, req.data);
+        return;
+      }
     } else if (type === 'QuestionRequest') {
       // We do not declare supports_question, so Kimi should not ask; if it does, empty answers mean "dismissed".
       const q = questionRequestSchema.safeParse(payload);
@@ -191,14 +279,22 @@ class KimiWire implements KimiWireDriver {
       }
     } else if (type === 'HookRequest') {
       const h = idPayloadSchema.safeParse(payload);
-      if (h.success) return this.reply(rpcId, { request_id: h.data.id, action: 'allow', reason: '' });
+      if (h.success) {
+        this.reply(rpcId, { request_id: h.data.id, action: 'allow', reason: '' });
+        return;
+      }
     } else if (type === 'ToolCallRequest') {
       // Only for external tools registered at initialize; we register none. An error becomes a ToolError.
-      return this.replyError(rpcId, METHOD_NOT_FOUND, 'fabric registers no external tools');
+      this.replyError(rpcId, METHOD_NOT_FOUND, 'fabric registers no external tools');
+      return;
     }
     // An answer Kimi can act on (an error rejects an approval), and the line itself for the record.
     const known = type === 'ApprovalRequest' || type === 'QuestionRequest' || type === 'HookRequest';
-    this.replyError(rpcId, type === null || known ? INVALID_PARAMS : METHOD_NOT_FOUND, `fabric cannot handle this request${type ? ` (${type})` : ''}`);
+    this.replyError(
+      rpcId,
+      type === null || known ? INVALID_PARAMS : METHOD_NOT_FOUND,
+      `fabric cannot handle this request${type ? ` (${type})` : ''}`,
+    );
     this.raw(line);
   }
 
@@ -209,8 +305,15 @@ class KimiWire implements KimiWireDriver {
       this.answerApproval(rpcId, req.id, { decision: 'allow' });
       return;
     }
-    const input = { action: req.action, description: req.description, toolCallId: req.tool_call_id, arguments: this.toolInputs.get(req.tool_call_id), display: req.display };
-    void this.ctx.requestApproval({ tool: req.sender, summary, input })
+    const input = {
+      action: req.action,
+      description: req.description,
+      toolCallId: req.tool_call_id,
+      arguments: this.toolInputs.get(req.tool_call_id),
+      display: req.display,
+    };
+    void this.ctx
+      .requestApproval({ tool: req.sender, summary, input })
       .catch((): ApprovalDecision => ({ decision: 'deny', reason: 'the approval could not be asked' }))
       .then((decision) => this.answerApproval(rpcId, req.id, decision));
   }
@@ -218,19 +321,31 @@ class KimiWire implements KimiWireDriver {
   /** ApprovalResponse (wire/types.py): approve | approve_for_session | reject, with optional feedback for the model. */
   private answerApproval(rpcId: string, requestId: string, d: ApprovalDecision): void {
     const deny = d.decision !== 'allow';
-    this.reply(rpcId, { request_id: requestId, response: deny ? 'reject' : 'approve', ...(deny && d.reason ? { feedback: d.reason } : {}) });
+    this.reply(rpcId, {
+      request_id: requestId,
+      response: deny ? 'reject' : 'approve',
+      ...(deny && d.reason ? { feedback: d.reason } : {}),
+    });
   }
 
   private onResult(id: string, result: unknown): void {
     const method = kimiWireIds.method(id);
-    if (method === 'initialize') return this.learn(id);
+    if (method === 'initialize') {
+      this.learn(id);
+      return;
+    }
     if (method === 'prompt' && this.prompts.delete(id)) {
       const r = promptResultSchema.safeParse(result);
       if (r.success && r.data.status === 'cancelled') this.status('cancelled');
-      if (r.success && r.data.status === 'max_steps_reached') this.status('max_steps_reached', r.data.steps ? `stopped after ${r.data.steps} steps` : undefined);
-      return this.maybeClose();
+      if (r.success && r.data.status === 'max_steps_reached')
+        this.status('max_steps_reached', r.data.steps ? `stopped after ${r.data.steps} steps` : undefined);
+      this.maybeClose();
+      return;
     }
-    if (method === 'steer' && this.steers.delete(id)) return this.maybeClose();
+    if (method === 'steer' && this.steers.delete(id)) {
+      this.maybeClose();
+      return;
+    }
     // Anything else (a cancel we sent, an id we do not know) needs nothing.
   }
 
@@ -244,13 +359,19 @@ class KimiWire implements KimiWireDriver {
       const sent = this.prompts.get(id);
       this.prompts.delete(id);
       // A turn was still running after all: deliver the text into it instead.
-      if (error.code === INVALID_STATE && sent && !sent.retried) return this.send('steer', sent.text, true);
+      if (error.code === INVALID_STATE && sent && !sent.retried) {
+        this.send('steer', sent.text, true);
+        return;
+      }
       this.maybeClose();
     } else if (id !== null && method === 'steer' && this.steers.has(id)) {
       const sent = this.steers.get(id)!;
       this.steers.delete(id);
       // The turn ended before the steer arrived: the text starts the next turn.
-      if (error.code === INVALID_STATE && !sent.retried) return this.send('prompt', sent.text, true);
+      if (error.code === INVALID_STATE && !sent.retried) {
+        this.send('prompt', sent.text, true);
+        return;
+      }
       this.maybeClose();
     }
     this.ctx.event({ kind: 'error', message: `kimi: ${error.message} (${error.code})`.slice(0, 4000) });
@@ -335,6 +456,6 @@ function parseArguments(args: string | null): unknown {
 }
 
 /** `string | ContentPart[]` as text: text parts joined, other parts named. */
-function partsText(v: string | Array<{ type: string; text?: string | undefined }>): string {
-  return typeof v === 'string' ? v : v.map((p) => (p.type === 'text' ? p.text ?? '' : `[${p.type}]`)).join('');
+function partsText(v: string | { type: string; text?: string | undefined }[]): string {
+  return typeof v === 'string' ? v : v.map((p) => (p.type === 'text' ? (p.text ?? '') : `[${p.type}]`)).join('');
 }

@@ -19,7 +19,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sessionEventSchema, type Envelope, type EnvelopeOf, type PermissionMode, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import {
+  sessionEventSchema,
+  type Envelope,
+  type EnvelopeOf,
+  type PermissionMode,
+  type SessionEvent,
+  type SessionStartPayload,
+} from '@fabric/protocol';
 import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
 import { SessionRunner } from '../runner.js';
 import { kimiHarness } from './kimi.js';
@@ -28,27 +35,47 @@ import { createKimiWireDriver, type KimiDriverContext } from './kimi-wire.js';
 import type { ApprovalDecision, ApprovalRequest } from './types.js';
 
 const fixture = (name: string) => harnessFixture(`kimi/${name}`);
-const lines = (name: string) => readFileSync(fixture(name), 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (name: string) =>
+  readFileSync(fixture(name), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const initResponse = (mode: PermissionMode, kimiSessionId: string) =>
-  JSON.stringify({ jsonrpc: '2.0', id: kimiWireIds.initialize(mode, kimiSessionId), result: { protocol_version: '1.10', server: { name: 'Kimi Code CLI', version: '1.49.0' }, slash_commands: [] } });
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: kimiWireIds.initialize(mode, kimiSessionId),
+    result: { protocol_version: '1.10', server: { name: 'Kimi Code CLI', version: '1.49.0' }, slash_commands: [] },
+  });
 
 /** A driver over an in-memory context: what it emitted, wrote and asked. */
 function drive(opts: { decide?: (req: ApprovalRequest) => Promise<ApprovalDecision>; closable?: boolean } = {}) {
   const events: SessionEvent[] = [];
-  const metas: Array<Record<string, unknown>> = [];
-  const written: Array<Record<string, unknown>> = [];
+  const metas: Record<string, unknown>[] = [];
+  const written: Record<string, unknown>[] = [];
   const asked: ApprovalRequest[] = [];
   let closed = 0;
   const ctx: KimiDriverContext = {
     event: (e) => events.push(e),
     meta: (m) => metas.push(m),
-    write: (data) => { for (const l of data.split('\n').filter(Boolean)) written.push(JSON.parse(l) as Record<string, unknown>); },
-    requestApproval: (req) => { asked.push(req); return opts.decide?.(req) ?? Promise.resolve({ decision: 'allow' }); },
-    ...(opts.closable ? { closeStdin: () => { closed++; } } : {}),
+    write: (data) => {
+      for (const l of data.split('\n').filter(Boolean)) written.push(JSON.parse(l) as Record<string, unknown>);
+    },
+    requestApproval: (req) => {
+      asked.push(req);
+      return opts.decide?.(req) ?? Promise.resolve({ decision: 'allow' });
+    },
+    ...(opts.closable
+      ? {
+          closeStdin: () => {
+            closed++;
+          },
+        }
+      : {}),
   };
   const driver = createKimiWireDriver(ctx);
-  const feed = (ls: string[]) => { for (const l of ls) driver.line(l); };
+  const feed = (ls: string[]) => {
+    for (const l of ls) driver.line(l);
+  };
   return { driver, feed, events, metas, written, asked, closed: () => closed };
 }
 
@@ -76,7 +103,9 @@ describe('the Kimi wire driver', () => {
   });
 
   it('asks the owner about every approval until initialize says otherwise, answering in ApprovalResponse shape', async () => {
-    const d = drive({ decide: async (req) => (req.tool === 'Shell' ? { decision: 'deny', reason: 'not now' } : { decision: 'allow' }) });
+    const d = drive({
+      decide: async (req) => (req.tool === 'Shell' ? { decision: 'deny', reason: 'not now' } : { decision: 'allow' }),
+    });
     const [, ...turn] = lines('wire-approvals.jsonl'); // no initialize response: the mode is unknown, so "ask"
     d.feed(turn);
     await tick();
@@ -95,8 +124,16 @@ describe('the Kimi wire driver', () => {
       expect.objectContaining({ tool: 'Shell', summary: 'Shell: Run command `python -m pytest -q test_hello.py`' }),
     ]);
     expect(d.written).toEqual([
-      { jsonrpc: '2.0', id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', result: { request_id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', response: 'approve' } },
-      { jsonrpc: '2.0', id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', result: { request_id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', response: 'reject', feedback: 'not now' } },
+      {
+        jsonrpc: '2.0',
+        id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10',
+        result: { request_id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', response: 'approve' },
+      },
+      {
+        jsonrpc: '2.0',
+        id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7',
+        result: { request_id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', response: 'reject', feedback: 'not now' },
+      },
     ]);
   });
 
@@ -105,7 +142,11 @@ describe('the Kimi wire driver', () => {
     d.feed(lines('wire-approvals.jsonl')); // its initialize id says auto-edit
     await tick();
     expect(d.asked.map((r) => r.tool)).toEqual(['Shell']);
-    expect(d.events).toContainEqual({ kind: 'status', status: 'auto_approved', detail: 'WriteFile: Write file `/home/dev/proj/test_hello.py`' });
+    expect(d.events).toContainEqual({
+      kind: 'status',
+      status: 'auto_approved',
+      detail: 'WriteFile: Write file `/home/dev/proj/test_hello.py`',
+    });
     expect(d.written.map((w) => (w.result as { response: string }).response)).toEqual(['approve', 'approve']);
   });
 
@@ -120,7 +161,11 @@ describe('the Kimi wire driver', () => {
     const broken = drive({ decide: () => Promise.reject(new Error('transport down')) });
     broken.feed(approvalLines.slice(1));
     await tick();
-    expect(broken.written).toEqual([expect.objectContaining({ result: expect.objectContaining({ response: 'reject', feedback: 'the approval could not be asked' }) })]);
+    expect(broken.written).toEqual([
+      expect.objectContaining({
+        result: expect.objectContaining({ response: 'reject', feedback: 'the approval could not be asked' }),
+      }),
+    ]);
   });
 
   it('steers a running turn and sends a new prompt once it has answered', () => {
@@ -155,7 +200,9 @@ describe('the Kimi wire driver', () => {
     const d = drive();
     d.feed(lines('wire-turn.jsonl'));
     expect(d.driver.input('again')).toBe(true);
-    expect(d.written).toEqual([{ jsonrpc: '2.0', id: 'fabric:prompt:1', method: 'prompt', params: { user_input: 'again' } }]);
+    expect(d.written).toEqual([
+      { jsonrpc: '2.0', id: 'fabric:prompt:1', method: 'prompt', params: { user_input: 'again' } },
+    ]);
   });
 
   it('reports Kimi errors, and turns a steer that missed its turn into the next prompt', () => {
@@ -206,19 +253,43 @@ describe('the Kimi wire driver', () => {
       { jsonrpc: '2.0', id: 'q-5f1e', result: { request_id: 'q-5f1e', answers: {} } },
       { jsonrpc: '2.0', id: 'h-0c2d', result: { request_id: 'h-0c2d', action: 'allow', reason: '' } },
       { jsonrpc: '2.0', id: 'ext-77', error: { code: -32601, message: 'fabric registers no external tools' } },
-      { jsonrpc: '2.0', id: 'bad-approval', error: { code: -32602, message: 'fabric cannot handle this request (ApprovalRequest)' } },
-      { jsonrpc: '2.0', id: 'odd-1', error: { code: -32601, message: 'fabric cannot handle this request (SomeNewRequest)' } },
+      {
+        jsonrpc: '2.0',
+        id: 'bad-approval',
+        error: { code: -32602, message: 'fabric cannot handle this request (ApprovalRequest)' },
+      },
+      {
+        jsonrpc: '2.0',
+        id: 'odd-1',
+        error: { code: -32601, message: 'fabric cannot handle this request (SomeNewRequest)' },
+      },
     ]);
   });
 
   it('never throws, and everything it emits is a valid session event', () => {
     const d = drive();
-    const garbage = ['', 'null', '[]', '42', '"str"', '{', '{"jsonrpc":"2.0"}', '{"jsonrpc":"2.0","method":"event","params":null}',
+    const garbage = [
+      '',
+      'null',
+      '[]',
+      '42',
+      '"str"',
+      '{',
+      '{"jsonrpc":"2.0"}',
+      '{"jsonrpc":"2.0","method":"event","params":null}',
       '{"jsonrpc":"2.0","method":"event","params":{"type":"ToolResult","payload":{"tool_call_id":1}}}',
       '{"jsonrpc":"2.0","method":"event","params":{"type":"StatusUpdate","payload":{"token_usage":{"input_other":-1,"output":0}}}}',
       '{"jsonrpc":"2.0","method":"request","id":7,"params":{"type":"ApprovalRequest","payload":{}}}',
-      '{"jsonrpc":"2.0","id":"fabric:prompt:99","result":{"status":"finished"}}', '\u0000\uffff'];
-    for (const name of ['wire-turn.jsonl', 'wire-approvals.jsonl', 'wire-steer.jsonl', 'wire-errors.jsonl', 'wire-misc.jsonl']) {
+      '{"jsonrpc":"2.0","id":"fabric:prompt:99","result":{"status":"finished"}}',
+      '\u0000\uffff',
+    ];
+    for (const name of [
+      'wire-turn.jsonl',
+      'wire-approvals.jsonl',
+      'wire-steer.jsonl',
+      'wire-errors.jsonl',
+      'wire-misc.jsonl',
+    ]) {
       expect(() => d.feed([...lines(name), ...garbage])).not.toThrow();
     }
     d.driver.end();
@@ -237,9 +308,22 @@ describe('the Kimi wire driver', () => {
 
 describe('the Kimi adapter', () => {
   const start = (extra: Partial<SessionStartPayload> = {}): SessionStartPayload => ({
-    sessionId: 'ses_kimiPlan0001', harness: 'kimi', prompt: 'fix the tests', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, ...extra,
+    sessionId: 'ses_kimiPlan0001',
+    harness: 'kimi',
+    prompt: 'fix the tests',
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
+    ...extra,
   });
-  const ctx = { allowlist: [], baseEnv: { PATH: '/usr/bin' }, credentials: { KIMI_API_KEY: 'sk-kimi-secret' }, mcp: null };
+  const ctx = {
+    allowlist: [],
+    baseEnv: { PATH: '/usr/bin' },
+    credentials: { KIMI_API_KEY: 'sk-kimi-secret' },
+    mcp: null,
+  };
 
   it('plans wire mode with a Fabric-chosen session id, initialize then prompt on stdin, and stdin left open', () => {
     const plan = kimiHarness.plan(start(), ctx);
@@ -250,10 +334,21 @@ describe('the Kimi adapter', () => {
     const [init, prompt, ...rest] = plan.stdin!.split('\n');
     expect(rest).toEqual(['']);
     expect(JSON.parse(init!)).toEqual({
-      jsonrpc: '2.0', id: 'fabric:initialize:ask:fabric-ses_kimiPlan0001', method: 'initialize',
-      params: { protocol_version: '1.10', client: { name: 'fabric', version: expect.any(String) }, capabilities: { supports_question: false, supports_plan_mode: false } },
+      jsonrpc: '2.0',
+      id: 'fabric:initialize:ask:fabric-ses_kimiPlan0001',
+      method: 'initialize',
+      params: {
+        protocol_version: '1.10',
+        client: { name: 'fabric', version: expect.any(String) },
+        capabilities: { supports_question: false, supports_plan_mode: false },
+      },
     });
-    expect(JSON.parse(prompt!)).toEqual({ jsonrpc: '2.0', id: 'fabric:prompt:0', method: 'prompt', params: { user_input: 'fix the tests' } });
+    expect(JSON.parse(prompt!)).toEqual({
+      jsonrpc: '2.0',
+      id: 'fabric:prompt:0',
+      method: 'prompt',
+      params: { user_input: 'fix the tests' },
+    });
   });
 
   it('resumes with --session, picks a model alias, and auto-approves with --yolo in full mode; secrets stay out of argv', () => {
@@ -280,7 +375,10 @@ describe('the Kimi adapter', () => {
   });
 
   it('round-trips what the initialize id carries', () => {
-    expect(kimiWireIds.parseInitialize(kimiWireIds.initialize('auto-edit', 'a:b/c'))).toEqual({ mode: 'auto-edit', kimiSessionId: 'a:b/c' });
+    expect(kimiWireIds.parseInitialize(kimiWireIds.initialize('auto-edit', 'a:b/c'))).toEqual({
+      mode: 'auto-edit',
+      kimiSessionId: 'a:b/c',
+    });
     expect(kimiWireIds.parseInitialize('fabric:initialize:root:x')).toBeNull();
     expect(kimiWireIds.parseInitialize('fabric:prompt:0')).toBeNull();
     expect(kimiWireIds.method('fabric:steer:12')).toBe('steer');
@@ -293,9 +391,13 @@ describe('the Kimi adapter', () => {
 /** The runner's "socket": every envelope, and ways to wait for them. */
 class Recorder {
   readonly envelopes: Envelope[] = [];
-  emit = (env: Envelope): void => { this.envelopes.push(env); };
-  of<T extends Envelope['type']>(type: T, sessionId: string): Array<EnvelopeOf<T>> {
-    return this.envelopes.filter((e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId);
+  emit = (env: Envelope): void => {
+    this.envelopes.push(env);
+  };
+  of<T extends Envelope['type']>(type: T, sessionId: string): EnvelopeOf<T>[] {
+    return this.envelopes.filter(
+      (e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId,
+    );
   }
   events(sessionId: string): SessionEvent[] {
     return this.of('session.event', sessionId).map((e) => e.payload.event);
@@ -311,7 +413,7 @@ class Recorder {
   }
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -339,8 +441,22 @@ function setup(steps: Step[], opts: { approvalTimeoutMs?: number } = {}) {
     fake.remove();
     rmSync(workDir, { recursive: true, force: true });
   });
-  const start = (sessionId: string, permissionMode: PermissionMode = 'ask', prompt = 'Write a test for greet() and run it') => {
-    runner.start({ sessionId, harness: 'kimi', prompt, cwd: null, labels: {}, permissionMode, resume: null, model: null, credentials: [{ name: 'KIMI_API_KEY', version: 1, ciphertext: 'sealed' }] });
+  const start = (
+    sessionId: string,
+    permissionMode: PermissionMode = 'ask',
+    prompt = 'Write a test for greet() and run it',
+  ) => {
+    runner.start({
+      sessionId,
+      harness: 'kimi',
+      prompt,
+      cwd: null,
+      labels: {},
+      permissionMode,
+      resume: null,
+      model: null,
+      credentials: [{ name: 'KIMI_API_KEY', version: 1, ciphertext: 'sealed' }],
+    });
     return sessionId;
   };
   return { fake, runner, recorder, start };
@@ -349,10 +465,14 @@ function setup(steps: Step[], opts: { approvalTimeoutMs?: number } = {}) {
 const approvals = fixture('wire-approvals.jsonl');
 /** The approvals turn as the fake plays it: pauses for our answer after each ApprovalRequest (lines 6 and 12). */
 const approvalTurn = (mode: PermissionMode, kimiSessionId: string): Step[] => [
-  { read: 2 }, { print: initResponse(mode, kimiSessionId) },
-  { replay: approvals, from: 1, to: 7 }, { read: 1 },
-  { replay: approvals, from: 7, to: 13 }, { read: 1 },
-  { replay: approvals, from: 13 }, { readUntilEof: true },
+  { read: 2 },
+  { print: initResponse(mode, kimiSessionId) },
+  { replay: approvals, from: 1, to: 7 },
+  { read: 1 },
+  { replay: approvals, from: 7, to: 13 },
+  { read: 1 },
+  { replay: approvals, from: 13 },
+  { readUntilEof: true },
 ];
 const parsedStdin = (fake: FakeCli) => fake.calls()[0]!.stdin.map((l) => JSON.parse(l) as Record<string, unknown>);
 
@@ -361,14 +481,29 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
     const { fake, runner, recorder, start } = setup(approvalTurn('ask', 'fabric-ses_kimiE2E0001'));
     const id = start('ses_kimiE2E0001');
 
-    const first = await recorder.until(() => recorder.of('session.approval_request', id)[0], 'the first approval request');
-    expect(first.payload).toMatchObject({ tool: 'WriteFile', summary: 'WriteFile: Write file `/home/dev/proj/test_hello.py`' });
+    const first = await recorder.until(
+      () => recorder.of('session.approval_request', id)[0],
+      'the first approval request',
+    );
+    expect(first.payload).toMatchObject({
+      tool: 'WriteFile',
+      summary: 'WriteFile: Write file `/home/dev/proj/test_hello.py`',
+    });
     runner.approve(id, first.payload.requestId, { decision: 'allow' });
-    const second = await recorder.until(() => recorder.of('session.approval_request', id)[1], 'the second approval request');
-    expect(second.payload).toMatchObject({ tool: 'Shell', input: expect.objectContaining({ arguments: { command: 'python -m pytest -q test_hello.py' } }) });
+    const second = await recorder.until(
+      () => recorder.of('session.approval_request', id)[1],
+      'the second approval request',
+    );
+    expect(second.payload).toMatchObject({
+      tool: 'Shell',
+      input: expect.objectContaining({ arguments: { command: 'python -m pytest -q test_hello.py' } }),
+    });
     runner.approve(id, second.payload.requestId, { decision: 'deny', reason: 'no tests today' });
 
-    await recorder.until(() => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'), 'the turn end');
+    await recorder.until(
+      () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'),
+      'the turn end',
+    );
     runner.input(id, '', true); // the user ends the session (the runner cannot yet let the driver close stdin)
     const exit = await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
     expect(exit.payload).toEqual({ sessionId: id, code: 0, signal: null });
@@ -379,19 +514,48 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
     expect(call.argv.join(' ')).not.toContain('sk-kimi-e2e');
     const stdin = parsedStdin(fake);
     expect(stdin.map((m) => m.jsonrpc)).toEqual(['2.0', '2.0', '2.0', '2.0']);
-    expect(stdin[0]).toMatchObject({ method: 'initialize', id: 'fabric:initialize:ask:fabric-ses_kimiE2E0001', params: { protocol_version: '1.10' } });
-    expect(stdin[1]).toEqual({ jsonrpc: '2.0', id: 'fabric:prompt:0', method: 'prompt', params: { user_input: 'Write a test for greet() and run it' } });
-    expect(stdin[2]).toEqual({ jsonrpc: '2.0', id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', result: { request_id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', response: 'approve' } });
-    expect(stdin[3]).toEqual({ jsonrpc: '2.0', id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', result: { request_id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', response: 'reject', feedback: 'no tests today' } });
+    expect(stdin[0]).toMatchObject({
+      method: 'initialize',
+      id: 'fabric:initialize:ask:fabric-ses_kimiE2E0001',
+      params: { protocol_version: '1.10' },
+    });
+    expect(stdin[1]).toEqual({
+      jsonrpc: '2.0',
+      id: 'fabric:prompt:0',
+      method: 'prompt',
+      params: { user_input: 'Write a test for greet() and run it' },
+    });
+    expect(stdin[2]).toEqual({
+      jsonrpc: '2.0',
+      id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10',
+      result: { request_id: '0d4bb9a2-6f1e-4c55-8a0e-1d9e7c3b2a10', response: 'approve' },
+    });
+    expect(stdin[3]).toEqual({
+      jsonrpc: '2.0',
+      id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7',
+      result: { request_id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', response: 'reject', feedback: 'no tests today' },
+    });
 
     const metas = recorder.of('session.meta', id).map((e) => e.payload);
     expect(metas[0]).toEqual({ sessionId: id, harnessSessionId: 'fabric-ses_kimiE2E0001' });
-    const total = metas.reduce((t, m) => ({ input: t.input + (m.usage?.input ?? 0), output: t.output + (m.usage?.output ?? 0), cached: t.cached + (m.usage?.cached ?? 0) }), { input: 0, output: 0, cached: 0 });
+    const total = metas.reduce(
+      (t, m) => ({
+        input: t.input + (m.usage?.input ?? 0),
+        output: t.output + (m.usage?.output ?? 0),
+        cached: t.cached + (m.usage?.cached ?? 0),
+      }),
+      { input: 0, output: 0, cached: 0 },
+    );
     expect(total).toEqual({ input: 1110, output: 169, cached: 5312 });
     const events = recorder.events(id);
     expect(events).toContainEqual({ kind: 'text', text: "I'll add a test file." });
     expect(events).toContainEqual(expect.objectContaining({ kind: 'tool_call', id: 'Shell:2', name: 'Shell' }));
-    expect(events).toContainEqual({ kind: 'tool_result', id: 'Shell:2', output: expect.stringContaining('1 passed'), isError: false });
+    expect(events).toContainEqual({
+      kind: 'tool_result',
+      id: 'Shell:2',
+      output: expect.stringContaining('1 passed'),
+      isError: false,
+    });
     expect(events.filter((e) => e.kind === 'raw')).toEqual([]);
     expect(recorder.envelopes.filter((e) => e.type === 'session.exit')).toHaveLength(1);
   });
@@ -402,21 +566,37 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
     const request = await recorder.until(() => recorder.of('session.approval_request', id)[0], 'an approval request');
     expect(request.payload.tool).toBe('Shell');
     runner.approve(id, request.payload.requestId, { decision: 'allow' });
-    await recorder.until(() => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'), 'the turn end');
+    await recorder.until(
+      () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'),
+      'the turn end',
+    );
     runner.input(id, '', true);
     expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
     expect(recorder.of('session.approval_request', id)).toHaveLength(1);
-    expect(parsedStdin(fake).slice(2).map((m) => (m.result as { response: string }).response)).toEqual(['approve', 'approve']);
+    expect(
+      parsedStdin(fake)
+        .slice(2)
+        .map((m) => (m.result as { response: string }).response),
+    ).toEqual(['approve', 'approve']);
   });
 
   it('denies an approval nobody answers in time', async () => {
-    const { fake, runner, recorder, start } = setup([
-      { read: 2 }, { print: initResponse('ask', 'fabric-ses_kimiE2E0003') },
-      { replay: approvals, from: 1, to: 7 }, { read: 1 },
-      { print: '{"jsonrpc":"2.0","method":"event","params":{"type":"TurnEnd","payload":{}}}' }, { readUntilEof: true },
-    ], { approvalTimeoutMs: 100 });
+    const { fake, runner, recorder, start } = setup(
+      [
+        { read: 2 },
+        { print: initResponse('ask', 'fabric-ses_kimiE2E0003') },
+        { replay: approvals, from: 1, to: 7 },
+        { read: 1 },
+        { print: '{"jsonrpc":"2.0","method":"event","params":{"type":"TurnEnd","payload":{}}}' },
+        { readUntilEof: true },
+      ],
+      { approvalTimeoutMs: 100 },
+    );
     const id = start('ses_kimiE2E0003');
-    await recorder.until(() => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'), 'the answer to the approval');
+    await recorder.until(
+      () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_end'),
+      'the answer to the approval',
+    );
     runner.input(id, '', true);
     await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
     expect(recorder.of('session.approval_request', id)).toHaveLength(1);
@@ -426,12 +606,18 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
   it('steers a running turn live, then ends the process cleanly once the turn is answered', async () => {
     const steer = fixture('wire-steer.jsonl');
     const { fake, runner, recorder, start } = setup([
-      { read: 2 }, { print: initResponse('ask', 'fabric-ses_kimiE2E0004') },
-      { replay: steer, from: 1, to: 5 }, { read: 1 },
-      { replay: steer, from: 5, to: 12 }, { readUntilEof: true },
+      { read: 2 },
+      { print: initResponse('ask', 'fabric-ses_kimiE2E0004') },
+      { replay: steer, from: 1, to: 5 },
+      { read: 1 },
+      { replay: steer, from: 5, to: 12 },
+      { readUntilEof: true },
     ]);
     const id = start('ses_kimiE2E0004', 'ask', 'Write a fizzbuzz script');
-    await recorder.until(() => recorder.events(id).some((e) => e.kind === 'text' && e.text.includes('JavaScript')), 'the first text');
+    await recorder.until(
+      () => recorder.events(id).some((e) => e.kind === 'text' && e.text.includes('JavaScript')),
+      'the first text',
+    );
     runner.input(id, 'Use Python instead', false);
     // No eof from us: the driver closes stdin itself when the prompt has answered, and Kimi exits 0.
     expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
@@ -445,10 +631,21 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
   });
 
   it('cancels with SIGINT', async () => {
-    const { runner, recorder, start } = setup([{ read: 2 }, { replay: fixture('wire-turn.jsonl'), from: 0, to: 5 }, { readUntilEof: true }]);
+    const { runner, recorder, start } = setup([
+      { read: 2 },
+      { replay: fixture('wire-turn.jsonl'), from: 0, to: 5 },
+      { readUntilEof: true },
+    ]);
     const id = start('ses_kimiE2E0005');
-    await recorder.until(() => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_begin'), 'the turn');
+    await recorder.until(
+      () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_begin'),
+      'the turn',
+    );
     await runner.cancel(id);
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload).toEqual({ sessionId: id, code: null, signal: 'SIGINT' });
+    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload).toEqual({
+      sessionId: id,
+      code: null,
+      signal: 'SIGINT',
+    });
   });
 });

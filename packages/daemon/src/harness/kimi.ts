@@ -54,7 +54,12 @@ export const kimiHarness: HarnessAdapter = {
         capabilities: { supports_question: false, supports_plan_mode: false },
       },
     };
-    const prompt = { jsonrpc: '2.0', id: kimiWireIds.firstPrompt, method: 'prompt', params: { user_input: start.prompt } };
+    const prompt = {
+      jsonrpc: '2.0',
+      id: kimiWireIds.firstPrompt,
+      method: 'prompt',
+      params: { user_input: start.prompt },
+    };
     return {
       command: 'kimi',
       args,

@@ -95,11 +95,15 @@ export function openclawPaths(env: Record<string, string>, host: OpenClawHost): 
   const set = (name: string) => env[name]?.trim() || null;
   const stateOverride = set(OPENCLAW_ENV.stateDir);
   const defaultDirs = STATE_DIRNAMES.map((d) => join(home, d));
-  const stateDir = stateOverride ? userPath(stateOverride) : defaultDirs.find((d) => host.exists(d)) ?? defaultDirs[0]!;
+  const stateDir = stateOverride
+    ? userPath(stateOverride)
+    : (defaultDirs.find((d) => host.exists(d)) ?? defaultDirs[0]!);
   const configOverride = set(OPENCLAW_ENV.configPath);
   const candidates = configOverride
     ? [userPath(configOverride)]
-    : [...(stateOverride ? [userPath(stateOverride)] : []), ...defaultDirs].flatMap((d) => CONFIG_FILENAMES.map((f) => join(d, f)));
+    : [...(stateOverride ? [userPath(stateOverride)] : []), ...defaultDirs].flatMap((d) =>
+        CONFIG_FILENAMES.map((f) => join(d, f)),
+      );
   return { stateDir, configPath: candidates.find((c) => host.exists(c)) ?? null };
 }
 
@@ -138,7 +142,12 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
  * hold) or cannot be expressed (an env name `${…}` cannot reference,
  * OpenClaw's reserved name): the session then runs without it.
  */
-export function openclawMcpSetup(mcp: McpWiring, env: Record<string, string>, dir: string, host: OpenClawHost): OpenClawMcpSetup | null {
+export function openclawMcpSetup(
+  mcp: McpWiring,
+  env: Record<string, string>,
+  dir: string,
+  host: OpenClawHost,
+): OpenClawMcpSetup | null {
   if (mcp.name === '' || mcp.name === '__proto__') return null;
   if (!Object.keys(mcp.env).every((k) => ENV_NAME.test(k))) return null;
   const paths = openclawPaths(env, host);

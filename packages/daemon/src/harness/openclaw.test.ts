@@ -17,29 +17,57 @@
 // io.load,zod-schema.mcp-server}.ts; its exact shape was checked once by hand against openclaw 2026.9.6
 // (`config get`, `mcp show --json`, `mcp probe`, and an `agent --local` turn against a local mock model
 // that called the server's tool), which needs Node >= 24.16 and so cannot run in this suite.
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FabricError, sessionEventSchema, type Envelope, type EnvelopeOf, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import {
+  FabricError,
+  sessionEventSchema,
+  type Envelope,
+  type EnvelopeOf,
+  type SessionEvent,
+  type SessionStartPayload,
+} from '@fabric/protocol';
 import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
 import { SessionRunner } from '../runner.js';
 import { createOpenClawDriver, createOpenClawHarness, openclawHarness } from './openclaw.js';
 import type { HarnessAdapter, McpWiring, PlanContext } from './types.js';
 
 const fixture = (name: string) => harnessFixture(`openclaw/${name}`);
-const lines = (name: string) => readFileSync(fixture(name), 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (name: string) =>
+  readFileSync(fixture(name), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 
 function drive() {
   const events: SessionEvent[] = [];
-  const metas: Array<Record<string, unknown>> = [];
+  const metas: Record<string, unknown>[] = [];
   const driver = createOpenClawDriver({
     event: (e) => events.push(e),
     meta: (m) => metas.push(m),
-    write: () => { throw new Error('openclaw takes no stdin'); },
-    requestApproval: () => { throw new Error('openclaw asks no approvals'); },
+    write: () => {
+      throw new Error('openclaw takes no stdin');
+    },
+    requestApproval: () => {
+      throw new Error('openclaw asks no approvals');
+    },
   });
-  const feed = (ls: string[]) => { for (const l of ls) driver.line(l); };
+  const feed = (ls: string[]) => {
+    for (const l of ls) driver.line(l);
+  };
   return { driver, feed, events, metas };
 }
 
@@ -88,7 +116,10 @@ describe('the OpenClaw --json driver', () => {
       { kind: 'text', text: 'Done: the inbox has 3 unread messages.\nAttachment: https://example.com/inbox.png' },
       { kind: 'status', status: 'completed' },
     ]);
-    expect(d.metas).toEqual([{ usage: { input: 512, output: 96, cached: 0 } }, { harnessSessionId: 'fabric-ses_clawFixture02' }]);
+    expect(d.metas).toEqual([
+      { usage: { input: 512, output: 96, cached: 0 } },
+      { harnessSessionId: 'fabric-ses_clawFixture02' },
+    ]);
   });
 
   it('reports a gateway error status and a run error in meta', () => {
@@ -107,13 +138,24 @@ describe('the OpenClaw --json driver', () => {
       { kind: 'error', message: 'context_overflow: prompt is too long: 271000 tokens > 272000 maximum' },
       { kind: 'status', status: 'failed' },
     ]);
-    expect(local.metas).toEqual([{ usage: { input: 271000, output: 0, cached: 0 } }, { harnessSessionId: 'fabric-ses_clawFixture03' }]);
+    expect(local.metas).toEqual([
+      { usage: { input: 271000, output: 0, cached: 0 } },
+      { harnessSessionId: 'fabric-ses_clawFixture03' },
+    ]);
   });
 
   it('is not fooled by braces inside strings', () => {
     const d = drive();
-    d.feed(['{', '  "payloads": [{ "text": "a } b { c \\" } \\\\", "mediaUrl": null }],', '  "meta": { "durationMs": 1 }', '}']);
-    expect(d.events).toEqual([{ kind: 'text', text: 'a } b { c " } \\' }, { kind: 'status', status: 'completed' }]);
+    d.feed([
+      '{',
+      '  "payloads": [{ "text": "a } b { c \\" } \\\\", "mediaUrl": null }],',
+      '  "meta": { "durationMs": 1 }',
+      '}',
+    ]);
+    expect(d.events).toEqual([
+      { kind: 'text', text: 'a } b { c " } \\' },
+      { kind: 'status', status: 'completed' },
+    ]);
   });
 
   it('gives up a value that never closes as raw lines: on a new top-level "{", and at the end of output', () => {
@@ -142,8 +184,24 @@ describe('the OpenClaw --json driver', () => {
       { kind: 'raw', line: '}' },
       { kind: 'raw', line: '{]' },
     ]);
-    const garbage = ['', '{', '"', '{"a":"\\', '}}}}', '{"runId":"r","status":"weird-new-status","summary":"s"}', '{"payloads":[{"text":5},null]}', '\u0000'];
-    for (const name of ['agent-local.json', 'agent-gateway.json', 'agent-gateway-error.json', 'agent-local-error.json', 'agent-compact.jsonl', 'agent-local-logged.txt']) {
+    const garbage = [
+      '',
+      '{',
+      '"',
+      '{"a":"\\',
+      '}}}}',
+      '{"runId":"r","status":"weird-new-status","summary":"s"}',
+      '{"payloads":[{"text":5},null]}',
+      '\u0000',
+    ];
+    for (const name of [
+      'agent-local.json',
+      'agent-gateway.json',
+      'agent-gateway-error.json',
+      'agent-local-error.json',
+      'agent-compact.jsonl',
+      'agent-local-logged.txt',
+    ]) {
       expect(() => d.feed([...garbage, ...lines(name)])).not.toThrow();
     }
     d.driver.end();
@@ -158,15 +216,36 @@ describe('the OpenClaw --json driver', () => {
 
 describe('the OpenClaw adapter', () => {
   const start = (extra: Partial<SessionStartPayload> = {}): SessionStartPayload => ({
-    sessionId: 'ses_clawPlan0001', harness: 'openclaw', prompt: 'summarize the inbox', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, ...extra,
+    sessionId: 'ses_clawPlan0001',
+    harness: 'openclaw',
+    prompt: 'summarize the inbox',
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
+    ...extra,
   });
-  const ctx = { allowlist: [], baseEnv: { PATH: '/usr/bin' }, credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' }, mcp: null };
+  const ctx = {
+    allowlist: [],
+    baseEnv: { PATH: '/usr/bin' },
+    credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' },
+    mcp: null,
+  };
 
   it('plans one local turn with a Fabric-chosen session id, JSON output, and stdin closed', () => {
     const plan = openclawHarness.plan(start(), ctx);
     expect(plan).toEqual({
       command: 'openclaw',
-      args: ['agent', '--local', '--json', '--session-id', 'fabric-ses_clawPlan0001', '--message', 'summarize the inbox'],
+      args: [
+        'agent',
+        '--local',
+        '--json',
+        '--session-id',
+        'fabric-ses_clawPlan0001',
+        '--message',
+        'summarize the inbox',
+      ],
       env: { PATH: '/usr/bin', ANTHROPIC_API_KEY: 'sk-ant-secret' },
       closeStdin: true,
       harnessSessionId: 'fabric-ses_clawPlan0001',
@@ -174,8 +253,25 @@ describe('the OpenClaw adapter', () => {
   });
 
   it('resumes with the same --session-id, passes a model, keeps secrets out of argv, refuses an empty message', () => {
-    const plan = openclawHarness.plan(start({ resume: 'fabric-ses_clawPlan0001', model: 'anthropic/claude-sonnet-4-5', prompt: '-n looks like a flag' }), ctx);
-    expect(plan.args).toEqual(['agent', '--local', '--json', '--session-id', 'fabric-ses_clawPlan0001', '--model', 'anthropic/claude-sonnet-4-5', '--message', '-n looks like a flag']);
+    const plan = openclawHarness.plan(
+      start({
+        resume: 'fabric-ses_clawPlan0001',
+        model: 'anthropic/claude-sonnet-4-5',
+        prompt: '-n looks like a flag',
+      }),
+      ctx,
+    );
+    expect(plan.args).toEqual([
+      'agent',
+      '--local',
+      '--json',
+      '--session-id',
+      'fabric-ses_clawPlan0001',
+      '--model',
+      'anthropic/claude-sonnet-4-5',
+      '--message',
+      '-n looks like a flag',
+    ]);
     expect(plan.args.join(' ')).not.toContain('sk-ant-secret');
     expect(() => openclawHarness.plan(start({ prompt: '  \n' }), ctx)).toThrow(FabricError);
   });
@@ -194,18 +290,37 @@ describe('the OpenClaw adapter', () => {
   });
 });
 
-describe('OpenClaw and the daemon\'s MCP server', () => {
+describe("OpenClaw and the daemon's MCP server", () => {
   const TOKEN = 'fst-secret-token-0001';
   const MCP: McpWiring = {
     name: 'fabric',
     command: '/usr/bin/node',
     args: ['/opt/fabric/dist/mcp/server.js'],
-    env: { FABRIC_AGENT_SOCKET: '/run/fabric/agent.sock', FABRIC_SESSION_ID: 'ses_clawPlan0001', FABRIC_SESSION_TOKEN: TOKEN },
+    env: {
+      FABRIC_AGENT_SOCKET: '/run/fabric/agent.sock',
+      FABRIC_SESSION_ID: 'ses_clawPlan0001',
+      FABRIC_SESSION_TOKEN: TOKEN,
+    },
   };
   const start: SessionStartPayload = {
-    sessionId: 'ses_clawPlan0001', harness: 'openclaw', prompt: 'summarize the inbox', cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null,
+    sessionId: 'ses_clawPlan0001',
+    harness: 'openclaw',
+    prompt: 'summarize the inbox',
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
   };
-  const ARGV = ['agent', '--local', '--json', '--session-id', 'fabric-ses_clawPlan0001', '--message', 'summarize the inbox'];
+  const ARGV = [
+    'agent',
+    '--local',
+    '--json',
+    '--session-id',
+    'fabric-ses_clawPlan0001',
+    '--message',
+    'summarize the inbox',
+  ];
 
   /** A private home (an OpenClaw user with or without a config) and the daemon's directory for the file. */
   function machine() {
@@ -214,23 +329,34 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
     const home = join(root, 'home');
     mkdirSync(home);
     const dir = join(root, 'data', 'openclaw');
-    const userConfig = (rel: string, text = '{ agents: { defaults: { model: { primary: "anthropic/claude-sonnet-4-5" } } } }') => {
+    const userConfig = (
+      rel: string,
+      text = '{ agents: { defaults: { model: { primary: "anthropic/claude-sonnet-4-5" } } } }',
+    ) => {
       const file = join(home, rel);
       mkdirSync(join(file, '..'), { recursive: true });
       writeFileSync(file, text);
       return file;
     };
     const ctx = (over: Partial<PlanContext> = {}, env: Record<string, string> = {}): PlanContext => ({
-      allowlist: [], baseEnv: { PATH: '/usr/bin', HOME: home, ...env }, credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' }, mcp: MCP, ...over,
+      allowlist: [],
+      baseEnv: { PATH: '/usr/bin', HOME: home, ...env },
+      credentials: { ANTHROPIC_API_KEY: 'sk-ant-secret' },
+      mcp: MCP,
+      ...over,
     });
     return { root, home, dir, userConfig, ctx, harness: createOpenClawHarness({ mcpConfigDir: dir }) };
   }
   const configOf = (env: Record<string, string>) => {
     const path = env.OPENCLAW_CONFIG_PATH!;
-    return { path, text: readFileSync(path, 'utf8'), json: JSON.parse(readFileSync(path, 'utf8')) as Record<string, any> };
+    return {
+      path,
+      text: readFileSync(path, 'utf8'),
+      json: JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>,
+    };
   };
 
-  it('runs with a config file that includes the user\'s config and adds the fabric server; the token travels in env only', () => {
+  it("runs with a config file that includes the user's config and adds the fabric server; the token travels in env only", () => {
     const m = machine();
     const user = m.userConfig('.openclaw/openclaw.json');
     const plan = m.harness.plan(start, m.ctx());
@@ -247,7 +373,11 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
             transport: 'stdio',
             command: '/usr/bin/node',
             args: ['/opt/fabric/dist/mcp/server.js'],
-            env: { FABRIC_AGENT_SOCKET: '${FABRIC_AGENT_SOCKET}', FABRIC_SESSION_ID: '${FABRIC_SESSION_ID}', FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}' },
+            env: {
+              FABRIC_AGENT_SOCKET: '${FABRIC_AGENT_SOCKET}',
+              FABRIC_SESSION_ID: '${FABRIC_SESSION_ID}',
+              FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}',
+            },
           },
         },
       },
@@ -271,16 +401,32 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
   it('changes nothing without the MCP server, or without a directory for the file', () => {
     const m = machine();
     m.userConfig('.openclaw/openclaw.json');
-    const expected = { command: 'openclaw', args: ARGV, env: { PATH: '/usr/bin', HOME: m.home, ANTHROPIC_API_KEY: 'sk-ant-secret' }, closeStdin: true, harnessSessionId: 'fabric-ses_clawPlan0001' };
+    const expected = {
+      command: 'openclaw',
+      args: ARGV,
+      env: { PATH: '/usr/bin', HOME: m.home, ANTHROPIC_API_KEY: 'sk-ant-secret' },
+      closeStdin: true,
+      harnessSessionId: 'fabric-ses_clawPlan0001',
+    };
     expect(m.harness.plan(start, m.ctx({ mcp: null }))).toEqual(expected);
     expect(openclawHarness.plan(start, m.ctx())).toEqual(expected);
     expect(existsSync(m.dir)).toBe(false);
   });
 
-  it('finds the user\'s config where OpenClaw would: OPENCLAW_CONFIG_PATH with ~, their include roots and state dir kept', () => {
+  it("finds the user's config where OpenClaw would: OPENCLAW_CONFIG_PATH with ~, their include roots and state dir kept", () => {
     const m = machine();
     const user = m.userConfig('dotfiles/claw.json5');
-    const plan = m.harness.plan(start, m.ctx({}, { OPENCLAW_CONFIG_PATH: '~/dotfiles/claw.json5', OPENCLAW_INCLUDE_ROOTS: '/srv/shared', OPENCLAW_STATE_DIR: '/srv/claw-state' }));
+    const plan = m.harness.plan(
+      start,
+      m.ctx(
+        {},
+        {
+          OPENCLAW_CONFIG_PATH: '~/dotfiles/claw.json5',
+          OPENCLAW_INCLUDE_ROOTS: '/srv/shared',
+          OPENCLAW_STATE_DIR: '/srv/claw-state',
+        },
+      ),
+    );
     expect(configOf(plan.env).json.$include).toBe(user);
     expect(plan.env.OPENCLAW_INCLUDE_ROOTS).toBe(['/srv/shared', join(m.home, 'dotfiles')].join(delimiter));
     expect(plan.env.OPENCLAW_STATE_DIR).toBe('/srv/claw-state');
@@ -300,10 +446,12 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
     const viaLink = linked.harness.plan(start, linked.ctx());
     // Included by its own path (relative includes inside it resolve as OpenClaw would), checked by realpath too.
     expect(configOf(viaLink.env).json.$include).toBe(join(linked.home, '.openclaw', 'openclaw.json'));
-    expect(viaLink.env.OPENCLAW_INCLUDE_ROOTS).toBe([join(linked.home, '.openclaw'), join(linked.home, 'dotfiles')].join(delimiter));
+    expect(viaLink.env.OPENCLAW_INCLUDE_ROOTS).toBe(
+      [join(linked.home, '.openclaw'), join(linked.home, 'dotfiles')].join(delimiter),
+    );
   });
 
-  it('adds only the server when the user has no config, and keeps OpenClaw\'s state dir', () => {
+  it("adds only the server when the user has no config, and keeps OpenClaw's state dir", () => {
     const m = machine();
     const plan = m.harness.plan(start, m.ctx());
     const file = configOf(plan.env);
@@ -313,7 +461,7 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
     expect(plan.env.OPENCLAW_INCLUDE_ROOTS).toBeUndefined();
   });
 
-  it('runs without the server rather than without the user\'s config, when OpenClaw would refuse to include it', () => {
+  it("runs without the server rather than without the user's config, when OpenClaw would refuse to include it", () => {
     const m = machine();
     const user = m.userConfig('.openclaw/openclaw.json');
     linkSync(user, join(m.home, 'backup.json')); // OpenClaw's include reader refuses hard-linked files
@@ -323,30 +471,48 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
     expect(existsSync(m.dir)).toBe(false);
   });
 
-  it('keeps command and args literal under OpenClaw\'s ${VAR} substitution', () => {
+  it("keeps command and args literal under OpenClaw's ${VAR} substitution", () => {
     const m = machine();
-    const plan = m.harness.plan(start, m.ctx({ mcp: { ...MCP, command: '/opt/${HOME}/node', args: ['--x=$${KEEP}', '${lower} $5'] } }));
+    const plan = m.harness.plan(
+      start,
+      m.ctx({ mcp: { ...MCP, command: '/opt/${HOME}/node', args: ['--x=$${KEEP}', '${lower} $5'] } }),
+    );
     const server = configOf(plan.env).json.mcp.servers.fabric;
     expect(server.command).toBe('/opt/$${HOME}/node');
     expect(server.args).toEqual(['--x=$$${KEEP}', '${lower} $5']);
   });
 
-  it('shares one file among sessions that need the same one, and writes a new one when the user\'s config moves', () => {
+  it("shares one file among sessions that need the same one, and writes a new one when the user's config moves", () => {
     const m = machine();
     m.userConfig('.openclaw/openclaw.json');
     const first = m.harness.plan(start, m.ctx());
-    const second = m.harness.plan({ ...start, sessionId: 'ses_clawPlan0002' }, m.ctx({ mcp: { ...MCP, env: { ...MCP.env, FABRIC_SESSION_ID: 'ses_clawPlan0002', FABRIC_SESSION_TOKEN: 'another-token' } } }));
+    const second = m.harness.plan(
+      { ...start, sessionId: 'ses_clawPlan0002' },
+      m.ctx({
+        mcp: {
+          ...MCP,
+          env: { ...MCP.env, FABRIC_SESSION_ID: 'ses_clawPlan0002', FABRIC_SESSION_TOKEN: 'another-token' },
+        },
+      }),
+    );
     expect(second.env.OPENCLAW_CONFIG_PATH).toBe(first.env.OPENCLAW_CONFIG_PATH);
     expect(second.env.FABRIC_SESSION_TOKEN).toBe('another-token');
     const moved = m.userConfig('elsewhere.json');
     const third = m.harness.plan(start, m.ctx({}, { OPENCLAW_CONFIG_PATH: moved }));
     expect(third.env.OPENCLAW_CONFIG_PATH).not.toBe(first.env.OPENCLAW_CONFIG_PATH);
-    expect(readdirSync(m.dir).sort()).toEqual([first.env.OPENCLAW_CONFIG_PATH, third.env.OPENCLAW_CONFIG_PATH].map((p) => p!.slice(m.dir.length + 1)).sort());
+    expect(readdirSync(m.dir).sort()).toEqual(
+      [first.env.OPENCLAW_CONFIG_PATH, third.env.OPENCLAW_CONFIG_PATH].map((p) => p!.slice(m.dir.length + 1)).sort(),
+    );
   });
 
   it('refuses the turn when the file cannot be written', () => {
     const m = machine();
-    const harness = createOpenClawHarness({ mcpConfigDir: m.dir, writeFile: () => { throw Object.assign(new Error('denied'), { code: 'EACCES' }); } });
+    const harness = createOpenClawHarness({
+      mcpConfigDir: m.dir,
+      writeFile: () => {
+        throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      },
+    });
     let err: unknown;
     try {
       harness.plan(start, m.ctx());
@@ -363,9 +529,13 @@ describe('OpenClaw and the daemon\'s MCP server', () => {
 
 class Recorder {
   readonly envelopes: Envelope[] = [];
-  emit = (env: Envelope): void => { this.envelopes.push(env); };
-  of<T extends Envelope['type']>(type: T, sessionId: string): Array<EnvelopeOf<T>> {
-    return this.envelopes.filter((e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId);
+  emit = (env: Envelope): void => {
+    this.envelopes.push(env);
+  };
+  of<T extends Envelope['type']>(type: T, sessionId: string): EnvelopeOf<T>[] {
+    return this.envelopes.filter(
+      (e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId,
+    );
   }
   events(sessionId: string): SessionEvent[] {
     return this.of('session.event', sessionId).map((e) => e.payload.event);
@@ -381,7 +551,7 @@ class Recorder {
   }
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -411,7 +581,17 @@ function setup(steps: Step[], opts: { adapter?: HarnessAdapter; mcp?: (sessionId
     rmSync(workDir, { recursive: true, force: true });
   });
   const start = (sessionId: string, prompt: string) => {
-    runner.start({ sessionId, harness: 'openclaw', prompt, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }] });
+    runner.start({
+      sessionId,
+      harness: 'openclaw',
+      prompt,
+      cwd: null,
+      labels: {},
+      permissionMode: 'ask',
+      resume: null,
+      model: null,
+      credentials: [{ name: 'ANTHROPIC_API_KEY', version: 1, ciphertext: 'sealed' }],
+    });
     return sessionId;
   };
   return { fake, runner, recorder, start };
@@ -434,7 +614,15 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
       { sessionId: id, usage: localMetas[0]!.usage },
     ]);
     const call = fake.calls()[0]!;
-    expect(call.argv).toEqual(['agent', '--local', '--json', '--session-id', 'fabric-ses_clawFixture01', '--message', 'add greet()']);
+    expect(call.argv).toEqual([
+      'agent',
+      '--local',
+      '--json',
+      '--session-id',
+      'fabric-ses_clawFixture01',
+      '--message',
+      'add greet()',
+    ]);
     expect(call.env.ANTHROPIC_API_KEY).toBe('sk-ant-e2e');
     expect(call.argv.join(' ')).not.toContain('sk-ant-e2e');
     expect(call.stdin).toEqual([]);
@@ -450,13 +638,24 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
 
     const calls = fake.calls();
     expect(calls).toHaveLength(2);
-    expect(calls[1]!.argv).toEqual(['agent', '--local', '--json', '--session-id', 'fabric-ses_clawFixture01', '--message', 'now add a test']);
-    const statuses = recorder.events(id).filter((e) => e.kind === 'status').map((e) => (e as { status: string }).status);
+    expect(calls[1]!.argv).toEqual([
+      'agent',
+      '--local',
+      '--json',
+      '--session-id',
+      'fabric-ses_clawFixture01',
+      '--message',
+      'now add a test',
+    ]);
+    const statuses = recorder
+      .events(id)
+      .filter((e) => e.kind === 'status')
+      .map((e) => (e as { status: string }).status);
     expect(statuses).toEqual(['input_queued', 'completed', 'turn', 'completed']);
     expect(recorder.of('session.exit', id)).toHaveLength(1);
   });
 
-  it('hands the daemon\'s MCP server to each turn: a config file that includes the user\'s, the token only in env', async () => {
+  it("hands the daemon's MCP server to each turn: a config file that includes the user's, the token only in env", async () => {
     const root = realpathSync(mkdtempSync(join(tmpdir(), 'fabric-openclaw-e2e-')));
     const savedHome = process.env.OPENCLAW_HOME;
     process.env.OPENCLAW_HOME = join(root, 'home'); // the runner passes the daemon's own env on: keep OpenClaw's paths in here
@@ -469,10 +668,19 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
     mkdirSync(join(user, '..'), { recursive: true });
     writeFileSync(user, '{}');
     const mcp = (sessionId: string): McpWiring => ({
-      name: 'fabric', command: '/usr/bin/node', args: ['/opt/fabric/dist/mcp/server.js'],
-      env: { FABRIC_AGENT_SOCKET: join(root, 'agent.sock'), FABRIC_SESSION_ID: sessionId, FABRIC_SESSION_TOKEN: `token-of-${sessionId}` },
+      name: 'fabric',
+      command: '/usr/bin/node',
+      args: ['/opt/fabric/dist/mcp/server.js'],
+      env: {
+        FABRIC_AGENT_SOCKET: join(root, 'agent.sock'),
+        FABRIC_SESSION_ID: sessionId,
+        FABRIC_SESSION_TOKEN: `token-of-${sessionId}`,
+      },
     });
-    const { fake, runner, recorder, start } = setup([{ replay: fixture('agent-local.json') }], { adapter: createOpenClawHarness({ mcpConfigDir: join(root, 'data', 'openclaw') }), mcp });
+    const { fake, runner, recorder, start } = setup([{ replay: fixture('agent-local.json') }], {
+      adapter: createOpenClawHarness({ mcpConfigDir: join(root, 'data', 'openclaw') }),
+      mcp,
+    });
     const id = start('ses_clawFixture01', 'add greet()');
     runner.input(id, 'now add a test', false);
     expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
@@ -480,9 +688,16 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
     const calls = fake.calls();
     expect(calls).toHaveLength(2);
     for (const call of calls) {
-      expect(call.env).toMatchObject({ FABRIC_SESSION_ID: id, FABRIC_SESSION_TOKEN: `token-of-${id}`, OPENCLAW_STATE_DIR: join(root, 'home', '.openclaw') });
+      expect(call.env).toMatchObject({
+        FABRIC_SESSION_ID: id,
+        FABRIC_SESSION_TOKEN: `token-of-${id}`,
+        OPENCLAW_STATE_DIR: join(root, 'home', '.openclaw'),
+      });
       const text = readFileSync(call.env.OPENCLAW_CONFIG_PATH!, 'utf8');
-      expect(JSON.parse(text)).toMatchObject({ $include: user, mcp: { servers: { fabric: { env: { FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}' } } } } });
+      expect(JSON.parse(text)).toMatchObject({
+        $include: user,
+        mcp: { servers: { fabric: { env: { FABRIC_SESSION_TOKEN: '${FABRIC_SESSION_TOKEN}' } } } },
+      });
       expect(text).not.toContain(`token-of-${id}`);
       expect(call.argv.join(' ')).not.toContain(`token-of-${id}`);
     }

@@ -1,7 +1,13 @@
 import { FabricError, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
 import { z } from 'zod';
 import { detectCli } from './detect.js';
-import { nodeOpenClawHost, openclawMcpSetup, writeOpenClawMcpFile, type OpenClawHost, type OpenClawMcpFile } from './openclaw-mcp.js';
+import {
+  nodeOpenClawHost,
+  openclawMcpSetup,
+  writeOpenClawMcpFile,
+  type OpenClawHost,
+  type OpenClawMcpFile,
+} from './openclaw-mcp.js';
 import type { DriverContext, HarnessAdapter, HarnessDriver, PlanContext, SpawnPlan } from './types.js';
 
 /**
@@ -65,7 +71,8 @@ export function createOpenClawHarness(opts: OpenClawHarnessOptions = {}): Harnes
      * plan is returned; a failure to write refuses the turn (`spawn_failed`).
      */
     plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
-      if (start.prompt.trim() === '') throw new FabricError('bad_request', 'openclaw needs a message: the prompt is empty');
+      if (start.prompt.trim() === '')
+        throw new FabricError('bad_request', 'openclaw needs a message: the prompt is empty');
       const harnessSessionId = start.resume ?? `fabric-${start.sessionId}`;
       const args = ['agent', '--local', '--json', '--session-id', harnessSessionId];
       if (start.model) args.push('--model', start.model);
@@ -77,7 +84,10 @@ export function createOpenClawHarness(opts: OpenClawHarnessOptions = {}): Harnes
         try {
           writeFile(setup.file);
         } catch (err) {
-          throw new FabricError('spawn_failed', `could not write the openclaw mcp config ${setup.file.path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check that the daemon's data directory is writable`);
+          throw new FabricError(
+            'spawn_failed',
+            `could not write the openclaw mcp config ${setup.file.path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check that the daemon's data directory is writable`,
+          );
         }
         Object.assign(env, setup.env, ctx.mcp.env);
       }
@@ -105,13 +115,27 @@ const payloadSchema = z.object({
 const metaSchema = z.object({
   aborted: z.boolean().nullish(),
   error: z.object({ kind: z.string(), message: z.string() }).nullish(),
-  agentMeta: z.object({
-    sessionId: z.string().nullish(),
-    usage: z.object({ input: count.nullish(), output: count.nullish(), cacheRead: count.nullish(), cacheWrite: count.nullish() }).nullish(),
-  }).nullish(),
+  agentMeta: z
+    .object({
+      sessionId: z.string().nullish(),
+      usage: z
+        .object({
+          input: count.nullish(),
+          output: count.nullish(),
+          cacheRead: count.nullish(),
+          cacheWrite: count.nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
 });
 const runResultSchema = z.object({ payloads: z.array(z.unknown()).nullish(), meta: z.unknown().optional() });
-const gatewayResponseSchema = z.object({ runId: z.string().nullish(), status: z.string(), summary: z.string().nullish(), result: z.unknown().optional() });
+const gatewayResponseSchema = z.object({
+  runId: z.string().nullish(),
+  status: z.string(),
+  summary: z.string().nullish(),
+  result: z.unknown().optional(),
+});
 
 /** Past this much buffered output that never closed as JSON, the lines are given up as raw. */
 const MAX_PENDING_CHARS = 16 * 1024 * 1024;
@@ -224,7 +248,8 @@ class OpenClawJson implements OpenClawDriver {
 
   /** A finished run's outcome, from its meta: an error, an abort, or done. */
   private runStatus(meta: z.infer<typeof metaSchema> | null): void {
-    if (meta?.error) this.ctx.event({ kind: 'error', message: `${meta.error.kind}: ${meta.error.message}`.slice(0, 4000) });
+    if (meta?.error)
+      this.ctx.event({ kind: 'error', message: `${meta.error.kind}: ${meta.error.message}`.slice(0, 4000) });
     this.status(meta?.error ? 'failed' : meta?.aborted ? 'aborted' : 'completed');
   }
 
@@ -233,6 +258,7 @@ class OpenClawJson implements OpenClawDriver {
     for (const p of payloads) {
       const parsed = payloadSchema.safeParse(p);
       if (!parsed.success) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined
         this.ctx.event({ kind: 'raw', line: JSON.stringify(p) ?? String(p) });
         continue;
       }
@@ -249,7 +275,9 @@ class OpenClawJson implements OpenClawDriver {
     const u = agent?.usage;
     // Like Kimi's: input is what was read at full or cache-write price, cached the cache reads (pi-ai usage.input excludes both).
     if (u && (u.input != null || u.output != null)) {
-      this.ctx.meta({ usage: { input: (u.input ?? 0) + (u.cacheWrite ?? 0), output: u.output ?? 0, cached: u.cacheRead ?? 0 } });
+      this.ctx.meta({
+        usage: { input: (u.input ?? 0) + (u.cacheWrite ?? 0), output: u.output ?? 0, cached: u.cacheRead ?? 0 },
+      });
     }
     if (agent?.sessionId && agent.sessionId !== this.sessionId) {
       this.sessionId = agent.sessionId;
@@ -261,8 +289,15 @@ class OpenClawJson implements OpenClawDriver {
   /** A gateway response that is not "ok": "error" | "timeout" (server-methods/agent.ts), or one newer than this adapter. */
   private gatewayStatus(status: string, summary: string | null): void {
     if (status === 'error' || status === 'timeout') {
-      this.ctx.event({ kind: 'error', message: `openclaw run ${status === 'timeout' ? 'timed out' : 'failed'}${summary ? `: ${summary}` : ''}`.slice(0, 4000) });
-      return this.status(status === 'timeout' ? 'timeout' : 'failed');
+      this.ctx.event({
+        kind: 'error',
+        message: `openclaw run ${status === 'timeout' ? 'timed out' : 'failed'}${summary ? `: ${summary}` : ''}`.slice(
+          0,
+          4000,
+        ),
+      });
+      this.status(status === 'timeout' ? 'timeout' : 'failed');
+      return;
     }
     this.status(status.slice(0, 64), summary ?? undefined);
   }

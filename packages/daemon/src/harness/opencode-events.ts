@@ -57,28 +57,50 @@ const stepFinish = z.looseObject({
     }),
   }),
 });
-const errorLine = z.looseObject({ error: z.looseObject({ name: z.string().optional(), data: z.looseObject({ message: z.string().optional() }).optional() }) });
+const errorLine = z.looseObject({
+  error: z.looseObject({
+    name: z.string().optional(),
+    data: z.looseObject({ message: z.string().optional() }).optional(),
+  }),
+});
 const doneLine = z.looseObject({ reason: z.string().optional(), rejected: z.array(z.string()).default([]) });
 
 const filePathInput = z.looseObject({ filePath: z.string() });
 const writeMeta = z.looseObject({ exists: z.boolean().optional() });
-const patchMeta = z.looseObject({ files: z.array(z.looseObject({ filePath: z.string(), type: z.string(), movePath: z.string().optional() })) });
+const patchMeta = z.looseObject({
+  files: z.array(z.looseObject({ filePath: z.string(), type: z.string(), movePath: z.string().optional() })),
+});
 const bashMeta = z.looseObject({ exit: z.number().nullish() });
 
 const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const int = (n: number) => Math.max(0, Math.round(n));
-const patchKinds: Record<string, 'add' | 'modify' | 'delete' | 'rename'> = { add: 'add', update: 'modify', delete: 'delete', move: 'rename' };
+const patchKinds: Record<string, 'add' | 'modify' | 'delete' | 'rename'> = {
+  add: 'add',
+  update: 'modify',
+  delete: 'delete',
+  move: 'rename',
+};
 
 type FileChange = Extract<SessionEvent, { kind: 'file_change' }>;
 
 /** The files a finished tool call changed, where the tool says so. */
-export function opencodeFileChanges(tool: string, input: unknown, metadata: Record<string, unknown> | undefined): FileChange[] {
+export function opencodeFileChanges(
+  tool: string,
+  input: unknown,
+  metadata: Record<string, unknown> | undefined,
+): FileChange[] {
   const path = filePathInput.safeParse(input);
   switch (tool) {
     case 'write': {
       if (!path.success) return [];
       const exists = writeMeta.safeParse(metadata ?? {});
-      return [{ kind: 'file_change', path: path.data.filePath, change: exists.success && exists.data.exists === false ? 'add' : 'modify' }];
+      return [
+        {
+          kind: 'file_change',
+          path: path.data.filePath,
+          change: exists.success && exists.data.exists === false ? 'add' : 'modify',
+        },
+      ];
     }
     case 'edit':
     case 'multiedit':
@@ -87,7 +109,11 @@ export function opencodeFileChanges(tool: string, input: unknown, metadata: Reco
     case 'patch': {
       const files = patchMeta.safeParse(metadata ?? {});
       if (!files.success) return [];
-      return files.data.files.map((f) => ({ kind: 'file_change', path: f.movePath ?? f.filePath, change: patchKinds[f.type] ?? 'modify' }));
+      return files.data.files.map((f) => ({
+        kind: 'file_change',
+        path: f.movePath ?? f.filePath,
+        change: patchKinds[f.type] ?? 'modify',
+      }));
     }
     default:
       return [];
@@ -123,10 +149,14 @@ export class OpencodeRunDriver implements HarnessDriver {
     try {
       json = JSON.parse(line);
     } catch {
-      return this.raw(line);
+      this.raw(line);
+      return;
     }
     const head = lineSchema.safeParse(json);
-    if (!head.success) return this.raw(line);
+    if (!head.success) {
+      this.raw(line);
+      return;
+    }
     // The first id is the session's: run.ts prints only its own session's parts, and resuming needs that one.
     if (head.data.sessionID && this.sessionId === null) {
       this.sessionId = head.data.sessionID;
@@ -163,7 +193,11 @@ export class OpencodeRunDriver implements HarnessDriver {
         const k = t.data.part.tokens;
         // Fabric's `input` is what was read at full or cache-write price, `cached` the cache reads,
         // `output` everything generated (reasoning included), as for the other adapters. One step, one delta.
-        const usage: Usage = { input: int(k.input + k.cache.write), output: int(k.output + k.reasoning), cached: int(k.cache.read) };
+        const usage: Usage = {
+          input: int(k.input + k.cache.write),
+          output: int(k.output + k.reasoning),
+          cached: int(k.cache.read),
+        };
         if (t.data.part.cost !== undefined) usage.costUsd = t.data.part.cost;
         if (usage.input + usage.output + usage.cached > 0 || (usage.costUsd ?? 0) > 0) this.ctx.meta({ usage });
         return true;
@@ -178,7 +212,8 @@ export class OpencodeRunDriver implements HarnessDriver {
       case 'done': {
         const t = doneLine.safeParse(json);
         if (!t.success) return false;
-        if (t.data.rejected.length > 0) this.event({ kind: 'status', status: 'permission_denied', detail: clip(t.data.rejected.join(', '), 2000) });
+        if (t.data.rejected.length > 0)
+          this.event({ kind: 'status', status: 'permission_denied', detail: clip(t.data.rejected.join(', '), 2000) });
         return true;
       }
       default:
@@ -201,9 +236,15 @@ export class OpencodeRunDriver implements HarnessDriver {
     this.finished.add(id);
     const exit = part.tool === 'bash' ? bashMeta.safeParse(metadata ?? {}) : null;
     const failedExit = exit?.success === true && typeof exit.data.exit === 'number' && exit.data.exit !== 0;
-    this.event({ kind: 'tool_result', id, output: status === 'error' ? (error ?? output ?? '') : (output ?? ''), isError: status === 'error' || failedExit });
+    this.event({
+      kind: 'tool_result',
+      id,
+      output: status === 'error' ? (error ?? output ?? '') : (output ?? ''),
+      isError: status === 'error' || failedExit,
+    });
     if (status === 'completed') {
-      for (const change of opencodeFileChanges(part.tool, part.state.input, metadata)) this.event({ ...change, path: clip(change.path, 4096) });
+      for (const change of opencodeFileChanges(part.tool, part.state.input, metadata))
+        this.event({ ...change, path: clip(change.path, 4096) });
     }
     return true;
   }

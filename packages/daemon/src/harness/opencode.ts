@@ -42,7 +42,11 @@ export const opencodeHarness: HarnessAdapter = {
   plan(start: SessionStartPayload, ctx: PlanContext): SpawnPlan {
     const args = ['run', '--format', 'json', '--thinking'];
     if (start.model) {
-      if (!/^[^/]+\/.+/.test(start.model)) throw new FabricError('bad_request', `opencode names models provider/model, e.g. anthropic/claude-sonnet-4-5 (got "${start.model.slice(0, 64)}")`);
+      if (!/^[^/]+\/.+/.test(start.model))
+        throw new FabricError(
+          'bad_request',
+          `opencode names models provider/model, e.g. anthropic/claude-sonnet-4-5 (got "${start.model.slice(0, 64)}")`,
+        );
       args.push('-m', argValue(start.model, 'model'));
     }
     if (start.resume) args.push('--session', argValue(start.resume, 'resume id'));
@@ -69,12 +73,12 @@ export const opencodeHarness: HarnessAdapter = {
 /** What opencode may do unasked in `ask`: look, never touch (its defaults for reading `.env` files kept). */
 const READ_ONLY: Record<string, unknown> = {
   '*': 'ask',
-  'read': { '*': 'allow', '*.env': 'ask', '*.env.*': 'ask', '*.env.example': 'allow' },
-  'glob': 'allow',
-  'grep': 'allow',
-  'list': 'allow',
-  'lsp': 'allow',
-  'todowrite': 'allow',
+  read: { '*': 'allow', '*.env': 'ask', '*.env.*': 'ask', '*.env.example': 'allow' },
+  glob: 'allow',
+  grep: 'allow',
+  list: 'allow',
+  lsp: 'allow',
+  todowrite: 'allow',
 };
 
 /**
@@ -107,12 +111,16 @@ function withMcpServer(existing: string | undefined, mcp: McpWiring): string | n
       return null;
     }
   }
-  const servers = typeof config.mcp === 'object' && config.mcp !== null ? config.mcp as Record<string, unknown> : {};
-  return JSON.stringify({ ...config, mcp: { ...servers, [mcp.name]: { type: 'local', command: [mcp.command, ...mcp.args] } } });
+  const servers = typeof config.mcp === 'object' && config.mcp !== null ? (config.mcp as Record<string, unknown>) : {};
+  return JSON.stringify({
+    ...config,
+    mcp: { ...servers, [mcp.name]: { type: 'local', command: [mcp.command, ...mcp.args] } },
+  });
 }
 
 /** A value that follows a flag must not read as a flag. */
 function argValue(value: string, what: string): string {
-  if (value.startsWith('-') || /[\0\n\r]/.test(value)) throw new FabricError('bad_request', `${what} "${value.slice(0, 64)}" is not valid for opencode`);
+  if (value.startsWith('-') || /[\0\n\r]/.test(value))
+    throw new FabricError('bad_request', `${what} "${value.slice(0, 64)}" is not valid for opencode`);
   return value;
 }

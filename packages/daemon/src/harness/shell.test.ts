@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isFabricError, sessionStartPayloadSchema, type SessionStartPayload } from '@fabric/protocol';
 import { DEFAULT_ALLOWLIST, shellHarness } from './shell.js';
 
-const start = (prompt: string): SessionStartPayload => sessionStartPayloadSchema.parse({ sessionId: 'ses_shelltest', harness: 'shell', prompt, cwd: null, labels: {} });
+const start = (prompt: string): SessionStartPayload =>
+  sessionStartPayloadSchema.parse({ sessionId: 'ses_shelltest', harness: 'shell', prompt, cwd: null, labels: {} });
 const ctx = { allowlist: DEFAULT_ALLOWLIST, baseEnv: {}, credentials: {}, mcp: null };
 
 function refusal(prompt: string): string | null {

@@ -48,7 +48,10 @@ export const shellHarness: HarnessAdapter = {
     const [command, ...args] = argv;
     if (!command) throw new FabricError('bad_request', 'command is empty');
     if (!ctx.allowlist.includes(command)) {
-      throw new FabricError('command_not_allowed', `"${command.slice(0, 64)}" is not on this device's allowlist (${ctx.allowlist.join(', ')}); restart the device with --allow to permit it`);
+      throw new FabricError(
+        'command_not_allowed',
+        `"${command.slice(0, 64)}" is not on this device's allowlist (${ctx.allowlist.join(', ')}); restart the device with --allow to permit it`,
+      );
     }
     return { command, args, env: { ...ctx.baseEnv, ...ctx.credentials } };
   },

@@ -17,8 +17,9 @@ function referenceHash(fields: string[]): string {
 describe('eventHash', () => {
   it('is SHA-256 over the tag and each field as a 4-byte big-endian length and its UTF-8 bytes', () => {
     const payload = JSON.stringify({ path: '/tmp/é✓😀', n: 1 });
-    expect(eventHash(GENESIS_HASH, 1, 1700000000000, 'owner', 'fs.write', payload))
-      .toBe(referenceHash([GENESIS_HASH, '1', '1700000000000', 'owner', 'fs.write', payload]));
+    expect(eventHash(GENESIS_HASH, 1, 1700000000000, 'owner', 'fs.write', payload)).toBe(
+      referenceHash([GENESIS_HASH, '1', '1700000000000', 'owner', 'fs.write', payload]),
+    );
   });
 
   it('gives different hashes for fields that would collide when joined with a separator', () => {

@@ -31,10 +31,19 @@ function field(text: string, at: number): number {
  * text. Length prefixes make the encoding unambiguous: no two different
  * field lists give the same bytes, whatever characters they hold.
  */
-export function eventHash(prevHash: string, seq: number, ts: number, actor: string, kind: string, payload: string): string {
+export function eventHash(
+  prevHash: string,
+  seq: number,
+  ts: number,
+  actor: string,
+  kind: string,
+  payload: string,
+): string {
   const s = String(seq);
   const t = String(ts);
-  const room = 7 * 4 + 3 * (LEDGER_HASH_TAG.length + prevHash.length + s.length + t.length + actor.length + kind.length + payload.length);
+  const room =
+    7 * 4 +
+    3 * (LEDGER_HASH_TAG.length + prevHash.length + s.length + t.length + actor.length + kind.length + payload.length);
   if (room > scratch.length) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));
   let at = field(LEDGER_HASH_TAG, 0);
   at = field(prevHash, at);

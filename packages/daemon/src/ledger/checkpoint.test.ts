@@ -10,14 +10,25 @@ import { LedgerKey } from './key.js';
 const MIN = 60_000;
 
 /** A fake signer: checkpoint scheduling does not care what the signature is. */
-const signer = { publicKey: 'k'.repeat(43), sign: (text: string) => Buffer.from(text).toString('base64url').slice(0, 86).padEnd(86, 'A') };
+const signer = {
+  publicKey: 'k'.repeat(43),
+  sign: (text: string) => Buffer.from(text).toString('base64url').slice(0, 86).padEnd(86, 'A'),
+};
 
 /** A checkpointer on a fake clock and a fake ledger head; `sent` is the "socket". */
 function rig(opts: { everyEvents?: number; everyMs?: number; ackedSeq?: number } = {}) {
   const state = { t: 0, seq: 0 };
   const sent: LedgerCheckpoint[] = [];
-  const head = (): LedgerHead | null => (state.seq ? { seq: state.seq, hash: state.seq.toString(16).padStart(64, '0') } : null);
-  const cp = new Checkpointer({ deviceId: 'dev_1', key: signer, head, send: (c) => sent.push(c), now: () => state.t, ...opts });
+  const head = (): LedgerHead | null =>
+    state.seq ? { seq: state.seq, hash: state.seq.toString(16).padStart(64, '0') } : null;
+  const cp = new Checkpointer({
+    deviceId: 'dev_1',
+    key: signer,
+    head,
+    send: (c) => sent.push(c),
+    now: () => state.t,
+    ...opts,
+  });
   return { state, sent, cp, seqs: () => sent.map((c) => c.seq) };
 }
 
@@ -27,7 +38,13 @@ describe('makeCheckpoint', () => {
     try {
       const key = LedgerKey.loadOrCreate(join(dir, 'ledger.key'));
       const cp = makeCheckpoint(key, 'dev_1', { seq: 3, hash: 'c'.repeat(64) }, 1234);
-      expect(ledgerCheckpointSchema.parse(cp)).toEqual({ seq: 3, head: 'c'.repeat(64), at: 1234, publicKey: key.publicKey, signature: cp.signature });
+      expect(ledgerCheckpointSchema.parse(cp)).toEqual({
+        seq: 3,
+        head: 'c'.repeat(64),
+        at: 1234,
+        publicKey: key.publicKey,
+        signature: cp.signature,
+      });
       expect(checkpointSignatureValid('dev_1', cp)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

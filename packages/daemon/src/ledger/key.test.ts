@@ -28,7 +28,13 @@ describe('LedgerKey', () => {
     const file = join(dir, 'ledger.key');
     const good = LedgerKey.loadOrCreate(file);
     const text = readFileSync(file, 'utf8');
-    for (const damaged of ['', 'not json', '{}', text.replace(/"d":"./, '"d":"!'), text.replace(good.publicKey, LedgerKey.loadOrCreate(join(dir, 'other.key')).publicKey)]) {
+    for (const damaged of [
+      '',
+      'not json',
+      '{}',
+      text.replace(/"d":"./, '"d":"!'),
+      text.replace(good.publicKey, LedgerKey.loadOrCreate(join(dir, 'other.key')).publicKey),
+    ]) {
       writeFileSync(file, damaged);
       expect(() => LedgerKey.loadOrCreate(file)).toThrow(/damaged/);
       expect(readFileSync(file, 'utf8')).toBe(damaged);
@@ -38,7 +44,11 @@ describe('LedgerKey', () => {
   it('signs checkpoints that verify, and not once any signed field changes', () => {
     const key = LedgerKey.loadOrCreate(join(dir, 'ledger.key'));
     const body = { seq: 7, head: 'a'.repeat(64), at: 1700000000000 };
-    const cp = ledgerCheckpointSchema.parse({ ...body, publicKey: key.publicKey, signature: key.sign(ledgerCheckpointMessage('dev_1', body)) });
+    const cp = ledgerCheckpointSchema.parse({
+      ...body,
+      publicKey: key.publicKey,
+      signature: key.sign(ledgerCheckpointMessage('dev_1', body)),
+    });
     expect(checkpointSignatureValid('dev_1', cp)).toBe(true);
     expect(checkpointSignatureValid('dev_2', cp)).toBe(false);
     expect(checkpointSignatureValid('dev_1', { ...cp, seq: 8 })).toBe(false);

@@ -46,7 +46,10 @@ export class LedgerKey implements LedgerSigner {
     const { privateKey } = generateKeyPairSync('ed25519');
     const jwk = privateKey.export({ format: 'jwk' });
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ kty: jwk.kty, crv: jwk.crv, d: jwk.d, x: jwk.x }) + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, JSON.stringify({ kty: jwk.kty, crv: jwk.crv, d: jwk.d, x: jwk.x }) + '\n', {
+      mode: 0o600,
+      flag: 'wx',
+    });
     try {
       linkSync(tmp, file);
     } catch (err) {
@@ -66,7 +69,11 @@ export class LedgerKey implements LedgerSigner {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    const damaged = () => new FabricError('internal', `ledger key file ${file} is damaged; restore it from a backup (a new key would break the device's checkpoint history)`);
+    const damaged = () =>
+      new FabricError(
+        'internal',
+        `ledger key file ${file} is damaged; restore it from a backup (a new key would break the device's checkpoint history)`,
+      );
     let json: unknown;
     try {
       json = JSON.parse(text);

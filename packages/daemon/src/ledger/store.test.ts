@@ -40,7 +40,14 @@ describe('Ledger', () => {
     const l = ledger(() => t++);
     const a = l.append('daemon', 'daemon.start', { version: '1' });
     const b = l.append('session:ses_1', 'session.start', null);
-    expect(a).toMatchObject({ seq: 1, ts: 1000, actor: 'daemon', kind: 'daemon.start', payload: '{"version":"1"}', prevHash: GENESIS_HASH });
+    expect(a).toMatchObject({
+      seq: 1,
+      ts: 1000,
+      actor: 'daemon',
+      kind: 'daemon.start',
+      payload: '{"version":"1"}',
+      prevHash: GENESIS_HASH,
+    });
     expect(b).toMatchObject({ seq: 2, ts: 1001, prevHash: a.hash, payload: 'null' });
     expect(l.get(2)).toEqual(b);
     expect(l.head()).toEqual({ seq: 2, hash: b.hash });
@@ -73,10 +80,11 @@ describe('Ledger', () => {
     ]);
     expect(batch.map((e) => e.seq)).toEqual([1, 2]);
     expect(batch[1]!.prevHash).toBe(batch[0]!.hash);
-    const bad = () => l.appendBatch([
-      { actor: 'owner', kind: 'c', payload: 3 },
-      { actor: 'owner', kind: 'd', payload: 'x'.repeat(70 * 1024) },
-    ]);
+    const bad = () =>
+      l.appendBatch([
+        { actor: 'owner', kind: 'c', payload: 3 },
+        { actor: 'owner', kind: 'd', payload: 'x'.repeat(70 * 1024) },
+      ]);
     expect(bad).toThrow(FabricError);
     expect(l.count()).toBe(2);
     expect(l.appendBatch([])).toEqual([]);
@@ -157,7 +165,13 @@ describe('Ledger', () => {
 
   it('lists events filtered by kind and actor, in either order, a page at a time', () => {
     const l = ledger();
-    l.appendBatch(Array.from({ length: 30 }, (_, i) => ({ actor: i % 2 ? 'owner' : 'daemon', kind: i % 3 ? 'fs.write' : 'session.start', payload: { i } })));
+    l.appendBatch(
+      Array.from({ length: 30 }, (_, i) => ({
+        actor: i % 2 ? 'owner' : 'daemon',
+        kind: i % 3 ? 'fs.write' : 'session.start',
+        payload: { i },
+      })),
+    );
     const newest = l.list({ limit: 5 });
     expect(ledgerEventsAnswerSchema.parse(newest)).toEqual(newest);
     expect(newest.events.map((e) => e.seq)).toEqual([30, 29, 28, 27, 26]);

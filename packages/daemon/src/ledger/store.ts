@@ -92,7 +92,9 @@ export class Ledger {
       this.db.exec(SCHEMA);
     }
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
-    this.insertStmt = this.db.prepare('INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertStmt = this.db.prepare(
+      'INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.getStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE seq = ?`);
     const tx = this.db.transaction((items: readonly LedgerAppend[]) => {
       // Everything is checked before the first insert, so a bad item writes nothing.
@@ -142,10 +144,22 @@ export class Ledger {
   list(input: LedgerEventsInput = {}): LedgerEventsAnswer {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (input.kind !== undefined) { where.push('kind = ?'); params.push(input.kind); }
-    if (input.actor !== undefined) { where.push('actor = ?'); params.push(input.actor); }
-    if (input.afterSeq !== undefined) { where.push('seq > ?'); params.push(input.afterSeq); }
-    if (input.beforeSeq !== undefined) { where.push('seq < ?'); params.push(input.beforeSeq); }
+    if (input.kind !== undefined) {
+      where.push('kind = ?');
+      params.push(input.kind);
+    }
+    if (input.actor !== undefined) {
+      where.push('actor = ?');
+      params.push(input.actor);
+    }
+    if (input.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(input.afterSeq);
+    }
+    if (input.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      params.push(input.beforeSeq);
+    }
     const order = input.order === 'asc' ? 'ASC' : 'DESC';
     const limit = Math.min(LEDGER_EVENTS_MAX_LIMIT, Math.max(1, Math.floor(input.limit ?? 100)));
     const sql = `SELECT ${COLUMNS} FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
@@ -168,9 +182,11 @@ export class Ledger {
    */
   *iterate(): IterableIterator<LedgerEvent> {
     // Raw rows made into objects here read faster than better-sqlite3's own row objects.
-    const stmt = this.db.prepare<[], [number, number, string, string, string, string, string]>(
-      'SELECT seq, ts, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq',
-    ).raw();
+    const stmt = this.db
+      .prepare<[], [number, number, string, string, string, string, string]>(
+        'SELECT seq, ts, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq',
+      )
+      .raw();
     for (const row of stmt.iterate()) {
       yield { seq: row[0], ts: row[1], actor: row[2], kind: row[3], payload: row[4], prevHash: row[5], hash: row[6] };
     }
@@ -205,7 +221,10 @@ function checkedRow(item: LedgerAppend): [string, string, string] {
   if (typeof payload !== 'string') throw new FabricError('bad_request', 'ledger payload must be serialisable as json');
   // Cheap length test first: UTF-8 takes at most 3 bytes per UTF-16 unit.
   if (payload.length * 3 > LEDGER_MAX_PAYLOAD_BYTES && Buffer.byteLength(payload, 'utf8') > LEDGER_MAX_PAYLOAD_BYTES) {
-    throw new FabricError('bad_request', `ledger payload is over ${LEDGER_MAX_PAYLOAD_BYTES / 1024} KiB of json; record a summary or a reference instead`);
+    throw new FabricError(
+      'bad_request',
+      `ledger payload is over ${LEDGER_MAX_PAYLOAD_BYTES / 1024} KiB of json; record a summary or a reference instead`,
+    );
   }
   return [actor, kind, payload];
 }

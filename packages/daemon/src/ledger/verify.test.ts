@@ -30,7 +30,10 @@ function honest(n: number, at: number[]): LedgerCheckpoint[] {
   const l = new Ledger(file, { now: () => (t += 1000) });
   const cps: LedgerCheckpoint[] = [];
   for (let i = 1; i <= n; i++) {
-    const ev = l.append(i % 2 ? 'owner' : 'daemon', i % 5 ? 'fs.write' : 'session.start', { i, path: `/work/file-${i}` });
+    const ev = l.append(i % 2 ? 'owner' : 'daemon', i % 5 ? 'fs.write' : 'session.start', {
+      i,
+      path: `/work/file-${i}`,
+    });
     if (at.includes(i)) cps.push(makeCheckpoint(key, DEVICE, ev, t));
   }
   l.close();
@@ -47,8 +50,20 @@ function tamper(change: (db: Database.Database) => void): void {
 
 /** Recompute every hash from `from` on, so the chain holds together again. */
 function recomputeFrom(db: Database.Database, from: number): void {
-  let prev = from > 1 ? (db.prepare('SELECT hash FROM events WHERE seq = ?').pluck().get(from - 1) as string) : '0'.repeat(64);
-  const rows = db.prepare('SELECT seq, ts, actor, kind, payload FROM events WHERE seq >= ? ORDER BY seq').all(from) as { seq: number; ts: number; actor: string; kind: string; payload: string }[];
+  let prev =
+    from > 1
+      ? (db
+          .prepare('SELECT hash FROM events WHERE seq = ?')
+          .pluck()
+          .get(from - 1) as string)
+      : '0'.repeat(64);
+  const rows = db.prepare('SELECT seq, ts, actor, kind, payload FROM events WHERE seq >= ? ORDER BY seq').all(from) as {
+    seq: number;
+    ts: number;
+    actor: string;
+    kind: string;
+    payload: string;
+  }[];
   const update = db.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?');
   for (const r of rows) {
     const h = eventHash(prev, r.seq, r.ts, r.actor, r.kind, r.payload);
@@ -57,7 +72,10 @@ function recomputeFrom(db: Database.Database, from: number): void {
   }
 }
 
-function verify(checkpoints: LedgerCheckpoint[], extra: { pinnedKey?: string | null; localKey?: string | null } = {}): LedgerVerifyReport {
+function verify(
+  checkpoints: LedgerCheckpoint[],
+  extra: { pinnedKey?: string | null; localKey?: string | null } = {},
+): LedgerVerifyReport {
   const l = new Ledger(file);
   try {
     const report = verifyLedger(l.iterate(), { deviceId: DEVICE, checkpoints, pinnedKey: key.publicKey, ...extra });
@@ -73,7 +91,14 @@ describe('verifyLedger', () => {
   it('passes an honest ledger and matches every checkpoint', () => {
     const cps = honest(100, [10, 50, 100]);
     const r = verify(cps, { localKey: key.publicKey });
-    expect(r).toMatchObject({ ok: true, events: 100, checkpoints: { total: 3, matched: 3 }, firstBad: null, problems: [], problemsOmitted: 0 });
+    expect(r).toMatchObject({
+      ok: true,
+      events: 100,
+      checkpoints: { total: 3, matched: 3 },
+      firstBad: null,
+      problems: [],
+      problemsOmitted: 0,
+    });
     expect(r.head).toEqual({ seq: 100, hash: cps[2]!.head });
     expect(r.summary).toMatch(/3 of 3 checkpoints match/);
   });
@@ -104,9 +129,17 @@ describe('verifyLedger', () => {
   it('names an event edited along with its own hash by the link the next event keeps (prev_mismatch)', () => {
     honest(60, []);
     tamper((db) => {
-      const r = db.prepare('SELECT * FROM events WHERE seq = 37').get() as { ts: number; actor: string; kind: string; prev_hash: string };
+      const r = db.prepare('SELECT * FROM events WHERE seq = 37').get() as {
+        ts: number;
+        actor: string;
+        kind: string;
+        prev_hash: string;
+      };
       const payload = '{"i":37,"path":"/elsewhere"}';
-      db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 37').run(payload, eventHash(r.prev_hash, 37, r.ts, r.actor, r.kind, payload));
+      db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 37').run(
+        payload,
+        eventHash(r.prev_hash, 37, r.ts, r.actor, r.kind, payload),
+      );
     });
     const r = verify([]);
     expect(codes(r)).toEqual([['prev_mismatch', 37]]);
@@ -145,9 +178,9 @@ describe('verifyLedger', () => {
     expect(r.checkpoints).toEqual({ total: 4, matched: 2 });
     expect(r.firstBad).toMatchObject({ seq: 41, code: 'checkpoint_mismatch' });
     expect(r.firstBad!.message).toBe(
-      'event 80 (2025-01-01T00:01:20.000Z, session.start) differs from its checkpoint signed 2025-01-01T00:01:20.000Z: '
-      + 'the ledger was rewritten between event 41 (2025-01-01T00:00:41.000Z, fs.write) and event 80 '
-      + '(the last checkpoint that matches is at seq 40); 1 later checkpoint differs too',
+      'event 80 (2025-01-01T00:01:20.000Z, session.start) differs from its checkpoint signed 2025-01-01T00:01:20.000Z: ' +
+        'the ledger was rewritten between event 41 (2025-01-01T00:00:41.000Z, fs.write) and event 80 ' +
+        '(the last checkpoint that matches is at seq 40); 1 later checkpoint differs too',
     );
     expect(codes(r)).toEqual([['checkpoint_mismatch', 41]]);
   });
@@ -215,7 +248,11 @@ describe('verifyLedger', () => {
     const l = new Ledger(file);
     const evs = [...l.iterate()];
     l.close();
-    const r = verifyLedger([evs[0]!, evs[1]!, evs[1]!, evs[2]!], { deviceId: DEVICE, checkpoints: [], pinnedKey: null });
+    const r = verifyLedger([evs[0]!, evs[1]!, evs[1]!, evs[2]!], {
+      deviceId: DEVICE,
+      checkpoints: [],
+      pinnedKey: null,
+    });
     expect(codes(r)).toEqual([['out_of_order', 2]]);
   });
 });

@@ -1,4 +1,10 @@
-import type { LedgerCheckpoint, LedgerEvent, LedgerProblem, LedgerProblemCode, LedgerVerifyReport } from '@fabric/protocol';
+import type {
+  LedgerCheckpoint,
+  LedgerEvent,
+  LedgerProblem,
+  LedgerProblemCode,
+  LedgerVerifyReport,
+} from '@fabric/protocol';
 import { GENESIS_HASH, eventHash } from './chain.js';
 import { checkpointSignatureValid } from '@fabric/vault';
 
@@ -46,16 +52,28 @@ export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOp
   const found = new Problems(opts.maxProblems ?? 100);
 
   if (opts.localKey && opts.pinnedKey && opts.localKey !== opts.pinnedKey) {
-    found.add(null, 'local_key_mismatch', "this device's ledger key is not the one the control plane pinned: the key file was replaced, so new checkpoints will be refused; restore ledger.key from a backup or re-pair the device");
+    found.add(
+      null,
+      'local_key_mismatch',
+      "this device's ledger key is not the one the control plane pinned: the key file was replaced, so new checkpoints will be refused; restore ledger.key from a backup or re-pair the device",
+    );
   }
 
   // Only checkpoints that verify under the right key say anything about the chain.
   const trusted: LedgerCheckpoint[] = [];
   for (const cp of opts.checkpoints) {
     if (!checkpointSignatureValid(opts.deviceId, cp)) {
-      found.add(null, 'checkpoint_signature', `checkpoint at seq ${cp.seq} (signed ${iso(cp.at)}) has a signature that does not verify; it is ignored (the control plane's copy was altered or forged)`);
+      found.add(
+        null,
+        'checkpoint_signature',
+        `checkpoint at seq ${cp.seq} (signed ${iso(cp.at)}) has a signature that does not verify; it is ignored (the control plane's copy was altered or forged)`,
+      );
     } else if (opts.pinnedKey !== null && cp.publicKey !== opts.pinnedKey) {
-      found.add(null, 'key_mismatch', `checkpoint at seq ${cp.seq} (signed ${iso(cp.at)}) is signed by another key than the one pinned for this device; it is ignored`);
+      found.add(
+        null,
+        'key_mismatch',
+        `checkpoint at seq ${cp.seq} (signed ${iso(cp.at)}) is signed by another key than the one pinned for this device; it is ignored`,
+      );
     } else {
       trusted.push(cp);
     }
@@ -78,9 +96,16 @@ export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOp
       return;
     }
     const from = lastMatchedSeq + 1;
-    const start = afterMatch && afterMatch.seq === from ? describe(afterMatch) : `event ${from}`;
-    const since = lastMatchedSeq > 0 ? `the last checkpoint that matches is at seq ${lastMatchedSeq}` : 'no earlier checkpoint matches';
-    rewrite.problem = found.add(from, 'checkpoint_mismatch', `${why}: the ledger was rewritten between ${start} and event ${cp.seq} (${since})`);
+    const start = afterMatch?.seq === from ? describe(afterMatch) : `event ${from}`;
+    const since =
+      lastMatchedSeq > 0
+        ? `the last checkpoint that matches is at seq ${lastMatchedSeq}`
+        : 'no earlier checkpoint matches';
+    rewrite.problem = found.add(
+      from,
+      'checkpoint_mismatch',
+      `${why}: the ledger was rewritten between ${start} and event ${cp.seq} (${since})`,
+    );
     rewrite.later = 0;
   };
   const closeRewrite = () => {
@@ -94,7 +119,11 @@ export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOp
     count++;
     const expected = prev ? prev.seq + 1 : 1;
     if (ev.seq < expected) {
-      found.add(ev.seq, 'out_of_order', `${describe(ev)} comes after event ${expected - 1}: seqs repeat or go backwards`);
+      found.add(
+        ev.seq,
+        'out_of_order',
+        `${describe(ev)} comes after event ${expected - 1}: seqs repeat or go backwards`,
+      );
       continue;
     }
     if (ev.seq > expected) {
@@ -111,10 +140,14 @@ export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOp
       );
     }
     if (eventHash(ev.prevHash, ev.seq, ev.ts, ev.actor, ev.kind, ev.payload) !== ev.hash) {
-      found.add(ev.seq, 'hash_mismatch', `${describe(ev)} does not match its stored hash: it was edited after it was written`);
+      found.add(
+        ev.seq,
+        'hash_mismatch',
+        `${describe(ev)} does not match its stored hash: it was edited after it was written`,
+      );
     }
 
-    if (afterMatch === null) afterMatch = { seq: ev.seq, ts: ev.ts, kind: ev.kind };
+    afterMatch ??= { seq: ev.seq, ts: ev.ts, kind: ev.kind };
     while (next < trusted.length && trusted[next]!.seq < ev.seq) {
       const cp = trusted[next++]!;
       mismatch(cp, `the checkpoint at seq ${cp.seq} (signed ${iso(cp.at)}) names an event that is no longer there`);

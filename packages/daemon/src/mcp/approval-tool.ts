@@ -19,11 +19,13 @@ export const approvalToolInput = {
 };
 
 export type ClaudePermissionAnswer =
-  | { behavior: 'allow'; updatedInput: Record<string, unknown> }
-  | { behavior: 'deny'; message: string };
+  { behavior: 'allow'; updatedInput: Record<string, unknown> } | { behavior: 'deny'; message: string };
 
 /** What the owner decided, in the form Claude Code reads. */
-export function claudePermissionAnswer(decision: ApprovalDecision, input: Record<string, unknown>): ClaudePermissionAnswer {
+export function claudePermissionAnswer(
+  decision: ApprovalDecision,
+  input: Record<string, unknown>,
+): ClaudePermissionAnswer {
   if (decision.decision === 'allow') return { behavior: 'allow', updatedInput: input };
   return { behavior: 'deny', message: decision.reason ? `denied: ${decision.reason}` : 'denied by the owner' };
 }
@@ -37,7 +39,11 @@ export function approvalToolHandler(ask: (req: ApprovalRequest) => Promise<Appro
   return async (args: { tool_name: string; input: Record<string, unknown>; tool_use_id?: string | undefined }) => {
     let decision: ApprovalDecision;
     try {
-      decision = await ask({ tool: args.tool_name, summary: summarizeToolCall(args.tool_name, args.input), input: args.input });
+      decision = await ask({
+        tool: args.tool_name,
+        summary: summarizeToolCall(args.tool_name, args.input),
+        input: args.input,
+      });
     } catch (err) {
       decision = { decision: 'deny', reason: `could not ask the owner (${(err as Error).message})` };
     }

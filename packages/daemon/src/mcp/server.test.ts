@@ -26,7 +26,7 @@ const claudeAnswerSchema = z.union([
   z.object({ behavior: z.literal('deny'), message: z.string() }),
 ]);
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -34,8 +34,14 @@ afterEach(async () => {
 async function daemon(decide: (req: ApprovalRequest) => Promise<ApprovalDecision>) {
   const dir = mkdtempSync(join(tmpdir(), 'fabric-mcp-test-'));
   const path = join(dir, 'agent.sock');
-  const asked: Array<{ sessionId: string; req: ApprovalRequest }> = [];
-  const agent = new AgentSocket({ path, approve: (sessionId, req) => { asked.push({ sessionId, req }); return decide(req); } });
+  const asked: { sessionId: string; req: ApprovalRequest }[] = [];
+  const agent = new AgentSocket({
+    path,
+    approve: (sessionId, req) => {
+      asked.push({ sessionId, req });
+      return decide(req);
+    },
+  });
   await agent.listen();
   cleanups.push(async () => {
     await agent.close();
@@ -56,7 +62,7 @@ async function connect(env: Record<string, string>) {
 
 async function ask(client: Client, args: Record<string, unknown>) {
   const result = await client.callTool({ name: FABRIC_APPROVAL_TOOL, arguments: args });
-  const content = result.content as Array<{ type: string; text?: string }>;
+  const content = result.content as { type: string; text?: string }[];
   expect(content).toHaveLength(1);
   expect(content[0]!.type).toBe('text');
   return claudeAnswerSchema.parse(JSON.parse(content[0]!.text!));
@@ -68,7 +74,9 @@ describe('the approval MCP server', () => {
   });
 
   it('offers one tool taking what Claude Code sends, and relays allow and deny through the agent socket', async () => {
-    const d = await daemon(async (req) => (req.tool === 'Bash' ? { decision: 'deny', reason: 'not on my laptop' } : { decision: 'allow' }));
+    const d = await daemon(async (req) =>
+      req.tool === 'Bash' ? { decision: 'deny', reason: 'not on my laptop' } : { decision: 'allow' },
+    );
     const wiring = fabricMcpWiring(d.path, 'ses_mcp1', d.agent.issueToken('ses_mcp1'));
     const client = await connect(wiring.env);
 
@@ -79,11 +87,20 @@ describe('the approval MCP server', () => {
     expect(Object.keys(approve.inputSchema.properties ?? {}).sort()).toEqual(['input', 'tool_name', 'tool_use_id']);
 
     const edit = { file_path: '/home/dev/project/a.ts', old_string: 'a', new_string: 'b' };
-    await expect(ask(client, { tool_name: 'Edit', input: edit, tool_use_id: 'toolu_01A' })).resolves.toEqual({ behavior: 'allow', updatedInput: edit });
-    await expect(ask(client, { tool_name: 'Bash', input: { command: 'rm -rf build' } })).resolves.toEqual({ behavior: 'deny', message: 'denied: not on my laptop' });
+    await expect(ask(client, { tool_name: 'Edit', input: edit, tool_use_id: 'toolu_01A' })).resolves.toEqual({
+      behavior: 'allow',
+      updatedInput: edit,
+    });
+    await expect(ask(client, { tool_name: 'Bash', input: { command: 'rm -rf build' } })).resolves.toEqual({
+      behavior: 'deny',
+      message: 'denied: not on my laptop',
+    });
     expect(d.asked).toEqual([
       { sessionId: 'ses_mcp1', req: { tool: 'Edit', summary: 'Edit: /home/dev/project/a.ts', input: edit } },
-      { sessionId: 'ses_mcp1', req: { tool: 'Bash', summary: 'Bash: rm -rf build', input: { command: 'rm -rf build' } } },
+      {
+        sessionId: 'ses_mcp1',
+        req: { tool: 'Bash', summary: 'Bash: rm -rf build', input: { command: 'rm -rf build' } },
+      },
     ]);
   });
 
@@ -92,7 +109,10 @@ describe('the approval MCP server', () => {
     d.agent.issueToken('ses_mcp2');
     const client = await connect(fabricMcpWiring(d.path, 'ses_mcp2', 'not-the-token').env);
     const answer = await ask(client, { tool_name: 'Write', input: { file_path: 'x', content: 'y' } });
-    expect(answer).toEqual({ behavior: 'deny', message: expect.stringMatching(/could not ask the owner.*does not speak for that session/) });
+    expect(answer).toEqual({
+      behavior: 'deny',
+      message: expect.stringMatching(/could not ask the owner.*does not speak for that session/),
+    });
     expect(d.asked).toEqual([]);
   });
 
@@ -101,9 +121,15 @@ describe('the approval MCP server', () => {
     const token = d.agent.issueToken('ses_mcp3');
     await d.agent.close();
     const orphan = await connect(fabricMcpWiring(d.path, 'ses_mcp3', token).env);
-    expect(await ask(orphan, { tool_name: 'Bash', input: { command: 'ls' } })).toEqual({ behavior: 'deny', message: expect.stringContaining('does not answer') });
+    expect(await ask(orphan, { tool_name: 'Bash', input: { command: 'ls' } })).toEqual({
+      behavior: 'deny',
+      message: expect.stringContaining('does not answer'),
+    });
     const bare = await connect({});
-    expect(await ask(bare, { tool_name: 'Bash', input: { command: 'ls' } })).toEqual({ behavior: 'deny', message: expect.stringContaining('without a Fabric session') });
+    expect(await ask(bare, { tool_name: 'Bash', input: { command: 'ls' } })).toEqual({
+      behavior: 'deny',
+      message: expect.stringContaining('without a Fabric session'),
+    });
   });
 });
 
@@ -119,7 +145,7 @@ async function stackWithSession(sessionId: string) {
 /** A tool's answer: the daemon's JSON, parsed from the one text block; throws when the call was an error. */
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<unknown> {
   const result = await client.callTool({ name, arguments: args });
-  const content = result.content as Array<{ type: string; text: string }>;
+  const content = result.content as { type: string; text: string }[];
   if (result.isError) throw new Error(`${name} answered an error: ${content[0]?.text}`);
   expect(content).toHaveLength(1);
   return JSON.parse(content[0]!.text);
@@ -129,11 +155,11 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
   const result = await client.callTool({ name, arguments: args });
   expect(result.isError).toBe(true);
-  const content = result.content as Array<{ type: string; text: string }>;
+  const content = result.content as { type: string; text: string }[];
   return content.map((c) => c.text).join('\n');
 }
 
-describe('the MCP server\'s agent tools, over a real agent stack', () => {
+describe("the MCP server's agent tools, over a real agent stack", () => {
   it('lists approve and every catalog tool, each with an object input schema, and the skills as prompts', async () => {
     const { client } = await stackWithSession('ses_mcplist01');
     const { tools } = await client.listTools();
@@ -142,9 +168,15 @@ describe('the MCP server\'s agent tools, over a real agent stack', () => {
       const tool = tools.find((t) => t.name === spec.name)!;
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.description).toBe(spec.description);
-      expect(tool.annotations).toMatchObject({ readOnlyHint: spec.effect === 'read', destructiveHint: spec.effect === 'mutate' });
+      expect(tool.annotations).toMatchObject({
+        readOnlyHint: spec.effect === 'read',
+        destructiveHint: spec.effect === 'mutate',
+      });
     }
-    expect(tools.find((t) => t.name === 'system_query')!.inputSchema).toMatchObject({ required: ['query'], properties: { query: { enum: ['processes', 'services', 'network', 'ports', 'disks', 'users'] } } });
+    expect(tools.find((t) => t.name === 'system_query')!.inputSchema).toMatchObject({
+      required: ['query'],
+      properties: { query: { enum: ['processes', 'services', 'network', 'ports', 'disks', 'users'] } },
+    });
 
     const skills = loadSkills();
     const { prompts } = await client.listPrompts();
@@ -159,12 +191,21 @@ describe('the MCP server\'s agent tools, over a real agent stack', () => {
   it('forwards calls to the daemon as the session: health, memory, incidents, the ledger', async () => {
     const { stack, client } = await stackWithSession('ses_mcpcall01');
     expect(systemHealthSchema.parse(await call(client, 'health')).cpu.cores).toBeGreaterThan(0);
-    const stored = memoryWrittenSchema.parse(await call(client, 'memory_store', { summary: 'the staging database listens on port 5433', tags: ['postgres'] }));
-    const recalled = memoryRecallAnswerSchema.parse(await call(client, 'memory_recall', { query: 'staging database port' }));
+    const stored = memoryWrittenSchema.parse(
+      await call(client, 'memory_store', { summary: 'the staging database listens on port 5433', tags: ['postgres'] }),
+    );
+    const recalled = memoryRecallAnswerSchema.parse(
+      await call(client, 'memory_recall', { query: 'staging database port' }),
+    );
     expect(recalled.chunks[0]).toMatchObject({ memoryId: stored.id, text: expect.stringContaining('5433') });
-    const incident = incidentSchema.parse(await call(client, 'incident_create', { title: 'staging database unreachable', severity: 'medium' }));
+    const incident = incidentSchema.parse(
+      await call(client, 'incident_create', { title: 'staging database unreachable', severity: 'medium' }),
+    );
     expect(incident).toMatchObject({ status: 'open', openedBy: 'session:ses_mcpcall01' });
-    expect(stack.events().map((e) => [e.actor, e.kind])).toEqual([['session:ses_mcpcall01', 'memory.store'], ['session:ses_mcpcall01', 'incident.create']]);
+    expect(stack.events().map((e) => [e.actor, e.kind])).toEqual([
+      ['session:ses_mcpcall01', 'memory.store'],
+      ['session:ses_mcpcall01', 'incident.create'],
+    ]);
   });
 
   it('reports bad input as a tool error: the SDK refuses what breaks the schema, the daemon what breaks its rules', async () => {
@@ -175,12 +216,14 @@ describe('the MCP server\'s agent tools, over a real agent stack', () => {
     expect(schema).toContain('limit');
     expect(await callError(client, 'system_query', { query: 'everything' })).toMatch(/Input validation error/);
     // Within the schema but not a valid question: the daemon's own bad_request, code first.
-    expect(await callError(client, 'system_query', { query: 'network', sort: 'cpu' })).toBe('bad_request: system_query: sort applies to processes only');
+    expect(await callError(client, 'system_query', { query: 'network', sort: 'cpu' })).toBe(
+      'bad_request: system_query: sort applies to processes only',
+    );
     expect(await callError(client, 'incident_get', { id: 'inc_nosuchthing' })).toMatch(/^not_found: /);
     expect(stack.asked).toEqual([]);
   });
 
-  it('asks the owner for a destructive call on the session\'s behalf: deny is an approval_denied error, allow sends the signal', async () => {
+  it("asks the owner for a destructive call on the session's behalf: deny is an approval_denied error, allow sends the signal", async () => {
     const { stack, client } = await stackWithSession('ses_mcpsig001');
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });
     await once(child, 'spawn');
@@ -194,15 +237,31 @@ describe('the MCP server\'s agent tools, over a real agent stack', () => {
     expect(() => process.kill(pid, 0)).not.toThrow();
 
     stack.answer(() => ({ decision: 'allow' }));
-    expect(await call(client, 'process_signal', { pid, signal: 'TERM' })).toEqual({ pid, name: 'sleep', signal: 'TERM' });
+    expect(await call(client, 'process_signal', { pid, signal: 'TERM' })).toEqual({
+      pid,
+      name: 'sleep',
+      signal: 'TERM',
+    });
     expect(await exited).toEqual([null, 'SIGTERM']);
-    const asked = { sessionId: 'ses_mcpsig001', req: { tool: 'fabric.process_signal', summary: `send TERM to pid ${pid} (sleep)`, input: { pid, signal: 'TERM' } } };
+    const asked = {
+      sessionId: 'ses_mcpsig001',
+      req: {
+        tool: 'fabric.process_signal',
+        summary: `send TERM to pid ${pid} (sleep)`,
+        input: { pid, signal: 'TERM' },
+      },
+    };
     expect(stack.asked).toEqual([asked, asked]);
-    expect(stack.events().map((e) => e.kind)).toEqual(['mutation.requested', 'mutation.denied', 'mutation.requested', 'mutation.done']);
+    expect(stack.events().map((e) => e.kind)).toEqual([
+      'mutation.requested',
+      'mutation.denied',
+      'mutation.requested',
+      'mutation.done',
+    ]);
     expect(stack.verify().ok).toBe(true);
   });
 
-  it('answers every tool with an error when started without a session, or with another session\'s token', async () => {
+  it("answers every tool with an error when started without a session, or with another session's token", async () => {
     const bare = await connect({});
     expect(await callError(bare, 'health', {})).toBe('this MCP server was started without a Fabric session');
     const { stack } = await stackWithSession('ses_mcpown001');

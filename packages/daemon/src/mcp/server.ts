@@ -26,31 +26,49 @@ import { FABRIC_APPROVAL_TOOL, FABRIC_MCP_NAME } from './wiring.js';
 const endpoint = agentEndpointFromEnv();
 const server = new McpServer({ name: FABRIC_MCP_NAME, version: DAEMON_VERSION });
 
-server.registerTool(FABRIC_APPROVAL_TOOL, {
-  title: 'Ask the owner',
-  description: 'Asks the person who owns this Fabric session whether a tool call may run; answers allow or deny.',
-  inputSchema: approvalToolInput,
-}, approvalToolHandler(async (req) => {
-  if (!endpoint) return { decision: 'deny', reason: 'this MCP server was started without a Fabric session' };
-  const answer = approvalAnswerSchema.parse(await agentCall(endpoint, APPROVALS_PATH, { tool: req.tool, summary: req.summary, input: req.input }));
-  return answer.reason === undefined ? { decision: answer.decision } : { decision: answer.decision, reason: answer.reason };
-}));
+server.registerTool(
+  FABRIC_APPROVAL_TOOL,
+  {
+    title: 'Ask the owner',
+    description: 'Asks the person who owns this Fabric session whether a tool call may run; answers allow or deny.',
+    inputSchema: approvalToolInput,
+  },
+  approvalToolHandler(async (req) => {
+    if (!endpoint) return { decision: 'deny', reason: 'this MCP server was started without a Fabric session' };
+    const answer = approvalAnswerSchema.parse(
+      await agentCall(endpoint, APPROVALS_PATH, { tool: req.tool, summary: req.summary, input: req.input }),
+    );
+    return answer.reason === undefined
+      ? { decision: answer.decision }
+      : { decision: answer.decision, reason: answer.reason };
+  }),
+);
 
 for (const tool of TOOL_CATALOG) {
-  server.registerTool(tool.name, {
-    title: tool.title,
-    description: tool.description,
-    inputSchema: tool.input,
-    annotations: { readOnlyHint: tool.effect === 'read', destructiveHint: tool.effect === 'mutate', openWorldHint: false },
-  }, async (input: unknown) => {
-    if (!endpoint) return failure('this MCP server was started without a Fabric session');
-    try {
-      const answer = await agentCall(endpoint, `${TOOLS_PATH}/${tool.name}`, { input });
-      return { content: [{ type: 'text' as const, text: JSON.stringify(answer, null, 2) }] };
-    } catch (err) {
-      return failure(isFabricError(err) ? `${err.code}: ${err.message}` : `the daemon failed: ${(err as Error).message}`);
-    }
-  });
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.input,
+      annotations: {
+        readOnlyHint: tool.effect === 'read',
+        destructiveHint: tool.effect === 'mutate',
+        openWorldHint: false,
+      },
+    },
+    async (input: unknown) => {
+      if (!endpoint) return failure('this MCP server was started without a Fabric session');
+      try {
+        const answer = await agentCall(endpoint, `${TOOLS_PATH}/${tool.name}`, { input });
+        return { content: [{ type: 'text' as const, text: JSON.stringify(answer, null, 2) }] };
+      } catch (err) {
+        return failure(
+          isFabricError(err) ? `${err.code}: ${err.message}` : `the daemon failed: ${(err as Error).message}`,
+        );
+      }
+    },
+  );
 }
 
 for (const skill of loadSkills()) {

@@ -5,7 +5,8 @@ import type { MemoryRecord } from './frontmatter.js';
 /** A paragraph of about `words` words, sentences numbered so overlaps can be seen. */
 function paragraph(tag: string, words: number): string {
   const sentences: string[] = [];
-  for (let i = 0; sentences.join(' ').split(' ').length < words; i++) sentences.push(`${tag} sentence ${i} says something about servers and keys.`);
+  for (let i = 0; sentences.join(' ').split(' ').length < words; i++)
+    sentences.push(`${tag} sentence ${i} says something about servers and keys.`);
   return sentences.join(' ');
 }
 
@@ -47,7 +48,12 @@ describe('chunkMarkdown', () => {
   it('cuts one huge paragraph without sentence ends at spaces, and a huge word hard', () => {
     const chunks = chunkMarkdown(`${'word '.repeat(1000)}\n\n${'x'.repeat(5000)}`, { maxTokens: 100 });
     for (const c of chunks) expect(c.text.length).toBeLessThanOrEqual(400);
-    expect(chunks.map((c) => c.text).join('').replace(/\s/g, '').length).toBeGreaterThanOrEqual(4000 + 5000);
+    expect(
+      chunks
+        .map((c) => c.text)
+        .join('')
+        .replace(/\s/g, '').length,
+    ).toBeGreaterThanOrEqual(4000 + 5000);
   });
 
   it('keeps a fenced code block whole, blank lines and # lines inside it included', () => {
@@ -61,20 +67,34 @@ describe('chunkMarkdown', () => {
 
 describe('chunkMemory', () => {
   const base: MemoryRecord = {
-    id: 'mem_abcdefgh12345678', created: 0, category: 'runbook', tags: ['backup', 'keys'], summary: 'rotate the backup keys', source: 'owner', body: 'Every 90 days.',
+    id: 'mem_abcdefgh12345678',
+    created: 0,
+    category: 'runbook',
+    tags: ['backup', 'keys'],
+    summary: 'rotate the backup keys',
+    source: 'owner',
+    body: 'Every 90 days.',
   };
 
   it('leads a stored memory with its summary and names it, its category, tags and source in the context', () => {
-    expect(chunkMemory(base)).toEqual([{
-      ordinal: 0,
-      text: 'rotate the backup keys\n\nEvery 90 days.',
-      context: 'rotate the backup keys | runbook | backup, keys | owner',
-      tokens: 10,
-    }]);
+    expect(chunkMemory(base)).toEqual([
+      {
+        ordinal: 0,
+        text: 'rotate the backup keys\n\nEvery 90 days.',
+        context: 'rotate the backup keys | runbook | backup, keys | owner',
+        tokens: 10,
+      },
+    ]);
   });
 
   it('leaves a document text as it is and puts its title and section in the context', () => {
-    const doc = { ...base, title: 'Backup runbook', summary: 'Backup runbook', tags: [], body: `# Restore\n\n${paragraph('r', 80)}` };
+    const doc = {
+      ...base,
+      title: 'Backup runbook',
+      summary: 'Backup runbook',
+      tags: [],
+      body: `# Restore\n\n${paragraph('r', 80)}`,
+    };
     const [chunk] = chunkMemory(doc);
     expect(chunk?.text.startsWith('# Restore')).toBe(true);
     expect(chunk?.context).toBe('Backup runbook | Restore | runbook | owner');

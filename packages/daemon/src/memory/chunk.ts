@@ -81,6 +81,7 @@ export function chunkMarkdown(body: string, options: ChunkOptions = {}): Chunk[]
   for (const block of blocks(body)) {
     if (block.kind === 'heading') {
       // Overlap never crosses a heading; a tiny section is merged with the next.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by cut()
       if (carryOnly || chars / 4 >= o.minTokens) flush();
       headings.length = Math.min(headings.length, block.level - 1);
       headings.push(block.title);
@@ -90,6 +91,7 @@ export function chunkMarkdown(body: string, options: ChunkOptions = {}): Chunk[]
     for (const piece of fitPieces(block.text, maxChars)) {
       if (chars + piece.length > maxChars && parts.length > 0) cut();
       // The overlap gives way when it would push the chunk past the limit.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by cut()
       if (carryOnly && chars + piece.length > maxChars) flush();
       add(piece);
       if (chars / 4 >= o.targetTokens) cut();
@@ -114,7 +116,7 @@ function blocks(body: string): Block[] {
     const fence = FENCE_RE.exec(line);
     if (fence) {
       endPara();
-      const marker = fence[1] as string;
+      const marker = fence[1]!;
       const code = [line];
       for (i++; i < lines.length; i++) {
         code.push(lines[i] ?? '');
@@ -126,7 +128,7 @@ function blocks(body: string): Block[] {
     const heading = HEADING_RE.exec(line);
     if (heading) {
       endPara();
-      out.push({ kind: 'heading', level: (heading[1] as string).length, title: (heading[2] as string).trim(), text: line.trim() });
+      out.push({ kind: 'heading', level: heading[1]!.length, title: heading[2]!.trim(), text: line.trim() });
       continue;
     }
     if (line.trim() === '') endPara();
@@ -155,7 +157,10 @@ function fitPieces(text: string, maxChars: number): string[] {
 }
 
 function sentences(text: string): string[] {
-  return text.split(/(?<=[.!?])\s+|\n+/).map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function splitWords(text: string, maxChars: number): string[] {
@@ -182,7 +187,7 @@ function overlapOf(last: string, maxChars: number): string {
   const kept: string[] = [];
   let chars = 0;
   for (let i = all.length - 1; i >= 0; i--) {
-    const s = all[i] as string;
+    const s = all[i]!;
     if (chars + s.length > maxChars) break;
     kept.unshift(s);
     chars += s.length + 1;
@@ -211,7 +216,9 @@ export function chunkMemory(record: MemoryRecord, options?: ChunkOptions): Memor
       record.category,
       record.tags.join(', '),
       record.source,
-    ].filter((p) => p !== '').join(' | ');
+    ]
+      .filter((p) => p !== '')
+      .join(' | ');
     return { ordinal: c.ordinal, text: c.text, context, tokens: c.tokens };
   });
 }

@@ -7,7 +7,8 @@ const e = new FeatureHashEmbedder();
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, x, i) => s + x * (b[i] ?? 0), 0);
 const norm = (a: Float32Array): number => Math.sqrt(dot(a, a));
 
-const backup = 'Rotate the backup encryption keys every 90 days; after rotation run a test restore from the restic repository.';
+const backup =
+  'Rotate the backup encryption keys every 90 days; after rotation run a test restore from the restic repository.';
 const deploy = 'Deploying containers to production: build the image, push it to the registry, roll out with kubectl.';
 const bread = 'My grandmother bakes sourdough bread every Sunday with a starter fed the night before.';
 

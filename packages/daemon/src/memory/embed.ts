@@ -61,7 +61,8 @@ export class FeatureHashEmbedder implements Embedder {
 
   constructor(options: { dim?: number } = {}) {
     this.dim = options.dim ?? 512;
-    if (!Number.isInteger(this.dim) || this.dim < 16 || this.dim > 4096) throw new Error('embedder dim must be an integer in 16..4096');
+    if (!Number.isInteger(this.dim) || this.dim < 16 || this.dim > 4096)
+      throw new Error('embedder dim must be an integer in 16..4096');
     this.id = `feature-hash-v1-${this.dim}`;
   }
 
@@ -117,7 +118,7 @@ export class FeatureHashEmbedder implements Embedder {
 /** Scale to unit length in place (a zero vector stays zero); answers the same array. */
 export function normalize(v: Float32Array): Float32Array {
   let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  for (const x of v) sum += x * x;
   if (sum === 0) return v;
   const inv = 1 / Math.sqrt(sum);
   for (let i = 0; i < v.length; i++) v[i]! *= inv;

@@ -37,7 +37,7 @@ describe('memory files', () => {
       'id: mem_abcdefgh12345678',
       'created: 2025-01-15T10:20:30+01:00',
       'category: runbook',
-      "tags: [backup, 'keys', \"ops\"]",
+      'tags: [backup, \'keys\', "ops"]',
       "summary: 'it''s the restore drill'",
       'author: someone',
       '---',
@@ -45,10 +45,18 @@ describe('memory files', () => {
       'Body line.',
     ].join('\r\n');
     const r = parsed(text);
-    expect(r).toMatchObject({ category: 'runbook', tags: ['backup', 'keys', 'ops'], summary: "it's the restore drill", source: '' });
+    expect(r).toMatchObject({
+      category: 'runbook',
+      tags: ['backup', 'keys', 'ops'],
+      summary: "it's the restore drill",
+      source: '',
+    });
     expect(r.created).toBe(Date.UTC(2025, 0, 15, 9, 20, 30));
     expect(r.body).toBe('Body line.');
-    expect(parsed('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\ntags: a, b\n---\nx').tags).toEqual(['a', 'b']);
+    expect(parsed('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\ntags: a, b\n---\nx').tags).toEqual([
+      'a',
+      'b',
+    ]);
   });
 
   it('refuse files they cannot read for sure, saying where', () => {
@@ -58,7 +66,11 @@ describe('memory files', () => {
     expect(failure('---\nid: mem_abcdefgh12345678\nid: mem_abcdefgh12345679\n---\n')).toMatch(/twice/);
     expect(failure('---\nid: mem_abcdefgh12345678\ncreated: yesterday\n---\n')).toMatch(/created/);
     expect(failure('---\nid: nope\ncreated: 2025-01-15T10:20:30Z\n---\n')).toMatch(/^id/);
-    expect(failure('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\nsummary: "unterminated\n---\n')).toMatch(/summary/);
-    expect(failure('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\ntags: ["has space"]\n---\n')).toMatch(/tags/);
+    expect(
+      failure('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\nsummary: "unterminated\n---\n'),
+    ).toMatch(/summary/);
+    expect(failure('---\nid: mem_abcdefgh12345678\ncreated: 2025-01-15T10:20:30Z\ntags: ["has space"]\n---\n')).toMatch(
+      /tags/,
+    );
   });
 });

@@ -45,7 +45,9 @@ const KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*))?$/;
 
 const frontmatterSchema = z.object({
   id: memoryIdSchema,
-  created: z.string().regex(ISO_RE, 'created is an ISO time such as 2025-01-15T10:20:30Z')
+  created: z
+    .string()
+    .regex(ISO_RE, 'created is an ISO time such as 2025-01-15T10:20:30Z')
     .refine((s) => Number.isFinite(Date.parse(s)), 'created is not a real time'),
   category: memoryCategorySchema.default('note'),
   tags: z.array(memoryTagSchema).max(32).default([]),
@@ -84,7 +86,7 @@ export function parseMemoryFile(text: string): ParsedMemoryFile {
     if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
     const m = KEY_RE.exec(line.trimEnd());
     if (!m) return fail(`line ${i + 1}: expected "key: value"`);
-    const key = m[1] as string;
+    const key = m[1]!;
     if (Object.hasOwn(fields, key)) return fail(`line ${i + 1}: "${key}" appears twice`);
     const value = parseValue(m[2] ?? '');
     if (value === undefined) return fail(`line ${i + 1}: cannot read the value of "${key}"`);
@@ -142,5 +144,8 @@ function tryJson(text: string, ok: (x: unknown) => boolean): unknown {
 
 /** `a, 'b', "c"` → ['a', 'b', 'c'] (empty items dropped). */
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim().replace(/^(['"])(.*)\1$/, '$2')).filter((s) => s !== '');
+  return text
+    .split(',')
+    .map((s) => s.trim().replace(/^(['"])(.*)\1$/, '$2'))
+    .filter((s) => s !== '');
 }

@@ -87,7 +87,12 @@ export class MemoryIndex {
     const rows = this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
     const m = new Map(rows.map((r) => [r.key, r.value]));
     const num = (k: string): number | null => (m.has(k) ? Number(m.get(k)) : null);
-    return { schema: m.get('schema') ?? null, embedder: m.get('embedder') ?? null, dim: num('dim'), indexedAt: num('indexed_at') };
+    return {
+      schema: m.get('schema') ?? null,
+      embedder: m.get('embedder') ?? null,
+      dim: num('dim'),
+      indexedAt: num('indexed_at'),
+    };
   }
 
   /** True when the index holds tables of this schema built by this embedder: no rebuild needed. */
@@ -154,7 +159,10 @@ export class MemoryIndex {
     const tags = JSON.stringify(memory.tags);
     this.total = (this.total ?? 0) + memory.chunks.length;
     for (const c of memory.chunks) {
-      const key = Number(s.insertChunk.run(memory.id, memory.file, c.ordinal, memory.ts, memory.category, tags, c.text, c.tokens).lastInsertRowid);
+      const key = Number(
+        s.insertChunk.run(memory.id, memory.file, c.ordinal, memory.ts, memory.category, tags, c.text, c.tokens)
+          .lastInsertRowid,
+      );
       s.insertFts.run(key, stemText(c.context), stemText(c.text));
       s.insertVector.run(key, bytes(int8Vector(c.embedding)));
       s.insertCode.run(BigInt(key), bytes(binaryCode(c.embedding)), BigInt(memory.ts));
@@ -193,7 +201,10 @@ export class MemoryIndex {
   termFrequencies(terms: string[]): { chunks: number; df: number[] } {
     const s = this.ready();
     this.total ??= (s.counts.get() as { chunks: number }).chunks;
-    return { chunks: this.total, df: terms.map((t) => (s.documentFrequency.get(t) as { doc: number } | undefined)?.doc ?? 0) };
+    return {
+      chunks: this.total,
+      df: terms.map((t) => (s.documentFrequency.get(t) as { doc: number } | undefined)?.doc ?? 0),
+    };
   }
 
   /**
@@ -203,9 +214,15 @@ export class MemoryIndex {
    */
   lexical(match: string, limit: number, window: Timeframe): number[] {
     const s = this.ready();
-    const rows = window.from === null && window.to === null
-      ? s.lexical.all(match, limit)
-      : s.lexicalWindow.all(match, window.from ?? Number.MIN_SAFE_INTEGER, window.to ?? Number.MAX_SAFE_INTEGER, limit);
+    const rows =
+      window.from === null && window.to === null
+        ? s.lexical.all(match, limit)
+        : s.lexicalWindow.all(
+            match,
+            window.from ?? Number.MIN_SAFE_INTEGER,
+            window.to ?? Number.MAX_SAFE_INTEGER,
+            limit,
+          );
     return (rows as { id: number }[]).map((r) => r.id);
   }
 
@@ -258,7 +275,9 @@ export class MemoryIndex {
     const db = this.db;
     return {
       insertMemory: db.prepare('INSERT INTO memories (id, file, ts, category, chunks) VALUES (?, ?, ?, ?, ?)'),
-      insertChunk: db.prepare('INSERT INTO chunks (memory_id, file, ordinal, ts, category, tags, text, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertChunk: db.prepare(
+        'INSERT INTO chunks (memory_id, file, ordinal, ts, category, tags, text, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       insertFts: db.prepare('INSERT INTO chunks_fts (rowid, context, text) VALUES (?, ?, ?)'),
       insertVector: db.prepare('INSERT INTO chunk_vectors (id, embedding) VALUES (?, ?)'),
       insertCode: db.prepare('INSERT INTO chunks_vec (id, code, ts) VALUES (?, vec_bit(?), ?)'),

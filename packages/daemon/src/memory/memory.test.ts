@@ -26,35 +26,107 @@ afterEach(async () => {
 });
 
 function memory(options: Partial<MemoryOptions> = {}): Memory {
-  const m = new Memory({ dir: join(root, 'memory'), indexFile: join(root, 'memory-index.db'), now: () => clock, ...options });
+  const m = new Memory({
+    dir: join(root, 'memory'),
+    indexFile: join(root, 'memory-index.db'),
+    now: () => clock,
+    ...options,
+  });
   open.push(m);
   return m;
 }
 
 /** A runbook long enough to make many chunks, every section about backups. */
 function backupRunbook(): string {
-  const sections = ['Schedule', 'Keys', 'Restore drill', 'Retention', 'Offsite copy', 'Monitoring', 'Failures', 'Costs'];
-  return sections.map((s, i) => `## ${s}\n\n${Array.from({ length: 14 }, (_, j) =>
-    `Backup step ${i}.${j}: the restic backup of /srv runs nightly and a restore of the backup snapshot is checked.`).join(' ')}`).join('\n\n');
+  const sections = [
+    'Schedule',
+    'Keys',
+    'Restore drill',
+    'Retention',
+    'Offsite copy',
+    'Monitoring',
+    'Failures',
+    'Costs',
+  ];
+  return sections
+    .map(
+      (s, i) =>
+        `## ${s}\n\n${Array.from(
+          { length: 14 },
+          (_, j) =>
+            `Backup step ${i}.${j}: the restic backup of /srv runs nightly and a restore of the backup snapshot is checked.`,
+        ).join(' ')}`,
+    )
+    .join('\n\n');
 }
 
 /** A small corpus on distinct topics; answers the ids by topic. */
 async function seed(m: Memory): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
-  ids.backup = (await m.store({ summary: 'rotate the backup encryption keys every 90 days', detail: 'The restic repository password lives in the vault. After a rotation, run a test restore.', category: 'runbook', tags: ['backup'] })).id;
-  ids.postgres = (await m.store({ summary: 'Postgres tuning', detail: 'The Postgres database listens on port 5432. Vacuum runs nightly at 03:00; slow queries over 500 ms are logged.', category: 'fact' })).id;
-  ids.deploy = (await m.ingest({ source: 'docs/deploy.md', title: 'Deploying to production', text: 'Deploying containers to production: build the image with docker, push it to the registry, then roll out with kubectl and watch the pods become ready.' })).id;
-  ids.dns = (await m.store({ summary: 'home lab DNS', detail: 'DNS is served by a Pi-hole on 192.168.1.2; upstream resolvers are Quad9 and Cloudflare over DNS-over-HTTPS.', category: 'fact', tags: ['network'] })).id;
-  ids.tls = (await m.store({ summary: 'nginx terminates TLS', detail: 'The nginx reverse proxy terminates TLS; certbot renews the certificates every 60 days.', category: 'fact' })).id;
-  ids.ssh = (await m.store({ summary: 'SSH logins use keys only', detail: 'Password authentication is disabled in sshd_config; only key-based logins are accepted.', category: 'decision' })).id;
-  ids.grafana = (await m.ingest({ source: 'grafana', kind: 'alert.rule', text: 'Grafana alerts when a disk volume is above 85 percent full.', ts: T0 - 40 * DAY })).id;
+  ids.backup = (
+    await m.store({
+      summary: 'rotate the backup encryption keys every 90 days',
+      detail: 'The restic repository password lives in the vault. After a rotation, run a test restore.',
+      category: 'runbook',
+      tags: ['backup'],
+    })
+  ).id;
+  ids.postgres = (
+    await m.store({
+      summary: 'Postgres tuning',
+      detail:
+        'The Postgres database listens on port 5432. Vacuum runs nightly at 03:00; slow queries over 500 ms are logged.',
+      category: 'fact',
+    })
+  ).id;
+  ids.deploy = (
+    await m.ingest({
+      source: 'docs/deploy.md',
+      title: 'Deploying to production',
+      text: 'Deploying containers to production: build the image with docker, push it to the registry, then roll out with kubectl and watch the pods become ready.',
+    })
+  ).id;
+  ids.dns = (
+    await m.store({
+      summary: 'home lab DNS',
+      detail:
+        'DNS is served by a Pi-hole on 192.168.1.2; upstream resolvers are Quad9 and Cloudflare over DNS-over-HTTPS.',
+      category: 'fact',
+      tags: ['network'],
+    })
+  ).id;
+  ids.tls = (
+    await m.store({
+      summary: 'nginx terminates TLS',
+      detail: 'The nginx reverse proxy terminates TLS; certbot renews the certificates every 60 days.',
+      category: 'fact',
+    })
+  ).id;
+  ids.ssh = (
+    await m.store({
+      summary: 'SSH logins use keys only',
+      detail: 'Password authentication is disabled in sshd_config; only key-based logins are accepted.',
+      category: 'decision',
+    })
+  ).id;
+  ids.grafana = (
+    await m.ingest({
+      source: 'grafana',
+      kind: 'alert.rule',
+      text: 'Grafana alerts when a disk volume is above 85 percent full.',
+      ts: T0 - 40 * DAY,
+    })
+  ).id;
   return ids;
 }
 
 const first = (a: MemoryRecallAnswer): string | undefined => a.chunks[0]?.memoryId;
 
 async function refusal(p: Promise<unknown>): Promise<FabricError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (!(err instanceof FabricError)) throw new Error(`expected a FabricError, got ${String(err)}`);
   return err;
 }
@@ -105,7 +177,10 @@ describe('Memory', () => {
       const wide = await m.recall({ ...query, token_budget: 100_000 });
       const big = await m.recall({ ...query });
       const small = await m.recall({ ...query, token_budget: 300 });
-      for (const [a, budget] of [[big, 1500], [small, 300]] as const) {
+      for (const [a, budget] of [
+        [big, 1500],
+        [small, 300],
+      ] as const) {
         const sum = a.chunks.reduce((s, c) => s + estimateTokens(c.text), 0);
         expect(a.tokens).toBe(sum);
         expect(sum).toBeLessThanOrEqual(budget);
@@ -132,7 +207,21 @@ describe('Memory', () => {
     it('takes FTS5 syntax in queries as plain text, and punctuation alone finds nothing', async () => {
       const m = memory();
       const ids = await seed(m);
-      for (const query of ['"', '*', 'NEAR(', '-', ':', '"postgres', 'postgres*', 'NEAR(postgres vacuum)', '-postgres', 'text:postgres', 'postgres" OR "x', '^postgres', '(AND)']) {
+      for (const query of [
+        '"',
+        '*',
+        'NEAR(',
+        '-',
+        ':',
+        '"postgres',
+        'postgres*',
+        'NEAR(postgres vacuum)',
+        '-postgres',
+        'text:postgres',
+        'postgres" OR "x',
+        '^postgres',
+        '(AND)',
+      ]) {
         const a = await m.recall({ query });
         if (/postgres/.test(query)) expect(first(a)).toBe(ids.postgres);
         else expect(a.chunks).toEqual([]);
@@ -149,7 +238,12 @@ describe('Memory', () => {
 
     it('refuses invalid input with bad_request', async () => {
       const m = memory();
-      for (const input of [{ query: '' }, { query: 'x', max_results: 0 }, { query: 'x', max_results: 101 }, { query: 'x', extra: 1 }] as MemoryRecallInput[]) {
+      for (const input of [
+        { query: '' },
+        { query: 'x', max_results: 0 },
+        { query: 'x', max_results: 101 },
+        { query: 'x', extra: 1 },
+      ] as MemoryRecallInput[]) {
         expect((await refusal(m.recall(input))).code).toBe('bad_request');
       }
       expect((await refusal(m.store({ summary: 'x', tags: ['has space'] }))).code).toBe('bad_request');
@@ -161,7 +255,9 @@ describe('Memory', () => {
       const inner = new FeatureHashEmbedder();
       const embedded: string[] = [];
       const counting: Embedder = {
-        id: inner.id, dim: inner.dim, similarityFloor: inner.similarityFloor,
+        id: inner.id,
+        dim: inner.dim,
+        similarityFloor: inner.similarityFloor,
         embed: async (texts) => {
           embedded.push(...texts);
           return inner.embed(texts);
@@ -185,7 +281,12 @@ describe('Memory', () => {
   });
 
   describe('rebuilt from the files', () => {
-    const queries = ['postgres vacuum schedule', 'backup keys', 'redeploying productionized containerization', 'dns resolvers'];
+    const queries = [
+      'postgres vacuum schedule',
+      'backup keys',
+      'redeploying productionized containerization',
+      'dns resolvers',
+    ];
     const answers = async (m: Memory) => Promise.all(queries.map((query) => m.recall({ query })));
 
     it('answers the same after the index file is deleted', async () => {
@@ -202,7 +303,13 @@ describe('Memory', () => {
       const re = await again.reindex();
       expect(re).toMatchObject({ memories: health.memories, chunks: health.chunks, errors: [] });
       expect(await answers(again)).toEqual(before);
-      expect(await again.health()).toMatchObject({ embedder: 'feature-hash-v1-512', dim: 512, memories: 7, chunks: 7, indexedAt: T0 });
+      expect(await again.health()).toMatchObject({
+        embedder: 'feature-hash-v1-512',
+        dim: 512,
+        memories: 7,
+        chunks: 7,
+        indexedAt: T0,
+      });
     });
 
     it('finds text a person wrote into a file, once reindexed', async () => {
@@ -210,7 +317,10 @@ describe('Memory', () => {
       const ids = await seed(m);
       const { file } = await m.store({ summary: 'lunch order', detail: 'Pizza on Fridays.' });
       const path = join(root, 'memory', file);
-      writeFileSync(path, readFileSync(path, 'utf8').replace('Pizza on Fridays.', 'The zebra migration crosses the Mara river in July.'));
+      writeFileSync(
+        path,
+        readFileSync(path, 'utf8').replace('Pizza on Fridays.', 'The zebra migration crosses the Mara river in July.'),
+      );
       expect((await m.recall({ query: 'zebra migration' })).chunks).toEqual([]);
       await m.reindex();
       const a = await m.recall({ query: 'zebra migration' });
@@ -245,27 +355,50 @@ describe('Memory', () => {
   describe('ingest', () => {
     it('takes a document of a megabyte as hundreds of chunks, and refuses one over the limit', async () => {
       const m = memory();
-      const para = (i: number) => `Paragraph ${i} of the operations handbook covers routine maintenance windows and who approves them.`;
+      const para = (i: number) =>
+        `Paragraph ${i} of the operations handbook covers routine maintenance windows and who approves them.`;
       let text = '';
-      for (let i = 0; text.length < 1_000_000; i++) text += `${i % 40 === 0 ? `## Part ${i / 40}\n\n` : ''}${para(i)}\n\n`;
+      for (let i = 0; text.length < 1_000_000; i++)
+        text += `${i % 40 === 0 ? `## Part ${i / 40}\n\n` : ''}${para(i)}\n\n`;
       text += 'The last line names the walrus protocol.';
       const doc = await m.ingest({ source: 'handbook.md', title: 'Operations handbook', text });
       expect(doc.chunks).toBeGreaterThan(500);
       expect(first(await m.recall({ query: 'walrus protocol' }))).toBe(doc.id);
-      expect((await refusal(m.ingest({ source: 'big', text: 'x'.repeat(4 * 1024 * 1024 + 1) }))).code).toBe('bad_request');
+      expect((await refusal(m.ingest({ source: 'big', text: 'x'.repeat(4 * 1024 * 1024 + 1) }))).code).toBe(
+        'bad_request',
+      );
     });
   });
 
   describe('files', () => {
     it('writes one markdown file per memory, 0600 in a 0700 dir, and the index 0600', async () => {
       const m = memory();
-      const w = await m.store({ summary: 'Rotate the keys!', detail: '# Why\n\nAudit.', category: 'decision', tags: ['keys'], source: 'owner' });
+      const w = await m.store({
+        summary: 'Rotate the keys!',
+        detail: '# Why\n\nAudit.',
+        category: 'decision',
+        tags: ['keys'],
+        source: 'owner',
+      });
       expect(w.file).toBe(`2025-06/rotate-the-keys-${w.id}.md`);
       const path = join(root, 'memory', w.file);
-      expect(readFileSync(path, 'utf8')).toBe([
-        '---', `id: ${w.id}`, 'created: 2025-06-01T12:00:00.000Z', 'category: "decision"', 'tags: ["keys"]',
-        'summary: "Rotate the keys!"', 'source: "owner"', '---', '', '# Why', '', 'Audit.', '',
-      ].join('\n'));
+      expect(readFileSync(path, 'utf8')).toBe(
+        [
+          '---',
+          `id: ${w.id}`,
+          'created: 2025-06-01T12:00:00.000Z',
+          'category: "decision"',
+          'tags: ["keys"]',
+          'summary: "Rotate the keys!"',
+          'source: "owner"',
+          '---',
+          '',
+          '# Why',
+          '',
+          'Audit.',
+          '',
+        ].join('\n'),
+      );
       expect(statSync(path).mode & 0o777).toBe(0o600);
       expect(statSync(join(root, 'memory')).mode & 0o777).toBe(0o700);
       expect(statSync(join(root, 'memory', '2025-06')).mode & 0o777).toBe(0o700);

@@ -94,7 +94,12 @@ export class Memory {
     const m = parse(memoryIngestInputSchema, input);
     return this.exclusive(async () => {
       await this.ensureIndex();
-      const firstLine = m.text.trimStart().split('\n', 1)[0]?.replace(/^#+\s*/, '').trim() ?? '';
+      const firstLine =
+        m.text
+          .trimStart()
+          .split('\n', 1)[0]
+          ?.replace(/^#+\s*/, '')
+          .trim() ?? '';
       const record: MemoryRecord = {
         id: newId('mem'),
         created: m.ts ?? this.now(),
@@ -195,7 +200,10 @@ export class Memory {
           continue;
         }
         if (seen.has(entry.record.id)) {
-          errors.push({ file, message: `id ${entry.record.id} is already used by another file: give this one a new id` });
+          errors.push({
+            file,
+            message: `id ${entry.record.id} is already used by another file: give this one a new id`,
+          });
           continue;
         }
         seen.add(entry.record.id);
@@ -236,21 +244,27 @@ export class Memory {
     const hit = this.queryCache.get(key);
     if (hit) return hit;
     const [v] = await this.embedder.embed([query]);
-    if (!v || v.length !== this.embedder.dim) throw new Error(`embedder ${this.embedder.id} answered a vector of the wrong length`);
+    if (v?.length !== this.embedder.dim)
+      throw new Error(`embedder ${this.embedder.id} answered a vector of the wrong length`);
     const unit = normalize(Float32Array.from(v));
     this.queryCache.set(key, unit);
     return unit;
   }
 }
 
-function toIndexed(file: string, record: MemoryRecord, chunks: MemoryChunkText[], embeddings: Float32Array[]): IndexedMemory {
+function toIndexed(
+  file: string,
+  record: MemoryRecord,
+  chunks: MemoryChunkText[],
+  embeddings: Float32Array[],
+): IndexedMemory {
   return {
     id: record.id,
     file,
     ts: record.created,
     category: record.category,
     tags: record.tags,
-    chunks: chunks.map((c, i) => ({ ...c, embedding: embeddings[i] as Float32Array })),
+    chunks: chunks.map((c, i) => ({ ...c, embedding: embeddings[i]! })),
   };
 }
 

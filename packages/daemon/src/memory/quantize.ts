@@ -84,7 +84,7 @@ function signsFor(n: number): [Float32Array, Float32Array] {
 /** `v` scaled so its largest component is ±127 and rounded, for sqlite-vec's `vec_int8()` (all zeros stay zeros). */
 export function int8Vector(v: Float32Array): Int8Array {
   let max = 0;
-  for (let i = 0; i < v.length; i++) max = Math.max(max, Math.abs(v[i]!));
+  for (const x of v) max = Math.max(max, Math.abs(x));
   const out = new Int8Array(v.length);
   if (max === 0) return out;
   const scale = 127 / max;

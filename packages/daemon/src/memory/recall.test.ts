@@ -7,7 +7,9 @@ describe('queryTerms', () => {
   });
 
   it('lets no FTS5 syntax through', () => {
-    expect(ftsMatch(queryTerms('"NEAR(a b)" -c* d:e OR f^ {g} (h) AND NOT'))).toBe('"near" OR "b" OR "c" OR "d" OR "e" OR "f" OR "g" OR "h"');
+    expect(ftsMatch(queryTerms('"NEAR(a b)" -c* d:e OR f^ {g} (h) AND NOT'))).toBe(
+      '"near" OR "b" OR "c" OR "d" OR "e" OR "f" OR "g" OR "h"',
+    );
   });
 
   it('has none for punctuation or stopwords alone, and then no MATCH at all', () => {
@@ -35,7 +37,14 @@ describe('chooseTerms', () => {
 
 describe('fuse', () => {
   it('scores by reciprocal rank over both lists and puts agreement first', () => {
-    const fused = fuse([1, 2, 3], [{ key: 3, similarity: 0.9 }, { key: 4, similarity: 0.5 }], 60);
+    const fused = fuse(
+      [1, 2, 3],
+      [
+        { key: 3, similarity: 0.9 },
+        { key: 4, similarity: 0.5 },
+      ],
+      60,
+    );
     // 2 and 4 tie (each second in one list): the lower key goes first.
     expect(fused.map((f) => f.key)).toEqual([3, 1, 2, 4]);
     expect(fused[0]).toEqual({ key: 3, score: 1 / 63 + 1 / 61, bm25: 3, vector: 1, similarity: 0.9 });
@@ -45,7 +54,14 @@ describe('fuse', () => {
 
 describe('selectRelevant', () => {
   it('keeps lexical matches and close vectors within the fraction of the best, and counts the rest', () => {
-    const fused = fuse([1, 2], [{ key: 1, similarity: 0.8 }, { key: 3, similarity: 0.1 }, { key: 4, similarity: 0.5 }]);
+    const fused = fuse(
+      [1, 2],
+      [
+        { key: 1, similarity: 0.8 },
+        { key: 3, similarity: 0.1 },
+        { key: 4, similarity: 0.5 },
+      ],
+    );
     const { kept, belowThreshold } = selectRelevant(fused, 0.4, 0.3);
     // 3 is too far in meaning and has no word in common; 2 and 4 stand by one list's good rank.
     expect(kept.map((f) => f.key)).toEqual([1, 2, 4]);
@@ -54,7 +70,13 @@ describe('selectRelevant', () => {
   });
 
   it('keeps nothing when nothing has evidence', () => {
-    const fused = fuse([], [{ key: 1, similarity: 0.2 }, { key: 2, similarity: 0.1 }]);
+    const fused = fuse(
+      [],
+      [
+        { key: 1, similarity: 0.2 },
+        { key: 2, similarity: 0.1 },
+      ],
+    );
     expect(selectRelevant(fused, 0, 0.3)).toEqual({ kept: [], belowThreshold: 2 });
   });
 });

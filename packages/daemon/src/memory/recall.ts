@@ -51,7 +51,13 @@ export interface Fused {
  * stopwords ("what is this") or punctuation has no terms.
  */
 export function queryTerms(query: string): string[] {
-  return [...new Set(words(query).filter((w) => !STOPWORDS.has(w)).map(stemmed))].slice(0, MAX_QUERY_TERMS);
+  return [
+    ...new Set(
+      words(query)
+        .filter((w) => !STOPWORDS.has(w))
+        .map(stemmed),
+    ),
+  ].slice(0, MAX_QUERY_TERMS);
 }
 
 /**
@@ -64,7 +70,10 @@ export function queryTerms(query: string): string[] {
  * least; the vector search still sees the whole query.
  */
 export function chooseTerms(terms: string[], df: number[], chunks: number, budget = LEXICAL_POSTINGS_BUDGET): string[] {
-  const present = terms.map((term, i) => ({ term, df: df[i] ?? 0 })).filter((t) => t.df > 0).sort((a, b) => a.df - b.df);
+  const present = terms
+    .map((term, i) => ({ term, df: df[i] ?? 0 }))
+    .filter((t) => t.df > 0)
+    .sort((a, b) => a.df - b.df);
   const out: string[] = [];
   let postings = 0;
   for (const t of present) {
@@ -122,8 +131,14 @@ export function fuse(lexical: number[], vector: { key: number; similarity: numbe
  * found by a single list must rank in its top ~15. A query about nothing in
  * memory has no lexical matches and low similarities: it gets few or none.
  */
-export function selectRelevant(fused: Fused[], minRelevance: number, similarityFloor: number): { kept: Fused[]; belowThreshold: number } {
-  const withEvidence = fused.filter((f) => f.bm25 !== null || (f.similarity !== null && f.similarity >= similarityFloor));
+export function selectRelevant(
+  fused: Fused[],
+  minRelevance: number,
+  similarityFloor: number,
+): { kept: Fused[]; belowThreshold: number } {
+  const withEvidence = fused.filter(
+    (f) => f.bm25 !== null || (f.similarity !== null && f.similarity >= similarityFloor),
+  );
   const best = withEvidence[0]?.score ?? 0;
   const kept = withEvidence.filter((f) => f.score >= minRelevance * best);
   return { kept, belowThreshold: fused.length - kept.length };
@@ -135,7 +150,10 @@ export function selectRelevant(fused: Fused[], minRelevance: number, similarityF
  * of better ones). When even the first does not fit, it is cut to the budget
  * and marked truncated, so a small budget still gets the best answer.
  */
-export function fitBudget<T extends { text: string }>(chunks: T[], budget: number): { fitted: (T & { truncated?: true })[]; tokens: number; overBudget: number } {
+export function fitBudget<T extends { text: string }>(
+  chunks: T[],
+  budget: number,
+): { fitted: (T & { truncated?: true })[]; tokens: number; overBudget: number } {
   const fitted: (T & { truncated?: true })[] = [];
   let tokens = 0;
   for (const c of chunks) {
@@ -197,6 +215,6 @@ export async function recall(input: MemoryRecall, deps: RecallDeps): Promise<Mem
 }
 
 function isZero(v: Float32Array): boolean {
-  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  for (const x of v) if (x !== 0) return false;
   return true;
 }

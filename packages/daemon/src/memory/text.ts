@@ -15,11 +15,13 @@ const MAX_WORD_CHARS = 40;
  * them must not count as a lexical match and they add noise to embeddings.
  */
 export const STOPWORDS: ReadonlySet<string> = new Set(
-  ('a about above after again all also am an and any are as at be because been before being below between both but by can ' +
+  (
+    'a about above after again all also am an and any are as at be because been before being below between both but by can ' +
     'could did do does doing done down during each few for from further had has have having he her here hers him his how i ' +
     'if in into is it its itself just let me more most my no nor not now of off on once only or other our ours out over own ' +
     'same she should so some such than that the their them then there these they this those through to too under until up ' +
-    'us very was we were what when where which while who whom why will with would you your yours').split(' '),
+    'us very was we were what when where which while who whom why will with would you your yours'
+  ).split(' '),
 );
 
 /** Fold case and accents: `Déploiement` → `deploiement`. */
@@ -30,7 +32,8 @@ export function foldText(text: string): string {
 /** The words of a text, folded, in order (duplicates kept). */
 export function words(text: string): string[] {
   const out: string[] = [];
-  for (const m of foldText(text).matchAll(WORD_RE)) out.push(m[0].length > MAX_WORD_CHARS ? m[0].slice(0, MAX_WORD_CHARS) : m[0]);
+  for (const m of foldText(text).matchAll(WORD_RE))
+    out.push(m[0].length > MAX_WORD_CHARS ? m[0].slice(0, MAX_WORD_CHARS) : m[0]);
   return out;
 }
 
@@ -50,7 +53,22 @@ export function contentWords(text: string): string[] {
  */
 export function stem(word: string): string {
   if (word.length <= 3 || /\d/.test(word)) return word;
-  for (const suffix of ['ments', 'ment', 'ings', 'ing', 'ions', 'ion', 'ies', 'edly', 'ed', 'ers', 'er', 'ly', 'es', 's']) {
+  for (const suffix of [
+    'ments',
+    'ment',
+    'ings',
+    'ing',
+    'ions',
+    'ion',
+    'ies',
+    'edly',
+    'ed',
+    'ers',
+    'er',
+    'ly',
+    'es',
+    's',
+  ]) {
     if (word.endsWith(suffix) && word.length - suffix.length >= 3 && !(suffix === 's' && word.endsWith('ss'))) {
       const root = suffix === 'ies' ? `${word.slice(0, -3)}y` : word.slice(0, -suffix.length);
       return root.endsWith('e') && root.length > 3 ? root.slice(0, -1) : root;

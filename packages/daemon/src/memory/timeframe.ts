@@ -11,8 +11,10 @@ const DAY = 24 * HOUR;
 const UNIT_MS: Record<string, number> = { h: HOUR, d: DAY, w: 7 * DAY, y: 365 * DAY };
 const DURATION_RE = /^([1-9][0-9]{0,5})([hdwy])$/;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
-const USAGE = 'timeframe is a duration like 24h, 7d, 2w, 1y, or a range like 2025-01-01..2025-01-31 or 2025-01-01T00:00:00Z..';
+const DATETIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const USAGE =
+  'timeframe is a duration like 24h, 7d, 2w, 1y, or a range like 2025-01-01..2025-01-31 or 2025-01-01T00:00:00Z..';
 
 /**
  * Parse a recall timeframe: a duration back from `now` (`24h`, `7d`, `2w`,
@@ -25,14 +27,15 @@ const USAGE = 'timeframe is a duration like 24h, 7d, 2w, 1y, or a range like 202
 export function parseTimeframe(text: string, now: number): Timeframe {
   const t = text.trim();
   const duration = DURATION_RE.exec(t);
-  if (duration) return { from: now - Number(duration[1]) * (UNIT_MS[duration[2] as string] as number), to: null };
+  if (duration) return { from: now - Number(duration[1]) * UNIT_MS[duration[2]!]!, to: null };
   const parts = t.split('..');
   if (parts.length !== 2) throw new FabricError('bad_request', USAGE);
   const [a, b] = parts as [string, string];
   if (a === '' && b === '') throw new FabricError('bad_request', USAGE);
   const from = a === '' ? null : instant(a, 'start');
   const to = b === '' ? null : instant(b, 'end');
-  if (from !== null && to !== null && from > to) throw new FabricError('bad_request', 'timeframe starts after it ends: put the earlier time first');
+  if (from !== null && to !== null && from > to)
+    throw new FabricError('bad_request', 'timeframe starts after it ends: put the earlier time first');
   return { from, to };
 }
 

@@ -9,7 +9,13 @@ const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
 afterEach(() => {
-  for (const c of children.splice(0)) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -26,7 +32,19 @@ function group(script: string): Promise<{ child: ChildProcess; exited: Promise<v
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('spawn', () => resolve({ child, exited, entry: { sessionId: `ses_${child.pid}`, pid: child.pid!, pgid: child.pid!, startTime: procStartTime(child.pid!)!, sandboxed: false } }));
+    child.once('spawn', () =>
+      resolve({
+        child,
+        exited,
+        entry: {
+          sessionId: `ses_${child.pid}`,
+          pid: child.pid!,
+          pgid: child.pid!,
+          startTime: procStartTime(child.pid!)!,
+          sandboxed: false,
+        },
+      }),
+    );
   });
 }
 
@@ -52,7 +70,10 @@ describe('the process record', () => {
     const file = tempFile();
     const entry: ProcEntry = { sessionId: 'ses_a', pid: 4242, pgid: 4242, startTime: '123', sandboxed: false };
     // The test runner's parent plays the other daemon: alive, with its own start time.
-    writeFileSync(file, JSON.stringify({ daemonPid: process.ppid, daemonStartTime: procStartTime(process.ppid), sessions: [entry] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ daemonPid: process.ppid, daemonStartTime: procStartTime(process.ppid), sessions: [entry] }),
+    );
     expect(new ProcessRecord(file).takeLeftovers()).toEqual([]);
     expect(JSON.parse(readFileSync(file, 'utf8')).sessions).toEqual([entry]);
     // Once that pid names another program (another start time), its sessions are leftovers.
@@ -82,7 +103,7 @@ describe('ending leftovers', () => {
     expect(result!.outcome).toBe('killed');
   }, 30_000);
 
-  it('leaves alone a process whose pid was reused (another start time), and says the session\'s is gone', async () => {
+  it("leaves alone a process whose pid was reused (another start time), and says the session's is gone", async () => {
     const { entry, child } = await group('sleep 300');
     const [result] = await endLeftovers([{ ...entry, startTime: String(BigInt(entry.startTime) + 1n) }], 300);
     expect(result!.outcome).toBe('gone');

@@ -60,10 +60,13 @@ export class ProcessRecord {
       const parsed = procFileSchema.safeParse(JSON.parse(readFileSync(this.file, 'utf8')));
       if (parsed.success) {
         const { daemonPid, daemonStartTime } = parsed.data;
-        if (daemonPid !== process.pid && daemonStartTime !== null && procStartTime(daemonPid) === daemonStartTime) return [];
+        if (daemonPid !== process.pid && daemonStartTime !== null && procStartTime(daemonPid) === daemonStartTime)
+          return [];
         previous = parsed.data.sessions;
       }
-    } catch { /* no file, or not JSON: nothing recorded */ }
+    } catch {
+      /* no file, or not JSON: nothing recorded */
+    }
     this.write();
     return previous;
   }
@@ -90,8 +93,14 @@ export class ProcessRecord {
   private write(): void {
     // Losing the record costs only the cleanup after a crash: never a session.
     try {
-      writePrivateJson(this.file, { daemonPid: process.pid, daemonStartTime: procStartTime(process.pid), sessions: [...this.entries.values()] });
-    } catch { /* the data dir is read-only or full */ }
+      writePrivateJson(this.file, {
+        daemonPid: process.pid,
+        daemonStartTime: procStartTime(process.pid),
+        sessions: [...this.entries.values()],
+      });
+    } catch {
+      /* the data dir is read-only or full */
+    }
   }
 }
 
@@ -140,7 +149,7 @@ function groupMembers(e: ProcEntry): number[] {
   }
   for (const name of pids) {
     const st = readStat(Number(name));
-    if (st && st.pgrp === e.pgid && st.state !== 'Z' && BigInt(st.startTime) >= BigInt(e.startTime)) members.push(st.pid);
+    if (st?.pgrp === e.pgid && st.state !== 'Z' && BigInt(st.startTime) >= BigInt(e.startTime)) members.push(st.pid);
   }
   return members;
 }
@@ -157,7 +166,9 @@ async function waitGone(e: ProcEntry, ms: number): Promise<boolean> {
 function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pgid, sig);
-  } catch { /* the group is gone */ }
+  } catch {
+    /* the group is gone */
+  }
 }
 
 /**
@@ -167,12 +178,14 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): void {
  * second `graceMs` has passed), with what became of each.
  */
 export async function endLeftovers(entries: readonly ProcEntry[], graceMs = 1000): Promise<Leftover[]> {
-  return Promise.all(entries.map(async (e): Promise<Leftover> => {
-    if (groupMembers(e).length === 0) return { ...e, outcome: 'gone' };
-    signalGroup(e.pgid, 'SIGTERM');
-    if (await waitGone(e, graceMs)) return { ...e, outcome: 'terminated' };
-    signalGroup(e.pgid, 'SIGKILL');
-    await waitGone(e, graceMs);
-    return { ...e, outcome: 'killed' };
-  }));
+  return Promise.all(
+    entries.map(async (e): Promise<Leftover> => {
+      if (groupMembers(e).length === 0) return { ...e, outcome: 'gone' };
+      signalGroup(e.pgid, 'SIGTERM');
+      if (await waitGone(e, graceMs)) return { ...e, outcome: 'terminated' };
+      signalGroup(e.pgid, 'SIGKILL');
+      await waitGone(e, graceMs);
+      return { ...e, outcome: 'killed' };
+    }),
+  );
 }

@@ -63,12 +63,17 @@ export function migrateRecords(db: Sqlite): void {
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > RECORDS_SCHEMA_VERSION) {
-      throw new FabricError('unsupported', `agent.db has schema ${version}, this daemon knows ${RECORDS_SCHEMA_VERSION}: upgrade fabric`);
+      throw new FabricError(
+        'unsupported',
+        `agent.db has schema ${version}, this daemon knows ${RECORDS_SCHEMA_VERSION}: upgrade fabric`,
+      );
     }
     if (version === RECORDS_SCHEMA_VERSION) return true;
     db.exec(MIGRATIONS[version]!);
     db.pragma(`user_version = ${version + 1}`);
     return false;
   });
-  while (!step.immediate()) { /* next migration */ }
+  while (!step.immediate()) {
+    /* next migration */
+  }
 }

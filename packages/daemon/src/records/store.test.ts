@@ -38,7 +38,10 @@ describe('Records receipts', () => {
   it('answers receipts newest first, ties in reverse order of adding', () => {
     records.addReceipt({ kind: 'service.restart', summary: 'restarted nginx' }, 'session:a');
     clock = 2_000;
-    records.addReceipt({ kind: 'file.write', summary: 'wrote /etc/motd', detail: { bytes: 12 }, ledgerSeq: 7 }, 'owner');
+    records.addReceipt(
+      { kind: 'file.write', summary: 'wrote /etc/motd', detail: { bytes: 12 }, ledgerSeq: 7 },
+      'owner',
+    );
     records.addReceipt({ kind: 'service.restart', summary: 'restarted redis' }, 'session:a');
 
     const all = records.listReceipts();
@@ -68,12 +71,24 @@ describe('Records receipts', () => {
 describe('Records incidents', () => {
   it('runs the lifecycle: create, steps numbered from 1, close with resolution', () => {
     const created = records.createIncident({ title: 'nginx returns 502', severity: 'high' }, 'session:a');
-    expect(created).toMatchObject({ status: 'open', severity: 'high', createdAt: 1_000, closedAt: null, resolution: null, openedBy: 'session:a', steps: [] });
+    expect(created).toMatchObject({
+      status: 'open',
+      severity: 'high',
+      createdAt: 1_000,
+      closedAt: null,
+      resolution: null,
+      openedBy: 'session:a',
+      steps: [],
+    });
 
     clock = 1_500;
     records.addStep(created.id, { action: 'system_query services failed', result: 'php-fpm failed' }, 'session:a');
     clock = 1_600;
-    const stepped = records.addStep(created.id, { action: 'service_restart php-fpm', result: 'active (running)' }, 'session:a');
+    const stepped = records.addStep(
+      created.id,
+      { action: 'service_restart php-fpm', result: 'active (running)' },
+      'session:a',
+    );
     expect(stepped.steps).toEqual([
       { n: 1, ts: 1_500, actor: 'session:a', action: 'system_query services failed', result: 'php-fpm failed' },
       { n: 2, ts: 1_600, actor: 'session:a', action: 'service_restart php-fpm', result: 'active (running)' },
@@ -81,7 +96,12 @@ describe('Records incidents', () => {
 
     clock = 2_000;
     const closed = records.closeIncident(created.id, { resolution: 'php-fpm restarted; 502s gone' }, 'owner');
-    expect(closed).toMatchObject({ status: 'closed', closedAt: 2_000, resolution: 'php-fpm restarted; 502s gone', closedBy: 'owner' });
+    expect(closed).toMatchObject({
+      status: 'closed',
+      closedAt: 2_000,
+      resolution: 'php-fpm restarted; 502s gone',
+      closedBy: 'owner',
+    });
     expect(incidentSchema.parse(closed)).toEqual(closed);
     expect(records.getIncident(created.id)).toEqual(closed);
   });
@@ -107,7 +127,10 @@ describe('Records incidents', () => {
     records.addStep(second.id, { action: 'look', result: 'saw' }, 'daemon');
     records.closeIncident(first.id, { resolution: 'done' }, 'daemon');
 
-    expect(records.listIncidents().map((i) => [i.title, i.stepCount])).toEqual([['two', 1], ['one', 0]]);
+    expect(records.listIncidents().map((i) => [i.title, i.stepCount])).toEqual([
+      ['two', 1],
+      ['one', 0],
+    ]);
     expect(records.listIncidents({ status: 'open' }).map((i) => i.id)).toEqual([second.id]);
     expect(records.listIncidents({ status: 'closed' }).map((i) => i.id)).toEqual([first.id]);
     expect(records.listIncidents()[0]).not.toHaveProperty('steps');

@@ -72,10 +72,26 @@ export class Records {
   /** Record that something was done. `actor` is who did it (`owner`, `daemon`, `session:<id>`). */
   addReceipt(input: ReceiptInput, actor: string): Receipt {
     const r = parse(receiptInputSchema, input);
-    const receipt: Receipt = { id: newId('rcp'), ts: this.now(), actor, kind: r.kind, summary: r.summary, detail: r.detail, ledgerSeq: r.ledgerSeq };
+    const receipt: Receipt = {
+      id: newId('rcp'),
+      ts: this.now(),
+      actor,
+      kind: r.kind,
+      summary: r.summary,
+      detail: r.detail,
+      ledgerSeq: r.ledgerSeq,
+    };
     this.db
       .prepare('INSERT INTO receipts (id, ts, actor, kind, summary, detail, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(receipt.id, receipt.ts, actor, receipt.kind, receipt.summary, JSON.stringify(receipt.detail), receipt.ledgerSeq);
+      .run(
+        receipt.id,
+        receipt.ts,
+        actor,
+        receipt.kind,
+        receipt.summary,
+        JSON.stringify(receipt.detail),
+        receipt.ledgerSeq,
+      );
     return receipt;
   }
 
@@ -104,7 +120,9 @@ export class Records {
     const i = parse(incidentCreateInputSchema, input);
     const id = newId('inc');
     this.db
-      .prepare(`INSERT INTO incidents (id, title, severity, status, created_at, opened_by) VALUES (?, ?, ?, 'open', ?, ?)`)
+      .prepare(
+        `INSERT INTO incidents (id, title, severity, status, created_at, opened_by) VALUES (?, ?, ?, 'open', ?, ?)`,
+      )
       .run(id, i.title, i.severity ?? null, this.now(), actor);
     return this.getIncident(id);
   }
@@ -115,31 +133,38 @@ export class Records {
    */
   addStep(id: string, step: { action: string; result: string }, actor: string): Incident {
     const s = parse(incidentStepInputSchema, { id, ...step });
-    this.db.transaction(() => {
-      this.openIncident(s.id);
-      const { next } = this.db.prepare('SELECT coalesce(max(n), 0) + 1 AS next FROM incident_steps WHERE incident_id = ?').get(s.id) as { next: number };
-      this.db
-        .prepare('INSERT INTO incident_steps (incident_id, n, ts, actor, action, result) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(s.id, next, this.now(), actor, s.action, s.result);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.openIncident(s.id);
+        const { next } = this.db
+          .prepare('SELECT coalesce(max(n), 0) + 1 AS next FROM incident_steps WHERE incident_id = ?')
+          .get(s.id) as { next: number };
+        this.db
+          .prepare('INSERT INTO incident_steps (incident_id, n, ts, actor, action, result) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(s.id, next, this.now(), actor, s.action, s.result);
+      })
+      .immediate();
     return this.getIncident(s.id);
   }
 
   /** Close an open incident with its resolution. Throws `not_found`, or `conflict` when already closed. */
   closeIncident(id: string, close: { resolution: string }, actor: string): Incident {
     const c = parse(incidentCloseInputSchema, { id, ...close });
-    this.db.transaction(() => {
-      this.openIncident(c.id);
-      this.db
-        .prepare(`UPDATE incidents SET status = 'closed', closed_at = ?, resolution = ?, closed_by = ? WHERE id = ?`)
-        .run(this.now(), c.resolution, actor, c.id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.openIncident(c.id);
+        this.db
+          .prepare(`UPDATE incidents SET status = 'closed', closed_at = ?, resolution = ?, closed_by = ? WHERE id = ?`)
+          .run(this.now(), c.resolution, actor, c.id);
+      })
+      .immediate();
     return this.getIncident(c.id);
   }
 
   /** One incident with all its steps, oldest first. Throws `not_found`. */
   getIncident(id: string): Incident {
-    const row = this.db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = ?`).get(id) as IncidentRow | undefined;
+    const row = this.db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = ?`).get(id) as
+      IncidentRow | undefined;
     if (!row) throw notFound(id);
     const steps = this.db
       .prepare('SELECT n, ts, actor, action, result FROM incident_steps WHERE incident_id = ? ORDER BY n')
@@ -172,14 +197,20 @@ export class Records {
       const version = this.db.pragma(`${src}.user_version`, { simple: true }) as number;
       // Version 0 is a file no daemon ever wrote records into: it restores to none.
       if (version !== 0 && version !== RECORDS_SCHEMA_VERSION) {
-        throw new FabricError('unsupported', `the backup's agent.db has schema ${version}, this daemon knows ${RECORDS_SCHEMA_VERSION}`);
+        throw new FabricError(
+          'unsupported',
+          `the backup's agent.db has schema ${version}, this daemon knows ${RECORDS_SCHEMA_VERSION}`,
+        );
       }
-      this.db.transaction(() => {
-        for (const table of [...RECORD_TABLES].reverse()) this.db.exec(`DELETE FROM main.${table}`);
-        if (version === 0) return;
-        // Same schema version, so the same columns in the same order.
-        for (const table of RECORD_TABLES) this.db.exec(`INSERT INTO main.${table} SELECT * FROM ${src}.${table} ORDER BY rowid`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          for (const table of [...RECORD_TABLES].reverse()) this.db.exec(`DELETE FROM main.${table}`);
+          if (version === 0) return;
+          // Same schema version, so the same columns in the same order.
+          for (const table of RECORD_TABLES)
+            this.db.exec(`INSERT INTO main.${table} SELECT * FROM ${src}.${table} ORDER BY rowid`);
+        })
+        .immediate();
     } finally {
       this.db.exec(`DETACH DATABASE ${src}`);
     }
@@ -189,9 +220,11 @@ export class Records {
 
   /** Inside a transaction: the incident exists and is open. */
   private openIncident(id: string): void {
-    const row = this.db.prepare('SELECT status FROM incidents WHERE id = ?').get(id) as { status: IncidentStatus } | undefined;
+    const row = this.db.prepare('SELECT status FROM incidents WHERE id = ?').get(id) as
+      { status: IncidentStatus } | undefined;
     if (!row) throw notFound(id);
-    if (row.status === 'closed') throw new FabricError('conflict', `incident ${id} is closed: open a new one with incident_create`);
+    if (row.status === 'closed')
+      throw new FabricError('conflict', `incident ${id} is closed: open a new one with incident_create`);
   }
 }
 

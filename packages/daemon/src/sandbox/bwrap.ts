@@ -11,7 +11,15 @@ import { isWithin } from './paths.js';
  * OpenClaw: `~/.openclaw/`.
  */
 export const HARNESS_HOME_PATHS = [
-  '.claude', '.claude.json', '.codex', '.config/opencode', '.local/share/opencode', '.local/state/opencode', '.cache/opencode', '.kimi', '.openclaw',
+  '.claude',
+  '.claude.json',
+  '.codex',
+  '.config/opencode',
+  '.local/share/opencode',
+  '.local/state/opencode',
+  '.cache/opencode',
+  '.kimi',
+  '.openclaw',
 ] as const;
 
 /** What one sandbox sees besides the read-only root. */
@@ -44,15 +52,24 @@ export function harnessHomePaths(home: string): string[] {
  */
 export function bwrapArgs(m: SandboxMounts): string[] {
   const args = [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
     '--die-with-parent',
   ];
   const inData = (p: string) => isWithin(p, m.dataDir);
-  const bind = (flag: '--bind' | '--ro-bind', p: string) => { if (existsSync(p)) args.push(flag, p, p); };
+  const bind = (flag: '--bind' | '--ro-bind', p: string) => {
+    if (existsSync(p)) args.push(flag, p, p);
+  };
   for (const p of m.writable) if (!inData(p)) bind('--bind', p);
   if (!inData(m.workDir)) args.push('--bind', m.workDir, m.workDir);
   args.push('--tmpfs', m.dataDir);

@@ -11,7 +11,21 @@ import { writePrivateFile } from '@fabric/node';
  * and `/home` are refused only as themselves, since projects legitimately
  * live below them (`/var/www/site`, `/opt/app`, `/tmp/scratch`).
  */
-const SYSTEM_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/run'];
+const SYSTEM_TREES = [
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/boot',
+  '/dev',
+  '/proc',
+  '/sys',
+  '/run',
+];
 const SYSTEM_ROOTS = ['/', '/var', '/opt', '/srv', '/mnt', '/media', '/tmp', '/home', '/root'];
 
 /** `child` is `parent` or lies below it (both absolute and normalised). */
@@ -52,16 +66,18 @@ export function workDirRefusal(dir: string, dataDir: string | null): string | nu
     const data = real(dataDir);
     const ownWork = join(data, 'work');
     if (dirname(p) === ownWork && p !== ownWork) return null;
-    if (isWithin(p, data)) return 'it is inside the daemon\'s data directory';
-    if (isWithin(data, p)) return 'it contains the daemon\'s data directory';
+    if (isWithin(p, data)) return "it is inside the daemon's data directory";
+    if (isWithin(data, p)) return "it contains the daemon's data directory";
   }
   if (SYSTEM_ROOTS.includes(p)) return p === '/' ? 'it is the root directory' : 'it is a system directory';
   if (SYSTEM_TREES.some((t) => isWithin(p, t))) return 'it is a system directory';
   const homes = new Set([real(homedir()), '/root']);
   if (homes.has(p) || dirname(p) === '/home') return 'it is a home directory itself; use a project directory inside it';
   // ~/.ssh, ~/.config, ~/.gnupg…: what the machine's user runs with, not a project.
-  const home = [...homes].find((h) => isWithin(p, h)) ?? (p.startsWith('/home/') ? p.split('/').slice(0, 3).join('/') : null);
-  if (home && relative(home, p).split(sep)[0]!.startsWith('.')) return 'it is a hidden configuration directory of a home';
+  const home =
+    [...homes].find((h) => isWithin(p, h)) ?? (p.startsWith('/home/') ? p.split('/').slice(0, 3).join('/') : null);
+  if (home && relative(home, p).split(sep)[0]!.startsWith('.'))
+    return 'it is a hidden configuration directory of a home';
   return null;
 }
 
@@ -83,7 +99,8 @@ export function isProjectDir(dir: string, dataDir: string): boolean {
  */
 export function checkWorkDir(dir: string, dataDir: string | null): string {
   if (dir.includes('\0')) throw new FabricError('bad_request', 'working directory holds a NUL byte');
-  if (!isAbsolute(dir)) throw new FabricError('bad_request', `working directory ${dir.slice(0, 256)} is not an absolute path`);
+  if (!isAbsolute(dir))
+    throw new FabricError('bad_request', `working directory ${dir.slice(0, 256)} is not an absolute path`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new FabricError('bad_request', `working directory ${dir.slice(0, 256)} does not exist on this device`);
   }
@@ -105,7 +122,11 @@ export function sessionWorkDir(base: string, sessionId: string): string {
 }
 
 function conversationFile(base: string, harness: string, harnessSessionId: string): string {
-  return join(base, '.conversations', createHash('sha256').update(`${harness}\0${harnessSessionId}`).digest('hex').slice(0, 32));
+  return join(
+    base,
+    '.conversations',
+    createHash('sha256').update(`${harness}\0${harnessSessionId}`).digest('hex').slice(0, 32),
+  );
 }
 
 /**

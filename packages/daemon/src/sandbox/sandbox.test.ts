@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +22,7 @@ import { detectSandbox, Sandbox, type SandboxMode } from './sandbox.js';
 /** The runner's "socket": every envelope, and a way to wait for one. */
 class Recorder {
   readonly envelopes: Envelope[] = [];
-  private waiters: Array<() => void> = [];
+  private waiters: (() => void)[] = [];
   emit = (env: Envelope): void => {
     this.envelopes.push(env);
     for (const w of this.waiters.splice(0)) w();
@@ -21,14 +30,22 @@ class Recorder {
   async next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 20_000): Promise<EnvelopeOf<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.envelopes.find((e) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId);
+      const found = this.envelopes.find(
+        (e) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId,
+      );
       if (found) return found as EnvelopeOf<T>;
       if (Date.now() > deadline) throw new Error(`no ${type} for ${sessionId}`);
-      await new Promise<void>((resolve) => { this.waiters.push(resolve); setTimeout(resolve, 200); });
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
     }
   }
   text(type: 'session.stdout' | 'session.stderr', sessionId: string): string {
-    return this.envelopes.filter((e) => e.type === type && e.payload.sessionId === sessionId).map((e) => (e.payload as { data: string }).data).join('');
+    return this.envelopes
+      .filter((e) => e.type === type && e.payload.sessionId === sessionId)
+      .map((e) => (e.payload as { data: string }).data)
+      .join('');
   }
 }
 
@@ -47,7 +64,13 @@ function makeRunner(opts: { mode?: SandboxMode; bwrapPath?: string; readOnly?: s
     allowlist: ALLOWLIST,
     workDir: join(dataDir, 'work'),
     dataDir,
-    sandbox: new Sandbox({ status, mode: opts.mode ?? 'auto', dataDir, agentSocket: agent.path, readOnly: [join(dataDir, 'openclaw'), ...(opts.readOnly ?? [])] }),
+    sandbox: new Sandbox({
+      status,
+      mode: opts.mode ?? 'auto',
+      dataDir,
+      agentSocket: agent.path,
+      readOnly: [join(dataDir, 'openclaw'), ...(opts.readOnly ?? [])],
+    }),
     emit: recorder.emit,
     graceMs: 500,
   });
@@ -58,20 +81,50 @@ function makeRunner(opts: { mode?: SandboxMode; bwrapPath?: string; readOnly?: s
 /** Run one shell-harness session to its end; its id, exit and output. */
 async function run(r: ReturnType<typeof makeRunner>, prompt: string, extra: Partial<SessionStartPayload> = {}) {
   const sessionId = `ses_sandbox${String(++counter).padStart(5, '0')}`;
-  r.runner.start({ sessionId, harness: 'shell', prompt, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [], byDeviceOwner: false, ...extra });
+  r.runner.start({
+    sessionId,
+    harness: 'shell',
+    prompt,
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
+    credentials: [],
+    byDeviceOwner: false,
+    ...extra,
+  });
   const exit = await r.recorder.next('session.exit', sessionId);
-  return { sessionId, code: exit.payload.code, stdout: r.recorder.text('session.stdout', sessionId), stderr: r.recorder.text('session.stderr', sessionId) };
+  return {
+    sessionId,
+    code: exit.payload.code,
+    stdout: r.recorder.text('session.stdout', sessionId),
+    stderr: r.recorder.text('session.stderr', sessionId),
+  };
 }
 
 async function refusal(r: ReturnType<typeof makeRunner>, prompt: string, extra: Partial<SessionStartPayload> = {}) {
   const sessionId = `ses_sandbox${String(++counter).padStart(5, '0')}`;
-  r.runner.start({ sessionId, harness: 'shell', prompt, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [], byDeviceOwner: false, ...extra });
+  r.runner.start({
+    sessionId,
+    harness: 'shell',
+    prompt,
+    cwd: null,
+    labels: {},
+    permissionMode: 'ask',
+    resume: null,
+    model: null,
+    credentials: [],
+    byDeviceOwner: false,
+    ...extra,
+  });
   return (await r.recorder.next('session.refuse', sessionId)).payload;
 }
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'fabric-sandbox-'));
-  for (const f of ['agent.token', 'vault.key', 'device.json', 'cli.json', 'ledger.db', 'ledger.key']) writeFileSync(join(dataDir, f), `${SECRET} in ${f}\n`, { mode: 0o600 });
+  for (const f of ['agent.token', 'vault.key', 'device.json', 'cli.json', 'ledger.db', 'ledger.key'])
+    writeFileSync(join(dataDir, f), `${SECRET} in ${f}\n`, { mode: 0o600 });
   mkdirSync(join(dataDir, 'work', 'ses_someoneelse1'), { recursive: true });
   writeFileSync(join(dataDir, 'work', 'ses_someoneelse1', 'notes.txt'), `${SECRET} in another session\n`);
   mkdirSync(join(dataDir, 'openclaw'));
@@ -94,12 +147,15 @@ afterAll(async () => {
 });
 
 describe('a sandboxed session', () => {
-  it('sees the daemon\'s install even under /tmp, but never a read-only path that would show the data dir again', async () => {
+  it("sees the daemon's install even under /tmp, but never a read-only path that would show the data dir again", async () => {
     const install = mkdtempSync(join(tmpdir(), 'fabric-install-'));
     try {
       writeFileSync(join(install, 'server.js'), 'installed\n');
       // The data dir's parent (here /tmp) would re-expose the data dir if it were bound after the tmpfs that hides it.
-      const r = await run(makeRunner({ readOnly: [install, dirname(dataDir)] }), `sh -c 'cat ${join(install, 'server.js')}; cat ${join(dataDir, 'agent.token')}'`);
+      const r = await run(
+        makeRunner({ readOnly: [install, dirname(dataDir)] }),
+        `sh -c 'cat ${join(install, 'server.js')}; cat ${join(dataDir, 'agent.token')}'`,
+      );
       expect(r.stdout).toBe('installed\n');
       expect(r.stdout + r.stderr).not.toContain(SECRET);
     } finally {
@@ -124,14 +180,17 @@ describe('a sandboxed session', () => {
     expect(readdirSync(dataDir)).toContain('agent.token'); // hidden, not gone
   });
 
-  it('cannot list or read another session\'s work dir', async () => {
+  it("cannot list or read another session's work dir", async () => {
     const r = await run(makeRunner(), `cat ${join(dataDir, 'work', 'ses_someoneelse1', 'notes.txt')}`);
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toContain(SECRET);
   });
 
   it('cannot write into the data dir, /usr or its home', async () => {
-    const r = await run(makeRunner(), `sh -c 'echo x > ${dataDir}/planted; echo x > /usr/planted-by-session; echo x > ${homedir()}/planted-by-session; echo x > ${dataDir}/openclaw/planted; echo done'`);
+    const r = await run(
+      makeRunner(),
+      `sh -c 'echo x > ${dataDir}/planted; echo x > /usr/planted-by-session; echo x > ${homedir()}/planted-by-session; echo x > ${dataDir}/openclaw/planted; echo done'`,
+    );
     expect(r.stdout).toBe('done\n');
     expect(r.stderr.match(/Read-only file system|Permission denied|No such file/g)?.length).toBe(4);
     expect(existsSync(join(dataDir, 'planted'))).toBe(false);
@@ -142,7 +201,10 @@ describe('a sandboxed session', () => {
 
   it('writes its work dir (kept) and a private /tmp (gone with it)', async () => {
     const marker = `fabric-sandbox-tmp-${process.pid}-${counter}`;
-    const r = await run(makeRunner(), `sh -c 'echo kept > result.txt && echo private > /tmp/${marker} && cat result.txt /tmp/${marker} && pwd'`);
+    const r = await run(
+      makeRunner(),
+      `sh -c 'echo kept > result.txt && echo private > /tmp/${marker} && cat result.txt /tmp/${marker} && pwd'`,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`kept\nprivate\n${join(dataDir, 'work', r.sessionId)}\n`);
     expect(readFileSync(join(dataDir, 'work', r.sessionId, 'result.txt'), 'utf8')).toBe('kept\n');
@@ -154,13 +216,15 @@ describe('a sandboxed session', () => {
     const r = await run(makeRunner(), `sh -c 'sleep ${marker} & echo started'`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('started\n');
-    const survivors = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
-      } catch {
-        return false;
-      }
-    });
+    const survivors = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
+        } catch {
+          return false;
+        }
+      });
     expect(survivors).toEqual([]);
   });
 
@@ -170,7 +234,18 @@ describe('a sandboxed session', () => {
     const token = agent.issueToken(sessionId);
     const body = JSON.stringify({ sessionId, tool: 'Bash', summary: 'Bash: ls', input: { command: 'ls' } });
     const script = `const h=require('http');const b=${JSON.stringify(body)};const q=h.request({socketPath:${JSON.stringify(agent.path)},path:'${APPROVALS_PATH}',method:'POST',headers:{'content-type':'application/json','content-length':Buffer.byteLength(b),authorization:'Bearer ${token}'}},(s)=>{let d='';s.on('data',(c)=>d+=c);s.on('end',()=>console.log(s.statusCode,d))});q.end(b)`;
-    r.runner.start({ sessionId, harness: 'shell', prompt: `node -e ${JSON.stringify(script)}`, cwd: null, labels: {}, permissionMode: 'ask', resume: null, model: null, credentials: [], byDeviceOwner: false });
+    r.runner.start({
+      sessionId,
+      harness: 'shell',
+      prompt: `node -e ${JSON.stringify(script)}`,
+      cwd: null,
+      labels: {},
+      permissionMode: 'ask',
+      resume: null,
+      model: null,
+      credentials: [],
+      byDeviceOwner: false,
+    });
     const request = await r.recorder.next('session.approval_request', sessionId);
     r.runner.approve(sessionId, request.payload.requestId, { decision: 'allow' });
     const exit = await r.recorder.next('session.exit', sessionId);
@@ -184,8 +259,14 @@ describe('where no sandbox can be made', () => {
   const missing = () => join(dataDir, 'no-such-dir', 'bwrap');
 
   it('says why and how to fix it', () => {
-    expect(detectSandbox({ bwrapPath: missing() })).toEqual({ available: false, reason: expect.stringContaining('apt-get install bubblewrap') });
-    expect(detectSandbox({ path: join(dataDir, 'empty-path') })).toEqual({ available: false, reason: 'bubblewrap is not installed; install bubblewrap: apt-get install bubblewrap' });
+    expect(detectSandbox({ bwrapPath: missing() })).toEqual({
+      available: false,
+      reason: expect.stringContaining('apt-get install bubblewrap'),
+    });
+    expect(detectSandbox({ path: join(dataDir, 'empty-path') })).toEqual({
+      available: false,
+      reason: 'bubblewrap is not installed; install bubblewrap: apt-get install bubblewrap',
+    });
   });
 
   it('refuses a session of anyone but the device owner with sandbox_unavailable', async () => {
@@ -195,8 +276,10 @@ describe('where no sandbox can be made', () => {
     expect(refused.message).not.toContain('\n');
   });
 
-  it('still runs the owner\'s own session, unisolated', async () => {
-    const r = await run(makeRunner({ bwrapPath: missing() }), `cat ${join(dataDir, 'cli.json')}`, { byDeviceOwner: true });
+  it("still runs the owner's own session, unisolated", async () => {
+    const r = await run(makeRunner({ bwrapPath: missing() }), `cat ${join(dataDir, 'cli.json')}`, {
+      byDeviceOwner: true,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(SECRET);
   });
@@ -216,7 +299,21 @@ describe('working directories', () => {
   });
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 
-  const refused = () => ['/', '/root', homedir(), '/home', '/etc', '/usr/lib', '/var', '/tmp', dataDir, join(dataDir, 'work'), join(dataDir, 'openclaw'), join(project, 'looks-harmless'), tmpdir()];
+  const refused = () => [
+    '/',
+    '/root',
+    homedir(),
+    '/home',
+    '/etc',
+    '/usr/lib',
+    '/var',
+    '/tmp',
+    dataDir,
+    join(dataDir, 'work'),
+    join(dataDir, 'openclaw'),
+    join(project, 'looks-harmless'),
+    tmpdir(),
+  ];
 
   it('refuses /, homes, system directories, the data dir and a symlink to it with path_not_allowed', async () => {
     const r = makeRunner();
@@ -228,7 +325,7 @@ describe('working directories', () => {
   });
 
   it('refuses a directory that contains the data dir', () => {
-    expect(workDirRefusal(join(dataDir, '..'), dataDir)).toBe('it contains the daemon\'s data directory');
+    expect(workDirRefusal(join(dataDir, '..'), dataDir)).toBe("it contains the daemon's data directory");
   });
 
   it('refuses a NUL byte in the cwd with bad_request', async () => {
@@ -237,16 +334,18 @@ describe('working directories', () => {
 
   it('refuses a hidden directory of a home (~/.ssh, ~/.config) like the home itself', () => {
     expect(workDirRefusal(join(homedir(), '.ssh'), dataDir)).toBe('it is a hidden configuration directory of a home');
-    expect(workDirRefusal('/home/someone/.config/autostart', dataDir)).toBe('it is a hidden configuration directory of a home');
+    expect(workDirRefusal('/home/someone/.config/autostart', dataDir)).toBe(
+      'it is a hidden configuration directory of a home',
+    );
   });
 
-  it('lets only the device owner\'s sessions choose a working directory', async () => {
+  it("lets only the device owner's sessions choose a working directory", async () => {
     const answer = await refusal(makeRunner(), 'pwd', { cwd: project });
     expect(answer.code).toBe('path_not_allowed');
-    expect(answer.message).toContain('only the device owner\'s sessions choose one');
+    expect(answer.message).toContain("only the device owner's sessions choose one");
   });
 
-  it('runs in a real project dir, and counts a session\'s own work dir as one', async () => {
+  it("runs in a real project dir, and counts a session's own work dir as one", async () => {
     const r = await run(makeRunner(), 'pwd', { cwd: project, byDeviceOwner: true });
     expect(r.stdout).toBe(`${project}\n`);
     expect(isProjectDir(project, dataDir)).toBe(true);

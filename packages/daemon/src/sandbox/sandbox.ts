@@ -10,9 +10,7 @@ import { bwrapArgs, harnessHomePaths, type SandboxMounts } from './bwrap.js';
 export type SandboxMode = 'auto' | 'required';
 
 /** Whether this machine can make a sandbox, found once at daemon start. */
-export type SandboxStatus =
-  | { available: true; bwrap: string; env: string }
-  | { available: false; reason: string };
+export type SandboxStatus = { available: true; bwrap: string; env: string } | { available: false; reason: string };
 
 /** The one line a person reads when no sandbox can be made, with what to do about it. */
 export const INSTALL_HINT = 'install bubblewrap: apt-get install bubblewrap';
@@ -26,17 +24,49 @@ export const INSTALL_HINT = 'install bubblewrap: apt-get install bubblewrap';
 export function detectSandbox(opts: { bwrapPath?: string; path?: string } = {}): SandboxStatus {
   const bwrap = opts.bwrapPath ?? which('bwrap', opts.path);
   if (!bwrap) return { available: false, reason: `bubblewrap is not installed; ${INSTALL_HINT}` };
-  if (!isExecutable(bwrap)) return { available: false, reason: `bubblewrap is not installed at ${bwrap}; ${INSTALL_HINT}` };
+  if (!isExecutable(bwrap))
+    return { available: false, reason: `bubblewrap is not installed at ${bwrap}; ${INSTALL_HINT}` };
   const env = which('env', opts.path ?? process.env.PATH) ?? '/usr/bin/env';
-  const [command, args] = wrapArgv({ bwrap, env }, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent'], 'true', []);
+  const [command, args] = wrapArgv(
+    { bwrap, env },
+    [
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--die-with-parent',
+    ],
+    'true',
+    [],
+  );
   const trial = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
   if (trial.error) {
     const code = (trial.error as NodeJS.ErrnoException).code;
-    return { available: false, reason: code === 'ENOENT' ? `bubblewrap is not installed at ${bwrap}; ${INSTALL_HINT}` : `bubblewrap could not start (${code ?? trial.error.message}); ${INSTALL_HINT}` };
+    return {
+      available: false,
+      reason:
+        code === 'ENOENT'
+          ? `bubblewrap is not installed at ${bwrap}; ${INSTALL_HINT}`
+          : `bubblewrap could not start (${code ?? trial.error.message}); ${INSTALL_HINT}`,
+    };
   }
   if (trial.status !== 0) {
-    const why = (trial.stderr || '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 200) ?? `exit ${trial.status ?? trial.signal}`;
-    return { available: false, reason: `bubblewrap cannot make a sandbox here (${why}); enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or run outside this container)` };
+    const why =
+      (trial.stderr || '')
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim()
+        .slice(0, 200) ?? `exit ${trial.status ?? trial.signal}`;
+    return {
+      available: false,
+      reason: `bubblewrap cannot make a sandbox here (${why}); enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or run outside this container)`,
+    };
   }
   return { available: true, bwrap, env };
 }
@@ -49,9 +79,21 @@ export function detectSandbox(opts: { bwrapPath?: string; path?: string } = {}):
  * first signal; inside, `env --default-signal` gives the command the default
  * handling a bare spawn gets. SIGKILL still ends everything at once.
  */
-function wrapArgv(tools: { bwrap: string; env: string }, sandboxArgs: string[], command: string, args: readonly string[], readyFd?: number): [string, string[]] {
-  const inner = readyFd === undefined ? [command, ...args] : ['/bin/sh', '-c', `printf . >&${readyFd}; exec "$@" ${readyFd}>&-`, 'fabric-sandbox', command, ...args];
-  return [tools.env, ['--ignore-signal=INT,TERM', tools.bwrap, ...sandboxArgs, '--', tools.env, '--default-signal', ...inner]];
+function wrapArgv(
+  tools: { bwrap: string; env: string },
+  sandboxArgs: string[],
+  command: string,
+  args: readonly string[],
+  readyFd?: number,
+): [string, string[]] {
+  const inner =
+    readyFd === undefined
+      ? [command, ...args]
+      : ['/bin/sh', '-c', `printf . >&${readyFd}; exec "$@" ${readyFd}>&-`, 'fabric-sandbox', command, ...args];
+  return [
+    tools.env,
+    ['--ignore-signal=INT,TERM', tools.bwrap, ...sandboxArgs, '--', tools.env, '--default-signal', ...inner],
+  ];
 }
 
 /**
@@ -109,7 +151,10 @@ export class Sandbox {
     const status = this.opts.status;
     if (status.available) return;
     if (byDeviceOwner && this.opts.mode === 'auto') return;
-    const who = this.opts.mode === 'required' ? 'this device requires a sandbox' : 'this device runs only its owner\'s sessions without a sandbox';
+    const who =
+      this.opts.mode === 'required'
+        ? 'this device requires a sandbox'
+        : "this device runs only its owner's sessions without a sandbox";
     throw new FabricError('sandbox_unavailable', `${who}: ${status.reason}`);
   }
 
@@ -119,7 +164,12 @@ export class Sandbox {
    * not installed is refused (`spawn_failed`) as a bare spawn would be,
    * rather than failing inside the sandbox after the session was acked.
    */
-  wrap(command: string, args: readonly string[], workDir: string, path: string | undefined): { command: string; args: string[]; sandboxed: boolean } {
+  wrap(
+    command: string,
+    args: readonly string[],
+    workDir: string,
+    path: string | undefined,
+  ): { command: string; args: string[]; sandboxed: boolean } {
     const status = this.opts.status;
     if (!status.available) return { command, args: [...args], sandboxed: false };
     const found = command.includes('/') ? (isExecutable(command) ? command : null) : which(command, path ?? '');
@@ -149,9 +199,12 @@ function isExecutable(file: string): boolean {
  * bubblewrap's pid 1 reports a command killed by signal N as exit 128+N;
  * turn that back into the signal a bare spawn would have reported.
  */
-export function unwrapExit(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+export function unwrapExit(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): { code: number | null; signal: NodeJS.Signals | null } {
   if (code === null || code <= 128) return { code, signal };
   const n = code - 128;
-  const name = (Object.entries(constants.signals) as Array<[NodeJS.Signals, number]>).find(([, v]) => v === n)?.[0];
+  const name = (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, v]) => v === n)?.[0];
   return name ? { code: null, signal: name } : { code, signal };
 }

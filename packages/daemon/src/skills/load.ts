@@ -44,7 +44,8 @@ export function loadSkills(dir: string = DEFAULT_SKILLS_DIR, options: LoadSkills
       throw new FabricError('bad_request', `${file}: missing (every skill directory holds a ${SKILL_FILE})`);
     }
     const skill = parseSkill(text, file);
-    if (skill.name !== name) throw new FabricError('bad_request', `${file}: name is "${skill.name}" but the directory is "${name}"`);
+    if (skill.name !== name)
+      throw new FabricError('bad_request', `${file}: name is "${skill.name}" but the directory is "${name}"`);
     const unknown = known ? skill.tools.filter((t) => !known.has(t)) : [];
     if (unknown.length > 0) throw new FabricError('bad_request', `${file}: unknown tools ${unknown.join(', ')}`);
     skills.push(skill);

@@ -1,7 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileDeleteAnswerSchema, fileWriteAnswerSchema } from '@fabric/protocol';
@@ -9,7 +21,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isFabricError } from '@fabric/protocol';
 import { deleteFile, writeFile } from './files.js';
 
-const cleanups: Array<() => void | Promise<void>> = [];
+const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -42,7 +54,13 @@ describe('writeFile', () => {
     chmodSync(path, 0o640);
     const inodeBefore = statSync(path).ino;
     const answer = await writeFile({ path, content: 'new content' }, ctx);
-    expect(answer).toEqual({ path, bytes: 11, created: false, previousSha256: sha256('old'), sha256: sha256('new content') });
+    expect(answer).toEqual({
+      path,
+      bytes: 11,
+      created: false,
+      previousSha256: sha256('old'),
+      sha256: sha256('new content'),
+    });
     expect(readFileSync(path, 'utf8')).toBe('new content');
     expect(statSync(path).mode & 0o777).toBe(0o640);
     expect(statSync(path).ino).not.toBe(inodeBefore);
@@ -68,13 +86,19 @@ describe('writeFile', () => {
 
   it('refuses the data dir, a directory, a relative path, a missing directory and bad modes', async () => {
     const { dataDir, workDir, ctx } = layout();
-    await expect(writeFile({ path: join(dataDir, 'device.json'), content: '{}' }, ctx)).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(writeFile({ path: join(dataDir, 'device.json'), content: '{}' }, ctx)).rejects.toMatchObject({
+      code: 'path_not_allowed',
+    });
     expect(existsSync(join(dataDir, 'device.json'))).toBe(false);
     await expect(writeFile({ path: workDir, content: 'x' }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
     await expect(writeFile({ path: 'rel.txt', content: 'x' }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(writeFile({ path: join(workDir, 'no/such/dir/f'), content: 'x' }, ctx)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(writeFile({ path: join(workDir, 'no/such/dir/f'), content: 'x' }, ctx)).rejects.toMatchObject({
+      code: 'not_found',
+    });
     for (const mode of ['4755', '0888', 'rw-r--r--', '644 ']) {
-      await expect(writeFile({ path: join(workDir, 'f'), content: 'x', mode }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
+      await expect(writeFile({ path: join(workDir, 'f'), content: 'x', mode }, ctx)).rejects.toMatchObject({
+        code: 'bad_request',
+      });
     }
     expect(readdirSync(workDir)).toEqual([]);
   });
@@ -82,7 +106,9 @@ describe('writeFile', () => {
   it('refuses content over 4 MiB of UTF-8, counted in bytes rather than characters', async () => {
     const { workDir, ctx } = layout();
     const path = join(workDir, 'big.txt');
-    await expect(writeFile({ path, content: 'é'.repeat(2 * 1024 * 1024 + 1) }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(writeFile({ path, content: 'é'.repeat(2 * 1024 * 1024 + 1) }, ctx)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
     const answer = await writeFile({ path, content: 'a'.repeat(4 * 1024 * 1024) }, ctx);
     expect(answer.bytes).toBe(4 * 1024 * 1024);
   });
@@ -102,9 +128,14 @@ describe('deleteFile', () => {
     const { dataDir, workDir, ctx } = layout();
     mkdirSync(join(workDir, 'sub'));
     writeFileSync(join(dataDir, 'device.json'), '{}');
-    await expect(deleteFile({ path: join(workDir, 'sub') }, ctx)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('directory') });
+    await expect(deleteFile({ path: join(workDir, 'sub') }, ctx)).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('directory'),
+    });
     await expect(deleteFile({ path: join(workDir, 'nothing') }, ctx)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(deleteFile({ path: join(dataDir, 'device.json') }, ctx)).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(deleteFile({ path: join(dataDir, 'device.json') }, ctx)).rejects.toMatchObject({
+      code: 'path_not_allowed',
+    });
     expect(existsSync(join(workDir, 'sub'))).toBe(true);
     expect(existsSync(join(dataDir, 'device.json'))).toBe(true);
   });
@@ -166,7 +197,9 @@ describe('a path swapped between the check and the write', () => {
       expect(readdirSync(dataDir)).toEqual([]);
     }
     // Every refusal is one an agent can act on; no write escaped.
-    expect([...outcomes.keys()].every((o) => ['ok', 'path_not_allowed', 'not_found', 'bad_request'].includes(o))).toBe(true);
+    expect([...outcomes.keys()].every((o) => ['ok', 'path_not_allowed', 'not_found', 'bad_request'].includes(o))).toBe(
+      true,
+    );
     expect(outcomes.get('path_not_allowed') ?? 0).toBeGreaterThan(0);
   }, 60_000);
 
@@ -186,10 +219,14 @@ describe('a path swapped between the check and the write', () => {
     const { workDir, elsewhere, ctx } = layout();
     const link = join(workDir, 'link');
     symlinkSync(elsewhere, link);
-    await expect(writeFile({ path: join(link, 'x.txt'), content: 'x' }, ctx, { path: join(workDir, 'link', 'x.txt') })).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(
+      writeFile({ path: join(link, 'x.txt'), content: 'x' }, ctx, { path: join(workDir, 'link', 'x.txt') }),
+    ).rejects.toMatchObject({ code: 'path_not_allowed' });
     expect(existsSync(join(elsewhere, 'x.txt'))).toBe(false);
     writeFileSync(join(elsewhere, 'y.txt'), 'y');
-    await expect(deleteFile({ path: join(link, 'y.txt') }, ctx, { path: join(workDir, 'link', 'y.txt') })).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(
+      deleteFile({ path: join(link, 'y.txt') }, ctx, { path: join(workDir, 'link', 'y.txt') }),
+    ).rejects.toMatchObject({ code: 'path_not_allowed' });
     expect(existsSync(join(elsewhere, 'y.txt'))).toBe(true);
   });
 });

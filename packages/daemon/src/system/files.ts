@@ -34,8 +34,10 @@ async function statOrNull(path: string): Promise<Stats | null> {
 /** Map the file system's refusals to codes an agent can act on; anything else is a bug to surface. */
 function asFabric(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new FabricError('not_found', `${dirname(path)} does not exist; create the directory first`);
-  if (code === 'EACCES' || code === 'EPERM') return new FabricError('forbidden', `the daemon may not change ${path} (permission denied)`);
+  if (code === 'ENOENT')
+    return new FabricError('not_found', `${dirname(path)} does not exist; create the directory first`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new FabricError('forbidden', `the daemon may not change ${path} (permission denied)`);
   if (code === 'EROFS') return new FabricError('forbidden', `${path} is on a read-only file system`);
   if (code === 'ENOTDIR') return new FabricError('bad_request', `a parent of ${path} is not a directory`);
   if (code === 'ENOSPC' || code === 'EDQUOT') return new FabricError('conflict', `no space left to write ${path}`);
@@ -44,7 +46,10 @@ function asFabric(err: unknown, path: string): unknown {
 }
 
 function swapped(path: string): FabricError {
-  return new FabricError('path_not_allowed', `${path} changed while it was being checked (a symlink was swapped in); agents may not change it this way`);
+  return new FabricError(
+    'path_not_allowed',
+    `${path} changed while it was being checked (a symlink was swapped in); agents may not change it this way`,
+  );
 }
 
 /**
@@ -86,7 +91,8 @@ async function pinDir(dir: string): Promise<PinnedDir> {
   try {
     handle = await open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FabricError('not_found', `${dir} does not exist; create the directory first`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FabricError('not_found', `${dir} does not exist; create the directory first`);
     throw asFabric(err, dir);
   }
   const close = () => handle.close();
@@ -99,7 +105,7 @@ async function pinDir(dir: string): Promise<PinnedDir> {
       return { at: (name) => `${viaProc}/${name}`, close, sync };
     }
     const [held, now] = await Promise.all([handle.stat(), realpath(dir).then((r) => (r === dir ? lstat(r) : null))]);
-    if (!now || held.dev !== now.dev || held.ino !== now.ino) throw swapped(dir);
+    if (held.dev !== now?.dev || held.ino !== now.ino) throw swapped(dir);
     return { at: (name) => join(dir, name), close, sync };
   } catch (err) {
     await close();
@@ -148,8 +154,10 @@ async function hashEntry(dir: PinnedDir, name: string, shownPath: string): Promi
 }
 
 function refuseNonFile(t: FileTarget, verb: string): void {
-  if (t.kind === 'directory') throw new FabricError('bad_request', `${t.path} is a directory; only files can be ${verb}`);
-  if (t.kind === 'other') throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be ${verb}`);
+  if (t.kind === 'directory')
+    throw new FabricError('bad_request', `${t.path} is a directory; only files can be ${verb}`);
+  if (t.kind === 'other')
+    throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be ${verb}`);
 }
 
 /** What a planned mutation was judged on: the executor refuses to act on any other path. */
@@ -188,7 +196,8 @@ export async function writeFile(raw: unknown, ctx: PathContext, planned?: Planne
   try {
     const before = await entryOrNull(dir, name, target.path);
     if (before?.isSymbolicLink()) throw swapped(target.path);
-    if (before && !before.isFile()) throw new FabricError('bad_request', `${target.path} is not a regular file; only files can be written`);
+    if (before && !before.isFile())
+      throw new FabricError('bad_request', `${target.path} is not a regular file; only files can be written`);
     const previousSha256 = before ? (await hashEntry(dir, name, target.path)).sha256 : null;
 
     const data = Buffer.from(input.content, 'utf8');
@@ -244,7 +253,8 @@ export async function deleteFile(raw: unknown, ctx: PathContext, planned?: Plann
     const now = await entryOrNull(dir, name, target.path);
     if (now === null) throw new FabricError('not_found', `${target.path} does not exist`);
     if (now.isSymbolicLink()) throw swapped(target.path);
-    if (!now.isFile()) throw new FabricError('bad_request', `${target.path} is not a regular file; only files can be deleted`);
+    if (!now.isFile())
+      throw new FabricError('bad_request', `${target.path} is not a regular file; only files can be deleted`);
     const { sha256, bytes } = await hashEntry(dir, name, target.path);
     await unlink(dir.at(name)).catch((err: unknown) => {
       throw asFabric(err, target.path);

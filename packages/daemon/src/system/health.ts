@@ -3,7 +3,7 @@ import si from 'systeminformation';
 import type { SystemHealth } from '@fabric/protocol';
 
 /** CPU time counters of every core, as `os.cpus()` gives them. */
-export type CpuTimes = Array<{ times: { user: number; nice: number; sys: number; idle: number; irq: number } }>;
+export type CpuTimes = { times: { user: number; nice: number; sys: number; idle: number; irq: number } }[];
 
 interface Sample {
   at: number;
@@ -93,6 +93,7 @@ export interface HealthSources {
 }
 
 async function defaultCpuModel(): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- some kernels report no model
   const fromOs = os.cpus()[0]?.model?.trim();
   if (fromOs && fromOs !== 'unknown') return fromOs;
   const c = await si.cpu();
@@ -118,12 +119,21 @@ export function createHealth(sources: HealthSources = {}): () => Promise<SystemH
 
   return async () => {
     model ??= readModel().catch(() => 'unknown');
-    const [usagePercent, cpuModel, mem, fs] = await Promise.all([cpu.usagePercent(), model, readMem(), readFs().catch(() => [])]);
+    const [usagePercent, cpuModel, mem, fs] = await Promise.all([
+      cpu.usagePercent(),
+      model,
+      readMem(),
+      readFs().catch(() => []),
+    ]);
     const [one = 0, five = 0, fifteen = 0] = os.loadavg();
     const total = whole(mem.total);
     const available = Math.min(total, whole(mem.available));
     return {
-      cpu: { cores: os.cpus().length || Math.max(1, os.availableParallelism()), model: cpuModel, usagePercent: clampPercent(usagePercent) },
+      cpu: {
+        cores: os.cpus().length || Math.max(1, os.availableParallelism()),
+        model: cpuModel,
+        usagePercent: clampPercent(usagePercent),
+      },
       ram: { totalBytes: total, usedBytes: total - available, availableBytes: available },
       disk: fs.map((d) => ({
         mount: d.mount,

@@ -51,7 +51,7 @@ export async function processName(pid: number, platform: NodeJS.Platform = proce
   }
   const run = await runCommand('ps', ['-o', 'comm=', '-p', String(pid)], { timeoutMs: 5_000 }).catch(() => null);
   const name = run?.code === 0 ? run.stdout.trim().split('/').pop() : undefined;
-  return name ? name : null;
+  return name || null;
 }
 
 /** Processes no agent may signal: init, the daemon itself and whatever started it. */
@@ -69,7 +69,8 @@ export function assertSignallable(pid: number): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ESRCH') throw new FabricError('not_found', `no process with pid ${pid}`);
-    if (code === 'EPERM') throw new FabricError('forbidden', `the daemon may not signal pid ${pid} (another user's process)`);
+    if (code === 'EPERM')
+      throw new FabricError('forbidden', `the daemon may not signal pid ${pid} (another user's process)`);
     throw err;
   }
 }
@@ -79,9 +80,13 @@ export function assertSignallable(pid: number): void {
  * report. Throws `bad_request` (signal not allowed, bad pid), `forbidden`
  * (pid 1, the daemon, its parent, another user's process), `not_found`.
  */
-export async function signalProcess(raw: unknown, self: { pid: number; ppid: number } = process): Promise<ProcessSignalAnswer> {
+export async function signalProcess(
+  raw: unknown,
+  self: { pid: number; ppid: number } = process,
+): Promise<ProcessSignalAnswer> {
   const input = parseInput(processSignalInputSchema, raw, 'process signal');
-  if (isProtectedPid(input.pid, self)) throw new FabricError('forbidden', `pid ${input.pid} is init or the daemon itself; it may not be signalled`);
+  if (isProtectedPid(input.pid, self))
+    throw new FabricError('forbidden', `pid ${input.pid} is init or the daemon itself; it may not be signalled`);
   assertSignallable(input.pid);
   const name = (await processName(input.pid)) ?? 'unknown';
   try {

@@ -34,7 +34,7 @@ export function mergeInterfaces(addresses: NodeJS.Dict<os.NetworkInterfaceInfo[]
       // Linux reports -1 for a link with no known speed.
       speedMbps: typeof link?.speed === 'number' && Number.isFinite(link.speed) && link.speed >= 0 ? link.speed : null,
       addresses: addrs.map((a) => ({
-        family: a.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const,
+        family: a.family === 'IPv6' ? ('IPv6' as const) : ('IPv4' as const),
         address: a.address,
         netmask: a.netmask,
         cidr: a.cidr ?? null,

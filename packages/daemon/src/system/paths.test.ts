@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyPath, classifyResolved, isProjectDir, resolveTarget } from './paths.js';
 
-const cleanups: Array<() => void> = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
@@ -48,9 +48,15 @@ describe('classifyPath', () => {
     writeFileSync(join(elsewhere, 'target.txt'), 'x');
     symlinkSync(join(elsewhere, 'target.txt'), join(workDir, 'file-link'));
     expect(await classifyPath(join(workDir, 'escape/secret.txt'), ctx)).toBe('outside');
-    expect(await resolveTarget(join(workDir, 'escape/secret.txt'), ctx)).toEqual({ path: join(elsewhere, 'secret.txt'), where: 'outside' });
+    expect(await resolveTarget(join(workDir, 'escape/secret.txt'), ctx)).toEqual({
+      path: join(elsewhere, 'secret.txt'),
+      where: 'outside',
+    });
     expect(await classifyPath(join(workDir, 'keys/device.json'), ctx)).toBe('forbidden');
-    expect(await resolveTarget(join(workDir, 'file-link'), ctx)).toEqual({ path: join(elsewhere, 'target.txt'), where: 'outside' });
+    expect(await resolveTarget(join(workDir, 'file-link'), ctx)).toEqual({
+      path: join(elsewhere, 'target.txt'),
+      where: 'outside',
+    });
   });
 
   it('refuses a symlink to a missing place, since where it leads is unknown', async () => {
@@ -61,7 +67,10 @@ describe('classifyPath', () => {
 
   it('refuses a relative path', async () => {
     const { ctx } = layout();
-    await expect(classifyPath('notes.txt', ctx)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('absolute') });
+    await expect(classifyPath('notes.txt', ctx)).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('absolute'),
+    });
     await expect(classifyPath('../data/device.json', ctx)).rejects.toMatchObject({ code: 'bad_request' });
   });
 
@@ -101,14 +110,26 @@ describe('classifyResolved', () => {
     expect(classifyResolved('/srv/data/notes.txt', '/srv', '/srv/data/.fabric', '/home/me')).toBe('outside');
     expect(classifyResolved('/home/me/project/a.ts', '/home/me', '/home/me/.fabric', '/home/me')).toBe('outside');
     expect(classifyResolved('/srv/fabric/device.json', '/srv/fabric', '/srv/fabric', '/home/me')).toBe('forbidden');
-    expect(classifyResolved('/srv/fabric/work/s1/a.ts', '/srv/fabric/work/s1', '/srv/fabric', '/home/me')).toBe('work_dir');
+    expect(classifyResolved('/srv/fabric/work/s1/a.ts', '/srv/fabric/work/s1', '/srv/fabric', '/home/me')).toBe(
+      'work_dir',
+    );
   });
 });
 
 describe('isProjectDir', () => {
   it.each([
-    ['/', false], ['/home/me', false], ['/Users/me', false], ['/etc', false], ['/etc/nginx', false], ['/usr/src/linux', false],
-    ['/tmp', false], ['/srv', false], ['/home/me/.fabric', false], ['/home/me/code/app', true], ['/tmp/build-1', true], ['/home/me/.fabric/work/ses_1', true],
+    ['/', false],
+    ['/home/me', false],
+    ['/Users/me', false],
+    ['/etc', false],
+    ['/etc/nginx', false],
+    ['/usr/src/linux', false],
+    ['/tmp', false],
+    ['/srv', false],
+    ['/home/me/.fabric', false],
+    ['/home/me/code/app', true],
+    ['/tmp/build-1', true],
+    ['/home/me/.fabric/work/ses_1', true],
   ])('%s → %s', (dir, expected) => {
     expect(isProjectDir(dir as string, '/home/me/.fabric', '/home/me')).toBe(expected);
   });

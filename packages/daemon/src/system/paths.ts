@@ -41,7 +41,12 @@ async function realpathLoose(p: string): Promise<string> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') throw new FabricError('bad_request', `cannot resolve ${p} (${code ?? 'error'})`);
-      if (await lstat(current).then(() => true, () => false)) {
+      if (
+        await lstat(current).then(
+          () => true,
+          () => false,
+        )
+      ) {
         throw new FabricError('bad_request', `${current} is a symlink to a missing path; name the real target instead`);
       }
       const parent = dirname(current);
@@ -59,9 +64,40 @@ function within(p: string, dir: string): boolean {
 }
 
 /** Directories of the system itself: neither they nor anything inside them is a project. */
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/System', '/Library', '/private/etc'];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/System',
+  '/Library',
+  '/private/etc',
+];
 /** Directories that hold other people's or the system's things: a project may lie inside them, but is not them. */
-const SHARED_ROOTS = ['/home', '/root', '/Users', '/tmp', '/var', '/var/tmp', '/opt', '/srv', '/mnt', '/media', '/private', '/private/tmp', '/snap'];
+const SHARED_ROOTS = [
+  '/home',
+  '/root',
+  '/Users',
+  '/tmp',
+  '/var',
+  '/var/tmp',
+  '/opt',
+  '/srv',
+  '/mnt',
+  '/media',
+  '/private',
+  '/private/tmp',
+  '/snap',
+];
 
 /**
  * Whether a resolved directory is a real project dir, where a session may
@@ -105,10 +141,18 @@ export function classifyResolved(p: string, workDir: string, dataDir: string, ho
  * forbidden path: the caller decides.
  */
 export async function resolveTarget(path: string, ctx: PathContext): Promise<ResolvedPath> {
-  if (!isAbsolute(path)) throw new FabricError('bad_request', `${path} is not an absolute path; name the file from the root, e.g. /home/me/notes.txt`);
+  if (!isAbsolute(path))
+    throw new FabricError(
+      'bad_request',
+      `${path} is not an absolute path; name the file from the root, e.g. /home/me/notes.txt`,
+    );
   const normal = resolve(path);
   if (parse(normal).root === normal) return { path: normal, where: 'forbidden' };
-  const [real, work, data] = await Promise.all([realpathLoose(normal), realpathLoose(resolve(ctx.workDir)), realpathLoose(resolve(ctx.dataDir))]);
+  const [real, work, data] = await Promise.all([
+    realpathLoose(normal),
+    realpathLoose(resolve(ctx.workDir)),
+    realpathLoose(resolve(ctx.dataDir)),
+  ]);
   return { path: real, where: classifyResolved(real, work, data) };
 }
 
@@ -121,7 +165,10 @@ export async function classifyPath(path: string, ctx: PathContext): Promise<Path
 export async function resolveAllowed(path: string, ctx: PathContext): Promise<ResolvedPath> {
   const target = await resolveTarget(path, ctx);
   if (target.where === 'forbidden') {
-    const why = parse(target.path).root === target.path ? 'is the root directory' : "is in the daemon's data dir (keys, tokens, ledger)";
+    const why =
+      parse(target.path).root === target.path
+        ? 'is the root directory'
+        : "is in the daemon's data dir (keys, tokens, ledger)";
     throw new FabricError('path_not_allowed', `${target.path} ${why}; agents may not change it`);
   }
   return target;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeMutation, isDestructive, planMutation, type DestructiveFacts } from './plan.js';
 
-const cleanups: Array<() => void> = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
@@ -37,13 +37,25 @@ describe('isDestructive', () => {
 describe('planMutation', () => {
   it('plans a new file as a non-destructive create and an existing one as an overwrite', async () => {
     const { root, workDir, ctx } = layout();
-    const create = await planMutation({ kind: 'file_write', input: { path: join(workDir, 'a.txt'), content: 'héllo' } }, ctx);
-    expect(create).toEqual({ kind: 'file_write', path: join(workDir, 'a.txt'), where: 'work_dir', exists: false, bytes: 6 });
+    const create = await planMutation(
+      { kind: 'file_write', input: { path: join(workDir, 'a.txt'), content: 'héllo' } },
+      ctx,
+    );
+    expect(create).toEqual({
+      kind: 'file_write',
+      path: join(workDir, 'a.txt'),
+      where: 'work_dir',
+      exists: false,
+      bytes: 6,
+    });
     expect(isDestructive(create)).toBe(false);
     expect(describeMutation(create)).toBe(`create ${join(workDir, 'a.txt')} with 6 bytes`);
 
     writeFileSync(join(root, 'hosts'), 'x');
-    const overwrite = await planMutation({ kind: 'file_write', input: { path: join(root, 'hosts'), content: 'y' } }, ctx);
+    const overwrite = await planMutation(
+      { kind: 'file_write', input: { path: join(root, 'hosts'), content: 'y' } },
+      ctx,
+    );
     expect(isDestructive(overwrite)).toBe(true);
     expect(describeMutation(overwrite)).toBe(`overwrite ${join(root, 'hosts')} with 1 byte (outside the work dir)`);
   });
@@ -57,12 +69,24 @@ describe('planMutation', () => {
 
   it('refuses up front what the executor would refuse, so the owner is never asked about it', async () => {
     const { dataDir, workDir, ctx } = layout();
-    await expect(planMutation({ kind: 'file_write', input: { path: join(dataDir, 'k'), content: '' } }, ctx)).rejects.toMatchObject({ code: 'path_not_allowed' });
-    await expect(planMutation({ kind: 'file_write', input: { path: workDir, content: '' } }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(planMutation({ kind: 'file_delete', input: { path: join(workDir, 'none') } }, ctx)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(planMutation({ kind: 'service_action', input: { service: '--help', action: 'stop' } }, ctx)).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(planMutation({ kind: 'process_signal', input: { pid: 1, signal: 'KILL' } }, ctx)).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(planMutation({ kind: 'process_signal', input: { pid: 2 ** 31 - 2, signal: 'KILL' } }, ctx)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      planMutation({ kind: 'file_write', input: { path: join(dataDir, 'k'), content: '' } }, ctx),
+    ).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(
+      planMutation({ kind: 'file_write', input: { path: workDir, content: '' } }, ctx),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(
+      planMutation({ kind: 'file_delete', input: { path: join(workDir, 'none') } }, ctx),
+    ).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      planMutation({ kind: 'service_action', input: { service: '--help', action: 'stop' } }, ctx),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(
+      planMutation({ kind: 'process_signal', input: { pid: 1, signal: 'KILL' } }, ctx),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(
+      planMutation({ kind: 'process_signal', input: { pid: 2 ** 31 - 2, signal: 'KILL' } }, ctx),
+    ).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('names the process a signal will reach, without signalling it', async () => {
@@ -79,9 +103,15 @@ describe('planMutation', () => {
 
 describe('describeMutation', () => {
   it('reads as one line for the approval prompt', () => {
-    expect(describeMutation({ kind: 'service_action', unit: 'nginx.service', action: 'restart' })).toBe('restart service nginx');
-    expect(describeMutation({ kind: 'process_signal', pid: 4242, signal: 'TERM', name: 'node' })).toBe('send TERM to pid 4242 (node)');
-    expect(describeMutation({ kind: 'process_signal', pid: 4242, signal: 'KILL', name: null })).toBe('send KILL to pid 4242');
+    expect(describeMutation({ kind: 'service_action', unit: 'nginx.service', action: 'restart' })).toBe(
+      'restart service nginx',
+    );
+    expect(describeMutation({ kind: 'process_signal', pid: 4242, signal: 'TERM', name: 'node' })).toBe(
+      'send TERM to pid 4242 (node)',
+    );
+    expect(describeMutation({ kind: 'process_signal', pid: 4242, signal: 'KILL', name: null })).toBe(
+      'send KILL to pid 4242',
+    );
   });
 
   it('escapes control characters so a file name cannot forge a second line', () => {

@@ -18,7 +18,10 @@ import { parseInput } from './validate.js';
 export type MutationKind = 'service_action' | 'process_signal' | 'file_write' | 'file_delete';
 
 /** A mutation as asked for: its kind and the agent's (not yet validated) input. */
-export type MutationRequest = { kind: MutationKind; input: unknown };
+export interface MutationRequest {
+  kind: MutationKind;
+  input: unknown;
+}
 
 /**
  * The facts about a mutation that decide whether the owner must approve it
@@ -45,21 +48,30 @@ export async function planMutation(req: MutationRequest, ctx: PathContext): Prom
     }
     case 'process_signal': {
       const input = parseInput(processSignalInputSchema, req.input, 'process signal');
-      if (isProtectedPid(input.pid)) throw new FabricError('forbidden', `pid ${input.pid} is init or the daemon itself; it may not be signalled`);
+      if (isProtectedPid(input.pid))
+        throw new FabricError('forbidden', `pid ${input.pid} is init or the daemon itself; it may not be signalled`);
       assertSignallable(input.pid);
       return { kind: 'process_signal', pid: input.pid, signal: input.signal, name: await processName(input.pid) };
     }
     case 'file_write': {
       const input = parseInput(fileWriteInputSchema, req.input, 'file write');
       const t = await inspectTarget(input.path, ctx);
-      if (t.kind === 'directory' || t.kind === 'other') throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be written`);
-      return { kind: 'file_write', path: t.path, where: t.where, exists: t.kind === 'file', bytes: utf8ByteLength(input.content) };
+      if (t.kind === 'directory' || t.kind === 'other')
+        throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be written`);
+      return {
+        kind: 'file_write',
+        path: t.path,
+        where: t.where,
+        exists: t.kind === 'file',
+        bytes: utf8ByteLength(input.content),
+      };
     }
     case 'file_delete': {
       const input = parseInput(fileDeleteInputSchema, req.input, 'file delete');
       const t = await inspectTarget(input.path, ctx);
       if (t.kind === null) throw new FabricError('not_found', `${t.path} does not exist`);
-      if (t.kind !== 'file') throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be deleted`);
+      if (t.kind !== 'file')
+        throw new FabricError('bad_request', `${t.path} is not a regular file; only files can be deleted`);
       return { kind: 'file_delete', path: t.path, where: t.where, bytes: t.bytes ?? 0 };
     }
   }
@@ -94,8 +106,11 @@ const MAX_SHOWN_PATH = 300;
 
 /** A path fit for a one-line prompt: control characters escaped (a file name may hold a newline), long ones cut. */
 function shown(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  const safe = path.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const safe = path.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return safe.length > MAX_SHOWN_PATH ? `…${safe.slice(-MAX_SHOWN_PATH)}` : safe;
 }
 
@@ -116,7 +131,9 @@ export function describeMutation(plan: MutationPlan): string {
       return `send ${plan.signal} to pid ${plan.pid}${plan.name ? ` (${shown(plan.name)})` : ''}`;
     case 'file_write': {
       const where = plan.where === 'outside' ? ' (outside the work dir)' : '';
-      return plan.exists ? `overwrite ${shown(plan.path)} with ${size(plan.bytes)}${where}` : `create ${shown(plan.path)} with ${size(plan.bytes)}${where}`;
+      return plan.exists
+        ? `overwrite ${shown(plan.path)} with ${size(plan.bytes)}${where}`
+        : `create ${shown(plan.path)} with ${size(plan.bytes)}${where}`;
     }
     case 'file_delete':
       return `delete ${shown(plan.path)} (${size(plan.bytes)})${plan.where === 'outside' ? ' (outside the work dir)' : ''}`;

@@ -59,7 +59,11 @@ export function decodeProcAddress(hex: string, littleEndian: boolean): string {
  * The listening sockets in one /proc/net/{tcp,tcp6,udp,udp6} table: TCP in
  * LISTEN, UDP bound with no peer. Malformed lines are skipped.
  */
-export function parseProcNet(text: string, protocol: SocketProtocol, littleEndian = os.endianness() === 'LE'): ProcNetSocket[] {
+export function parseProcNet(
+  text: string,
+  protocol: SocketProtocol,
+  littleEndian = os.endianness() === 'LE',
+): ProcNetSocket[] {
   const wanted = protocol.startsWith('tcp') ? TCP_LISTEN : UDP_UNCONNECTED;
   const sockets: ProcNetSocket[] = [];
   for (const line of text.split('\n').slice(1)) {
@@ -69,7 +73,12 @@ export function parseProcNet(text: string, protocol: SocketProtocol, littleEndia
     if (protocol.startsWith('udp') && !remote.endsWith(':0000')) continue;
     const m = /^([0-9A-F]{8}|[0-9A-F]{32}):([0-9A-F]{4})$/.exec(local);
     if (!m) continue;
-    sockets.push({ protocol, address: decodeProcAddress(m[1]!, littleEndian), port: parseInt(m[2]!, 16), inode: Number(inode) });
+    sockets.push({
+      protocol,
+      address: decodeProcAddress(m[1]!, littleEndian),
+      port: parseInt(m[2]!, 16),
+      inode: Number(inode),
+    });
   }
   return sockets;
 }
@@ -79,10 +88,16 @@ export function parseProcNet(text: string, protocol: SocketProtocol, littleEndia
  * links the daemon may read (its own user's processes, or all as root).
  * Stops as soon as every inode is found.
  */
-export async function socketOwners(inodes: Set<number>, procRoot = '/proc'): Promise<Map<number, { pid: number; name: string }>> {
+export async function socketOwners(
+  inodes: Set<number>,
+  procRoot = '/proc',
+): Promise<Map<number, { pid: number; name: string }>> {
   const owners = new Map<number, { pid: number; name: string }>();
   if (inodes.size === 0) return owners;
-  const pids = (await readdir(procRoot)).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  const pids = (await readdir(procRoot))
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -107,27 +122,39 @@ export async function socketOwners(inodes: Set<number>, procRoot = '/proc'): Pro
 
 async function linuxPorts(procRoot: string): Promise<ListeningPort[]> {
   const tables: SocketProtocol[] = ['tcp', 'tcp6', 'udp', 'udp6'];
-  const sockets = (await Promise.all(tables.map(async (t) => {
-    const text = await readFile(`${procRoot}/net/${t}`, 'utf8').catch(() => '');
-    return parseProcNet(text, t);
-  }))).flat();
+  const sockets = (
+    await Promise.all(
+      tables.map(async (t) => {
+        const text = await readFile(`${procRoot}/net/${t}`, 'utf8').catch(() => '');
+        return parseProcNet(text, t);
+      }),
+    )
+  ).flat();
   const owners = await socketOwners(new Set(sockets.map((s) => s.inode).filter((i) => i > 0)), procRoot);
   return sockets.map((s) => {
     const owner = owners.get(s.inode);
-    return { protocol: s.protocol, address: s.address, port: s.port, pid: owner?.pid ?? null, process: owner?.name ?? null };
+    return {
+      protocol: s.protocol,
+      address: s.address,
+      port: s.port,
+      pid: owner?.pid ?? null,
+      process: owner?.name ?? null,
+    };
   });
 }
 
 /** Elsewhere, systeminformation's `netstat`/`lsof` reading (fixed arguments); TCP listeners only. */
 async function otherPorts(): Promise<ListeningPort[]> {
   const conns = await si.networkConnections();
-  return conns.filter((c) => c.state === 'LISTEN').flatMap((c) => {
-    const port = Number(c.localPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) return [];
-    const protocol: SocketProtocol = c.protocol === 'tcp6' || c.localAddress.includes(':') ? 'tcp6' : 'tcp';
-    const pid = Number.isInteger(c.pid) && c.pid > 0 ? c.pid : null;
-    return [{ protocol, address: c.localAddress, port, pid, process: pid !== null && c.process ? c.process : null }];
-  });
+  return conns
+    .filter((c) => c.state === 'LISTEN')
+    .flatMap((c) => {
+      const port = Number(c.localPort);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) return [];
+      const protocol: SocketProtocol = c.protocol === 'tcp6' || c.localAddress.includes(':') ? 'tcp6' : 'tcp';
+      const pid = Number.isInteger(c.pid) && c.pid > 0 ? c.pid : null;
+      return [{ protocol, address: c.localAddress, port, pid, process: pid !== null && c.process ? c.process : null }];
+    });
 }
 
 /**
@@ -135,7 +162,8 @@ async function otherPorts(): Promise<ListeningPort[]> {
  * the daemon can see it. On Linux read straight from /proc (no command).
  */
 export async function queryPorts(opts: { procRoot?: string; platform?: NodeJS.Platform } = {}): Promise<PortsAnswer> {
-  const ports = (opts.platform ?? process.platform) === 'linux' ? await linuxPorts(opts.procRoot ?? '/proc') : await otherPorts();
+  const ports =
+    (opts.platform ?? process.platform) === 'linux' ? await linuxPorts(opts.procRoot ?? '/proc') : await otherPorts();
   ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port || a.address.localeCompare(b.address));
   return { query: 'ports', ports };
 }

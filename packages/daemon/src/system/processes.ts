@@ -18,6 +18,7 @@ export function toProcessInfo(p: si.Systeminformation.ProcessesProcessData): Pro
   return {
     pid: wholeNonNegative(p.pid),
     parentPid: wholeNonNegative(p.parentPid),
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- ps output can lack any column */
     name: p.name ?? '',
     user: p.user ?? '',
     cpuPercent: nonNegative(p.cpu),
@@ -25,6 +26,7 @@ export function toProcessInfo(p: si.Systeminformation.ProcessesProcessData): Pro
     memRssBytes: wholeNonNegative(p.memRss) * 1024,
     state: p.state ?? '',
     started: p.started ?? '',
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
     command: command.length > MAX_COMMAND ? command.slice(0, MAX_COMMAND) : command,
   };
 }
@@ -40,7 +42,10 @@ const byKey: Record<ProcessesQuery['sort'], (a: ProcessInfo, b: ProcessInfo) => 
  * name substring (in JS: the caller's string never reaches a command),
  * sorted, cut to `limit`.
  */
-export async function queryProcesses(q: ProcessesQuery, source: ProcessSource = () => si.processes()): Promise<ProcessesAnswer> {
+export async function queryProcesses(
+  q: ProcessesQuery,
+  source: ProcessSource = () => si.processes(),
+): Promise<ProcessesAnswer> {
   const table = await source();
   const all = table.list.map(toProcessInfo);
   const needle = q.name?.toLowerCase();

@@ -13,7 +13,7 @@ import { processName } from './mutate.js';
 import { systemQuery } from './query.js';
 import { parsePasswd } from './users.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -22,7 +22,9 @@ describe('system query: processes', () => {
   it("finds this test's own process by name, and the answer parses", async () => {
     const name = await processName(process.pid);
     expect(name).toBeTruthy();
-    const answer = processesAnswerSchema.parse(await systemQuery({ query: 'processes', name: name!.toUpperCase(), limit: 500 }));
+    const answer = processesAnswerSchema.parse(
+      await systemQuery({ query: 'processes', name: name!.toUpperCase(), limit: 500 }),
+    );
     const me = answer.processes.find((p) => p.pid === process.pid);
     expect(me).toMatchObject({ pid: process.pid, parentPid: process.ppid, name });
     expect(me!.memRssBytes).toBeGreaterThan(1024 * 1024);
@@ -79,9 +81,21 @@ describe('system query: network and ports', () => {
 
     const answer = portsAnswerSchema.parse(await systemQuery({ query: 'ports' }));
     const name = await processName(process.pid);
-    expect(answer.ports).toContainEqual({ protocol: 'tcp', address: '127.0.0.1', port: tcpPort, pid: process.pid, process: name });
+    expect(answer.ports).toContainEqual({
+      protocol: 'tcp',
+      address: '127.0.0.1',
+      port: tcpPort,
+      pid: process.pid,
+      process: name,
+    });
     if (process.platform === 'linux') {
-      expect(answer.ports).toContainEqual({ protocol: 'udp', address: '127.0.0.1', port: udpPort, pid: process.pid, process: name });
+      expect(answer.ports).toContainEqual({
+        protocol: 'udp',
+        address: '127.0.0.1',
+        port: udpPort,
+        pid: process.pid,
+        process: name,
+      });
     }
   });
 });
@@ -98,11 +112,16 @@ describe('system query: users', () => {
   it('lists the current user among the accounts, and parses', async () => {
     const me = os.userInfo();
     const answer = usersAnswerSchema.parse(await systemQuery({ query: 'users' }));
-    expect(answer.accounts).toContainEqual(expect.objectContaining({ name: me.username, uid: me.uid, home: me.homedir }));
+    expect(answer.accounts).toContainEqual(
+      expect.objectContaining({ name: me.username, uid: me.uid, home: me.homedir }),
+    );
   });
 
   it('answers no accounts where there is no passwd file', async () => {
-    const answer = await systemQuery({ query: 'users' }, { users: { passwdPath: '/nonexistent/passwd', sessions: async () => [] } });
+    const answer = await systemQuery(
+      { query: 'users' },
+      { users: { passwdPath: '/nonexistent/passwd', sessions: async () => [] } },
+    );
     expect(answer).toEqual({ query: 'users', accounts: [], sessions: [] });
   });
 });
@@ -122,8 +141,24 @@ describe('parsePasswd', () => {
     ].join('\n');
     expect(parsePasswd(text)).toEqual([
       { name: 'root', uid: 0, gid: 0, description: 'root', home: '/root', shell: '/bin/bash', canLogin: true },
-      { name: 'www-data', uid: 33, gid: 33, description: 'www-data,,,', home: '/var/www', shell: '/usr/sbin/nologin', canLogin: false },
-      { name: 'ann', uid: 1000, gid: 1000, description: 'Ann Example', home: '/home/ann', shell: '/bin/zsh', canLogin: true },
+      {
+        name: 'www-data',
+        uid: 33,
+        gid: 33,
+        description: 'www-data,,,',
+        home: '/var/www',
+        shell: '/usr/sbin/nologin',
+        canLogin: false,
+      },
+      {
+        name: 'ann',
+        uid: 1000,
+        gid: 1000,
+        description: 'Ann Example',
+        home: '/home/ann',
+        shell: '/bin/zsh',
+        canLogin: true,
+      },
     ]);
   });
 });

@@ -49,7 +49,10 @@ async function answer(q: SystemQuery, opts: SystemQueryOptions): Promise<SystemQ
  * query's schema before it is returned (a mismatch is a bug: `internal`).
  * `services` throws `unsupported` where systemd does not run.
  */
-export async function systemQuery<Q extends SystemQueryKind>(input: SystemQueryInput & { query: Q }, opts?: SystemQueryOptions): Promise<SystemQueryAnswerFor<Q>>;
+export async function systemQuery<Q extends SystemQueryKind>(
+  input: SystemQueryInput & { query: Q },
+  opts?: SystemQueryOptions,
+): Promise<SystemQueryAnswerFor<Q>>;
 export async function systemQuery(input: unknown, opts?: SystemQueryOptions): Promise<SystemQueryAnswer>;
 export async function systemQuery(input: unknown, opts: SystemQueryOptions = {}): Promise<SystemQueryAnswer> {
   const q = parseInput(systemQueryInputSchema, input, 'system query');
@@ -57,7 +60,10 @@ export async function systemQuery(input: unknown, opts: SystemQueryOptions = {})
   const checked = systemQueryAnswerSchemas[q.query].safeParse(raw);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    throw new FabricError('internal', `the ${q.query} answer did not match its schema (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);
+    throw new FabricError(
+      'internal',
+      `the ${q.query} answer did not match its schema (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`,
+    );
   }
   return checked.data;
 }

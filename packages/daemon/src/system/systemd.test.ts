@@ -8,7 +8,7 @@ import { systemQuery } from './query.js';
 import { installFakeSystemctl } from '../../test/fake-systemctl.js';
 import { LIST_SERVICES_ARGS, parseListUnits, serviceUnitName, type SystemdOptions } from './systemd.js';
 
-const cleanups: Array<() => void> = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
@@ -40,8 +40,20 @@ describe('services on a machine with systemd', () => {
     const fake = fakeSystemd();
     const answer = servicesAnswerSchema.parse(await systemQuery({ query: 'services' }, { systemd: fake.opts }));
     expect(fake.argv()).toEqual([...LIST_SERVICES_ARGS]);
-    expect(answer.services.map((s) => s.name)).toEqual(['cron.service', 'dbus.service', 'nginx.service', 'ghost.service', 'systemd-fsck-root.service']);
-    expect(answer.services[2]).toEqual({ name: 'nginx.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'A high performance web server and a reverse proxy server' });
+    expect(answer.services.map((s) => s.name)).toEqual([
+      'cron.service',
+      'dbus.service',
+      'nginx.service',
+      'ghost.service',
+      'systemd-fsck-root.service',
+    ]);
+    expect(answer.services[2]).toEqual({
+      name: 'nginx.service',
+      load: 'loaded',
+      active: 'failed',
+      sub: 'failed',
+      description: 'A high performance web server and a reverse proxy server',
+    });
   });
 
   it('filters running and failed services in JS', async () => {
@@ -68,24 +80,25 @@ describe('services on a machine with systemd', () => {
     expect(fake.argv()).toEqual(['--no-ask-password', 'stop', '--', 'broken.service']);
   });
 
-  it.each([
-    ['--help'],
-    ['a;rm -rf /'],
-    ['-x'],
-    ['nginx service'],
-    ['$(reboot)'],
-    [''],
-    ['x'.repeat(201)],
-  ])('refuses the service name %j before anything runs', async (service) => {
-    const fake = fakeSystemd();
-    await expect(serviceAction({ service, action: 'restart' }, fake.opts)).rejects.toMatchObject({ code: 'bad_request' });
-    expect(fake.argv()).toBeNull();
-  });
+  it.each([['--help'], ['a;rm -rf /'], ['-x'], ['nginx service'], ['$(reboot)'], [''], ['x'.repeat(201)]])(
+    'refuses the service name %j before anything runs',
+    async (service) => {
+      const fake = fakeSystemd();
+      await expect(serviceAction({ service, action: 'restart' }, fake.opts)).rejects.toMatchObject({
+        code: 'bad_request',
+      });
+      expect(fake.argv()).toBeNull();
+    },
+  );
 
   it('refuses units that are not services, such as reboot.target, before anything runs', async () => {
     const fake = fakeSystemd();
-    await expect(serviceAction({ service: 'reboot.target', action: 'start' }, fake.opts)).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(serviceAction({ service: 'nginx', action: 'reload' }, fake.opts)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(serviceAction({ service: 'reboot.target', action: 'start' }, fake.opts)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+    await expect(serviceAction({ service: 'nginx', action: 'reload' }, fake.opts)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
     expect(fake.argv()).toBeNull();
   });
 });
@@ -94,14 +107,22 @@ describe('services on a machine without systemd', () => {
   it('answers unsupported for the list and for an action, running nothing', async () => {
     const fake = fakeSystemd();
     const opts = { ...fake.opts, probePath: join(tempDir(), 'no-such-dir') };
-    await expect(systemQuery({ query: 'services' }, { systemd: opts })).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('does not run systemd') });
-    await expect(serviceAction({ service: 'nginx', action: 'stop' }, opts)).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(systemQuery({ query: 'services' }, { systemd: opts })).rejects.toMatchObject({
+      code: 'unsupported',
+      message: expect.stringContaining('does not run systemd'),
+    });
+    await expect(serviceAction({ service: 'nginx', action: 'stop' }, opts)).rejects.toMatchObject({
+      code: 'unsupported',
+    });
     expect(fake.argv()).toBeNull();
   });
 
   it('matches what this machine is: a list where /run/systemd/system exists, unsupported where not', async () => {
     const booted = existsSync('/run/systemd/system');
-    const result = await systemQuery({ query: 'services' }).then(() => 'listed', (err: { code: string }) => err.code);
+    const result = await systemQuery({ query: 'services' }).then(
+      () => 'listed',
+      (err: { code: string }) => err.code,
+    );
     expect(result).toBe(booted ? 'listed' : 'unsupported');
   });
 });

@@ -19,10 +19,29 @@ export interface SystemdOptions {
 const DEFAULT_PROBE = '/run/systemd/system';
 
 /** The fixed argv of the service listing; nothing from a caller is ever added to it. */
-export const LIST_SERVICES_ARGS = ['list-units', '--type=service', '--all', '--plain', '--no-legend', '--no-pager'] as const;
+export const LIST_SERVICES_ARGS = [
+  'list-units',
+  '--type=service',
+  '--all',
+  '--plain',
+  '--no-legend',
+  '--no-pager',
+] as const;
 
 /** Unit types systemd knows; a name ending in one of these names that type. */
-const UNIT_SUFFIXES = ['service', 'socket', 'target', 'device', 'mount', 'automount', 'swap', 'timer', 'path', 'slice', 'scope'];
+const UNIT_SUFFIXES = [
+  'service',
+  'socket',
+  'target',
+  'device',
+  'mount',
+  'automount',
+  'swap',
+  'timer',
+  'path',
+  'slice',
+  'scope',
+];
 
 function systemctlPath(opts: SystemdOptions): string {
   if (opts.systemctl) return opts.systemctl;
@@ -42,7 +61,10 @@ export async function hasSystemd(opts: SystemdOptions = {}): Promise<boolean> {
 /** Throws `unsupported` unless systemd runs this machine. */
 export async function requireSystemd(opts: SystemdOptions = {}): Promise<void> {
   if (await hasSystemd(opts)) return;
-  throw new FabricError('unsupported', `this machine does not run systemd: services can be listed and managed only where systemd is the init system (${process.platform})`);
+  throw new FabricError(
+    'unsupported',
+    `this machine does not run systemd: services can be listed and managed only where systemd is the init system (${process.platform})`,
+  );
 }
 
 /**
@@ -55,7 +77,10 @@ export async function systemctl(args: readonly string[], opts: SystemdOptions = 
   try {
     return await runCommand(systemctlPath(opts), args, { timeoutMs: opts.timeoutMs ?? 60_000, env });
   } catch (err) {
-    throw new FabricError('unsupported', `systemctl could not be run (${(err as NodeJS.ErrnoException).code ?? 'error'}): is systemd installed?`);
+    throw new FabricError(
+      'unsupported',
+      `systemctl could not be run (${(err as NodeJS.ErrnoException).code ?? 'error'}): is systemd installed?`,
+    );
   }
 }
 
@@ -103,6 +128,7 @@ export function serviceUnitName(name: string): string {
     if (dot === 0) throw new FabricError('bad_request', 'name the service, e.g. "nginx" or "nginx.service"');
     return name;
   }
-  if (UNIT_SUFFIXES.includes(suffix)) throw new FabricError('bad_request', `only services can be managed, not a .${suffix} unit`);
+  if (UNIT_SUFFIXES.includes(suffix))
+    throw new FabricError('bad_request', `only services can be managed, not a .${suffix} unit`);
   return `${name}.service`;
 }

@@ -68,10 +68,12 @@ export async function queryUsers(sources: UsersSources = {}): Promise<UsersAnswe
   const text = await readCapped(sources.passwdPath ?? '/etc/passwd', MAX_PASSWD_BYTES);
   const logged = await (sources.sessions ?? (() => si.users()))().catch(() => []);
   const sessions: Session[] = logged.map((u) => ({
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- who output can lack any column */
     user: u.user ?? '',
     tty: u.tty ?? '',
     since: [u.date, u.time].filter((s) => s && s.length > 0).join(' '),
     from: u.ip ?? '',
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   }));
   return { query: 'users', accounts: text === null ? [] : parsePasswd(text), sessions };
 }

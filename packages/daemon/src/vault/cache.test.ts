@@ -24,8 +24,12 @@ describe('CredentialCache', () => {
   it('replaces an older version, zeroing it', async () => {
     const device = await generateIdentity();
     const cache = new CredentialCache(() => device.identity);
-    const v1 = (await cache.resolve([{ name: 'K', version: 1, ciphertext: await encryptEntry('value-one', [device.recipient]) }])).get('K')!;
-    const v2 = (await cache.resolve([{ name: 'K', version: 2, ciphertext: await encryptEntry('value-two', [device.recipient]) }])).get('K')!;
+    const v1 = (
+      await cache.resolve([{ name: 'K', version: 1, ciphertext: await encryptEntry('value-one', [device.recipient]) }])
+    ).get('K')!;
+    const v2 = (
+      await cache.resolve([{ name: 'K', version: 2, ciphertext: await encryptEntry('value-two', [device.recipient]) }])
+    ).get('K')!;
     expect(new TextDecoder().decode(v2)).toBe('value-two');
     expect(v1.every((b) => b === 0)).toBe(true);
     cache.clear();
@@ -36,9 +40,14 @@ describe('CredentialCache', () => {
     const device = await generateIdentity();
     const other = await generateIdentity();
     const ciphertext = await encryptEntry('secret', [other.recipient]);
-    await expect(new CredentialCache(() => device.identity).resolve([{ name: 'X', version: 1, ciphertext }]))
-      .rejects.toMatchObject({ code: 'credential_unavailable', message: expect.stringContaining('optimal vault enrol') });
-    await expect(new CredentialCache(() => null).resolve([{ name: 'X', version: 1, ciphertext }]))
-      .rejects.toMatchObject({ code: 'credential_unavailable' });
+    await expect(
+      new CredentialCache(() => device.identity).resolve([{ name: 'X', version: 1, ciphertext }]),
+    ).rejects.toMatchObject({
+      code: 'credential_unavailable',
+      message: expect.stringContaining('optimal vault enrol'),
+    });
+    await expect(
+      new CredentialCache(() => null).resolve([{ name: 'X', version: 1, ciphertext }]),
+    ).rejects.toMatchObject({ code: 'credential_unavailable' });
   });
 });

@@ -18,7 +18,10 @@ interface Cached {
 export class CredentialCache {
   private readonly entries = new Map<string, Cached>();
 
-  constructor(private readonly identity: () => string | null, private readonly ttlMs = CREDENTIAL_TTL_MS) {}
+  constructor(
+    private readonly identity: () => string | null,
+    private readonly ttlMs = CREDENTIAL_TTL_MS,
+  ) {}
 
   /**
    * The plaintext of each credential, decrypting what is not cached. Throws
@@ -43,14 +46,18 @@ export class CredentialCache {
 
   private async one(c: SessionCredential): Promise<Uint8Array> {
     const hit = this.entries.get(c.name);
-    if (hit && hit.version === c.version) return hit.plaintext;
+    if (hit?.version === c.version) return hit.plaintext;
     const identity = this.identity();
-    if (!identity) throw new FabricError('credential_unavailable', 'this device has no vault key; pair it again to make one');
+    if (!identity)
+      throw new FabricError('credential_unavailable', 'this device has no vault key; pair it again to make one');
     let plaintext: Uint8Array;
     try {
       plaintext = await decryptEntry(c.ciphertext, [identity]);
     } catch {
-      throw new FabricError('credential_unavailable', `this device cannot decrypt ${c.name}: it is not a recipient of that entry; run "optimal vault enrol"`);
+      throw new FabricError(
+        'credential_unavailable',
+        `this device cannot decrypt ${c.name}: it is not a recipient of that entry; run "optimal vault enrol"`,
+      );
     }
     if (hit) this.evict(c.name);
     const timer = setTimeout(() => this.evict(c.name), this.ttlMs);

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { generateIdentity, type VaultIdentity } from '@fabric/vault';
 import { writePrivateJson } from '@fabric/node';
 
-const keyFileSchema = z.object({ identity: z.string().startsWith('AGE-SECRET-KEY-'), recipient: z.string().startsWith('age1') });
+const keyFileSchema = z.object({
+  identity: z.string().startsWith('AGE-SECRET-KEY-'),
+  recipient: z.string().startsWith('age1'),
+});
 
 export function deviceKeyPath(dataDir: string): string {
   return join(dataDir, 'vault.key');

@@ -5,7 +5,13 @@ const SECRET = 'sk-live-0123456789abcdef';
 
 describe('Redactor', () => {
   it('masks a secret as is and JSON-escaped, and leaves short values alone', () => {
-    const r = new Redactor(new Map([['KEY', SECRET], ['QUOTED', 'pa"ss\\word'], ['PIN', '123']]));
+    const r = new Redactor(
+      new Map([
+        ['KEY', SECRET],
+        ['QUOTED', 'pa"ss\\word'],
+        ['PIN', '123'],
+      ]),
+    );
     expect(r.redact(`token=${SECRET} again ${SECRET}`)).toBe('token=[redacted:KEY] again [redacted:KEY]');
     expect(r.redact(JSON.stringify({ v: 'pa"ss\\word' }))).toBe('{"v":"[redacted:QUOTED]"}');
     expect(r.redact('pin 123')).toBe('pin 123');

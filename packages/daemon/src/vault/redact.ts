@@ -9,11 +9,11 @@ export const MIN_REDACT_LENGTH = 4;
  * back until the next chunk (or `flush`).
  */
 export class Redactor {
-  private readonly needles: Array<{ text: string; mask: string }>;
+  private readonly needles: { text: string; mask: string }[];
   private readonly longest: number;
 
   constructor(secrets: ReadonlyMap<string, string>) {
-    const needles: Array<{ text: string; mask: string }> = [];
+    const needles: { text: string; mask: string }[] = [];
     for (const [name, value] of secrets) {
       if (value.length < MIN_REDACT_LENGTH) continue;
       const mask = `[redacted:${name}]`;

@@ -22,7 +22,9 @@ import { createInterface } from 'node:readline';
 
 // One directory of fakes can stand in for several CLIs: FAKE_CLI_SCENARIO_<NAME>
 // (the name it was invoked as, upper-case) wins over FAKE_CLI_SCENARIO.
-const invokedAs = basename(process.argv[1]).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+const invokedAs = basename(process.argv[1])
+  .toUpperCase()
+  .replace(/[^A-Z0-9]/g, '_');
 const scenarioFile = process.env[`FAKE_CLI_SCENARIO_${invokedAs}`] ?? process.env.FAKE_CLI_SCENARIO;
 const scenario = JSON.parse(readFileSync(scenarioFile, 'utf8'));
 const argv = process.argv.slice(2);
@@ -30,21 +32,34 @@ const stdinLines = [];
 const waiters = [];
 let stdinClosed = false;
 const rl = createInterface({ input: process.stdin });
-rl.on('line', (l) => { stdinLines.push(l); flush(); });
-rl.on('close', () => { stdinClosed = true; flush(); });
-function flush() { for (const w of waiters.splice(0)) w(); }
-const waitFor = (cond) => new Promise((resolve) => {
-  const check = () => (cond() ? resolve() : waiters.push(check));
-  check();
+rl.on('line', (l) => {
+  stdinLines.push(l);
+  flush();
 });
+rl.on('close', () => {
+  stdinClosed = true;
+  flush();
+});
+function flush() {
+  for (const w of waiters.splice(0)) w();
+}
+const waitFor = (cond) =>
+  new Promise((resolve) => {
+    const check = () => (cond() ? resolve() : waiters.push(check));
+    check();
+  });
 
 const mcpResults = [];
 
 function record(exitCode) {
   if (!scenario.record) return;
   const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (/^(FAKE_|ANTHROPIC|OPENAI|MOONSHOT|KIMI|OPENCODE|OPENCLAW|FABRIC)/.test(k)) env[k] = v;
-  appendFileSync(scenario.record, JSON.stringify({ argv, env, stdin: stdinLines, exitCode, cwd: process.cwd(), mcp: mcpResults }) + '\n');
+  for (const [k, v] of Object.entries(process.env))
+    if (/^(FAKE_|ANTHROPIC|OPENAI|MOONSHOT|KIMI|OPENCODE|OPENCLAW|FABRIC)/.test(k)) env[k] = v;
+  appendFileSync(
+    scenario.record,
+    JSON.stringify({ argv, env, stdin: stdinLines, exitCode, cwd: process.cwd(), mcp: mcpResults }) + '\n',
+  );
 }
 
 /** The stdio MCP server `name` as this CLI was told to start it: {command, args, env}. */
@@ -54,7 +69,8 @@ function mcpServerFromArgv(name) {
     // Claude Code: a JSON config; env values may be ${VAR} references to the CLI's own environment.
     const server = JSON.parse(argv[at + 1]).mcpServers[name];
     const env = {};
-    for (const [k, v] of Object.entries(server.env ?? {})) env[k] = String(v).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => process.env[n] ?? '');
+    for (const [k, v] of Object.entries(server.env ?? {}))
+      env[k] = String(v).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => process.env[n] ?? '');
     return { command: server.command, args: server.args ?? [], env };
   }
   // Codex: `-c mcp_servers.<name>.<key>=<TOML value>`; env_vars names variables passed on from the CLI's environment.
@@ -74,7 +90,13 @@ async function callMcp({ server: name = 'fabric', tool, arguments: args = {} }) 
   const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
   const server = mcpServerFromArgv(name);
   const client = new Client({ name: `fake-${invokedAs.toLowerCase()}`, version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: { PATH: process.env.PATH ?? '', ...server.env } }));
+  await client.connect(
+    new StdioClientTransport({
+      command: server.command,
+      args: server.args,
+      env: { PATH: process.env.PATH ?? '', ...server.env },
+    }),
+  );
   try {
     const result = await client.callTool({ name: tool, arguments: args });
     mcpResults.push({ tool, isError: result.isError === true, text: result.content?.[0]?.text ?? null });
@@ -84,10 +106,11 @@ async function callMcp({ server: name = 'fabric', tool, arguments: args = {} }) 
 }
 
 /** Resolves when `file` exists: the test's signal to go on, however long the machine takes to get there. */
-const opened = (file) => new Promise((resolve) => {
-  const check = () => (existsSync(file) ? resolve() : setTimeout(check, 20));
-  check();
-});
+const opened = (file) =>
+  new Promise((resolve) => {
+    const check = () => (existsSync(file) ? resolve() : setTimeout(check, 20));
+    check();
+  });
 
 const out = (line) => new Promise((resolve) => process.stdout.write(line + '\n', resolve));
 
@@ -96,7 +119,9 @@ async function run(steps) {
     if ('print' in step) await out(step.print);
     else if ('stderr' in step) process.stderr.write(step.stderr + '\n');
     else if ('replay' in step) {
-      const lines = readFileSync(step.replay, 'utf8').split('\n').filter((l) => l.length > 0);
+      const lines = readFileSync(step.replay, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0);
       for (const l of lines.slice(step.from ?? 0, step.to ?? lines.length)) await out(l);
     } else if ('read' in step) {
       const target = stdinLines.length + step.read;
@@ -105,8 +130,12 @@ async function run(steps) {
     else if ('sleep' in step) await new Promise((r) => setTimeout(r, step.sleep));
     else if ('gate' in step) await opened(join(dirname(scenarioFile), step.gate));
     else if ('mcp' in step) await callMcp(step.mcp);
-    else if ('when' in step) { if (argv.includes(step.when)) { const code = await run(step.steps); if (code !== undefined) return code; } }
-    else if ('exit' in step) return step.exit;
+    else if ('when' in step) {
+      if (argv.includes(step.when)) {
+        const code = await run(step.steps);
+        if (code !== undefined) return code;
+      }
+    } else if ('exit' in step) return step.exit;
   }
   return undefined;
 }

@@ -7,7 +7,11 @@ afterEach(() => fake?.remove());
 
 describe('the fake CLI', () => {
   it('answers --version, prints its scenario, records argv and stdin', () => {
-    fake = installFakeCli('claude', [{ print: '{"type":"system"}' }, { read: 1 }, { print: 'done' }, { exit: 3 }], '2.1.0');
+    fake = installFakeCli(
+      'claude',
+      [{ print: '{"type":"system"}' }, { read: 1 }, { print: 'done' }, { exit: 3 }],
+      '2.1.0',
+    );
     const env = { ...process.env, PATH: fake.path };
     expect(execFileSync('claude', ['--version'], { env, encoding: 'utf8' }).trim()).toBe('2.1.0');
     let out = '';

@@ -11,8 +11,13 @@ export function harnessFixture(name: string): string {
 }
 
 export type Step =
-  | { print: string } | { stderr: string } | { replay: string; from?: number; to?: number }
-  | { read: number } | { readUntilEof: true } | { sleep: number } | { exit: number }
+  | { print: string }
+  | { stderr: string }
+  | { replay: string; from?: number; to?: number }
+  | { read: number }
+  | { readUntilEof: true }
+  | { sleep: number }
+  | { exit: number }
   /** Wait until the test calls `open(name)`: a signal, instead of a window the machine must fit in. */
   | { gate: string }
   | { when: string; steps: Step[] }
@@ -26,7 +31,14 @@ export interface FakeCli {
   /** Replace the scenario (takes effect on the next call). */
   script(steps: Step[], version?: string): void;
   /** Every call so far: argv, selected env, stdin lines, exit code, cwd. */
-  calls(): Array<{ argv: string[]; env: Record<string, string>; stdin: string[]; exitCode: number; cwd: string; mcp: Array<{ tool: string; isError: boolean; text: string | null }> }>;
+  calls(): {
+    argv: string[];
+    env: Record<string, string>;
+    stdin: string[];
+    exitCode: number;
+    cwd: string;
+    mcp: { tool: string; isError: boolean; text: string | null }[];
+  }[];
   /** Open the gate `name`: a fake waiting at `{ gate: name }` goes on. */
   open(name: string): void;
   remove(): void;
@@ -34,7 +46,8 @@ export interface FakeCli {
 
 /** A gate name is a plain file name next to the scenario file. */
 function gateFile(dir: string, name: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.endsWith('.json') || name.endsWith('.jsonl')) throw new Error(`not a gate name: ${name}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.endsWith('.json') || name.endsWith('.jsonl'))
+    throw new Error(`not a gate name: ${name}`);
   return join(dir, name);
 }
 
@@ -51,7 +64,8 @@ export function installFakeCli(bin: string, steps: Step[] = [], version = '1.0.0
   chmodSync(SCRIPT, 0o755);
   const scenarioFile = join(binDir, 'scenario.json');
   const recordFile = join(binDir, 'calls.jsonl');
-  const write = (s: Step[], v: string) => writeFileSync(scenarioFile, JSON.stringify({ version: v, record: recordFile, steps: s }));
+  const write = (s: Step[], v: string) =>
+    writeFileSync(scenarioFile, JSON.stringify({ version: v, record: recordFile, steps: s }));
   write(steps, version);
   process.env.FAKE_CLI_SCENARIO = scenarioFile;
   return {
@@ -59,7 +73,13 @@ export function installFakeCli(bin: string, steps: Step[] = [], version = '1.0.0
     path: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
     script: (s, v = version) => write(s, v),
     open: (name) => writeFileSync(gateFile(binDir, name), ''),
-    calls: () => (existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
+    calls: () =>
+      existsSync(recordFile)
+        ? readFileSync(recordFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [],
     remove: () => rmSync(binDir, { recursive: true, force: true }),
   };
 }
@@ -78,9 +98,15 @@ export function installFakeClis(scenarios: Record<string, { steps: Step[]; versi
 } {
   const binDir = mkdtempSync(join(tmpdir(), 'fake-clis-'));
   chmodSync(SCRIPT, 0o755);
-  const files = (bin: string) => ({ scenario: join(binDir, `${bin}.scenario.json`), record: join(binDir, `${bin}.calls.jsonl`) });
+  const files = (bin: string) => ({
+    scenario: join(binDir, `${bin}.scenario.json`),
+    record: join(binDir, `${bin}.calls.jsonl`),
+  });
   const write = (bin: string, steps: Step[], version?: string) =>
-    writeFileSync(files(bin).scenario, JSON.stringify({ version: version ?? '1.0.0-fake', record: files(bin).record, steps }));
+    writeFileSync(
+      files(bin).scenario,
+      JSON.stringify({ version: version ?? '1.0.0-fake', record: files(bin).record, steps }),
+    );
   for (const [bin, s] of Object.entries(scenarios)) {
     symlinkSync(SCRIPT, join(binDir, bin));
     write(bin, s.steps, s.version);
@@ -91,11 +117,22 @@ export function installFakeClis(scenarios: Record<string, { steps: Step[]; versi
       PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
       // The fakes live (and record their calls) under /tmp, which a session's sandbox replaces with its own.
       FABRIC_SANDBOX_BIND: binDir,
-      ...Object.fromEntries(Object.keys(scenarios).map((bin) => [`FAKE_CLI_SCENARIO_${bin.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, files(bin).scenario])),
+      ...Object.fromEntries(
+        Object.keys(scenarios).map((bin) => [
+          `FAKE_CLI_SCENARIO_${bin.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`,
+          files(bin).scenario,
+        ]),
+      ),
     }),
     script: (bin, steps) => write(bin, steps),
     open: (name) => writeFileSync(gateFile(binDir, name), ''),
-    calls: (bin) => (existsSync(files(bin).record) ? readFileSync(files(bin).record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
+    calls: (bin) =>
+      existsSync(files(bin).record)
+        ? readFileSync(files(bin).record, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [],
     remove: () => rmSync(binDir, { recursive: true, force: true }),
   };
 }

@@ -17,10 +17,14 @@ const countSchema = z.number().int().nonnegative();
 export const memoryIdSchema = z.string().regex(/^mem_[A-Za-z0-9_-]{8,64}$/, 'malformed memory id');
 
 /** A category: one word-ish name (`note`, `decision`, `session.summary`). */
-export const memoryCategorySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'a category is 1-64 of letters, digits and . _ : -');
+export const memoryCategorySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'a category is 1-64 of letters, digits and . _ : -');
 
 /** A tag: letters and digits of any script, and . _ : / - inside. */
-export const memoryTagSchema = z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N}._:/-]{0,63}$/u, 'a tag is 1-64 letters, digits and . _ : / -');
+export const memoryTagSchema = z
+  .string()
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N}._:/-]{0,63}$/u, 'a tag is 1-64 letters, digits and . _ : / -');
 export const memoryTagsSchema = z.array(memoryTagSchema).max(32);
 
 /** Longest `detail` of a stored memory, in characters. */

@@ -147,7 +147,9 @@ export type IncidentListAnswer = z.infer<typeof incidentListAnswerSchema>;
  * `bak_<UTC time to the ms>_<8 random>`: sorts by creation time, and its
  * fixed alphabet keeps it a single safe path segment (no `/`, no `..`).
  */
-export const backupIdSchema = z.string().regex(/^bak_\d{8}T\d{9}Z_[a-z0-9]{8}$/, 'malformed backup id (bak_<yyyymmdd>T<hhmmssmmm>Z_<8 chars>)');
+export const backupIdSchema = z
+  .string()
+  .regex(/^bak_\d{8}T\d{9}Z_[a-z0-9]{8}$/, 'malformed backup id (bak_<yyyymmdd>T<hhmmssmmm>Z_<8 chars>)');
 
 /** What a backup holds: the ledger's and the records' databases, and the memory files. */
 export const backupPartSchema = z.enum(['ledger', 'agent', 'memory']);
@@ -157,10 +159,17 @@ export type BackupPart = z.infer<typeof backupPartSchema>;
  * A file's place inside a backup: `ledger.db`, `agent.db` or `memory/<relative path>`,
  * `/`-separated, never absolute and never with an empty, `.` or `..` segment.
  */
-export const backupFilePathSchema = z.string().max(4096).refine(
-  (p) => /^(ledger\.db|agent\.db|memory\/.+)$/.test(p) && !p.includes('\\') && !p.includes('\0') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
-  'not a path a backup may hold',
-);
+export const backupFilePathSchema = z
+  .string()
+  .max(4096)
+  .refine(
+    (p) =>
+      /^(ledger\.db|agent\.db|memory\/.+)$/.test(p) &&
+      !p.includes('\\') &&
+      !p.includes('\0') &&
+      p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+    'not a path a backup may hold',
+  );
 
 export const backupFileSchema = z.object({
   path: backupFilePathSchema,
@@ -265,7 +274,10 @@ export const fabricAgentExtensionSchema = z.object({
   tools: z.array(namedItemSchema),
   skills: z.array(namedItemSchema),
   /** The device's ledger key (raw Ed25519, unpadded base64url) that signs its checkpoints; null when not known. */
-  ledgerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/).nullable(),
+  ledgerPublicKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .nullable(),
 });
 export type FabricAgentExtension = z.infer<typeof fabricAgentExtensionSchema>;
 
@@ -296,10 +308,15 @@ export type AgentCard = z.infer<typeof agentCardSchema>;
 // ---- skills -----------------------------------------------------------------
 
 /** A skill's name: lowercase words joined by `-`, the same as its directory. */
-export const skillNameSchema = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a skill name is lowercase words joined by -').max(64);
+export const skillNameSchema = z
+  .string()
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a skill name is lowercase words joined by -')
+  .max(64);
 
 /** A tool name as skills cite it (`system_query`). */
-export const skillToolNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name is lowercase letters, digits and _');
+export const skillToolNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name is lowercase letters, digits and _');
 
 /** The YAML frontmatter of a `SKILL.md`: unknown keys are refused. */
 export const skillFrontmatterSchema = z.strictObject({

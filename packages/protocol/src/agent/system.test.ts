@@ -11,7 +11,11 @@ import {
 
 describe('system schemas', () => {
   it('fills query defaults and refuses unknown keys', () => {
-    expect(systemQueryInputSchema.parse({ query: 'processes' })).toEqual({ query: 'processes', sort: 'cpu', limit: 50 });
+    expect(systemQueryInputSchema.parse({ query: 'processes' })).toEqual({
+      query: 'processes',
+      sort: 'cpu',
+      limit: 50,
+    });
     expect(systemQueryInputSchema.parse({ query: 'services' })).toEqual({ query: 'services', state: 'all' });
     expect(systemQueryInputSchema.safeParse({ query: 'network', iface: 'eth0' }).success).toBe(false);
   });
@@ -45,11 +49,23 @@ describe('system schemas', () => {
     expect(utf8ByteLength('€')).toBe(3);
     expect(utf8ByteLength('😀')).toBe(4);
     expect(utf8ByteLength('\ud800x')).toBe(4);
-    expect(fileWriteInputSchema.safeParse({ path: '/x', content: '€'.repeat(FILE_WRITE_MAX_BYTES / 3 + 1) }).success).toBe(false);
+    expect(
+      fileWriteInputSchema.safeParse({ path: '/x', content: '€'.repeat(FILE_WRITE_MAX_BYTES / 3 + 1) }).success,
+    ).toBe(false);
   });
 
   it('picks the answer schema by query', () => {
-    expect(systemQueryAnswerSchema.safeParse({ query: 'ports', ports: [{ protocol: 'tcp', address: '::', port: 22, pid: null, process: null }] }).success).toBe(true);
-    expect(systemQueryAnswerSchema.safeParse({ query: 'ports', ports: [{ protocol: 'sctp', address: '::', port: 22, pid: null, process: null }] }).success).toBe(false);
+    expect(
+      systemQueryAnswerSchema.safeParse({
+        query: 'ports',
+        ports: [{ protocol: 'tcp', address: '::', port: 22, pid: null, process: null }],
+      }).success,
+    ).toBe(true);
+    expect(
+      systemQueryAnswerSchema.safeParse({
+        query: 'ports',
+        ports: [{ protocol: 'sctp', address: '::', port: 22, pid: null, process: null }],
+      }).success,
+    ).toBe(false);
   });
 });

@@ -22,14 +22,16 @@ export const systemHealthSchema = z.object({
     usagePercent: percentSchema,
   }),
   ram: z.object({ totalBytes: bytesSchema, usedBytes: bytesSchema, availableBytes: bytesSchema }),
-  disk: z.array(z.object({
-    mount: z.string(),
-    fs: z.string(),
-    type: z.string(),
-    sizeBytes: bytesSchema,
-    usedBytes: bytesSchema,
-    usePercent: percentSchema,
-  })),
+  disk: z.array(
+    z.object({
+      mount: z.string(),
+      fs: z.string(),
+      type: z.string(),
+      sizeBytes: bytesSchema,
+      usedBytes: bytesSchema,
+      usePercent: percentSchema,
+    }),
+  ),
   /** Load averages over 1, 5 and 15 minutes (all 0 where the OS has none). */
   load: z.object({ one: z.number().nonnegative(), five: z.number().nonnegative(), fifteen: z.number().nonnegative() }),
   uptimeSeconds: z.number().nonnegative(),
@@ -253,7 +255,12 @@ export type SystemQueryAnswerFor<Q extends SystemQueryKind> = z.infer<(typeof sy
  * A systemd service name as the agent may spell it: unit-name characters
  * only, never starting with `-` (it would read as an option).
  */
-export const serviceNameSchema = z.string().regex(/^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,199}$/, 'a service name has 1-200 of A-Z a-z 0-9 @ . _ : - and does not start with -');
+export const serviceNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9@._:][A-Za-z0-9@._:-]{0,199}$/,
+    'a service name has 1-200 of A-Z a-z 0-9 @ . _ : - and does not start with -',
+  );
 
 export const serviceActionSchema = z.enum(['start', 'stop', 'restart']);
 export type ServiceAction = z.infer<typeof serviceActionSchema>;
@@ -283,7 +290,11 @@ export type ProcessSignal = z.infer<typeof processSignalSchema>;
 
 /** `system.signal`: send one signal to one process. */
 export const processSignalInputSchema = z.strictObject({
-  pid: z.number().int().positive().max(2 ** 31 - 1),
+  pid: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1),
   signal: processSignalSchema,
 });
 export type ProcessSignalInput = z.infer<typeof processSignalInputSchema>;
@@ -318,12 +329,17 @@ export function utf8ByteLength(text: string): number {
 }
 
 /** An absolute path as the agent names it; the daemon resolves and classifies it. */
-const filePathSchema = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path may not contain NUL');
+const filePathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path may not contain NUL');
 
 /** `system.write`: create or replace one file with UTF-8 text. */
 export const fileWriteInputSchema = z.strictObject({
   path: filePathSchema,
-  content: z.string()
+  content: z
+    .string()
     .max(FILE_WRITE_MAX_BYTES)
     .refine((c) => utf8ByteLength(c) <= FILE_WRITE_MAX_BYTES, `content is at most ${FILE_WRITE_MAX_BYTES} bytes`),
   /**
@@ -331,7 +347,10 @@ export const fileWriteInputSchema = z.strictObject({
    * are not accepted. Omitted: an existing file keeps its mode, a new one
    * gets the default (0666 less the daemon's umask).
    */
-  mode: z.string().regex(/^0?[0-7]{3}$/, 'mode is octal permission bits, e.g. "0644"').optional(),
+  mode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'mode is octal permission bits, e.g. "0644"')
+    .optional(),
 });
 export type FileWriteInput = z.infer<typeof fileWriteInputSchema>;
 
@@ -341,7 +360,10 @@ export const fileWriteAnswerSchema = z.object({
   bytes: bytesSchema,
   /** No file was there before. */
   created: z.boolean(),
-  previousSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  previousSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type FileWriteAnswer = z.infer<typeof fileWriteAnswerSchema>;

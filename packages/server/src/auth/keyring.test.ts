@@ -48,13 +48,21 @@ describe('KeyRing and Tokens', () => {
   });
 
   /** A person's token; `Tokens.sign` is typed for the `browser | cli` pair rather than one of them alone. */
-  const signUser = (typ: 'browser' | 'cli', body: { sub: string; role: 'owner' | 'member'; name: string }) => tokens.sign(typ, body);
+  const signUser = (typ: 'browser' | 'cli', body: { sub: string; role: 'owner' | 'member'; name: string }) =>
+    tokens.sign(typ, body);
 
   describe('signing and verifying', () => {
     it('round-trips a browser token with its claims and a 12 h expiry', async () => {
       const { token, expiresAt, jti } = await signUser('browser', { sub: 'usr_alice', role: 'owner', name: 'alice' });
       const claims = await tokens.verify(token, ['browser', 'cli']);
-      expect(claims).toMatchObject({ typ: 'browser', sub: 'usr_alice', role: 'owner', name: 'alice', iss: 'fabric', jti });
+      expect(claims).toMatchObject({
+        typ: 'browser',
+        sub: 'usr_alice',
+        role: 'owner',
+        name: 'alice',
+        iss: 'fabric',
+        jti,
+      });
       expect(expiresAt).toBe(claims.exp * 1000);
       expect(claims.exp - claims.iat).toBe(12 * 60 * 60);
     });
@@ -71,7 +79,11 @@ describe('KeyRing and Tokens', () => {
 
     it('round-trips a pairing token with the jti it was given', async () => {
       const { token } = await tokens.sign('pairing', { sub: 'usr_alice' }, 'pairing-jti-1');
-      expect(await tokens.verify(token, ['pairing'])).toMatchObject({ typ: 'pairing', sub: 'usr_alice', jti: 'pairing-jti-1' });
+      expect(await tokens.verify(token, ['pairing'])).toMatchObject({
+        typ: 'pairing',
+        sub: 'usr_alice',
+        jti: 'pairing-jti-1',
+      });
     });
 
     it('gives every token a different jti', async () => {
@@ -97,7 +109,7 @@ describe('KeyRing and Tokens', () => {
       pairing: { sub: 'usr_alice' },
     } as const;
 
-    it.each(Object.keys(bodies) as Array<keyof typeof bodies>)(
+    it.each(Object.keys(bodies) as (keyof typeof bodies)[])(
       'accepts a %s token until its lifetime is over, then says token_expired',
       async (typ) => {
         const { token } = await tokens.sign(typ, bodies[typ] as never);
@@ -123,7 +135,9 @@ describe('KeyRing and Tokens', () => {
       const [header, payload, signature] = token.split('.');
       const mid = Math.floor(signature!.length / 2);
       const altered = signature!.slice(0, mid) + (signature![mid] === 'A' ? 'B' : 'A') + signature!.slice(mid + 1);
-      expect((await rejection(tokens.verify(`${header}.${payload}.${altered}`, ['device']))).code).toBe('token_invalid');
+      expect((await rejection(tokens.verify(`${header}.${payload}.${altered}`, ['device']))).code).toBe(
+        'token_invalid',
+      );
     });
 
     it('refuses an unsigned token that names a real key', async () => {
@@ -216,7 +230,9 @@ describe('KeyRing and Tokens', () => {
       const restarted = new KeyRing(db, clock);
       await restarted.load();
       expect(restarted.current().kid).not.toBe(kidOf(old.token));
-      await expect(new Tokens(restarted, clock).verify(old.token, ['device'])).resolves.toMatchObject({ sub: 'dev_laptop01' });
+      await expect(new Tokens(restarted, clock).verify(old.token, ['device'])).resolves.toMatchObject({
+        sub: 'dev_laptop01',
+      });
     });
 
     it('honours a custom rotateAfterMs', async () => {
@@ -237,7 +253,7 @@ describe('KeyRing and Tokens', () => {
       await expect(new Tokens(other, clock).verify(token, ['device'])).resolves.toMatchObject({ sub: 'dev_laptop01' });
     });
 
-    it('verify each other\'s tokens after one rotates and the other reloads', async () => {
+    it("verify each other's tokens after one rotates and the other reloads", async () => {
       const other = new KeyRing(db, clock);
       await other.load();
       const otherTokens = new Tokens(other, clock);

@@ -28,7 +28,11 @@ export class KeyRing {
   private keys: SigningKey[] = [];
   private readonly rotateAfterMs: number;
 
-  constructor(private readonly db: Db, private readonly clock: Clock, opts: KeyRingOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    opts: KeyRingOptions = {},
+  ) {
     this.rotateAfterMs = opts.rotateAfterMs ?? 7 * DAY;
   }
 
@@ -58,10 +62,14 @@ export class KeyRing {
     const kid = `k${now.toString(36)}${randomBytes(3).toString('hex')}`;
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
-      await trx.insertInto('signing_keys')
+      await trx
+        .insertInto('signing_keys')
         .values({ kid, secret: randomBytes(32).toString('base64url'), created_at: now, retired_at: null })
         .execute();
-      await trx.deleteFrom('signing_keys').where('retired_at', '<', now - LONGEST_TOKEN_MS).execute();
+      await trx
+        .deleteFrom('signing_keys')
+        .where('retired_at', '<', now - LONGEST_TOKEN_MS)
+        .execute();
     });
     await this.reload();
   }

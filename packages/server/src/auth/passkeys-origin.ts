@@ -9,7 +9,8 @@ export interface RelyingParty {
 }
 
 /** A Host header value: a DNS name or `localhost`, an optional port. IP literals and anything else are refused. */
-const HOST = /^(?<name>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(?<port>\d{1,5}))?$/;
+const HOST =
+  /^(?<name>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(?<port>\d{1,5}))?$/;
 
 /**
  * The relying party for one request.
@@ -34,27 +35,40 @@ const HOST = /^(?<name>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0
  * that says so, and IP-literal hosts are refused because an rp id must be a
  * domain name.
  */
-export function relyingPartyFor(req: { protocol: string; headers: { host?: string | undefined } }, publicOrigin?: string): RelyingParty {
+export function relyingPartyFor(
+  req: { protocol: string; headers: { host?: string | undefined } },
+  publicOrigin?: string,
+): RelyingParty {
   const host = (req.headers.host ?? '').trim().toLowerCase();
   if (publicOrigin) {
     const pinned = new URL(publicOrigin);
     if (host && host !== pinned.host) {
-      throw new FabricError('bad_request', `passkeys work at ${pinned.origin} only (FABRIC_PUBLIC_ORIGIN); this request came to ${host}`);
+      throw new FabricError(
+        'bad_request',
+        `passkeys work at ${pinned.origin} only (FABRIC_PUBLIC_ORIGIN); this request came to ${host}`,
+      );
     }
     return { rpId: pinned.hostname, origin: pinned.origin };
   }
   const m = HOST.exec(host);
   // A last label of digits is an IPv4 address, never a domain (IPv6 literals fail the pattern).
   if (!m?.groups || /(^|\.)\d+$/.test(m.groups.name!)) {
-    throw new FabricError('bad_request', 'passkeys need the cockpit opened by a host name (e.g. http://localhost:7300 or https://fabric.example.org), not an ip address');
+    throw new FabricError(
+      'bad_request',
+      'passkeys need the cockpit opened by a host name (e.g. http://localhost:7300 or https://fabric.example.org), not an ip address',
+    );
   }
   const name = m.groups.name!;
   const port = m.groups.port;
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw new FabricError('bad_request', 'the Host header has a bad port');
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    throw new FabricError('bad_request', 'the Host header has a bad port');
   const scheme = req.protocol === 'https' ? 'https' : 'http';
   const local = name === 'localhost' || name.endsWith('.localhost');
   if (scheme === 'http' && !local) {
-    throw new FabricError('bad_request', `passkeys need https (or http://localhost); open the cockpit at https://${host} or set FABRIC_PUBLIC_ORIGIN behind a tls proxy`);
+    throw new FabricError(
+      'bad_request',
+      `passkeys need https (or http://localhost); open the cockpit at https://${host} or set FABRIC_PUBLIC_ORIGIN behind a tls proxy`,
+    );
   }
   const defaultPort = scheme === 'https' ? '443' : '80';
   const origin = `${scheme}://${name}${port !== undefined && port !== defaultPort ? `:${port}` : ''}`;
@@ -70,7 +84,12 @@ export function parsePublicOrigin(value: string | undefined): string | undefined
   } catch {
     throw new Error(`FABRIC_PUBLIC_ORIGIN is not a url: ${value}`);
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash
+  ) {
     throw new Error(`FABRIC_PUBLIC_ORIGIN must be like https://fabric.example.org (an origin, no path): ${value}`);
   }
   return url.origin;

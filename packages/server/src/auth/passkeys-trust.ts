@@ -39,7 +39,12 @@ export interface BrowserTrust {
  * one id across renewals. Signed by the control plane's key ring with its
  * own `typ` and audience, so it is never accepted as a session token.
  */
-export async function signTrust(keys: KeyRing, clock: Clock, userId: string, browserId = randomBytes(16).toString('base64url')): Promise<{ token: string; trust: BrowserTrust }> {
+export async function signTrust(
+  keys: KeyRing,
+  clock: Clock,
+  userId: string,
+  browserId = randomBytes(16).toString('base64url'),
+): Promise<{ token: string; trust: BrowserTrust }> {
   const { kid, secret } = keys.current();
   const now = clock.now();
   const exp = Math.floor((now + TRUST_MS) / 1000);
@@ -58,11 +63,15 @@ export async function signTrust(keys: KeyRing, clock: Clock, userId: string, bro
 export async function verifyTrust(keys: KeyRing, clock: Clock, token: string | null): Promise<BrowserTrust | null> {
   if (!token) return null;
   try {
-    const { payload } = await jwtVerify(token, async (header) => {
-      const key = keys.verifying(header.kid);
-      if (!key) throw new Error('unknown key');
-      return key;
-    }, { algorithms: ['HS256'], issuer: 'fabric', audience: AUDIENCE, currentDate: new Date(clock.now()) });
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = keys.verifying(header.kid);
+        if (!key) throw new Error('unknown key');
+        return key;
+      },
+      { algorithms: ['HS256'], issuer: 'fabric', audience: AUDIENCE, currentDate: new Date(clock.now()) },
+    );
     const claims = trustClaimsSchema.safeParse(payload);
     if (!claims.success) return null;
     return { userId: claims.data.sub, browserId: claims.data.bid, expiresAt: claims.data.exp * 1000 };
@@ -72,7 +81,10 @@ export async function verifyTrust(keys: KeyRing, clock: Clock, token: string | n
 }
 
 /** The trust this request's browser holds (for any user), or null. */
-export function browserTrust(ctx: Pick<ServerContext, 'keys' | 'clock'>, req: FastifyRequest): Promise<BrowserTrust | null> {
+export function browserTrust(
+  ctx: Pick<ServerContext, 'keys' | 'clock'>,
+  req: FastifyRequest,
+): Promise<BrowserTrust | null> {
   return verifyTrust(ctx.keys, ctx.clock, cookieValue(req.headers.cookie, TRUST_COOKIE));
 }
 
@@ -88,7 +100,11 @@ export function passwordAllowedFromBrowser(userId: string, passkeyCount: number,
 }
 
 export async function passkeyCount(db: Db, userId: string): Promise<number> {
-  const row = await db.selectFrom('passkeys').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('passkeys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -97,16 +113,26 @@ export async function passkeyCount(db: Db, userId: string): Promise<number> {
  * throws `passkey_required` unless {@link passwordAllowedFromBrowser}.
  * CLI sign-in never calls this.
  */
-export async function requireTrustedBrowser(ctx: Pick<ServerContext, 'db' | 'keys' | 'clock'>, req: FastifyRequest, userId: string): Promise<void> {
+export async function requireTrustedBrowser(
+  ctx: Pick<ServerContext, 'db' | 'keys' | 'clock'>,
+  req: FastifyRequest,
+  userId: string,
+): Promise<void> {
   const count = await passkeyCount(ctx.db, userId);
   if (count === 0) return;
   const trust = await browserTrust(ctx, req);
   if (!passwordAllowedFromBrowser(userId, count, trust)) {
-    throw new FabricError('passkey_required', 'this browser is not trusted (new, or 30 days since its last passkey sign-in); sign in with your passkey');
+    throw new FabricError(
+      'passkey_required',
+      'this browser is not trusted (new, or 30 days since its last passkey sign-in); sign in with your passkey',
+    );
   }
 }
 
 export function setTrustCookie(req: FastifyRequest, reply: FastifyReply, token: string): void {
   const secure = req.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `${TRUST_COOKIE}=${encodeURIComponent(token)}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age=${TRUST_MS / 1000}${secure}`);
+  reply.header(
+    'set-cookie',
+    `${TRUST_COOKIE}=${encodeURIComponent(token)}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age=${TRUST_MS / 1000}${secure}`,
+  );
 }

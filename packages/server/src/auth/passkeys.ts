@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { FabricError, type Role } from '@fabric/protocol';
@@ -44,11 +49,22 @@ export interface Ceremony<O> {
  * the browser holds, and consumed on first use whatever the outcome.
  */
 export class Passkeys {
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: Logger) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
 
   /** Options for `navigator.credentials.create` for `user`, who must be signed in. */
-  async registrationOptions(user: { id: string; name: string }, rp: RelyingParty): Promise<Ceremony<PublicKeyCredentialCreationOptionsJSON>> {
-    const existing = await this.db.selectFrom('passkeys').select(['id', 'transports']).where('user_id', '=', user.id).execute();
+  async registrationOptions(
+    user: { id: string; name: string },
+    rp: RelyingParty,
+  ): Promise<Ceremony<PublicKeyCredentialCreationOptionsJSON>> {
+    const existing = await this.db
+      .selectFrom('passkeys')
+      .select(['id', 'transports'])
+      .where('user_id', '=', user.id)
+      .execute();
     if (existing.length >= MAX_PASSKEYS_PER_USER) {
       throw new FabricError('conflict', `an account holds at most ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`);
     }
@@ -74,9 +90,15 @@ export class Passkeys {
    * authenticator's answer does not verify; `conflict` for a credential
    * already enrolled.
    */
-  async verifyRegistration(userId: string, challengeId: string | null, response: RegistrationResponseJSON, label: string | undefined): Promise<PasskeyView> {
+  async verifyRegistration(
+    userId: string,
+    challengeId: string | null,
+    response: RegistrationResponseJSON,
+    label: string | undefined,
+  ): Promise<PasskeyView> {
     const challenge = await this.takeChallenge(challengeId, 'register');
-    if (challenge.user_id !== userId) throw new FabricError('bad_request', 'this passkey prompt was started by another account; start again');
+    if (challenge.user_id !== userId)
+      throw new FabricError('bad_request', 'this passkey prompt was started by another account; start again');
     let result;
     try {
       result = await verifyRegistrationResponse({
@@ -92,7 +114,11 @@ export class Passkeys {
     }
     if (!result.verified) throw new FabricError('bad_request', 'the new passkey could not be verified; try again');
     const info = result.registrationInfo;
-    const taken = await this.db.selectFrom('passkeys').select('id').where('id', '=', info.credential.id).executeTakeFirst();
+    const taken = await this.db
+      .selectFrom('passkeys')
+      .select('id')
+      .where('id', '=', info.credential.id)
+      .executeTakeFirst();
     if (taken) throw new FabricError('conflict', 'this passkey is already enrolled');
     const count = (await this.db.selectFrom('passkeys').select('id').where('user_id', '=', userId).execute()).length;
     const transports = info.credential.transports ?? response.response.transports ?? [];
@@ -114,7 +140,11 @@ export class Passkeys {
 
   /** Options for `navigator.credentials.get` with no user named: the authenticator offers its discoverable credentials. */
   async authenticationOptions(rp: RelyingParty): Promise<Ceremony<PublicKeyCredentialRequestOptionsJSON>> {
-    const options = await generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'required', timeout: CEREMONY_TIMEOUT_MS });
+    const options = await generateAuthenticationOptions({
+      rpID: rp.rpId,
+      userVerification: 'required',
+      timeout: CEREMONY_TIMEOUT_MS,
+    });
     const challengeId = await this.storeChallenge(options.challenge, 'authenticate', null, rp);
     return { challengeId, options };
   }
@@ -126,10 +156,17 @@ export class Passkeys {
    * a counter that went backwards, no user verification), `bad_request` for
    * a missing, used or expired challenge.
    */
-  async verifyAuthentication(challengeId: string | null, response: AuthenticationResponseJSON): Promise<{ id: string; name: string; role: Role }> {
+  async verifyAuthentication(
+    challengeId: string | null,
+    response: AuthenticationResponseJSON,
+  ): Promise<{ id: string; name: string; role: Role }> {
     const challenge = await this.takeChallenge(challengeId, 'authenticate');
     const passkey = await this.db.selectFrom('passkeys').selectAll().where('id', '=', response.id).executeTakeFirst();
-    if (!passkey) throw new FabricError('login_failed', 'this passkey is not enrolled here (it may have been removed); sign in with your password and add it again');
+    if (!passkey)
+      throw new FabricError(
+        'login_failed',
+        'this passkey is not enrolled here (it may have been removed); sign in with your password and add it again',
+      );
     const handle = response.response.userHandle;
     if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.user_id) {
       throw new FabricError('login_failed', 'the passkey could not be verified; try again');
@@ -154,33 +191,66 @@ export class Passkeys {
       throw new FabricError('login_failed', 'the passkey could not be verified; try again');
     }
     if (!result.verified) throw new FabricError('login_failed', 'the passkey could not be verified; try again');
-    await this.db.updateTable('passkeys')
-      .set({ counter: result.authenticationInfo.newCounter, last_used_at: this.clock.now(), backed_up: result.authenticationInfo.credentialBackedUp ? 1 : 0 })
-      .where('id', '=', passkey.id).execute();
-    const user = await this.db.selectFrom('users').select(['id', 'name', 'role']).where('id', '=', passkey.user_id).executeTakeFirst();
+    await this.db
+      .updateTable('passkeys')
+      .set({
+        counter: result.authenticationInfo.newCounter,
+        last_used_at: this.clock.now(),
+        backed_up: result.authenticationInfo.credentialBackedUp ? 1 : 0,
+      })
+      .where('id', '=', passkey.id)
+      .execute();
+    const user = await this.db
+      .selectFrom('users')
+      .select(['id', 'name', 'role'])
+      .where('id', '=', passkey.user_id)
+      .executeTakeFirst();
     if (!user) throw new FabricError('login_failed', 'this account no longer exists');
     return user;
   }
 
   async list(userId: string): Promise<PasskeyView[]> {
-    const rows = await this.db.selectFrom('passkeys').selectAll().where('user_id', '=', userId).orderBy('created_at', 'asc').execute();
+    const rows = await this.db
+      .selectFrom('passkeys')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'asc')
+      .execute();
     return rows.map(passkeyView);
   }
 
   /** Remove one of `userId`'s passkeys; `not_found` for an id that is not theirs. */
   async remove(userId: string, id: string): Promise<void> {
-    const res = await this.db.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    const res = await this.db
+      .deleteFrom('passkeys')
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (Number(res.numDeletedRows) !== 1) throw new FabricError('not_found', `no passkey ${id} on this account`);
   }
 
-  private async storeChallenge(challenge: string, purpose: 'register' | 'authenticate', userId: string | null, rp: RelyingParty): Promise<string> {
+  private async storeChallenge(
+    challenge: string,
+    purpose: 'register' | 'authenticate',
+    userId: string | null,
+    rp: RelyingParty,
+  ): Promise<string> {
     const now = this.clock.now();
     // Abandoned ceremonies are swept here rather than on a timer.
     await this.db.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
     const id = randomBytes(18).toString('base64url');
-    await this.db.insertInto('webauthn_challenges').values({
-      id, challenge, purpose, user_id: userId, rp_id: rp.rpId, origin: rp.origin, expires_at: now + CHALLENGE_MS,
-    }).execute();
+    await this.db
+      .insertInto('webauthn_challenges')
+      .values({
+        id,
+        challenge,
+        purpose,
+        user_id: userId,
+        rp_id: rp.rpId,
+        origin: rp.origin,
+        expires_at: now + CHALLENGE_MS,
+      })
+      .execute();
     return id;
   }
 
@@ -189,7 +259,7 @@ export class Passkeys {
     const row = id
       ? await this.db.deleteFrom('webauthn_challenges').where('id', '=', id).returningAll().executeTakeFirst()
       : undefined;
-    if (!row || row.purpose !== purpose || Number(row.expires_at) < this.clock.now()) {
+    if (row?.purpose !== purpose || Number(row.expires_at) < this.clock.now()) {
       throw new FabricError('bad_request', 'this passkey prompt expired or was already used; start again');
     }
     return row;

@@ -1,7 +1,12 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
-const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const scrypt = promisify(scryptCb) as (
+  pw: string,
+  salt: Buffer,
+  len: number,
+  opts: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
 const N = 1 << 15;
 const R = 8;
 const P = 1;
@@ -26,7 +31,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (expected.length !== 32) return false;
   try {
     const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, {
-      N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024,
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: 64 * 1024 * 1024,
     });
     return timingSafeEqual(actual, expected);
   } catch {
@@ -42,7 +50,7 @@ export function newCode(): string {
   let out = '';
   for (let i = 0; i < 20; i++) {
     if (i > 0 && i % 4 === 0) out += '-';
-    out += CROCKFORD[bytes[i]! & 31];
+    out += CROCKFORD[bytes[i]! & 31]!;
   }
   return out;
 }

@@ -1,6 +1,12 @@
 import {
-  FabricError, isTerminal, newId,
-  type BoardCard, type BoardColumn, type HarnessName, type PermissionMode, type SessionStatus,
+  FabricError,
+  isTerminal,
+  newId,
+  type BoardCard,
+  type BoardColumn,
+  type HarnessName,
+  type PermissionMode,
+  type SessionStatus,
 } from '@fabric/protocol';
 import type { Selectable } from 'kysely';
 import type { z } from 'zod';
@@ -32,7 +38,12 @@ export function columnFor(status: SessionStatus): BoardColumn | null {
 export class BoardStore {
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly db: Db, private readonly bus: Bus, private readonly clock: Clock, private readonly sessions: SessionService) {
+  constructor(
+    private readonly db: Db,
+    private readonly bus: Bus,
+    private readonly clock: Clock,
+    private readonly sessions: SessionService,
+  ) {
     this.unsubscribe = bus.subscribe(topics.fleet, (m) => {
       const change = m as FleetChange;
       if (change.type === 'session') void this.follow(change.id, change.status).catch(() => {});
@@ -45,11 +56,16 @@ export class BoardStore {
 
   /** The cards `viewer` may see (all of them when omitted). */
   async list(viewer?: Viewer): Promise<BoardCard[]> {
-    const rows = await this.db.selectFrom('board_cards')
+    const rows = await this.db
+      .selectFrom('board_cards')
       .leftJoin('sessions', 'sessions.id', 'board_cards.session_id')
-      .selectAll('board_cards').select('sessions.status as session_status')
-      .orderBy('board_cards.column_name').orderBy('board_cards.position').execute();
-    return rows.filter((r) => !viewer || policy.card(viewer, { createdBy: r.created_by }, 'read'))
+      .selectAll('board_cards')
+      .select('sessions.status as session_status')
+      .orderBy('board_cards.column_name')
+      .orderBy('board_cards.position')
+      .execute();
+    return rows
+      .filter((r) => !viewer || policy.card(viewer, { createdBy: r.created_by }, 'read'))
       .map((r) => cardView(r, (r.session_status as SessionStatus | null) ?? null));
   }
 
@@ -58,7 +74,13 @@ export class BoardStore {
     const row = await this.db.selectFrom('board_cards').select(['created_by']).where('id', '=', id).executeTakeFirst();
     const notFound = new FabricError('not_found', `no card ${id}`);
     if (!row) throw notFound;
-    if (viewer) enforce(policy.card(viewer, { createdBy: row.created_by }, action), policy.card(viewer, { createdBy: row.created_by }, 'read'), notFound, `${action} card ${id}`);
+    if (viewer)
+      enforce(
+        policy.card(viewer, { createdBy: row.created_by }, action),
+        policy.card(viewer, { createdBy: row.created_by }, 'read'),
+        notFound,
+        `${action} card ${id}`,
+      );
     const card = (await this.list()).find((c) => c.id === id);
     if (!card) throw notFound;
     return card;
@@ -73,12 +95,29 @@ export class BoardStore {
   async create(userId: string, req: CreateCard): Promise<BoardCard> {
     const id = newId('crd');
     const now = this.clock.now();
-    const last = await this.db.selectFrom('board_cards').select((eb) => eb.fn.max('position').as('p')).where('column_name', '=', req.column).executeTakeFirst();
-    await this.db.insertInto('board_cards').values({
-      id, title: req.title, prompt: req.prompt, harness: req.harness, device_id: req.deviceId, permission_mode: req.permissionMode,
-      credentials: JSON.stringify(req.credentials), column_name: req.column, position: Number(last?.p ?? 0) + 1,
-      session_id: null, created_by: userId, created_at: now, updated_at: now,
-    }).execute();
+    const last = await this.db
+      .selectFrom('board_cards')
+      .select((eb) => eb.fn.max('position').as('p'))
+      .where('column_name', '=', req.column)
+      .executeTakeFirst();
+    await this.db
+      .insertInto('board_cards')
+      .values({
+        id,
+        title: req.title,
+        prompt: req.prompt,
+        harness: req.harness,
+        device_id: req.deviceId,
+        permission_mode: req.permissionMode,
+        credentials: JSON.stringify(req.credentials),
+        column_name: req.column,
+        position: Number(last?.p ?? 0) + 1,
+        session_id: null,
+        created_by: userId,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     this.announce(id);
     return this.get(id);
   }
@@ -113,13 +152,21 @@ export class BoardStore {
       throw new FabricError('conflict', `card ${id} already has a session running (${card.sessionId})`);
     }
     const session = await this.sessions.create(viewer, {
-      harness: card.harness as HarnessName, prompt: card.prompt, permissionMode: card.permissionMode as PermissionMode,
+      harness: card.harness,
+      prompt: card.prompt,
+      permissionMode: card.permissionMode,
       ...(card.deviceId ? { deviceId: card.deviceId } : {}),
       ...(card.credentials.length ? { credentials: card.credentials } : {}),
     });
-    await this.db.updateTable('board_cards')
-      .set({ session_id: session.id, column_name: columnFor(session.status) ?? 'running', updated_at: this.clock.now() })
-      .where('id', '=', id).execute();
+    await this.db
+      .updateTable('board_cards')
+      .set({
+        session_id: session.id,
+        column_name: columnFor(session.status) ?? 'running',
+        updated_at: this.clock.now(),
+      })
+      .where('id', '=', id)
+      .execute();
     this.announce(id);
     return this.get(id);
   }
@@ -127,11 +174,19 @@ export class BoardStore {
   private async follow(sessionId: string, status: SessionStatus): Promise<void> {
     const column = columnFor(status);
     if (!column) return;
-    const cards = await this.db.selectFrom('board_cards').select(['id', 'column_name']).where('session_id', '=', sessionId).execute();
+    const cards = await this.db
+      .selectFrom('board_cards')
+      .select(['id', 'column_name'])
+      .where('session_id', '=', sessionId)
+      .execute();
     for (const c of cards) {
       // A card someone already moved to done stays there.
       if (c.column_name === 'done' || c.column_name === column) continue;
-      await this.db.updateTable('board_cards').set({ column_name: column, updated_at: this.clock.now() }).where('id', '=', c.id).execute();
+      await this.db
+        .updateTable('board_cards')
+        .set({ column_name: column, updated_at: this.clock.now() })
+        .where('id', '=', c.id)
+        .execute();
       this.announce(c.id);
     }
   }
@@ -143,9 +198,18 @@ export class BoardStore {
 
 function cardView(r: Selectable<BoardCardsTable>, sessionStatus: SessionStatus | null): BoardCard {
   return {
-    id: r.id, title: r.title, prompt: r.prompt, harness: r.harness as HarnessName, deviceId: r.device_id,
-    permissionMode: r.permission_mode as PermissionMode, credentials: JSON.parse(r.credentials) as string[],
-    column: r.column_name as BoardColumn, position: Number(r.position), sessionId: r.session_id, sessionStatus,
-    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    id: r.id,
+    title: r.title,
+    prompt: r.prompt,
+    harness: r.harness as HarnessName,
+    deviceId: r.device_id,
+    permissionMode: r.permission_mode as PermissionMode,
+    credentials: JSON.parse(r.credentials) as string[],
+    column: r.column_name as BoardColumn,
+    position: Number(r.position),
+    sessionId: r.session_id,
+    sessionStatus,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }

@@ -9,7 +9,10 @@ import type { Clock } from '../clock.js';
 export class Liveness {
   private readonly lastSeen = new Map<string, number>();
 
-  constructor(private readonly clock: Clock, readonly deadAfterMs: number) {}
+  constructor(
+    private readonly clock: Clock,
+    readonly deadAfterMs: number,
+  ) {}
 
   touch(id: string): void {
     this.lastSeen.set(id, this.clock.now());

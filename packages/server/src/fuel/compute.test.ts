@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { dayStartFor, figures, fuelReport, IDLE_GAP_MS, MINUTE, mission, SPARKLINE_POINTS, WINDOW_MINUTES, type SessionSpan, type UsagePoint } from './compute.js';
+import {
+  dayStartFor,
+  figures,
+  fuelReport,
+  IDLE_GAP_MS,
+  MINUTE,
+  mission,
+  SPARKLINE_POINTS,
+  WINDOW_MINUTES,
+  type SessionSpan,
+  type UsagePoint,
+} from './compute.js';
 
 /** The fake clock: every test reads the same fixed instants. */
 const dayStart = Date.UTC(2024, 0, 15); // midnight UTC, Monday 15 January 2024
@@ -12,10 +23,18 @@ function usage(ts: number, input: number, output = 0, over: Partial<UsagePoint> 
 }
 
 function session(over: Partial<SessionSpan> = {}): SessionSpan {
-  return { deviceId: 'dev_a', harness: 'claude', status: 'succeeded', startedAt: ago(min(20)), endedAt: ago(min(10)), ...over };
+  return {
+    deviceId: 'dev_a',
+    harness: 'claude',
+    status: 'succeeded',
+    startedAt: ago(min(20)),
+    endedAt: ago(min(10)),
+    ...over,
+  };
 }
 
-const running = (startedAt: number, over: Partial<SessionSpan> = {}) => session({ status: 'running', startedAt, endedAt: null, ...over });
+const running = (startedAt: number, over: Partial<SessionSpan> = {}) =>
+  session({ status: 'running', startedAt, endedAt: null, ...over });
 
 describe('figures', () => {
   describe('tokens', () => {
@@ -30,7 +49,11 @@ describe('figures', () => {
 
     it('reports nothing for no usage', () => {
       expect(figures([], [], now, dayStart)).toEqual({
-        throughput: { tokensPerMinute: 0, windowMinutes: WINDOW_MINUTES, sparkline: new Array(SPARKLINE_POINTS).fill(0) },
+        throughput: {
+          tokensPerMinute: 0,
+          windowMinutes: WINDOW_MINUTES,
+          sparkline: new Array(SPARKLINE_POINTS).fill(0),
+        },
         yield: { sessionsSucceeded: 0, tokens: 0, cached: 0, tokensPerSession: null },
       });
     });
@@ -38,7 +61,12 @@ describe('figures', () => {
 
   describe('THROUGHPUT over the last 5 minutes', () => {
     it('averages the tokens of the window per minute', () => {
-      const f = figures([usage(ago(min(4)), 300, 200), usage(ago(min(1)), 400, 100), usage(now, 0, 1)], [], now, dayStart);
+      const f = figures(
+        [usage(ago(min(4)), 300, 200), usage(ago(min(1)), 400, 100), usage(now, 0, 1)],
+        [],
+        now,
+        dayStart,
+      );
       expect(f.throughput).toMatchObject({ tokensPerMinute: 200.2, windowMinutes: 5 });
     });
 
@@ -60,13 +88,18 @@ describe('figures', () => {
   describe('the 60-point sparkline', () => {
     it('has one point per minute, oldest first, ending with the minute in progress', () => {
       const minuteStart = ago(30_000);
-      const f = figures([
-        usage(now, 1),
-        usage(minuteStart, 2), // still the current minute
-        usage(minuteStart - 1, 4), // the minute before
-        usage(ago(min(10)), 8),
-        usage(ago(min(59)), 16), // the oldest point
-      ], [], now, dayStart);
+      const f = figures(
+        [
+          usage(now, 1),
+          usage(minuteStart, 2), // still the current minute
+          usage(minuteStart - 1, 4), // the minute before
+          usage(ago(min(10)), 8),
+          usage(ago(min(59)), 16), // the oldest point
+        ],
+        [],
+        now,
+        dayStart,
+      );
       const line = f.throughput.sparkline;
       expect(line).toHaveLength(60);
       expect(line[59]).toBe(3);
@@ -77,12 +110,14 @@ describe('figures', () => {
     });
 
     it('adds up every event that falls in the same minute', () => {
-      const line = figures([usage(ago(min(3)), 10, 5), usage(ago(min(3)) + 20_000, 1, 1)], [], now, dayStart).throughput.sparkline;
+      const line = figures([usage(ago(min(3)), 10, 5), usage(ago(min(3)) + 20_000, 1, 1)], [], now, dayStart).throughput
+        .sparkline;
       expect(line[56]).toBe(17);
     });
 
     it('ignores events older than 60 minutes', () => {
-      const line = figures([usage(ago(min(60)), 1000), usage(ago(min(90)), 1000)], [], now, dayStart).throughput.sparkline;
+      const line = figures([usage(ago(min(60)), 1000), usage(ago(min(90)), 1000)], [], now, dayStart).throughput
+        .sparkline;
       expect(line).toEqual(new Array(SPARKLINE_POINTS).fill(0));
     });
 
@@ -102,12 +137,17 @@ describe('figures', () => {
 
   describe('YIELD since the start of the day', () => {
     it('counts tokens and cache reads from dayStart on, dayStart itself included', () => {
-      const f = figures([
-        usage(dayStart - 1, 1000, 0, { cached: 1000 }),
-        usage(dayStart, 10, 0, { cached: 1 }),
-        usage(ago(min(300)), 20, 5, { cached: 2 }),
-        usage(now + 1, 1000, 0, { cached: 1000 }),
-      ], [], now, dayStart);
+      const f = figures(
+        [
+          usage(dayStart - 1, 1000, 0, { cached: 1000 }),
+          usage(dayStart, 10, 0, { cached: 1 }),
+          usage(ago(min(300)), 20, 5, { cached: 2 }),
+          usage(now + 1, 1000, 0, { cached: 1000 }),
+        ],
+        [],
+        now,
+        dayStart,
+      );
       expect(f.yield).toMatchObject({ tokens: 35, cached: 3 });
     });
 
@@ -145,7 +185,13 @@ describe('figures', () => {
 
 describe('mission', () => {
   it('is idle with no activity at all', () => {
-    expect(mission([], [], now)).toEqual({ active: false, streakMs: 0, since: null, lastActivity: null, idleGapMs: IDLE_GAP_MS });
+    expect(mission([], [], now)).toEqual({
+      active: false,
+      streakMs: 0,
+      since: null,
+      lastActivity: null,
+      idleGapMs: IDLE_GAP_MS,
+    });
   });
 
   it('uses a 10-minute idle gap', () => {
@@ -154,7 +200,11 @@ describe('mission', () => {
 
   it('is active while a session runs, and the streak runs from its start to now', () => {
     expect(mission([], [running(ago(min(30)))], now)).toEqual({
-      active: true, streakMs: min(30), since: ago(min(30)), lastActivity: now, idleGapMs: IDLE_GAP_MS,
+      active: true,
+      streakMs: min(30),
+      since: ago(min(30)),
+      lastActivity: now,
+      idleGapMs: IDLE_GAP_MS,
     });
   });
 
@@ -165,13 +215,24 @@ describe('mission', () => {
 
   it('keeps a streak current for less than an idle gap after the last session ends', () => {
     const m = mission([], [session({ startedAt: ago(min(20)), endedAt: ago(min(10)) + 1 })], now);
-    expect(m).toEqual({ active: false, streakMs: min(20), since: ago(min(20)), lastActivity: ago(min(10)) + 1, idleGapMs: IDLE_GAP_MS });
+    expect(m).toEqual({
+      active: false,
+      streakMs: min(20),
+      since: ago(min(20)),
+      lastActivity: ago(min(10)) + 1,
+      idleGapMs: IDLE_GAP_MS,
+    });
   });
 
   it('ends the streak once the last activity is an idle gap ago or more, but still reports when that was', () => {
     for (const endedAt of [ago(min(10)), ago(min(11)), ago(min(600))]) {
-      expect(mission([], [session({ startedAt: endedAt - min(5), endedAt })], now))
-        .toEqual({ active: false, streakMs: 0, since: null, lastActivity: endedAt, idleGapMs: IDLE_GAP_MS });
+      expect(mission([], [session({ startedAt: endedAt - min(5), endedAt })], now)).toEqual({
+        active: false,
+        streakMs: 0,
+        since: null,
+        lastActivity: endedAt,
+        idleGapMs: IDLE_GAP_MS,
+      });
     }
   });
 
@@ -194,22 +255,44 @@ describe('mission', () => {
   it('merges a session that overlaps a longer one without cutting the streak short', () => {
     const long = session({ startedAt: ago(min(50)), endedAt: ago(min(5)) });
     const inside = session({ startedAt: ago(min(40)), endedAt: ago(min(35)) });
-    expect(mission([], [long, inside], now)).toMatchObject({ active: false, since: ago(min(50)), streakMs: min(50), lastActivity: ago(min(5)) });
+    expect(mission([], [long, inside], now)).toMatchObject({
+      active: false,
+      since: ago(min(50)),
+      streakMs: min(50),
+      lastActivity: ago(min(5)),
+    });
   });
 
   it('does not count a lost session as running', () => {
     const lost = session({ status: 'lost', startedAt: ago(min(30)), endedAt: null });
-    expect(mission([], [lost], now)).toEqual({ active: false, streakMs: 0, since: null, lastActivity: ago(min(30)), idleGapMs: IDLE_GAP_MS });
+    expect(mission([], [lost], now)).toEqual({
+      active: false,
+      streakMs: 0,
+      since: null,
+      lastActivity: ago(min(30)),
+      idleGapMs: IDLE_GAP_MS,
+    });
   });
 
   it('counts a lost session as an instant of activity at its start', () => {
     const lost = session({ status: 'lost', startedAt: ago(min(3)), endedAt: null });
-    expect(mission([], [lost], now)).toMatchObject({ active: false, since: ago(min(3)), streakMs: min(3), lastActivity: ago(min(3)) });
+    expect(mission([], [lost], now)).toMatchObject({
+      active: false,
+      since: ago(min(3)),
+      streakMs: min(3),
+      lastActivity: ago(min(3)),
+    });
   });
 
   it('counts each usage report as an instant of activity', () => {
     const reports = [usage(ago(min(25)), 1), usage(ago(min(16)), 1), usage(ago(min(7)), 1)];
-    expect(mission(reports, [], now)).toEqual({ active: false, streakMs: min(25), since: ago(min(25)), lastActivity: ago(min(7)), idleGapMs: IDLE_GAP_MS });
+    expect(mission(reports, [], now)).toEqual({
+      active: false,
+      streakMs: min(25),
+      since: ago(min(25)),
+      lastActivity: ago(min(7)),
+      idleGapMs: IDLE_GAP_MS,
+    });
   });
 
   it('lets usage reports bridge two sessions that are too far apart on their own', () => {
@@ -220,7 +303,11 @@ describe('mission', () => {
   });
 
   it('ignores sessions that never started and activity from the future', () => {
-    const m = mission([usage(now + 1, 1)], [session({ startedAt: null, endedAt: null, status: 'queued' }), running(now + min(1))], now);
+    const m = mission(
+      [usage(now + 1, 1)],
+      [session({ startedAt: null, endedAt: null, status: 'queued' }), running(now + min(1))],
+      now,
+    );
     expect(m).toEqual({ active: false, streakMs: 0, since: null, lastActivity: null, idleGapMs: IDLE_GAP_MS });
   });
 
@@ -293,7 +380,12 @@ describe('fuelReport', () => {
   });
 
   it("breaks down by device, busiest first, with 'unplaced' for usage without a device", () => {
-    expect(report.byDevice.map((d) => [d.key, d.yield.tokens])).toEqual([['dev_b', 550], ['dev_a', 100], ['unplaced', 7], ['dev_c', 0]]);
+    expect(report.byDevice.map((d) => [d.key, d.yield.tokens])).toEqual([
+      ['dev_b', 550],
+      ['dev_a', 100],
+      ['unplaced', 7],
+      ['dev_c', 0],
+    ]);
   });
 
   it('gives each device the figures of its own rows only', () => {
@@ -303,11 +395,21 @@ describe('fuelReport', () => {
   });
 
   it('lists a device that only has sessions, with zero tokens', () => {
-    expect(report.byDevice.find((d) => d.key === 'dev_c')!.yield).toEqual({ sessionsSucceeded: 0, tokens: 0, cached: 0, tokensPerSession: null });
+    expect(report.byDevice.find((d) => d.key === 'dev_c')!.yield).toEqual({
+      sessionsSucceeded: 0,
+      tokens: 0,
+      cached: 0,
+      tokensPerSession: null,
+    });
   });
 
   it('breaks down by harness, busiest first', () => {
-    expect(report.byHarness.map((h) => [h.key, h.yield.tokens])).toEqual([['codex', 500], ['claude', 150], ['shell', 7], ['kimi', 0]]);
+    expect(report.byHarness.map((h) => [h.key, h.yield.tokens])).toEqual([
+      ['codex', 500],
+      ['claude', 150],
+      ['shell', 7],
+      ['kimi', 0],
+    ]);
   });
 
   it("calls a session without a device 'unplaced' too", () => {
@@ -316,11 +418,16 @@ describe('fuelReport', () => {
   });
 
   it('orders equal tokens today by throughput, then by key', () => {
-    const r = fuelReport([
-      usage(ago(min(30)), 100, 0, { deviceId: 'dev_z' }), // outside the 5-minute window
-      usage(ago(min(1)), 100, 0, { deviceId: 'dev_y' }), // inside it
-      usage(ago(min(30)), 100, 0, { deviceId: 'dev_x' }),
-    ], [], now, dayStart);
+    const r = fuelReport(
+      [
+        usage(ago(min(30)), 100, 0, { deviceId: 'dev_z' }), // outside the 5-minute window
+        usage(ago(min(1)), 100, 0, { deviceId: 'dev_y' }), // inside it
+        usage(ago(min(30)), 100, 0, { deviceId: 'dev_x' }),
+      ],
+      [],
+      now,
+      dayStart,
+    );
     expect(r.byDevice.map((d) => d.key)).toEqual(['dev_y', 'dev_x', 'dev_z']);
   });
 

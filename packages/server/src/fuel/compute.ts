@@ -49,7 +49,12 @@ export const IDLE_GAP_MS = 10 * MINUTE;
 const tokensOf = (u: UsagePoint) => u.input + u.output;
 
 /** Throughput and yield over one slice of the data (everything, one device, one harness). */
-export function figures(usage: readonly UsagePoint[], sessions: readonly SessionSpan[], now: number, dayStart: number): FuelFigures {
+export function figures(
+  usage: readonly UsagePoint[],
+  sessions: readonly SessionSpan[],
+  now: number,
+  dayStart: number,
+): FuelFigures {
   const windowStart = now - WINDOW_MINUTES * MINUTE;
   const currentMinute = Math.floor(now / MINUTE);
   const sparkline = new Array<number>(SPARKLINE_POINTS).fill(0);
@@ -66,16 +71,28 @@ export function figures(usage: readonly UsagePoint[], sessions: readonly Session
       cached += u.cached;
     }
   }
-  const sessionsSucceeded = sessions.filter((s) => s.status === 'succeeded' && s.endedAt !== null && s.endedAt >= dayStart && s.endedAt <= now).length;
+  const sessionsSucceeded = sessions.filter(
+    (s) => s.status === 'succeeded' && s.endedAt !== null && s.endedAt >= dayStart && s.endedAt <= now,
+  ).length;
   return {
     throughput: { tokensPerMinute: round(windowTokens / WINDOW_MINUTES), windowMinutes: WINDOW_MINUTES, sparkline },
-    yield: { sessionsSucceeded, tokens, cached, tokensPerSession: sessionsSucceeded > 0 ? round(tokens / sessionsSucceeded) : null },
+    yield: {
+      sessionsSucceeded,
+      tokens,
+      cached,
+      tokensPerSession: sessionsSucceeded > 0 ? round(tokens / sessionsSucceeded) : null,
+    },
   };
 }
 
 /** The current streak (see the module comment for the rule). */
-export function mission(usage: readonly UsagePoint[], sessions: readonly SessionSpan[], now: number, idleGapMs = IDLE_GAP_MS): FuelReport['mission'] {
-  const spans: Array<[number, number]> = [];
+export function mission(
+  usage: readonly UsagePoint[],
+  sessions: readonly SessionSpan[],
+  now: number,
+  idleGapMs = IDLE_GAP_MS,
+): FuelReport['mission'] {
+  const spans: [number, number][] = [];
   let active = false;
   for (const s of sessions) {
     if (s.startedAt === null || s.startedAt > now) continue;
@@ -102,13 +119,30 @@ export function mission(usage: readonly UsagePoint[], sessions: readonly Session
 }
 
 /** The whole report, with breakdowns per device and per harness (busiest first). */
-export function fuelReport(usage: readonly UsagePoint[], sessions: readonly SessionSpan[], now: number, dayStart: number): FuelReport {
+export function fuelReport(
+  usage: readonly UsagePoint[],
+  sessions: readonly SessionSpan[],
+  now: number,
+  dayStart: number,
+): FuelReport {
   const breakdown = (keyOf: (x: { deviceId: string | null; harness: string }) => string) => {
     const keys = new Set([...usage.map(keyOf), ...sessions.map(keyOf)]);
-    return [...keys].map((key) => ({
-      key,
-      ...figures(usage.filter((u) => keyOf(u) === key), sessions.filter((s) => keyOf(s) === key), now, dayStart),
-    })).sort((a, b) => b.yield.tokens - a.yield.tokens || b.throughput.tokensPerMinute - a.throughput.tokensPerMinute || (a.key < b.key ? -1 : 1));
+    return [...keys]
+      .map((key) => ({
+        key,
+        ...figures(
+          usage.filter((u) => keyOf(u) === key),
+          sessions.filter((s) => keyOf(s) === key),
+          now,
+          dayStart,
+        ),
+      }))
+      .sort(
+        (a, b) =>
+          b.yield.tokens - a.yield.tokens ||
+          b.throughput.tokensPerMinute - a.throughput.tokensPerMinute ||
+          (a.key < b.key ? -1 : 1),
+      );
   };
   return {
     generatedAt: now,

@@ -19,7 +19,10 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 export function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string): void {
   const secure = req.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${tokenLifetimes.browser}${secure}`);
+  reply.header(
+    'set-cookie',
+    `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${tokenLifetimes.browser}${secure}`,
+  );
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {
@@ -35,7 +38,7 @@ export function clearSessionCookie(reply: FastifyReply): void {
  */
 export async function requireUser(ctx: ServerContext, req: FastifyRequest, role?: 'owner'): Promise<UserClaims> {
   const header = req.headers.authorization;
-  let token: string | null = null;
+  let token: string | null;
   if (header?.startsWith('Bearer ')) {
     token = header.slice(7).trim();
   } else {
@@ -44,7 +47,8 @@ export async function requireUser(ctx: ServerContext, req: FastifyRequest, role?
       throw new FabricError('csrf', `writes from a browser must send the ${CSRF_HEADER} header`);
     }
   }
-  if (!token) throw new FabricError('token_missing', 'sign in first: send "Authorization: Bearer <token>" (optimal login)');
+  if (!token)
+    throw new FabricError('token_missing', 'sign in first: send "Authorization: Bearer <token>" (optimal login)');
   const claims = await ctx.tokens.verify(token, ['browser', 'cli']);
   const user = await ctx.db.selectFrom('users').select(['role']).where('id', '=', claims.sub).executeTakeFirst();
   if (!user) throw new FabricError('token_invalid', 'this account no longer exists');

@@ -41,33 +41,54 @@ export interface IdempotentResult {
 export class IdempotentCreates {
   private readonly inflight = new Map<string, Promise<SessionView>>();
 
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
 
-  async create(userId: string, key: string, body: unknown, run: (sessionId: string) => Promise<SessionView>): Promise<IdempotentResult> {
+  async create(
+    userId: string,
+    key: string,
+    body: unknown,
+    run: (sessionId: string) => Promise<SessionView>,
+  ): Promise<IdempotentResult> {
     const hash = bodyHash(body);
     const slot = `${userId}\n${key}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.clock.now();
-      await this.db.deleteFrom('idempotency_keys').where('created_at', '<', now - IDEMPOTENCY_TTL_MS).execute();
+      await this.db
+        .deleteFrom('idempotency_keys')
+        .where('created_at', '<', now - IDEMPOTENCY_TTL_MS)
+        .execute();
       const sessionId = newId('ses');
-      const claimed = await this.db.insertInto('idempotency_keys')
+      const claimed = await this.db
+        .insertInto('idempotency_keys')
         .values({ user_id: userId, key, body_hash: hash, session_id: sessionId, created_at: now })
         .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
         .executeTakeFirst();
       if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 1) {
-        const running = run(sessionId).catch(async (err: unknown) => {
-          await this.release(userId, key, sessionId);
-          throw err;
-        }).finally(() => this.inflight.delete(slot));
+        const running = run(sessionId)
+          .catch(async (err: unknown) => {
+            await this.release(userId, key, sessionId);
+            throw err;
+          })
+          .finally(() => this.inflight.delete(slot));
         this.inflight.set(slot, running);
         return { view: await running, replayed: false };
       }
 
-      const row = await this.db.selectFrom('idempotency_keys').selectAll()
-        .where('user_id', '=', userId).where('key', '=', key).executeTakeFirst();
+      const row = await this.db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('key', '=', key)
+        .executeTakeFirst();
       if (!row) continue; // released (its create failed) or expired meanwhile: claim it afresh
       if (row.body_hash !== hash) {
-        throw new FabricError('conflict', 'this idempotency-key was sent with a different request; use a new key for a new session');
+        throw new FabricError(
+          'conflict',
+          'this idempotency-key was sent with a different request; use a new key for a new session',
+        );
       }
       const pending = this.inflight.get(slot);
       if (pending) return { view: await pending, replayed: true };
@@ -78,14 +99,21 @@ export class IdempotentCreates {
         continue;
       }
       // Another node holds the claim and is still creating.
-      throw new FabricError('conflict', 'a request with this idempotency-key is still being handled; retry in a moment');
+      throw new FabricError(
+        'conflict',
+        'a request with this idempotency-key is still being handled; retry in a moment',
+      );
     }
     throw new FabricError('conflict', 'this idempotency-key keeps changing hands; retry in a moment');
   }
 
   private async release(userId: string, key: string, sessionId: string): Promise<void> {
-    await this.db.deleteFrom('idempotency_keys')
-      .where('user_id', '=', userId).where('key', '=', key).where('session_id', '=', sessionId).execute();
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('user_id', '=', userId)
+      .where('key', '=', key)
+      .where('session_id', '=', sessionId)
+      .execute();
   }
 }
 
@@ -97,8 +125,11 @@ export function bodyHash(body: unknown): string {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined
   return JSON.stringify(v) ?? 'null';
 }

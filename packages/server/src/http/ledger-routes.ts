@@ -47,15 +47,19 @@ async function requireLedgerReader(ctx: ServerContext, req: FastifyRequest, id: 
     if (claims.typ === 'device') {
       if (claims.sub !== id) throw new FabricError('forbidden', 'a device may read only its own ledger checkpoints');
       const device = await getDevice(ctx.db, id);
-      if (!device) throw new FabricError('device_not_found', 'this device is not paired; pair it again with "optimal pair"');
-      if (device.revoked_at !== null) throw new FabricError('device_revoked', 'this device was revoked; pair it again with "optimal pair"');
+      if (!device)
+        throw new FabricError('device_not_found', 'this device is not paired; pair it again with "optimal pair"');
+      if (device.revoked_at !== null)
+        throw new FabricError('device_revoked', 'this device was revoked; pair it again with "optimal pair"');
       return device;
     }
   }
   const user = await requireUser(ctx, req);
-  if (!policy.account(user, 'read_ledger')) throw new FabricError('forbidden', 'only an owner can read a device\'s ledger checkpoints');
-  const device = await getDevice(ctx.db, id)
-    ?? await ctx.db.selectFrom('devices').selectAll().where('name', '=', id).executeTakeFirst();
+  if (!policy.account(user, 'read_ledger'))
+    throw new FabricError('forbidden', "only an owner can read a device's ledger checkpoints");
+  const device =
+    (await getDevice(ctx.db, id)) ??
+    (await ctx.db.selectFrom('devices').selectAll().where('name', '=', id).executeTakeFirst());
   if (!device) throw new FabricError('device_not_found', `no device ${id}`);
   return device;
 }

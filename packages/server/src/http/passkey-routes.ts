@@ -13,7 +13,10 @@ import { parse } from './validate.js';
 export const CEREMONY_COOKIE = 'fabric_webauthn';
 const CEREMONY_PATH = '/api/auth/passkeys';
 
-const b64url = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
+const b64url = z
+  .string()
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
 const extensionResults = z.record(z.string(), z.unknown()).default({});
 
 const registrationResponseSchema = z.object({
@@ -68,7 +71,11 @@ export interface PasskeyRouteOptions {
  * - `GET trust` says whether this browser is trusted (and until when).
  * Both verifies also make this browser trusted for 30 days (the trust cookie).
  */
-export function registerPasskeyRoutes(app: FastifyInstance, ctx: ServerContext, opts: PasskeyRouteOptions = {}): Passkeys {
+export function registerPasskeyRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  opts: PasskeyRouteOptions = {},
+): Passkeys {
   const passkeys = new Passkeys(ctx.db, ctx.clock, ctx.log);
   const optionsLimiter = new RateLimiter(ctx.clock, 30, 60_000);
   const verifyLimiter = new RateLimiter(ctx.clock, 10, 60_000);
@@ -97,7 +104,12 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: ServerContext, 
     clearCeremonyCookie(reply);
     verifyLimiter.take(`user:${user.sub}`); // and per account: one account's ceremonies share one budget
     const body = parse(registerVerifySchema, req.body);
-    const passkey = await passkeys.verifyRegistration(user.sub, challengeId, body.response as RegistrationResponseJSON, body.label);
+    const passkey = await passkeys.verifyRegistration(
+      user.sub,
+      challengeId,
+      body.response as RegistrationResponseJSON,
+      body.label,
+    );
     const trustedUntil = await trust(req, reply, user.sub);
     reply.code(201);
     return { passkey, trustedUntil };
@@ -147,7 +159,10 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: ServerContext, 
 
 function setCeremonyCookie(req: FastifyRequest, reply: FastifyReply, id: string): void {
   const secure = req.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `${CEREMONY_COOKIE}=${id}; Path=${CEREMONY_PATH}; HttpOnly; SameSite=Strict; Max-Age=${CHALLENGE_MS / 1000}${secure}`);
+  reply.header(
+    'set-cookie',
+    `${CEREMONY_COOKIE}=${id}; Path=${CEREMONY_PATH}; HttpOnly; SameSite=Strict; Max-Age=${CHALLENGE_MS / 1000}${secure}`,
+  );
 }
 
 function clearCeremonyCookie(reply: FastifyReply): void {

@@ -20,7 +20,11 @@ export class RateLimitedError extends FabricError {
 export class RateLimiter {
   private readonly hits = new Map<string, { start: number; count: number }>();
 
-  constructor(private readonly clock: Clock, private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   /**
    * Run `attempt` unless one of `keys` is over its budget; only attempts that

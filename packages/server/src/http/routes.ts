@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  FabricError, approvalDecisionRequestSchema, cancelSessionRequestSchema, deviceShareRequestSchema, createSessionRequestSchema, inviteRequestSchema,
-  loginRequestSchema, pairRequestSchema, redeemRequestSchema, sessionInputRequestSchema, updateDeviceRequestSchema,
+  FabricError,
+  approvalDecisionRequestSchema,
+  cancelSessionRequestSchema,
+  deviceShareRequestSchema,
+  createSessionRequestSchema,
+  inviteRequestSchema,
+  loginRequestSchema,
+  pairRequestSchema,
+  redeemRequestSchema,
+  sessionInputRequestSchema,
+  updateDeviceRequestSchema,
 } from '@fabric/protocol';
 import { requireTrustedBrowser } from '../auth/passkeys-trust.js';
 import { readFuel } from '../fuel/query.js';
@@ -46,15 +55,21 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const idempotent = new IdempotentCreates(db, ctx.clock);
 
   app.get('/healthz', async () => {
-    const row = await db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('online', '=', 1).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('online', '=', 1)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return { ok: true, version: ctx.version, mode: ctx.mode, devicesOnline: Number(row?.n ?? 0) };
   });
 
   // ---- people ---------------------------------------------------------------
   app.post('/api/auth/redeem', async (req, reply) => {
     const body = parse(redeemRequestSchema, req.body);
-    const auth = await redeemLimiter.guard(`ip:${req.ip}`, ['invite_invalid'], () => accounts.redeem(body.code, body.name, body.password, body.client));
+    const auth = await redeemLimiter.guard(`ip:${req.ip}`, ['invite_invalid'], () =>
+      accounts.redeem(body.code, body.name, body.password, body.client),
+    );
     if (body.client === 'browser') setSessionCookie(req, reply, auth.token);
     reply.code(201);
     return auth;
@@ -64,7 +79,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/auth/login', async (req, reply) => {
     const body = parse(loginRequestSchema, req.body);
     const auth = await signInByAddress.guard(`ip:${req.ip}`, ['login_failed'], () =>
-      signInByAccount.guard(`name:${body.name}`, ['login_failed'], () => accounts.login(body.name, body.password, body.client)));
+      signInByAccount.guard(`name:${body.name}`, ['login_failed'], () =>
+        accounts.login(body.name, body.password, body.client),
+      ),
+    );
     if (body.client === 'browser') {
       // The 30-day rule: once an account has a passkey, a browser uses the password only while it is trusted.
       await requireTrustedBrowser(ctx, req, auth.user.id);
@@ -102,7 +120,9 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/devices/pair', async (req, reply) => {
     const body = parse(pairRequestSchema, req.body);
     reply.code(201);
-    return pairLimiter.guard(`ip:${req.ip}`, ['pairing_token_invalid'], () => accounts.pair(body.token, body.name, body.vaultRecipient ?? null));
+    return pairLimiter.guard(`ip:${req.ip}`, ['pairing_token_invalid'], () =>
+      accounts.pair(body.token, body.name, body.vaultRecipient ?? null),
+    );
   });
 
   app.get('/api/devices', async (req) => {
@@ -127,7 +147,8 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (body.name !== undefined) patch.name = body.name;
     if (body.draining !== undefined) patch.draining = body.draining ? 1 : 0;
     if (body.priority !== undefined) patch.priority = body.priority;
-    if (Object.keys(patch).length === 0) throw new FabricError('bad_request', 'body: nothing to change (name, draining, priority)');
+    if (Object.keys(patch).length === 0)
+      throw new FabricError('bad_request', 'body: nothing to change (name, draining, priority)');
     await db.updateTable('devices').set(patch).where('id', '=', device.id).execute();
     // Undraining or a new priority can place waiting sessions.
     if (body.draining === false || body.priority !== undefined) sessions.retryQueued().catch(() => {});
@@ -141,7 +162,11 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const id = device.id;
     if (device.revoked_at === null) {
       await db.updateTable('devices').set({ revoked_at: ctx.clock.now(), online: 0 }).where('id', '=', id).execute();
-      ctx.bus.publish(topics.device(id), { type: 'close', code: 4003, reason: 'device_revoked' } satisfies DeviceCommand);
+      ctx.bus.publish(topics.device(id), {
+        type: 'close',
+        code: 4003,
+        reason: 'device_revoked',
+      } satisfies DeviceCommand);
       await sessions.deviceGone(id);
       ctx.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
     }
@@ -156,10 +181,18 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const { row: device, access } = await deviceFor(db, user, id, 'share');
     const target = await db.selectFrom('users').select(['id', 'name']).where('name', '=', body.user).executeTakeFirst();
     if (!target) throw new FabricError('not_found', `no person named ${body.user}`);
-    if (target.id === access.ownerId) throw new FabricError('conflict', `${target.name} paired ${device.name}; it is already theirs`);
-    await db.insertInto('device_shares').values({ device_id: device.id, user_id: target.id, created_by: user.sub, created_at: ctx.clock.now() })
-      .onConflict((oc) => oc.columns(['device_id', 'user_id']).doNothing()).execute();
-    ctx.bus.publish(topics.fleet, { type: 'device', id: device.id, online: device.online === 1 && device.revoked_at === null } satisfies FleetChange);
+    if (target.id === access.ownerId)
+      throw new FabricError('conflict', `${target.name} paired ${device.name}; it is already theirs`);
+    await db
+      .insertInto('device_shares')
+      .values({ device_id: device.id, user_id: target.id, created_by: user.sub, created_at: ctx.clock.now() })
+      .onConflict((oc) => oc.columns(['device_id', 'user_id']).doNothing())
+      .execute();
+    ctx.bus.publish(topics.fleet, {
+      type: 'device',
+      id: device.id,
+      online: device.online === 1 && device.revoked_at === null,
+    } satisfies FleetChange);
     sessions.retryQueued().catch(() => {});
     reply.code(201);
     return deviceViewOf(db, device.id);
@@ -172,7 +205,11 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const target = await db.selectFrom('users').select(['id']).where('name', '=', name).executeTakeFirst();
     if (!target) throw new FabricError('not_found', `no person named ${name}`);
     await db.deleteFrom('device_shares').where('device_id', '=', device.id).where('user_id', '=', target.id).execute();
-    ctx.bus.publish(topics.fleet, { type: 'device', id: device.id, online: device.online === 1 && device.revoked_at === null } satisfies FleetChange);
+    ctx.bus.publish(topics.fleet, {
+      type: 'device',
+      id: device.id,
+      online: device.online === 1 && device.revoked_at === null,
+    } satisfies FleetChange);
     return deviceViewOf(db, device.id);
   });
 
@@ -195,7 +232,9 @@ export function registerRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/sessions', async (req) => {
     const user = await requireUser(ctx, req);
     const q = parse(listQuery, req.query, 'query');
-    return { sessions: await listSessionViews(db, { limit: q.limit, deviceId: q.device, status: q.status, viewer: user }) };
+    return {
+      sessions: await listSessionViews(db, { limit: q.limit, deviceId: q.device, status: q.status, viewer: user }),
+    };
   });
 
   app.get('/api/sessions/:id', async (req) => {

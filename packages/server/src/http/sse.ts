@@ -17,11 +17,17 @@ const SLOW_READER_BYTES = 1024 * 1024;
  * A reconnect with a `Last-Event-ID` at (or past) the end of a finished
  * session gets HTTP 204, so a standard EventSource stops.
  */
-export async function streamSession(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, sessionId: string): Promise<void> {
+export async function streamSession(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  sessionId: string,
+): Promise<void> {
   const row = await getSessionRow(ctx.db, sessionId);
   if (!row) throw new FabricError('session_not_found', `no session ${sessionId}`);
   const lastEventId = req.headers['last-event-id'];
-  const raw = (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? (req.query as { after?: string }).after ?? '0';
+  const raw =
+    (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? (req.query as { after?: string }).after ?? '0';
   const parsed = resumeSchema.safeParse(raw);
   if (!parsed.success) throw new FabricError('bad_request', 'last-event-id must be a non-negative integer');
   const after = parsed.data;

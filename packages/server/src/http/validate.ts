@@ -7,7 +7,7 @@ import type { z } from 'zod';
  * contain nul`). A missing part is `{}`; a JSON `null` is not, so it is
  * refused like any other non-object.
  */
-export function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what = 'body'): z.infer<S> {
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what = 'body'): z.infer<S> {
   const result = schema.safeParse(value === undefined ? {} : value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -29,7 +29,7 @@ export function describeIssue(issue: z.core.$ZodIssue, what = 'body'): string {
   if (custom) return /^(must|is|has|needs|cannot|should) /.test(custom) ? `${field} ${custom}` : `${field}: ${custom}`;
   switch (issue.code) {
     case 'invalid_type':
-      if (/received undefined$/.test(issue.message)) return `${field} is required`;
+      if (issue.message.endsWith('received undefined')) return `${field} is required`;
       return `${field} must be ${article(issue.expected)}`;
     case 'too_small':
       return `${field} ${bound('at least', issue.origin, Number(issue.minimum), issue.inclusive !== false)}`;
@@ -38,7 +38,9 @@ export function describeIssue(issue: z.core.$ZodIssue, what = 'body'): string {
     case 'invalid_value':
       return `${field} must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.map(String).join(', ')}`}`;
     case 'invalid_format':
-      return issue.format === 'regex' ? `${field} is not in the expected form` : `${field} must be a valid ${issue.format}`;
+      return issue.format === 'regex'
+        ? `${field} is not in the expected form`
+        : `${field} must be a valid ${issue.format}`;
     case 'unrecognized_keys':
       return `${field} does not take ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'not_multiple_of':

@@ -1,7 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  clientLogRequestSchema, enrolIdentityRequestSchema, putEntryRequestSchema, putRecipientSetRequestSchema,
-  rewrapRequestSchema, shareEntryRequestSchema, vaultNameSchema,
+  clientLogRequestSchema,
+  enrolIdentityRequestSchema,
+  putEntryRequestSchema,
+  putRecipientSetRequestSchema,
+  rewrapRequestSchema,
+  shareEntryRequestSchema,
+  vaultNameSchema,
 } from '@fabric/protocol';
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';

@@ -5,7 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { FabricError } from '@fabric/protocol';
 
 /** Routes that exist only where the control plane is the fleet's cloud (FABRIC_MODE=cloud). */
-const CLOUD_ONLY = ['/api/vault', '/api/fuel', '/api/devices/pairing-tokens', '/api/devices/pair', '/api/auth/invites', '/api/push'];
+const CLOUD_ONLY = [
+  '/api/vault',
+  '/api/fuel',
+  '/api/devices/pairing-tokens',
+  '/api/devices/pair',
+  '/api/auth/invites',
+  '/api/push',
+];
 
 /**
  * In local mode (a device serving its own cockpit on the LAN) the cloud-only
@@ -14,9 +21,12 @@ const CLOUD_ONLY = ['/api/vault', '/api/fuel', '/api/devices/pairing-tokens', '/
 export function gateCloudOnly(app: FastifyInstance, mode: 'local' | 'cloud'): void {
   if (mode === 'cloud') return;
   app.addHook('onRequest', async (req) => {
-    const path = (req.url.split('?')[0] ?? '');
+    const path = req.url.split('?')[0] ?? '';
     if (CLOUD_ONLY.some((p) => path === p || path.startsWith(`${p}/`))) {
-      throw new FabricError('cloud_only', `${path} is a fabric (cloud) feature; this control plane runs in local mode (FABRIC_MODE=local)`);
+      throw new FabricError(
+        'cloud_only',
+        `${path} is a fabric (cloud) feature; this control plane runs in local mode (FABRIC_MODE=local)`,
+      );
     }
   });
 }
@@ -52,7 +62,7 @@ export async function serveCockpit(app: FastifyInstance, root: string): Promise<
       if (path.endsWith('.html')) {
         res.header('Cache-Control', 'no-cache');
         res.header('Content-Security-Policy', CSP);
-      } else if (path.includes(`${'/assets/'}`)) {
+      } else if (path.includes('/assets/')) {
         res.header('Cache-Control', 'public, max-age=31536000, immutable');
       } else {
         res.header('Cache-Control', 'no-cache');
@@ -64,7 +74,9 @@ export async function serveCockpit(app: FastifyInstance, root: string): Promise<
 
 /** For the not-found handler: a browser navigation to a client route. */
 export function wantsCockpit(method: string, url: string, accept: string | undefined): boolean {
-  return method === 'GET' && !url.startsWith('/api/') && !url.startsWith('/ws/') && (accept ?? '').includes('text/html');
+  return (
+    method === 'GET' && !url.startsWith('/api/') && !url.startsWith('/ws/') && (accept ?? '').includes('text/html')
+  );
 }
 
 export { CSP };

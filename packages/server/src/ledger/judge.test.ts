@@ -5,12 +5,25 @@ import { judgeCheckpoint, type AnchorState } from './judge.js';
 const KEY = 'A'.repeat(43);
 const OTHER = 'B'.repeat(43);
 const HEAD = 'a'.repeat(64);
-const cp = (seq: number, head = HEAD, publicKey = KEY): LedgerCheckpoint => ({ seq, head, at: 1, publicKey, signature: 's'.repeat(86) });
-const state = (over: Partial<AnchorState> = {}): AnchorState => ({ pinnedKey: KEY, maxSeq: 10, headAtSeq: null, ...over });
+const cp = (seq: number, head = HEAD, publicKey = KEY): LedgerCheckpoint => ({
+  seq,
+  head,
+  at: 1,
+  publicKey,
+  signature: 's'.repeat(86),
+});
+const state = (over: Partial<AnchorState> = {}): AnchorState => ({
+  pinnedKey: KEY,
+  maxSeq: 10,
+  headAtSeq: null,
+  ...over,
+});
 
 describe('judging a ledger checkpoint against what the anchor holds', () => {
   it('stores the first checkpoint whatever its key, and any later one above the highest seq', () => {
-    expect(judgeCheckpoint({ pinnedKey: null, maxSeq: 0, headAtSeq: null }, cp(7, HEAD, OTHER))).toEqual({ kind: 'store' });
+    expect(judgeCheckpoint({ pinnedKey: null, maxSeq: 0, headAtSeq: null }, cp(7, HEAD, OTHER))).toEqual({
+      kind: 'store',
+    });
     expect(judgeCheckpoint(state(), cp(11))).toEqual({ kind: 'store' });
   });
 

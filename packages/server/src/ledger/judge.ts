@@ -16,10 +16,7 @@ export interface AnchorState {
  * acknowledged again without a new row. `refuse`: it contradicts what is
  * held; `message` says how, for the device and the server log.
  */
-export type Verdict =
-  | { kind: 'store' }
-  | { kind: 'resend' }
-  | { kind: 'refuse'; code: ErrorCode; message: string };
+export type Verdict = { kind: 'store' } | { kind: 'resend' } | { kind: 'refuse'; code: ErrorCode; message: string };
 
 /**
  * The consistency rules for a checkpoint whose signature is already known to
@@ -33,14 +30,20 @@ export type Verdict =
  */
 export function judgeCheckpoint(state: AnchorState, cp: LedgerCheckpoint): Verdict {
   if (state.pinnedKey !== null && state.pinnedKey !== cp.publicKey) {
-    return refuse(`checkpoint ${cp.seq} is signed by a different ledger key than the one pinned for this device; re-pair the device if its ledger key really changed`);
+    return refuse(
+      `checkpoint ${cp.seq} is signed by a different ledger key than the one pinned for this device; re-pair the device if its ledger key really changed`,
+    );
   }
   if (state.headAtSeq !== null) {
     if (state.headAtSeq === cp.head) return { kind: 'resend' };
-    return refuse(`checkpoint ${cp.seq} names a different head than the one already recorded; the device's ledger was rewritten`);
+    return refuse(
+      `checkpoint ${cp.seq} names a different head than the one already recorded; the device's ledger was rewritten`,
+    );
   }
   if (cp.seq < state.maxSeq) {
-    return refuse(`checkpoint ${cp.seq} is below the highest recorded seq ${state.maxSeq}; the device's ledger went backwards`);
+    return refuse(
+      `checkpoint ${cp.seq} is below the highest recorded seq ${state.maxSeq}; the device's ledger went backwards`,
+    );
   }
   return { kind: 'store' };
 }

@@ -19,10 +19,22 @@ export async function answerCheckpoint(
   const cp = env.payload;
   try {
     await deps.ledger.record(deviceId, cp);
-    return { corrId: env.corrId, type: 'ledger.checkpoint_ack', direction: 'to_device', ts: deps.clock.now(), payload: { seq: cp.seq } };
+    return {
+      corrId: env.corrId,
+      type: 'ledger.checkpoint_ack',
+      direction: 'to_device',
+      ts: deps.clock.now(),
+      payload: { seq: cp.seq },
+    };
   } catch (err) {
     if (!(err instanceof FabricError) || (err.code !== 'ledger_conflict' && err.code !== 'bad_request')) throw err;
     deps.log.warn(`device ${deviceId}: ledger checkpoint ${cp.seq} refused (${err.code}): ${err.message}`);
-    return { corrId: env.corrId, type: 'error', direction: 'to_device', ts: deps.clock.now(), payload: { code: err.code, message: err.message } };
+    return {
+      corrId: env.corrId,
+      type: 'error',
+      direction: 'to_device',
+      ts: deps.clock.now(),
+      payload: { code: err.code, message: err.message },
+    };
   }
 }

@@ -29,16 +29,28 @@ export const DEFAULT_PUSH_SUBJECT = 'mailto:fabric-operator@example.invalid';
 /** Load (or make) the VAPID keys and start notifying. */
 export async function startPush(ctx: ServerContext, opts: PushOptions = {}): Promise<Push> {
   const subject = opts.subject ?? process.env.FABRIC_PUSH_SUBJECT ?? DEFAULT_PUSH_SUBJECT;
-  if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject)) throw new Error(`FABRIC_PUSH_SUBJECT must be a mailto: or https: url, not ${subject}`);
+  if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject))
+    throw new Error(`FABRIC_PUSH_SUBJECT must be a mailto: or https: url, not ${subject}`);
   const vapid = await loadVapidKeys(ctx.db, ctx.clock);
-  const subscriptions = new PushSubscriptions(ctx.db, ctx.clock, { allowPrivateEndpoints: opts.allowPrivateEndpoints ?? false });
+  const subscriptions = new PushSubscriptions(ctx.db, ctx.clock, {
+    allowPrivateEndpoints: opts.allowPrivateEndpoints ?? false,
+  });
   const sender = new PushSender({
-    vapid, subscriptions, log: ctx.log,
+    vapid,
+    subscriptions,
+    log: ctx.log,
     subject,
     ...(opts.agent ? { agent: opts.agent } : {}),
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
-  const notifier = new PushNotifier({ db: ctx.db, bus: ctx.bus, clock: ctx.clock, log: ctx.log, subscriptions, sender });
+  const notifier = new PushNotifier({
+    db: ctx.db,
+    bus: ctx.bus,
+    clock: ctx.clock,
+    log: ctx.log,
+    subscriptions,
+    sender,
+  });
   await notifier.start();
   return { vapid, subscriptions, notifier, close: () => notifier.close() };
 }

@@ -39,9 +39,14 @@ export interface ApprovalAsk {
  */
 export function sessionEndedMessage(s: EndedSession): PushMessage {
   const where = `${s.harness} on ${s.deviceName ?? 'no device'}`;
-  const detail = s.status === 'failed' || s.status === 'refused'
-    ? [s.errorCode, s.exitCode !== null ? `exit ${s.exitCode}` : null].filter(Boolean).join(', ') || 'see the session'
-    : s.status === 'succeeded' ? (s.exitCode !== null ? `exit ${s.exitCode}` : 'done') : 'stopped';
+  const detail =
+    s.status === 'failed' || s.status === 'refused'
+      ? [s.errorCode, s.exitCode !== null ? `exit ${s.exitCode}` : null].filter(Boolean).join(', ') || 'see the session'
+      : s.status === 'succeeded'
+        ? s.exitCode !== null
+          ? `exit ${s.exitCode}`
+          : 'done'
+        : 'stopped';
   return {
     title: `session ${s.status}`,
     body: `${where} · ${detail} · ${shortId(s.id)}`,

@@ -44,10 +44,19 @@ export class PushNotifier {
   /** Listen to the bus, and watch the sessions that are already live. */
   async start(): Promise<void> {
     this.stopFleet = this.deps.bus.subscribe(topics.fleet, (m) => this.onFleet(m as FleetChange));
-    const live = await this.deps.db.selectFrom('sessions').select('id').where('status', 'not in', [...terminalStatuses]).execute();
+    const live = await this.deps.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('status', 'not in', [...terminalStatuses])
+      .execute();
     for (const s of live) this.watch(s.id);
     await this.pruneSent();
-    this.prune = setInterval(() => { void this.pruneSent(); }, 6 * 60 * 60 * 1000);
+    this.prune = setInterval(
+      () => {
+        void this.pruneSent();
+      },
+      6 * 60 * 60 * 1000,
+    );
     this.prune.unref();
   }
 
@@ -78,17 +87,23 @@ export class PushNotifier {
 
   private watch(sessionId: string): void {
     if (this.watched.has(sessionId)) return;
-    this.watched.set(sessionId, this.deps.bus.subscribe(topics.session(sessionId), (m) => {
-      const event = m as StreamEvent;
-      const meta = event.meta;
-      if (event.kind === 'approval' && meta?.requestId && meta.expiresAt !== undefined && !meta.decision) {
-        this.track(this.approvalRequested(sessionId, meta.requestId));
-      }
-    }));
+    this.watched.set(
+      sessionId,
+      this.deps.bus.subscribe(topics.session(sessionId), (m) => {
+        const event = m as StreamEvent;
+        const meta = event.meta;
+        if (event.kind === 'approval' && meta?.requestId && meta.expiresAt !== undefined && !meta.decision) {
+          this.track(this.approvalRequested(sessionId, meta.requestId));
+        }
+      }),
+    );
   }
 
   private track(work: Promise<void>): void {
-    const p = work.catch((err: unknown) => this.deps.log.error(`push notification failed: ${err instanceof Error ? err.message : String(err)}`))
+    const p = work
+      .catch((err: unknown) =>
+        this.deps.log.error(`push notification failed: ${err instanceof Error ? err.message : String(err)}`),
+      )
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
@@ -97,26 +112,47 @@ export class PushNotifier {
     const s = await this.session(sessionId);
     if (!s) return;
     const message = sessionEndedMessage({
-      id: sessionId, harness: s.harness, status, exitCode: s.exit_code, errorCode: s.error_code, deviceName: s.device_name,
+      id: sessionId,
+      harness: s.harness,
+      status,
+      exitCode: s.exit_code,
+      errorCode: s.error_code,
+      deviceName: s.device_name,
     });
-    await this.notify(`session:${sessionId}:${status}`, [s.created_by], message, { ttl: DAY / 1000, urgency: 'normal' });
+    await this.notify(`session:${sessionId}:${status}`, [s.created_by], message, {
+      ttl: DAY / 1000,
+      urgency: 'normal',
+    });
   }
 
   private async approvalRequested(sessionId: string, requestId: string): Promise<void> {
     const [s, approval] = await Promise.all([
       this.session(sessionId),
-      this.deps.db.selectFrom('approvals').select(['tool', 'summary', 'status', 'expires_at']).where('request_id', '=', requestId).executeTakeFirst(),
+      this.deps.db
+        .selectFrom('approvals')
+        .select(['tool', 'summary', 'status', 'expires_at'])
+        .where('request_id', '=', requestId)
+        .executeTakeFirst(),
     ]);
-    if (!s || !approval || approval.status !== 'pending') return;
+    if (!s || approval?.status !== 'pending') return;
     const ttl = Math.max(60, Math.floor((Number(approval.expires_at) - this.deps.clock.now()) / 1000));
-    const message = approvalMessage({ sessionId, harness: s.harness, deviceName: s.device_name, tool: approval.tool, summary: approval.summary });
+    const message = approvalMessage({
+      sessionId,
+      harness: s.harness,
+      deviceName: s.device_name,
+      tool: approval.tool,
+      summary: approval.summary,
+    });
     await this.notify(`approval:${sessionId}:${requestId}`, [s.created_by], message, { ttl, urgency: 'high' });
   }
 
   /** Claim `key` (once per store), then send to the session's creator and every owner. */
   private async notify(key: string, users: string[], message: PushMessage, options: SendOptions): Promise<void> {
-    const claimed = await this.deps.db.insertInto('push_sent').values({ key, sent_at: this.deps.clock.now() })
-      .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+    const claimed = await this.deps.db
+      .insertInto('push_sent')
+      .values({ key, sent_at: this.deps.clock.now() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
     if (Number(claimed.numInsertedOrUpdatedRows ?? 0) !== 1) return;
     const owners = await this.deps.db.selectFrom('users').select('id').where('role', '=', 'owner').execute();
     const recipients = [...new Set([...users, ...owners.map((o) => o.id)])];
@@ -125,14 +161,25 @@ export class PushNotifier {
   }
 
   private session(id: string) {
-    return this.deps.db.selectFrom('sessions')
+    return this.deps.db
+      .selectFrom('sessions')
       .leftJoin('devices', 'devices.id', 'sessions.device_id')
-      .select(['sessions.harness', 'sessions.created_by', 'sessions.exit_code', 'sessions.error_code', 'devices.name as device_name'])
-      .where('sessions.id', '=', id).executeTakeFirst();
+      .select([
+        'sessions.harness',
+        'sessions.created_by',
+        'sessions.exit_code',
+        'sessions.error_code',
+        'devices.name as device_name',
+      ])
+      .where('sessions.id', '=', id)
+      .executeTakeFirst();
   }
 
   private async pruneSent(): Promise<void> {
-    await this.deps.db.deleteFrom('push_sent').where('sent_at', '<', this.deps.clock.now() - 7 * DAY).execute()
+    await this.deps.db
+      .deleteFrom('push_sent')
+      .where('sent_at', '<', this.deps.clock.now() - 7 * DAY)
+      .execute()
       .catch((err: unknown) => this.deps.log.warn(`push: pruning sent notices failed: ${String(err)}`));
   }
 }

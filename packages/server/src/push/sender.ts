@@ -59,9 +59,10 @@ export class PushSender {
         log.info(`push subscription ${sub.id} at ${service} is gone (${status}); removed`);
         return;
       }
-      const why = err instanceof webpush.WebPushError
-        ? `${err.statusCode}${err.body ? ` ${oneLine(err.body)}` : ''}`
-        : (err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err));
+      const why =
+        err instanceof webpush.WebPushError
+          ? `${err.statusCode}${err.body ? ` ${oneLine(err.body)}` : ''}`
+          : ((err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err)));
       log.warn(`push to ${service} for subscription ${sub.id} failed: ${why}`);
     }
   }

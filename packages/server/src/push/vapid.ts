@@ -19,13 +19,22 @@ const ROW = 'default';
  * once: the first insert wins and everyone reads it back.
  */
 export async function loadVapidKeys(db: Db, clock: Clock): Promise<VapidKeys> {
-  const existing = await db.selectFrom('push_vapid').select(['public_key', 'private_key']).where('id', '=', ROW).executeTakeFirst();
+  const existing = await db
+    .selectFrom('push_vapid')
+    .select(['public_key', 'private_key'])
+    .where('id', '=', ROW)
+    .executeTakeFirst();
   if (existing) return { publicKey: existing.public_key, privateKey: existing.private_key };
   const made = webpush.generateVAPIDKeys();
-  await db.insertInto('push_vapid')
+  await db
+    .insertInto('push_vapid')
     .values({ id: ROW, public_key: made.publicKey, private_key: made.privateKey, created_at: clock.now() })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
-  const row = await db.selectFrom('push_vapid').select(['public_key', 'private_key']).where('id', '=', ROW).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('push_vapid')
+    .select(['public_key', 'private_key'])
+    .where('id', '=', ROW)
+    .executeTakeFirstOrThrow();
   return { publicKey: row.public_key, privateKey: row.private_key };
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { FabricError, type CapabilityDigest } from '@fabric/protocol';
-import { describePlacement, judge, place, score, shellProgram, type DeviceState, type PlacementRequest, type Placement, type Verdict } from './place.js';
+import {
+  describePlacement,
+  judge,
+  place,
+  score,
+  shellProgram,
+  type DeviceState,
+  type PlacementRequest,
+  type Placement,
+  type Verdict,
+} from './place.js';
 
 const GiB = 1024 ** 3;
 
@@ -14,7 +24,10 @@ function caps(over: Partial<CapabilityDigest> = {}): CapabilityDigest {
     ramTotal: 32 * GiB,
     ramFree: 4 * GiB,
     load: [2, 1, 1],
-    harnesses: [{ name: 'shell', version: null }, { name: 'claude', version: '1.0.0' }],
+    harnesses: [
+      { name: 'shell', version: null },
+      { name: 'claude', version: '1.0.0' },
+    ],
     labels: {},
     allowlist: ['echo', 'ls'],
     daemonVersion: '0.1.0',
@@ -26,11 +39,20 @@ function caps(over: Partial<CapabilityDigest> = {}): CapabilityDigest {
 
 /** An online, idle device with id `dev_<name>` that scores 115 with the default digest. */
 function device(name: string, over: Partial<DeviceState> = {}, capsOver: Partial<CapabilityDigest> = {}): DeviceState {
-  return { id: `dev_${name}`, name, online: true, revoked: false, draining: false, priority: 0, capabilities: caps(capsOver), running: 0, ...over };
+  return {
+    id: `dev_${name}`,
+    name,
+    online: true,
+    revoked: false,
+    draining: false,
+    priority: 0,
+    capabilities: caps(capsOver),
+    running: 0,
+    ...over,
+  };
 }
 
 const echo: PlacementRequest = { harness: 'shell', prompt: 'echo hello' };
-const claude: PlacementRequest = { harness: 'claude', prompt: 'fix the flaky test' };
 
 /** The FabricError `fn` throws. */
 function thrown(fn: () => unknown): FabricError {
@@ -95,7 +117,9 @@ describe('score', () => {
   });
 
   it('describes the load as the 1-minute figure on the cpu count', () => {
-    expect(score(device('a', {}, { load: [1.5, 3, 4] })).factors.find((f) => f.name === 'load')!.value).toBe('1.50 on 8 cpus');
+    expect(score(device('a', {}, { load: [1.5, 3, 4] })).factors.find((f) => f.name === 'load')!.value).toBe(
+      '1.50 on 8 cpus',
+    );
   });
 
   it('takes 25 points off for each session already running there', () => {
@@ -118,7 +142,12 @@ describe('score', () => {
   it('sums the factors in a fixed order, rounded to one decimal', () => {
     const d = device('a', { running: 1, priority: 1 }, { ramFree: 1.25 * GiB, cpus: 3, load: [1, 0, 0] });
     const { score: total, factors } = score(d);
-    expect(factors.map((f) => [f.name, f.points])).toEqual([['ram', 12.5], ['load', 66.7], ['running', -25], ['priority', 20]]);
+    expect(factors.map((f) => [f.name, f.points])).toEqual([
+      ['ram', 12.5],
+      ['load', 66.7],
+      ['running', -25],
+      ['priority', 20],
+    ]);
     expect(total).toBe(74.2);
   });
 
@@ -158,23 +187,35 @@ describe('judge', () => {
 
   describe('permanent misses (only the owner can change them)', () => {
     it('refuses a revoked device, even one that is online and idle', () => {
-      expect(miss(judge(device('laptop', { revoked: true }), echo)))
-        .toMatchObject({ device: 'dev_laptop', code: 'device_revoked', reason: 'device laptop is revoked', permanent: true });
+      expect(miss(judge(device('laptop', { revoked: true }), echo))).toMatchObject({
+        device: 'dev_laptop',
+        code: 'device_revoked',
+        reason: 'device laptop is revoked',
+        permanent: true,
+      });
     });
 
     it('calls a revoked device revoked before it calls it offline', () => {
-      expect(miss(judge(device('laptop', { revoked: true, online: false, capabilities: null }), echo)))
-        .toMatchObject({ code: 'device_revoked', permanent: true });
+      expect(miss(judge(device('laptop', { revoked: true, online: false, capabilities: null }), echo))).toMatchObject({
+        code: 'device_revoked',
+        permanent: true,
+      });
     });
 
     it('refuses a device that lacks a requested label', () => {
-      expect(miss(judge(device('laptop'), { ...echo, labels: { gpu: 'a100' } })))
-        .toMatchObject({ code: 'no_device', reason: 'device laptop lacks label gpu=a100', permanent: true });
+      expect(miss(judge(device('laptop'), { ...echo, labels: { gpu: 'a100' } }))).toMatchObject({
+        code: 'no_device',
+        reason: 'device laptop lacks label gpu=a100',
+        permanent: true,
+      });
     });
 
     it('refuses a device whose label has another value', () => {
       const d = device('laptop', {}, { labels: { gpu: 'h100', os: 'linux' } });
-      expect(miss(judge(d, { ...echo, labels: { os: 'linux', gpu: 'a100' } }))).toMatchObject({ code: 'no_device', permanent: true });
+      expect(miss(judge(d, { ...echo, labels: { os: 'linux', gpu: 'a100' } }))).toMatchObject({
+        code: 'no_device',
+        permanent: true,
+      });
     });
 
     it('fits a device that carries every requested label, and others besides', () => {
@@ -183,8 +224,11 @@ describe('judge', () => {
     });
 
     it('refuses a device without the harness installed', () => {
-      expect(miss(judge(device('laptop'), { harness: 'codex', prompt: 'hi' })))
-        .toMatchObject({ code: 'harness_unavailable', reason: 'harness codex is not installed on device laptop', permanent: true });
+      expect(miss(judge(device('laptop'), { harness: 'codex', prompt: 'hi' }))).toMatchObject({
+        code: 'harness_unavailable',
+        reason: 'harness codex is not installed on device laptop',
+        permanent: true,
+      });
     });
 
     it("refuses a shell command that is not on the device's allowlist", () => {
@@ -205,32 +249,52 @@ describe('judge', () => {
     });
 
     it('judges an offline device by the capabilities it last reported', () => {
-      expect(miss(judge(device('laptop', { online: false }), { harness: 'codex', prompt: 'hi' })))
-        .toMatchObject({ code: 'harness_unavailable', permanent: true });
+      expect(miss(judge(device('laptop', { online: false }), { harness: 'codex', prompt: 'hi' }))).toMatchObject({
+        code: 'harness_unavailable',
+        permanent: true,
+      });
     });
   });
 
   describe('transient misses (waiting may change them)', () => {
     it('waits on an offline device', () => {
-      expect(miss(judge(device('laptop', { online: false }), echo)))
-        .toMatchObject({ device: 'dev_laptop', code: 'device_offline', reason: 'device laptop is offline', permanent: false });
+      expect(miss(judge(device('laptop', { online: false }), echo))).toMatchObject({
+        device: 'dev_laptop',
+        code: 'device_offline',
+        reason: 'device laptop is offline',
+        permanent: false,
+      });
     });
 
     it('waits on an online device that never reported capabilities, whatever was asked of it', () => {
       const fresh = device('laptop', { capabilities: null });
-      for (const req of [echo, { harness: 'codex', prompt: 'hi' }, { ...echo, prompt: 'rm -rf /', labels: { gpu: 'a100' } }] as PlacementRequest[]) {
-        expect(miss(judge(fresh, req))).toMatchObject({ code: 'device_offline', reason: 'device laptop is offline', permanent: false });
+      for (const req of [
+        echo,
+        { harness: 'codex', prompt: 'hi' },
+        { ...echo, prompt: 'rm -rf /', labels: { gpu: 'a100' } },
+      ] as PlacementRequest[]) {
+        expect(miss(judge(fresh, req))).toMatchObject({
+          code: 'device_offline',
+          reason: 'device laptop is offline',
+          permanent: false,
+        });
       }
     });
 
     it('waits on a draining device', () => {
-      expect(miss(judge(device('laptop', { draining: true }), echo)))
-        .toMatchObject({ code: 'device_offline', reason: 'device laptop is draining', permanent: false });
+      expect(miss(judge(device('laptop', { draining: true }), echo))).toMatchObject({
+        code: 'device_offline',
+        reason: 'device laptop is draining',
+        permanent: false,
+      });
     });
 
     it('waits on a device that was already tried for this session', () => {
-      expect(miss(judge(device('laptop'), { ...echo, exclude: new Set(['dev_laptop']) })))
-        .toMatchObject({ code: 'device_timeout', reason: 'device laptop did not acknowledge this session', permanent: false });
+      expect(miss(judge(device('laptop'), { ...echo, exclude: new Set(['dev_laptop']) }))).toMatchObject({
+        code: 'device_timeout',
+        reason: 'device laptop did not acknowledge this session',
+        permanent: false,
+      });
     });
 
     it('does not hold another device having been tried against this one', () => {
@@ -239,7 +303,10 @@ describe('judge', () => {
 
     it('reports a permanent miss before a transient one', () => {
       const d = device('laptop', { draining: true }, { allowlist: [] });
-      expect(miss(judge(d, { ...echo, exclude: new Set(['dev_laptop']) }))).toMatchObject({ code: 'command_not_allowed', permanent: true });
+      expect(miss(judge(d, { ...echo, exclude: new Set(['dev_laptop']) }))).toMatchObject({
+        code: 'command_not_allowed',
+        permanent: true,
+      });
     });
   });
 });
@@ -257,7 +324,10 @@ describe('place', () => {
     });
 
     it('keeps every verdict, in the order the devices came', () => {
-      expect(placed(place([small, big], echo)).verdicts.map((v) => [v.device, v.fits])).toEqual([['dev_small', true], ['dev_big', true]]);
+      expect(placed(place([small, big], echo)).verdicts.map((v) => [v.device, v.fits])).toEqual([
+        ['dev_small', true],
+        ['dev_big', true],
+      ]);
     });
 
     it('breaks a tie by the lower id, whatever order the devices come in', () => {
@@ -301,7 +371,9 @@ describe('place', () => {
     });
 
     it('judges the pinned device alone', () => {
-      expect(placed(place([laptop, server], { ...echo, deviceId: 'laptop' })).verdicts.map((v) => v.device)).toEqual(['dev_laptop']);
+      expect(placed(place([laptop, server], { ...echo, deviceId: 'laptop' })).verdicts.map((v) => v.device)).toEqual([
+        'dev_laptop',
+      ]);
     });
 
     it('refuses with device_not_found when no device has that id or name', () => {
@@ -324,8 +396,18 @@ describe('place', () => {
 
     it.each([
       ['device_revoked', device('laptop', { revoked: true }), echo, 'device laptop is revoked'],
-      ['harness_unavailable', laptop, { harness: 'codex', prompt: 'hi' }, 'harness codex is not installed on device laptop'],
-      ['command_not_allowed', laptop, { harness: 'shell', prompt: 'rm -rf /' }, `"rm" is not on device laptop's allowlist; restart it with --allow to permit it`],
+      [
+        'harness_unavailable',
+        laptop,
+        { harness: 'codex', prompt: 'hi' },
+        'harness codex is not installed on device laptop',
+      ],
+      [
+        'command_not_allowed',
+        laptop,
+        { harness: 'shell', prompt: 'rm -rf /' },
+        `"rm" is not on device laptop's allowlist; restart it with --allow to permit it`,
+      ],
       ['no_device', laptop, { ...echo, labels: { gpu: 'a100' } }, 'device laptop lacks label gpu=a100'],
     ] as const)('refuses with %s when the pinned device misses permanently', (code, pinned, req, message) => {
       const err = refused(place([pinned, server], { ...req, deviceId: 'laptop' }));
@@ -349,7 +431,9 @@ describe('place', () => {
     });
 
     it('waits for a device that was already tried when it is the only one', () => {
-      expect(waited(place([unlabelled], { ...echo, exclude: new Set(['dev_e']) })).reason).toBe('device e did not acknowledge this session');
+      expect(waited(place([unlabelled], { ...echo, exclude: new Set(['dev_e']) })).reason).toBe(
+        'device e did not acknowledge this session',
+      );
     });
 
     it("waits with 'no device is paired yet' when there are no devices", () => {
@@ -370,9 +454,12 @@ describe('place', () => {
         expect(refused(place(devices, gpu)).code).toBe('command_not_allowed');
       });
 
-      it.each([[[lacksLabel, lacksShell]], [[lacksShell, lacksLabel]]])('harness_unavailable over labels (%#)', (devices) => {
-        expect(refused(place(devices, gpu)).code).toBe('harness_unavailable');
-      });
+      it.each([[[lacksLabel, lacksShell]], [[lacksShell, lacksLabel]]])(
+        'harness_unavailable over labels (%#)',
+        (devices) => {
+          expect(refused(place(devices, gpu)).code).toBe('harness_unavailable');
+        },
+      );
     });
 
     it('refuses with no_device when only labels are missing', () => {
@@ -410,7 +497,11 @@ describe('place', () => {
 });
 
 describe('describePlacement', () => {
-  const names = new Map([['dev_laptop', 'laptop'], ['dev_desk', 'desk'], ['dev_old', 'old']]);
+  const names = new Map([
+    ['dev_laptop', 'laptop'],
+    ['dev_desk', 'desk'],
+    ['dev_old', 'old'],
+  ]);
 
   it('says where a session went, its score, each factor, the other fitting devices and why the rest were rejected', () => {
     const laptop = device('laptop', {}, { ramFree: 8 * GiB, load: [0.5, 0, 0] });
@@ -424,7 +515,9 @@ describe('describePlacement', () => {
 
   it('shows negative factors with their own sign', () => {
     const p = place([device('desk', { running: 2, priority: -1 })], echo);
-    expect(describePlacement(p, names)).toBe('desk scored 45 (4.0 GiB free +40, 2.00 on 8 cpus +75, 2 running -50, priority -1 -20)');
+    expect(describePlacement(p, names)).toBe(
+      'desk scored 45 (4.0 GiB free +40, 2.00 on 8 cpus +75, 2 running -50, priority -1 -20)',
+    );
   });
 
   it('leaves out the others and the rejections when there are none', () => {
@@ -441,11 +534,15 @@ describe('describePlacement', () => {
 
   it('says why a session waits', () => {
     expect(describePlacement(place([], echo), names)).toBe('waiting: no device is paired yet');
-    expect(describePlacement(place([device('old', { online: false })], echo), names)).toBe('waiting: device old is offline');
+    expect(describePlacement(place([device('old', { online: false })], echo), names)).toBe(
+      'waiting: device old is offline',
+    );
   });
 
   it('says why a session was refused', () => {
-    expect(describePlacement(place([device('laptop')], { ...echo, deviceId: 'nope' }), names)).toBe('refused: no device nope');
+    expect(describePlacement(place([device('laptop')], { ...echo, deviceId: 'nope' }), names)).toBe(
+      'refused: no device nope',
+    );
     expect(describePlacement(place([device('laptop')], { ...echo, prompt: 'rm x' }), names)).toBe(
       `refused: "rm" is not on device laptop's allowlist; restart it with --allow to permit it`,
     );
@@ -455,7 +552,7 @@ describe('describePlacement', () => {
 describe('devices that cannot sandbox', () => {
   const bare = device('bare', { ownerId: 'usr_ada' }, { isolation: 'none' });
 
-  it('take only their own owner\'s sessions, and say why to anyone else', () => {
+  it("take only their own owner's sessions, and say why to anyone else", () => {
     expect(place([bare], { ...echo, requesterId: 'usr_ada' })).toMatchObject({ kind: 'placed', deviceId: 'dev_bare' });
     const refused = place([bare], { ...echo, requesterId: 'usr_bob' });
     expect(refused.kind).toBe('refuse');
@@ -467,6 +564,9 @@ describe('devices that cannot sandbox', () => {
 
   it('leave the session to a device that can sandbox it', () => {
     const boxed = device('boxed', { ownerId: 'usr_ada' }, { ramFree: 1 * GiB });
-    expect(place([bare, boxed], { ...echo, requesterId: 'usr_bob' })).toMatchObject({ kind: 'placed', deviceId: 'dev_boxed' });
+    expect(place([bare, boxed], { ...echo, requesterId: 'usr_bob' })).toMatchObject({
+      kind: 'placed',
+      deviceId: 'dev_boxed',
+    });
   });
 });

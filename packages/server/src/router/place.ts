@@ -66,7 +66,11 @@ export function score(d: DeviceState): { score: number; factors: Factor[] } {
   const perCpu = caps.cpus > 0 ? caps.load[0] / caps.cpus : 1;
   const factors: Factor[] = [
     { name: 'ram', value: `${freeGiB.toFixed(1)} GiB free`, points: round(Math.min(freeGiB, 16) * 10) },
-    { name: 'load', value: `${caps.load[0].toFixed(2)} on ${caps.cpus} cpus`, points: round(Math.max(0, 1 - perCpu) * 100) },
+    {
+      name: 'load',
+      value: `${caps.load[0].toFixed(2)} on ${caps.cpus} cpus`,
+      points: round(Math.max(0, 1 - perCpu) * 100),
+    },
     { name: 'running', value: `${d.running} running`, points: 0 - 25 * d.running },
     { name: 'priority', value: `priority ${d.priority}`, points: 20 * d.priority },
   ];
@@ -97,7 +101,13 @@ export function shellProgram(prompt: string): string {
  * A device that never reported capabilities is judged transiently.
  */
 export function judge(d: DeviceState, req: PlacementRequest): Verdict {
-  const no = (code: FabricError['code'], reason: string, permanent: boolean): Verdict => ({ device: d.id, fits: false, code, reason, permanent });
+  const no = (code: FabricError['code'], reason: string, permanent: boolean): Verdict => ({
+    device: d.id,
+    fits: false,
+    code,
+    reason,
+    permanent,
+  });
   if (d.revoked) return no('device_revoked', `device ${d.name} is revoked`, true);
   const caps = d.capabilities;
   if (caps) {
@@ -108,15 +118,32 @@ export function judge(d: DeviceState, req: PlacementRequest): Verdict {
       return no('harness_unavailable', `harness ${req.harness} is not installed on device ${d.name}`, true);
     }
     if (req.vaultRecipients && !(d.vaultRecipient && req.vaultRecipients.includes(d.vaultRecipient))) {
-      return no('credential_unavailable', `device ${d.name} is not a vault recipient, so it cannot decrypt credentials; run "optimal vault enrol"`, true);
+      return no(
+        'credential_unavailable',
+        `device ${d.name} is not a vault recipient, so it cannot decrypt credentials; run "optimal vault enrol"`,
+        true,
+      );
     }
-    if (caps.isolation === 'none' && req.requesterId !== undefined && d.ownerId !== undefined && d.ownerId !== req.requesterId) {
-      return no('sandbox_unavailable', `device ${d.name} cannot sandbox sessions (isolation: none — install bubblewrap there), so it runs only its owner's`, true);
+    if (
+      caps.isolation === 'none' &&
+      req.requesterId !== undefined &&
+      d.ownerId !== undefined &&
+      d.ownerId !== req.requesterId
+    ) {
+      return no(
+        'sandbox_unavailable',
+        `device ${d.name} cannot sandbox sessions (isolation: none — install bubblewrap there), so it runs only its owner's`,
+        true,
+      );
     }
     if (req.harness === 'shell') {
       const program = shellProgram(req.prompt);
       if (!caps.allowlist.includes(program)) {
-        return no('command_not_allowed', `"${program.slice(0, 64)}" is not on device ${d.name}'s allowlist; restart it with --allow to permit it`, true);
+        return no(
+          'command_not_allowed',
+          `"${program.slice(0, 64)}" is not on device ${d.name}'s allowlist; restart it with --allow to permit it`,
+          true,
+        );
       }
     }
   }
@@ -137,13 +164,17 @@ export function place(devices: readonly DeviceState[], req: PlacementRequest): P
   if (req.harness === 'shell') shellProgram(req.prompt);
   let pool = devices;
   if (req.deviceId) {
-    const pinned = devices.find((d) => d.id === req.deviceId)
-      ?? devices.find((d) => d.name === req.deviceId && !d.revoked) ?? devices.find((d) => d.name === req.deviceId);
-    if (!pinned) return { kind: 'refuse', error: new FabricError('device_not_found', `no device ${req.deviceId}`), verdicts: [] };
+    const pinned =
+      devices.find((d) => d.id === req.deviceId) ??
+      devices.find((d) => d.name === req.deviceId && !d.revoked) ??
+      devices.find((d) => d.name === req.deviceId);
+    if (!pinned)
+      return { kind: 'refuse', error: new FabricError('device_not_found', `no device ${req.deviceId}`), verdicts: [] };
     pool = [pinned];
   }
   const verdicts = pool.map((d) => judge(d, req));
-  const fitting = verdicts.filter((v): v is Extract<Verdict, { fits: true }> => v.fits)
+  const fitting = verdicts
+    .filter((v): v is Extract<Verdict, { fits: true }> => v.fits)
     .sort((a, b) => b.score - a.score || (a.device < b.device ? -1 : 1));
   const best = fitting[0];
   if (best) return { kind: 'placed', deviceId: best.device, score: best.score, factors: best.factors, verdicts };
@@ -154,23 +185,27 @@ export function place(devices: readonly DeviceState[], req: PlacementRequest): P
     const reason = pool.length === 0 ? 'no device is paired yet' : transient.map((v) => v.reason).join('; ');
     return { kind: 'wait', reason, verdicts };
   }
-  const telling = misses.find((v) => v.code === 'credential_unavailable')
-    ?? misses.find((v) => v.code === 'sandbox_unavailable')
-    ?? misses.find((v) => v.code === 'command_not_allowed')
-    ?? misses.find((v) => v.code === 'harness_unavailable')
-    ?? misses.find((v) => v.code === 'device_revoked' && req.deviceId)
-    ?? misses[0]!;
+  const telling =
+    misses.find((v) => v.code === 'credential_unavailable') ??
+    misses.find((v) => v.code === 'sandbox_unavailable') ??
+    misses.find((v) => v.code === 'command_not_allowed') ??
+    misses.find((v) => v.code === 'harness_unavailable') ??
+    misses.find((v) => v.code === 'device_revoked' && req.deviceId) ??
+    misses[0]!;
   const code = telling.code === 'device_revoked' && !req.deviceId ? 'no_device' : telling.code;
-  const message = misses.length === 1 ? telling.reason : `no device can run this: ${misses.map((v) => v.reason).join('; ')}`;
+  const message =
+    misses.length === 1 ? telling.reason : `no device can run this: ${misses.map((v) => v.reason).join('; ')}`;
   return { kind: 'refuse', error: new FabricError(code, message), verdicts };
 }
 
 /** One line for people: where it went and why, or why it waits. */
 export function describePlacement(p: Placement, names: ReadonlyMap<string, string>): string {
-  const rejected = p.verdicts.filter((v) => !v.fits).map((v) => (v.fits ? '' : v.reason));
+  const rejected = p.verdicts.flatMap((v) => (v.fits ? [] : [v.reason]));
   const tail = rejected.length > 0 ? `; not: ${rejected.join('; ')}` : '';
   if (p.kind === 'placed') {
-    const others = p.verdicts.filter((v) => v.fits && v.device !== p.deviceId).map((v) => (v.fits ? `${names.get(v.device) ?? v.device} ${v.score}` : ''));
+    const others = p.verdicts
+      .filter((v) => v.fits && v.device !== p.deviceId)
+      .map((v) => (v.fits ? `${names.get(v.device) ?? v.device} ${v.score}` : ''));
     const factors = p.factors.map((f) => `${f.value} ${f.points >= 0 ? '+' : ''}${f.points}`).join(', ');
     return `${names.get(p.deviceId) ?? p.deviceId} scored ${p.score} (${factors})${others.length ? `; others: ${others.join(', ')}` : ''}${tail}`;
   }

@@ -1,7 +1,17 @@
 import {
-  FabricError, isTerminal, newId,
-  type CreateSessionRequest, type Envelope, type ErrorCode, type FinishedSession, type HarnessName, type PermissionMode, type RunningSession,
-  type SessionStatus, type SessionView, type StreamEvent,
+  FabricError,
+  isTerminal,
+  newId,
+  type CreateSessionRequest,
+  type Envelope,
+  type ErrorCode,
+  type FinishedSession,
+  type HarnessName,
+  type PermissionMode,
+  type RunningSession,
+  type SessionStatus,
+  type SessionView,
+  type StreamEvent,
 } from '@fabric/protocol';
 import { enforce, policy, type Viewer } from '../auth/policy.js';
 import type { Bus } from '../bus.js';
@@ -18,9 +28,7 @@ import { nextStatus, type SessionInput } from './state.js';
 import type { AppendInput, EventWriter } from './writer.js';
 
 /** Messages on a `device:<id>` bus topic, delivered by the node that holds that device's socket. */
-export type DeviceCommand =
-  | { type: 'send'; envelope: Envelope }
-  | { type: 'close'; code: number; reason: string };
+export type DeviceCommand = { type: 'send'; envelope: Envelope } | { type: 'close'; code: number; reason: string };
 
 /** Messages on the `fleet` topic. */
 export type FleetChange =
@@ -49,7 +57,12 @@ export interface SessionServiceOptions {
   log?: Logger;
 }
 
-type Detail = { errorCode?: ErrorCode; message?: string; exit?: { code: number | null; signal: string | null }; patch?: AppendInput['patch'] };
+interface Detail {
+  errorCode?: ErrorCode;
+  message?: string;
+  exit?: { code: number | null; signal: string | null };
+  patch?: AppendInput['patch'];
+}
 
 /**
  * Owns session lifecycles: placement (with fail-over and a queue), dispatch,
@@ -87,10 +100,22 @@ export class SessionService {
     this.lostTimeoutMs = opts.lostTimeoutMs ?? 10 * 60_000;
     this.vault = opts.vault;
     this.log = opts.log ?? silentLogger;
-    this.approvals = new Approvals(this.db, this.writer, this.clock, (deviceId, env) => this.sendToDevice(deviceId, env), async (sessionId) => {
-      const row = await getSessionRow(this.db, sessionId);
-      if (row) this.bus.publish(topics.fleet, { type: 'session', id: sessionId, status: row.status as SessionStatus, deviceId: row.device_id } satisfies FleetChange);
-    });
+    this.approvals = new Approvals(
+      this.db,
+      this.writer,
+      this.clock,
+      (deviceId, env) => this.sendToDevice(deviceId, env),
+      async (sessionId) => {
+        const row = await getSessionRow(this.db, sessionId);
+        if (row)
+          this.bus.publish(topics.fleet, {
+            type: 'session',
+            id: sessionId,
+            status: row.status as SessionStatus,
+            deviceId: row.device_id,
+          } satisfies FleetChange);
+      },
+    );
   }
 
   /**
@@ -111,12 +136,20 @@ export class SessionService {
       const parent = await getSessionRow(this.db, req.resumeFrom);
       const missing = new FabricError('session_not_found', `no session ${req.resumeFrom} to resume`);
       if (!parent) throw missing;
-      enforce(policy.session(requester, { createdBy: parent.created_by }, 'steer'), policy.session(requester, { createdBy: parent.created_by }, 'read'), missing, `resume session ${parent.id}`);
+      enforce(
+        policy.session(requester, { createdBy: parent.created_by }, 'steer'),
+        policy.session(requester, { createdBy: parent.created_by }, 'read'),
+        missing,
+        `resume session ${parent.id}`,
+      );
       if (!isTerminal(parent.status as SessionStatus)) {
         throw new FabricError('conflict', `session ${parent.id} is still ${parent.status}; send it input instead`);
       }
       if (!parent.harness_session_id) {
-        throw new FabricError('bad_request', `session ${parent.id} has no harness session id to resume (its harness never reported one)`);
+        throw new FabricError(
+          'bad_request',
+          `session ${parent.id} has no harness session id to resume (its harness never reported one)`,
+        );
       }
       harness = parent.harness as HarnessName;
       deviceId = parent.device_id ?? undefined; // the conversation lives on that machine
@@ -132,20 +165,53 @@ export class SessionService {
       await this.vault.assertMayUse(credentials, userId); // exists, and the requester is on each entry's access list
       vaultRecipients = set.recipients.map((r) => r.recipient);
     }
-    const request: PlacementRequest = { harness, prompt: req.prompt, deviceId, labels, vaultRecipients, requesterId: userId };
+    const request: PlacementRequest = {
+      harness,
+      prompt: req.prompt,
+      deviceId,
+      labels,
+      vaultRecipients,
+      requesterId: userId,
+    };
     const devices = placeable(await deviceStates(this.db), requester, deviceId);
     const placement = place(devices, request);
     if (placement.kind === 'refuse') throw placement.error;
 
     const now = this.clock.now();
-    await this.db.insertInto('sessions').values({
-      id, harness, prompt: req.prompt, status: 'queued', device_id: null,
-      labels: JSON.stringify(labels), cwd, exit_code: null, signal: null, error_code: null, error_message: null,
-      created_by: userId, created_at: now, started_at: null, ended_at: null, last_seq: 0, cancel_requested_at: null,
-      permission_mode: permissionMode, model: req.model ?? null, harness_session_id: resume, parent_id: req.resumeFrom ?? null,
-      placement: JSON.stringify({ deviceId: deviceId ?? null, labels, text: describePlacement(placement, names(devices)) }),
-      queued_until: now + this.queueTimeoutMs, tried_devices: '[]', credentials: JSON.stringify(credentials),
-    }).execute();
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id,
+        harness,
+        prompt: req.prompt,
+        status: 'queued',
+        device_id: null,
+        labels: JSON.stringify(labels),
+        cwd,
+        exit_code: null,
+        signal: null,
+        error_code: null,
+        error_message: null,
+        created_by: userId,
+        created_at: now,
+        started_at: null,
+        ended_at: null,
+        last_seq: 0,
+        cancel_requested_at: null,
+        permission_mode: permissionMode,
+        model: req.model ?? null,
+        harness_session_id: resume,
+        parent_id: req.resumeFrom ?? null,
+        placement: JSON.stringify({
+          deviceId: deviceId ?? null,
+          labels,
+          text: describePlacement(placement, names(devices)),
+        }),
+        queued_until: now + this.queueTimeoutMs,
+        tried_devices: '[]',
+        credentials: JSON.stringify(credentials),
+      })
+      .execute();
     await this.settle(id, placement, devices);
     return (await getSessionView(this.db, id))!;
   }
@@ -166,13 +232,21 @@ export class SessionService {
       do {
         this.retryAgain = false;
         await this.failLongLost();
-        const queued = await this.db.selectFrom('sessions').selectAll().where('status', '=', 'queued').orderBy('created_at', 'asc').execute();
+        const queued = await this.db
+          .selectFrom('sessions')
+          .selectAll()
+          .where('status', '=', 'queued')
+          .orderBy('created_at', 'asc')
+          .execute();
         for (const row of queued) {
           if (this.closed) return;
           await this.replace(row);
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run while a placement is awaited
       } while (this.retryAgain && !this.closed);
-    })().finally(() => { this.retrying = null; });
+    })().finally(() => {
+      this.retrying = null;
+    });
     return this.retrying;
   }
 
@@ -190,12 +264,17 @@ export class SessionService {
    * went elsewhere or ended is answered silently and, on an ack, cancelled.
    */
   async fromDevice(deviceId: string, env: Envelope): Promise<{ code: ErrorCode; message: string } | null> {
-    if (!('sessionId' in env.payload) || env.type === 'session.start' || env.type === 'session.input'
-      || env.type === 'session.cancel' || env.type === 'session.approval') {
+    if (
+      !('sessionId' in env.payload) ||
+      env.type === 'session.start' ||
+      env.type === 'session.input' ||
+      env.type === 'session.cancel' ||
+      env.type === 'session.approval'
+    ) {
       return { code: 'invalid_envelope', message: `${env.type} cannot be sent by a device` };
     }
     const sessionId: string = env.payload.sessionId;
-    const owned = await this.ownedBy(sessionId, deviceId) ?? await this.adopt(sessionId, deviceId, env.type);
+    const owned = (await this.ownedBy(sessionId, deviceId)) ?? (await this.adopt(sessionId, deviceId, env.type));
     if (!owned) {
       // A late ack from a device the session moved away from (or never had): stop its process.
       if (env.type === 'session.ack') this.sendCancel(deviceId, sessionId, 'session was placed elsewhere');
@@ -205,18 +284,30 @@ export class SessionService {
     const ts = this.clock.now();
     const ended = isTerminal(owned.status);
     // Output after the end is a resend (a device sends in order, and the exit came after it) when it has a dseq.
-    const finished = env.dseq === undefined ? { code: 'session_finished' as const, message: `session ${sessionId} has already ended` } : null;
+    const finished =
+      env.dseq === undefined
+        ? { code: 'session_finished' as const, message: `session ${sessionId} has already ended` }
+        : null;
     const dseq = env.dseq === undefined ? {} : { dseq: env.dseq };
     switch (env.type) {
       case 'session.stdout':
       case 'session.stderr':
         if (ended) return finished;
-        void this.writer.appendOnce({ sessionId, kind: env.type === 'session.stdout' ? 'stdout' : 'stderr', data: env.payload.data, meta: null, ts, ...dseq })
+        void this.writer
+          .appendOnce({
+            sessionId,
+            kind: env.type === 'session.stdout' ? 'stdout' : 'stderr',
+            data: env.payload.data,
+            meta: null,
+            ts,
+            ...dseq,
+          })
           .catch((err: unknown) => this.notStored(sessionId, err));
         return null;
       case 'session.event':
         if (ended) return finished;
-        void this.writer.appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq })
+        void this.writer
+          .appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq })
           .catch((err: unknown) => this.notStored(sessionId, err));
         return null;
       case 'session.meta':
@@ -224,7 +315,11 @@ export class SessionService {
         return null;
       case 'session.approval_request': {
         if (ended) return finished;
-        const seen = await this.db.selectFrom('approvals').select('request_id').where('request_id', '=', env.payload.requestId).executeTakeFirst();
+        const seen = await this.db
+          .selectFrom('approvals')
+          .select('request_id')
+          .where('request_id', '=', env.payload.requestId)
+          .executeTakeFirst();
         if (seen) return null;
         await this.approvals.requested(env.payload);
         return null;
@@ -235,14 +330,22 @@ export class SessionService {
         return null;
       case 'session.refuse':
         this.clearAckTimer(sessionId);
-        await this.apply(sessionId, { type: 'refused', code: env.payload.code }, { errorCode: env.payload.code, message: env.payload.message });
+        await this.apply(
+          sessionId,
+          { type: 'refused', code: env.payload.code },
+          { errorCode: env.payload.code, message: env.payload.message },
+        );
         return null;
       case 'session.exit': {
         this.clearAckTimer(sessionId);
         const row = await getSessionRow(this.db, sessionId);
-        await this.apply(sessionId, { type: 'exited', code: env.payload.code, cancelRequested: row?.cancel_requested_at != null }, {
-          exit: { code: env.payload.code, signal: env.payload.signal },
-        });
+        await this.apply(
+          sessionId,
+          { type: 'exited', code: env.payload.code, cancelRequested: row?.cancel_requested_at != null },
+          {
+            exit: { code: env.payload.code, signal: env.payload.signal },
+          },
+        );
         return null;
       }
       default:
@@ -255,13 +358,20 @@ export class SessionService {
     const row = await getSessionRow(this.db, sessionId);
     if (!row) throw new FabricError('session_not_found', `no session ${sessionId}`);
     const status = row.status as SessionStatus;
-    if (isTerminal(status)) throw new FabricError('session_finished', `session ${sessionId} has already ended (${status})`);
-    const device = row.device_id ? await this.db.selectFrom('devices').select(['online']).where('id', '=', row.device_id).executeTakeFirst() : undefined;
-    if (status === 'queued' || status === 'lost' || !device || device.online !== 1) {
+    if (isTerminal(status))
+      throw new FabricError('session_finished', `session ${sessionId} has already ended (${status})`);
+    const device = row.device_id
+      ? await this.db.selectFrom('devices').select(['online']).where('id', '=', row.device_id).executeTakeFirst()
+      : undefined;
+    if (status === 'queued' || status === 'lost' || device?.online !== 1) {
       this.clearAckTimer(sessionId);
       await this.apply(sessionId, { type: 'cancelled' }, { message: reason ?? 'cancelled' });
     } else {
-      await this.db.updateTable('sessions').set({ cancel_requested_at: this.clock.now() }).where('id', '=', sessionId).execute();
+      await this.db
+        .updateTable('sessions')
+        .set({ cancel_requested_at: this.clock.now() })
+        .where('id', '=', sessionId)
+        .execute();
       this.sendCancel(row.device_id!, sessionId, reason);
     }
     return (await getSessionView(this.db, sessionId))!;
@@ -273,14 +383,26 @@ export class SessionService {
     if (!row) throw new FabricError('session_not_found', `no session ${sessionId}`);
     const status = row.status as SessionStatus;
     if (isTerminal(status)) {
-      throw new FabricError('session_finished', `session ${sessionId} has already ended (${status}); resume it with "optimal session resume ${sessionId}"`);
+      throw new FabricError(
+        'session_finished',
+        `session ${sessionId} has already ended (${status}); resume it with "optimal session resume ${sessionId}"`,
+      );
     }
     if (status !== 'running' && status !== 'starting') {
       throw new FabricError('device_offline', `session ${sessionId} is ${status}; input needs a running session`);
     }
-    const event = await this.writer.append({ sessionId, kind: 'input', data, meta: eof ? { message: 'eof' } : null, ts: this.clock.now() });
+    const event = await this.writer.append({
+      sessionId,
+      kind: 'input',
+      data,
+      meta: eof ? { message: 'eof' } : null,
+      ts: this.clock.now(),
+    });
     this.sendToDevice(row.device_id!, {
-      corrId: sessionId, type: 'session.input', direction: 'to_device', ts: this.clock.now(),
+      corrId: sessionId,
+      type: 'session.input',
+      direction: 'to_device',
+      ts: this.clock.now(),
       payload: { sessionId, data, eof },
     });
     return event;
@@ -294,8 +416,12 @@ export class SessionService {
    * next hello; if it does not come back in time the session moves on.
    */
   async deviceGone(deviceId: string): Promise<void> {
-    const rows = await this.db.selectFrom('sessions').select(['id', 'status']).where('device_id', '=', deviceId)
-      .where('status', 'in', ['starting', 'running']).execute();
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'status'])
+      .where('device_id', '=', deviceId)
+      .where('status', 'in', ['starting', 'running'])
+      .execute();
     for (const r of rows) {
       if (r.status === 'starting') this.armAckTimer(r.id, deviceId);
       else await this.apply(r.id, { type: 'device_lost' }, { message: 'device disconnected' });
@@ -315,8 +441,12 @@ export class SessionService {
   async reconcile(deviceId: string, running: RunningSession[], finished: FinishedSession[] = []): Promise<void> {
     const live = new Set(running.map((r) => r.sessionId));
     const held = new Set([...live, ...finished.map((f) => f.sessionId)]);
-    const rows = await this.db.selectFrom('sessions').select(['id', 'status', 'cancel_requested_at', 'started_at'])
-      .where('device_id', '=', deviceId).where('status', 'in', ['starting', 'running', 'lost']).execute();
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'status', 'cancel_requested_at', 'started_at'])
+      .where('device_id', '=', deviceId)
+      .where('status', 'in', ['starting', 'running', 'lost'])
+      .execute();
     const known = new Set<string>();
     for (const r of rows) {
       known.add(r.id);
@@ -331,7 +461,11 @@ export class SessionService {
         await this.requeue(r.id, deviceId, 'device reconnected without having started it', false);
       } else {
         this.clearAckTimer(r.id);
-        await this.apply(r.id, { type: 'device_forgot' }, { errorCode: 'device_offline', message: 'device restarted without this session; its process is gone' });
+        await this.apply(
+          r.id,
+          { type: 'device_forgot' },
+          { errorCode: 'device_offline', message: 'device restarted without this session; its process is gone' },
+        );
       }
     }
     for (const id of held) {
@@ -362,32 +496,59 @@ export class SessionService {
     if (row.status !== 'queued') return;
     if (row.queued_until !== null && Number(row.queued_until) <= this.clock.now()) {
       const why = readPlacementText(row.placement) ?? 'no device could take it';
-      await this.apply(row.id, { type: 'queue_timeout' }, { errorCode: 'no_device', message: `waited too long for a device: ${why}` });
+      await this.apply(
+        row.id,
+        { type: 'queue_timeout' },
+        { errorCode: 'no_device', message: `waited too long for a device: ${why}` },
+      );
       return;
     }
-    const creator = await this.db.selectFrom('users').select('role').where('id', '=', row.created_by).executeTakeFirst();
+    const creator = await this.db
+      .selectFrom('users')
+      .select('role')
+      .where('id', '=', row.created_by)
+      .executeTakeFirst();
     const request = { ...requestOf(row), requesterId: row.created_by };
     // A creator whose account is gone keeps only what a member would have.
-    const devices = placeable(await deviceStates(this.db), { sub: row.created_by, role: creator?.role ?? 'member' }, request.deviceId);
+    const devices = placeable(
+      await deviceStates(this.db),
+      { sub: row.created_by, role: creator?.role ?? 'member' },
+      request.deviceId,
+    );
     const names = JSON.parse(row.credentials ?? '[]') as string[];
-    if (names.length > 0) request.vaultRecipients = (await this.vault.currentSet())?.recipients.map((r) => r.recipient) ?? [];
+    if (names.length > 0)
+      request.vaultRecipients = (await this.vault.currentSet())?.recipients.map((r) => r.recipient) ?? [];
     const placement = place(devices, request);
     if (placement.kind === 'refuse') {
-      await this.apply(row.id, { type: 'queue_timeout' }, { errorCode: placement.error.code, message: placement.error.message });
+      await this.apply(
+        row.id,
+        { type: 'queue_timeout' },
+        { errorCode: placement.error.code, message: placement.error.message },
+      );
       return;
     }
     await this.settle(row.id, placement, devices);
   }
 
   /** Act on a placement for a queued session: dispatch it, or record why it waits. */
-  private async settle(id: string, placement: Placement, devices: Awaited<ReturnType<typeof deviceStates>>): Promise<void> {
+  private async settle(
+    id: string,
+    placement: Placement,
+    devices: Awaited<ReturnType<typeof deviceStates>>,
+  ): Promise<void> {
     const row = (await getSessionRow(this.db, id))!;
     const text = describePlacement(placement, names(devices));
-    const stored = JSON.stringify({ ...JSON.parse(row.placement ?? '{}') as object, text });
+    const stored = JSON.stringify({ ...(JSON.parse(row.placement ?? '{}') as object), text });
     if (placement.kind !== 'placed') {
       if (readPlacementText(row.placement) !== text || row.last_seq === 0) {
         await this.db.updateTable('sessions').set({ placement: stored }).where('id', '=', id).execute();
-        await this.writer.append({ sessionId: id, kind: 'status', data: null, meta: { status: 'queued', message: text }, ts: this.clock.now() });
+        await this.writer.append({
+          sessionId: id,
+          kind: 'status',
+          data: null,
+          meta: { status: 'queued', message: text },
+          ts: this.clock.now(),
+        });
       }
       return;
     }
@@ -400,19 +561,28 @@ export class SessionService {
     try {
       credentials = await this.vault.forSession(JSON.parse(current.credentials ?? '[]') as string[], id, deviceId);
     } catch (err) {
-      const e = err instanceof FabricError ? err : new FabricError('internal', 'could not read the session\'s credentials');
+      const e =
+        err instanceof FabricError ? err : new FabricError('internal', "could not read the session's credentials");
       await this.apply(id, { type: 'refused', code: e.code }, { errorCode: e.code, message: e.message });
       return;
     }
     const device = await this.db.selectFrom('devices').select('owner_id').where('id', '=', deviceId).executeTakeFirst();
     const byDeviceOwner = device?.owner_id === current.created_by;
     this.sendToDevice(deviceId, {
-      corrId: id, type: 'session.start', direction: 'to_device', ts: this.clock.now(),
+      corrId: id,
+      type: 'session.start',
+      direction: 'to_device',
+      ts: this.clock.now(),
       payload: {
-        sessionId: id, harness: current.harness as HarnessName, prompt: current.prompt, cwd: current.cwd,
+        sessionId: id,
+        harness: current.harness as HarnessName,
+        prompt: current.prompt,
+        cwd: current.cwd,
         labels: JSON.parse(current.labels) as Record<string, string>,
         permissionMode: (current.permission_mode as PermissionMode | null) ?? 'ask',
-        resume: current.harness_session_id, model: current.model, credentials,
+        resume: current.harness_session_id,
+        model: current.model,
+        credentials,
         byDeviceOwner,
       },
     });
@@ -424,7 +594,10 @@ export class SessionService {
     if (this.ackTimers.has(id) || this.closed) return;
     const timer = setTimeout(() => {
       this.ackTimers.delete(id);
-      void this.requeue(id, deviceId, 'device did not acknowledge within the ack timeout').then(() => this.kick(), () => {});
+      void this.requeue(id, deviceId, 'device did not acknowledge within the ack timeout').then(
+        () => this.kick(),
+        () => {},
+      );
     }, this.ackTimeoutMs);
     timer.unref();
     this.ackTimers.set(id, timer);
@@ -438,17 +611,21 @@ export class SessionService {
    */
   private async adopt(sessionId: string, deviceId: string, why: string): Promise<Tracked | null> {
     const row = await getSessionRow(this.db, sessionId);
-    if (!row || row.status !== 'queued') return null;
+    if (row?.status !== 'queued') return null;
     if (!(JSON.parse(row.tried_devices ?? '[]') as string[]).includes(deviceId)) return null;
     const tried = (JSON.parse(row.tried_devices ?? '[]') as string[]).filter((d) => d !== deviceId);
-    await this.apply(sessionId, { type: 'dispatched' }, {
-      message: `the device ran it after all (it sent ${why})`,
-      patch: { device_id: deviceId, tried_devices: JSON.stringify(tried) },
-    });
+    await this.apply(
+      sessionId,
+      { type: 'dispatched' },
+      {
+        message: `the device ran it after all (it sent ${why})`,
+        patch: { device_id: deviceId, tried_devices: JSON.stringify(tried) },
+      },
+    );
     await this.apply(sessionId, { type: 'acked' }, {});
     const t: Tracked = { deviceId, status: 'running' };
     const now = await getSessionRow(this.db, sessionId);
-    if (!now || now.device_id !== deviceId) return null;
+    if (now?.device_id !== deviceId) return null;
     t.status = now.status as SessionStatus;
     if (!isTerminal(t.status)) this.tracked.set(sessionId, t);
     return t;
@@ -467,34 +644,54 @@ export class SessionService {
    * is not told it was delivered and sends it again.
    */
   private notStored(sessionId: string, err: unknown): void {
-    this.log.error(`session ${sessionId}: output not stored (the device will send it again): ${err instanceof Error ? err.message : String(err)}`);
+    this.log.error(
+      `session ${sessionId}: output not stored (the device will send it again): ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   /** Fail the `lost` sessions whose device did not come back within the lost timeout. */
   private async failLongLost(): Promise<void> {
-    const rows = await this.db.selectFrom('sessions').select('id').where('status', '=', 'lost')
-      .where('lost_until', '<=', this.clock.now()).execute();
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('status', '=', 'lost')
+      .where('lost_until', '<=', this.clock.now())
+      .execute();
     const ms = this.lostTimeoutMs;
-    const within = ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+    const within =
+      ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
     for (const r of rows) {
-      await this.apply(r.id, { type: 'device_forgot' }, { errorCode: 'device_offline', message: `its device did not come back within ${within}` });
+      await this.apply(
+        r.id,
+        { type: 'device_forgot' },
+        { errorCode: 'device_offline', message: `its device did not come back within ${within}` },
+      );
     }
   }
 
   /** Take a `starting` session back to the queue and (when `exclude`) never offer it to `deviceId` again. */
   private async requeue(id: string, deviceId: string, why: string, exclude = true): Promise<void> {
     const row = await getSessionRow(this.db, id);
-    if (!row || row.status !== 'starting' || row.device_id !== deviceId) return;
+    if (row?.status !== 'starting' || row.device_id !== deviceId) return;
     const tried = new Set(JSON.parse(row.tried_devices ?? '[]') as string[]);
     if (exclude) tried.add(deviceId);
     this.tracked.delete(id);
     this.sendCancel(deviceId, id, 'session moved to another device');
-    await this.apply(id, { type: 'requeued' }, { message: why, patch: { device_id: null, tried_devices: JSON.stringify([...tried]) } });
+    await this.apply(
+      id,
+      { type: 'requeued' },
+      { message: why, patch: { device_id: null, tried_devices: JSON.stringify([...tried]) } },
+    );
   }
 
   // ---- device messages ------------------------------------------------------
 
-  private async meta(sessionId: string, deviceId: string, payload: Extract<Envelope, { type: 'session.meta' }>['payload'], dseq: { dseq?: number }): Promise<void> {
+  private async meta(
+    sessionId: string,
+    deviceId: string,
+    payload: Extract<Envelope, { type: 'session.meta' }>['payload'],
+    dseq: { dseq?: number },
+  ): Promise<void> {
     const ts = this.clock.now();
     const patch = payload.harnessSessionId ? { harness_session_id: payload.harnessSessionId } : undefined;
     if (payload.usage) {
@@ -502,8 +699,21 @@ export class SessionService {
       const row = await this.db.selectFrom('sessions').select('harness').where('id', '=', sessionId).executeTakeFirst();
       const u = payload.usage;
       await this.writer.appendOnce({
-        sessionId, kind: 'usage', data: null, meta: { usage: u }, ts, patch, ...dseq,
-        usage: { device_id: deviceId, harness: row?.harness ?? 'unknown', input: u.input, output: u.output, cached: u.cached, cost_usd: u.costUsd ?? null },
+        sessionId,
+        kind: 'usage',
+        data: null,
+        meta: { usage: u },
+        ts,
+        patch,
+        ...dseq,
+        usage: {
+          device_id: deviceId,
+          harness: row?.harness ?? 'unknown',
+          input: u.input,
+          output: u.output,
+          cached: u.cached,
+          cost_usd: u.costUsd ?? null,
+        },
       });
     } else if (patch) {
       await this.db.updateTable('sessions').set(patch).where('id', '=', sessionId).execute();
@@ -516,7 +726,10 @@ export class SessionService {
 
   private sendCancel(deviceId: string, sessionId: string, reason?: string): void {
     this.sendToDevice(deviceId, {
-      corrId: sessionId, type: 'session.cancel', direction: 'to_device', ts: this.clock.now(),
+      corrId: sessionId,
+      type: 'session.cancel',
+      direction: 'to_device',
+      ts: this.clock.now(),
       payload: reason === undefined ? { sessionId } : { sessionId, reason },
     });
   }
@@ -530,8 +743,12 @@ export class SessionService {
   private async ownedBy(sessionId: string, deviceId: string): Promise<Tracked | null> {
     let t = this.tracked.get(sessionId);
     if (!t) {
-      const row = await this.db.selectFrom('sessions').select(['device_id', 'status']).where('id', '=', sessionId).executeTakeFirst();
-      if (!row || !row.device_id) return null;
+      const row = await this.db
+        .selectFrom('sessions')
+        .select(['device_id', 'status'])
+        .where('id', '=', sessionId)
+        .executeTakeFirst();
+      if (!row?.device_id) return null;
       t = { deviceId: row.device_id, status: row.status as SessionStatus };
       if (!isTerminal(t.status)) this.tracked.set(sessionId, t);
     }
@@ -586,7 +803,7 @@ export class SessionService {
   }
 }
 
-function names(devices: ReadonlyArray<{ id: string; name: string }>): Map<string, string> {
+function names(devices: readonly { id: string; name: string }[]): Map<string, string> {
   return new Map(devices.map((d) => [d.id, d.name]));
 }
 
@@ -616,9 +833,11 @@ function requestOf(row: SessionRow): PlacementRequest {
  * the router never sees the others, so a pin to one of them is `device_not_found`.
  */
 function placeable(devices: DeviceState[], requester: Viewer, pin: string | undefined): DeviceState[] {
-  return devices.filter((d) => policy.placement(
-    requester,
-    { ownerId: d.ownerId ?? '', sharedWith: d.sharedWith ?? [], deviceOwnerRole: d.ownerRole ?? null },
-    pin !== undefined && (d.id === pin || d.name === pin),
-  ));
+  return devices.filter((d) =>
+    policy.placement(
+      requester,
+      { ownerId: d.ownerId ?? '', sharedWith: d.sharedWith ?? [], deviceOwnerRole: d.ownerRole ?? null },
+      pin !== undefined && (d.id === pin || d.name === pin),
+    ),
+  );
 }

@@ -27,20 +27,20 @@ const inputs: Record<string, SessionInput> = {
  * (null: the input is late or a duplicate and is ignored).
  */
 const table: Record<string, Record<(typeof live)[number], SessionStatus | null>> = {
-  dispatched:            { queued: 'starting',  starting: null,        running: null,        lost: null },
-  acked:                 { queued: null,        starting: 'running',   running: null,        lost: 'running' },
-  refused:               { queued: null,        starting: 'refused',   running: null,        lost: null },
-  'exited 0':            { queued: null,        starting: 'succeeded', running: 'succeeded', lost: 'succeeded' },
-  'exited 1':            { queued: null,        starting: 'failed',    running: 'failed',    lost: 'failed' },
-  'exited by signal':    { queued: null,        starting: 'failed',    running: 'failed',    lost: 'failed' },
-  'exited after cancel': { queued: null,        starting: 'cancelled', running: 'cancelled', lost: 'cancelled' },
-  cancelled:             { queued: 'cancelled', starting: 'cancelled', running: 'cancelled', lost: 'cancelled' },
-  device_lost:           { queued: null,        starting: 'lost',      running: 'lost',      lost: null },
-  device_reclaimed:      { queued: null,        starting: 'running',   running: null,        lost: 'running' },
-  device_forgot:         { queued: null,        starting: 'failed',    running: 'failed',    lost: 'failed' },
-  ack_timeout:           { queued: null,        starting: 'failed',    running: null,        lost: null },
-  requeued:              { queued: null,        starting: 'queued',    running: null,        lost: null },
-  queue_timeout:         { queued: 'failed',    starting: null,        running: null,        lost: null },
+  dispatched: { queued: 'starting', starting: null, running: null, lost: null },
+  acked: { queued: null, starting: 'running', running: null, lost: 'running' },
+  refused: { queued: null, starting: 'refused', running: null, lost: null },
+  'exited 0': { queued: null, starting: 'succeeded', running: 'succeeded', lost: 'succeeded' },
+  'exited 1': { queued: null, starting: 'failed', running: 'failed', lost: 'failed' },
+  'exited by signal': { queued: null, starting: 'failed', running: 'failed', lost: 'failed' },
+  'exited after cancel': { queued: null, starting: 'cancelled', running: 'cancelled', lost: 'cancelled' },
+  cancelled: { queued: 'cancelled', starting: 'cancelled', running: 'cancelled', lost: 'cancelled' },
+  device_lost: { queued: null, starting: 'lost', running: 'lost', lost: null },
+  device_reclaimed: { queued: null, starting: 'running', running: null, lost: 'running' },
+  device_forgot: { queued: null, starting: 'failed', running: 'failed', lost: 'failed' },
+  ack_timeout: { queued: null, starting: 'failed', running: null, lost: null },
+  requeued: { queued: null, starting: 'queued', running: null, lost: null },
+  queue_timeout: { queued: 'failed', starting: null, running: null, lost: null },
 };
 
 describe('nextStatus', () => {
@@ -50,7 +50,8 @@ describe('nextStatus', () => {
   });
 
   const cases = Object.entries(table).flatMap(([name, row]) =>
-    live.map((status) => [status, name, row[status]] as const));
+    live.map((status) => [status, name, row[status]] as const),
+  );
 
   it.each(cases)('from %s, %s leads to %s', (status, name, expected) => {
     expect(nextStatus(status, inputs[name]!)).toBe(expected);

@@ -2,14 +2,32 @@ import { describe, expect, it } from 'vitest';
 import type { SessionStatus, StreamEvent } from '@fabric/protocol';
 import { endsSession, formatSse, SessionStream, type StreamSink } from './stream.js';
 
-const out = (seq: number, data = `line ${seq}\n`): StreamEvent => ({ seq, kind: 'stdout', data, meta: null, ts: 1000 + seq });
-const exit = (seq: number): StreamEvent => ({ seq, kind: 'exit', data: null, meta: { code: 0, signal: null }, ts: 1000 + seq });
-const status = (seq: number, s: SessionStatus): StreamEvent => ({ seq, kind: 'status', data: null, meta: { status: s }, ts: 1000 + seq });
+const out = (seq: number, data = `line ${seq}\n`): StreamEvent => ({
+  seq,
+  kind: 'stdout',
+  data,
+  meta: null,
+  ts: 1000 + seq,
+});
+const exit = (seq: number): StreamEvent => ({
+  seq,
+  kind: 'exit',
+  data: null,
+  meta: { code: 0, signal: null },
+  ts: 1000 + seq,
+});
+const status = (seq: number, s: SessionStatus): StreamEvent => ({
+  seq,
+  kind: 'status',
+  data: null,
+  meta: { status: s },
+  ts: 1000 + seq,
+});
 
 /** The session's stored events; `read` answers like the real store (seq > after, ascending, at most limit). */
 class FakeStore {
   readonly events: StreamEvent[] = [];
-  readonly reads: Array<{ after: number; limit: number }> = [];
+  readonly reads: { after: number; limit: number }[] = [];
 
   add(...events: StreamEvent[]): void {
     this.events.push(...events);
@@ -31,7 +49,7 @@ class FakeSink implements StreamSink {
   ended = false;
   /** What the next `write` returns. */
   writable = true;
-  drainCallbacks: Array<() => void> = [];
+  drainCallbacks: (() => void)[] = [];
 
   write(chunk: string): boolean {
     if (this.ended) throw new Error('write after end');
@@ -151,14 +169,16 @@ describe('SessionStream', () => {
     function gated(snapshot: 'at-call' | 'at-answer') {
       const store = new FakeStore();
       const sink = new FakeSink();
-      const pending: Array<() => void> = [];
+      const pending: (() => void)[] = [];
       const read = (after: number, limit: number) => {
         const early = store.events.filter((e) => e.seq > after).slice(0, limit);
         return new Promise<StreamEvent[]>((resolve) => {
           pending.push(() => resolve(snapshot === 'at-call' ? early : store.read(after, limit)));
         });
       };
-      const stream = new SessionStream(0, read, sink, (err) => { throw err; });
+      const stream = new SessionStream(0, read, sink, (err) => {
+        throw err;
+      });
       const answerAll = async () => {
         while (pending.length > 0) {
           pending.shift()!();
@@ -371,7 +391,14 @@ describe('SessionStream', () => {
   it('reports a failed store read instead of throwing', async () => {
     const sink = new FakeSink();
     const errors: unknown[] = [];
-    const stream = new SessionStream(0, async () => { throw new Error('disk on fire'); }, sink, (err) => errors.push(err));
+    const stream = new SessionStream(
+      0,
+      async () => {
+        throw new Error('disk on fire');
+      },
+      sink,
+      (err) => errors.push(err),
+    );
     stream.start();
     await settle();
     expect(errors).toHaveLength(1);

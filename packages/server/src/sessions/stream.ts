@@ -117,12 +117,15 @@ export class SessionStream {
           if (this.done || this.blocked) return;
           const events = await this.read(this.last, PAGE);
           for (const e of events) {
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- these change while a page is read
             if (this.done) return;
             if (e.seq > this.last) this.emit(e);
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- emit() may block the stream
             if (this.blocked) return;
           }
           if (events.length < PAGE) break;
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- these change while a page is read
       } while (this.dirty && !this.done);
     } catch (err) {
       this.onError(err);

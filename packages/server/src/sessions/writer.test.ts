@@ -8,7 +8,7 @@ import { InProcessBus, topics } from '../bus.js';
 import { openSqlite, type Db } from '../store/db.js';
 import { EventWriter, type AppendInput } from './writer.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -22,32 +22,46 @@ async function setup(file = ':memory:') {
 }
 
 async function insertSession(db: Db, id: string): Promise<void> {
-  await db.insertInto('sessions').values({
-    id,
-    harness: 'shell',
-    prompt: 'echo hi',
-    status: 'starting',
-    device_id: 'dev_laptop01',
-    labels: '{}',
-    cwd: null,
-    exit_code: null,
-    signal: null,
-    error_code: null,
-    error_message: null,
-    created_by: 'usr_alice',
-    created_at: 1,
-    started_at: null,
-    ended_at: null,
-    last_seq: 0,
-    cancel_requested_at: null,
-  }).execute();
+  await db
+    .insertInto('sessions')
+    .values({
+      id,
+      harness: 'shell',
+      prompt: 'echo hi',
+      status: 'starting',
+      device_id: 'dev_laptop01',
+      labels: '{}',
+      cwd: null,
+      exit_code: null,
+      signal: null,
+      error_code: null,
+      error_message: null,
+      created_by: 'usr_alice',
+      created_at: 1,
+      started_at: null,
+      ended_at: null,
+      last_seq: 0,
+      cancel_requested_at: null,
+    })
+    .execute();
 }
 
-const output = (sessionId: string, data: string, extra: Partial<AppendInput> = {}): AppendInput =>
-  ({ sessionId, kind: 'stdout', data, meta: null, ts: 1000, ...extra });
+const output = (sessionId: string, data: string, extra: Partial<AppendInput> = {}): AppendInput => ({
+  sessionId,
+  kind: 'stdout',
+  data,
+  meta: null,
+  ts: 1000,
+  ...extra,
+});
 
 async function storedSeqs(db: Db, sessionId: string): Promise<number[]> {
-  const rows = await db.selectFrom('session_events').select('seq').where('session_id', '=', sessionId).orderBy('seq').execute();
+  const rows = await db
+    .selectFrom('session_events')
+    .select('seq')
+    .where('session_id', '=', sessionId)
+    .orderBy('seq')
+    .execute();
   return rows.map((r) => Number(r.seq));
 }
 
@@ -69,7 +83,13 @@ describe('EventWriter', () => {
     expect(e).toEqual({ seq: 1, kind: 'stdout', data: 'hello\n', meta: { code: 0 }, ts: 1000 });
 
     const row = await db.selectFrom('session_events').selectAll().executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ session_id: 'ses_a0000000', seq: 1, kind: 'stdout', data: 'hello\n', meta: '{"code":0}' });
+    expect(row).toMatchObject({
+      session_id: 'ses_a0000000',
+      seq: 1,
+      kind: 'stdout',
+      data: 'hello\n',
+      meta: '{"code":0}',
+    });
     const session = await db.selectFrom('sessions').select('last_seq').executeTakeFirstOrThrow();
     expect(Number(session.last_seq)).toBe(1);
   });
@@ -81,7 +101,7 @@ describe('EventWriter', () => {
     const seenA = watch(bus, 'ses_a0000000');
     const seenB = watch(bus, 'ses_b0000000');
 
-    const appends: Array<Promise<StreamEvent>> = [];
+    const appends: Promise<StreamEvent>[] = [];
     const sentA: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const id = i % 3 === 0 ? 'ses_b0000000' : 'ses_a0000000';
@@ -127,7 +147,9 @@ describe('EventWriter', () => {
     await insertSession(db, 'ses_a0000000');
     // A second connection sees only committed rows.
     const reader = new SqliteDatabase(file, { readonly: true });
-    cleanups.push(() => { reader.close(); });
+    cleanups.push(() => {
+      reader.close();
+    });
     const committed = reader.prepare('SELECT seq FROM session_events WHERE session_id = ? AND seq = ?');
 
     const published: number[] = [];
@@ -150,7 +172,7 @@ describe('EventWriter', () => {
     expect(missing).toEqual([]);
   });
 
-  it('publishes nothing on other sessions\' topics', async () => {
+  it("publishes nothing on other sessions' topics", async () => {
     const { db, bus, writer } = await setup();
     await insertSession(db, 'ses_a0000000');
     await insertSession(db, 'ses_b0000000');
@@ -163,7 +185,11 @@ describe('EventWriter', () => {
     const { db, writer } = await setup();
     await insertSession(db, 'ses_a0000000');
     await writer.append({
-      sessionId: 'ses_a0000000', kind: 'status', data: null, meta: { status: 'succeeded' }, ts: 5000,
+      sessionId: 'ses_a0000000',
+      kind: 'status',
+      data: null,
+      meta: { status: 'succeeded' },
+      ts: 5000,
       patch: { status: 'succeeded', exit_code: 0, ended_at: 5000 },
     });
     const row = await db.selectFrom('sessions').selectAll().where('id', '=', 'ses_a0000000').executeTakeFirstOrThrow();
@@ -226,7 +252,9 @@ describe('EventWriter', () => {
     it('resolves at once when idle', async () => {
       const { writer } = await setup();
       let resolved = false;
-      void writer.drained().then(() => { resolved = true; });
+      void writer.drained().then(() => {
+        resolved = true;
+      });
       await Promise.resolve();
       expect(resolved).toBe(true);
     });
@@ -256,7 +284,9 @@ describe('EventWriter', () => {
     it('stores an event once however often its dseq comes, in one batch or across writers, and says which were resends', async () => {
       const { db, writer } = await setup();
       await insertSession(db, 'ses_resend');
-      const first = await Promise.all([1, 2, 2, 3, 1].map((d) => writer.appendOnce(output('ses_resend', `d${d}`, { dseq: d }))));
+      const first = await Promise.all(
+        [1, 2, 2, 3, 1].map((d) => writer.appendOnce(output('ses_resend', `d${d}`, { dseq: d }))),
+      );
       expect(first.map((e) => e?.seq ?? null)).toEqual([1, 2, null, 3, null]);
       expect(await writer.committed()).toBe(true);
 
@@ -264,7 +294,12 @@ describe('EventWriter', () => {
       const again = new EventWriter(db, new InProcessBus());
       const second = await Promise.all([3, 4].map((d) => again.appendOnce(output('ses_resend', `d${d}`, { dseq: d }))));
       expect(second.map((e) => e?.seq ?? null)).toEqual([null, 4]);
-      const rows = await db.selectFrom('session_events').select('data').where('session_id', '=', 'ses_resend').orderBy('seq').execute();
+      const rows = await db
+        .selectFrom('session_events')
+        .select('data')
+        .where('session_id', '=', 'ses_resend')
+        .orderBy('seq')
+        .execute();
       expect(rows.map((r) => r.data)).toEqual(['d1', 'd2', 'd3', 'd4']);
       // Appends without a dseq are never taken for resends.
       expect((await writer.appendOnce(output('ses_resend', 'plain')))?.seq).toBe(5);

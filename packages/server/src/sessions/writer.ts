@@ -11,9 +11,25 @@ export interface AppendInput {
   meta: StreamEvent['meta'];
   ts: number;
   /** Columns of the session row to change in the same transaction as this event. */
-  patch?: Partial<Pick<SessionsTable,
-    'status' | 'device_id' | 'exit_code' | 'signal' | 'error_code' | 'error_message' | 'started_at' | 'ended_at'
-    | 'placement' | 'tried_devices' | 'harness_session_id' | 'lost_until'>> & { status?: SessionStatus };
+  patch?:
+    | (Partial<
+        Pick<
+          SessionsTable,
+          | 'status'
+          | 'device_id'
+          | 'exit_code'
+          | 'signal'
+          | 'error_code'
+          | 'error_message'
+          | 'started_at'
+          | 'ended_at'
+          | 'placement'
+          | 'tried_devices'
+          | 'harness_session_id'
+          | 'lost_until'
+        >
+      > & { status?: SessionStatus })
+    | undefined;
   /** A usage row for the fuel meter, written in the same transaction as this event. */
   usage?: Omit<UsageTable, 'session_id' | 'ts'>;
   /** An approval request row, written in the same transaction as this event (kept if one with its id exists). */
@@ -53,10 +69,10 @@ export class EventWriter {
   private queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
-  private drainWaiters: Array<() => void> = [];
+  private drainWaiters: (() => void)[] = [];
   private appended = 0;
   private settled = 0;
-  private commitWaiters: Array<{ n: number; resolve: (ok: boolean) => void; failures: number }> = [];
+  private commitWaiters: { n: number; resolve: (ok: boolean) => void; failures: number }[] = [];
   /** Batches whose transaction failed; a waiter in {@link committed} that saw one answers false. */
   private failures = 0;
   /**
@@ -67,7 +83,10 @@ export class EventWriter {
    */
   private readonly marks = new Map<string, number>();
 
-  constructor(private readonly db: Db, private readonly bus: Bus) {}
+  constructor(
+    private readonly db: Db,
+    private readonly bus: Bus,
+  ) {}
 
   /** Resolves with the stored event once it is committed and published. */
   append(input: Omit<AppendInput, 'dseq'>): Promise<StreamEvent> {
@@ -127,7 +146,7 @@ export class EventWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        let stored: Array<StreamEvent | Error | null>;
+        let stored: (StreamEvent | Error | null)[];
         try {
           stored = await this.write(batch.map((p) => p.input));
         } catch (err) {
@@ -143,6 +162,7 @@ export class EventWriter {
             batch[i]!.reject(result);
             continue;
           }
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- appendOnce stores nothing for a duplicate
           if (result) this.bus.publish(topics.session(batch[i]!.input.sessionId), result);
           batch[i]!.resolve(result);
         }
@@ -170,7 +190,7 @@ export class EventWriter {
    * One transaction for the batch; an append to a session that does not exist
    * fails alone, and a device resend (see {@link AppendInput.dseq}) is null.
    */
-  private async write(inputs: AppendInput[]): Promise<Array<StreamEvent | Error | null>> {
+  private async write(inputs: AppendInput[]): Promise<(StreamEvent | Error | null)[]> {
     return this.db.transaction().execute(async (trx) => {
       // Resends first: the stored high-water marks, read in the transaction that moves them.
       // (One device socket feeds a session at a time, so on PostgreSQL too no other writer races this read.)
@@ -186,7 +206,11 @@ export class EventWriter {
           else mark.set(id, m);
         }
         if (unknown.length > 0) {
-          const rows = await trx.selectFrom('sessions').select(['id', 'device_seq']).where('id', 'in', unknown).execute();
+          const rows = await trx
+            .selectFrom('sessions')
+            .select(['id', 'device_seq'])
+            .where('id', 'in', unknown)
+            .execute();
           for (const r of rows) mark.set(r.id, Number(r.device_seq));
         }
         for (const input of inputs) {
@@ -197,19 +221,25 @@ export class EventWriter {
         }
       }
       const counts = new Map<string, number>();
-      for (const input of inputs) if (!dup.has(input)) counts.set(input.sessionId, (counts.get(input.sessionId) ?? 0) + 1);
+      for (const input of inputs)
+        if (!dup.has(input)) counts.set(input.sessionId, (counts.get(input.sessionId) ?? 0) + 1);
       const next = new Map<string, number>();
       for (const [sessionId, n] of counts) {
         const top = highest.get(sessionId);
-        const row = await trx.updateTable('sessions')
-          .set((eb) => (top === undefined ? { last_seq: eb('last_seq', '+', n) } : { last_seq: eb('last_seq', '+', n), device_seq: top }))
+        const row = await trx
+          .updateTable('sessions')
+          .set((eb) =>
+            top === undefined
+              ? { last_seq: eb('last_seq', '+', n) }
+              : { last_seq: eb('last_seq', '+', n), device_seq: top },
+          )
           .where('id', '=', sessionId)
           .returning('last_seq')
           .executeTakeFirst();
         if (row) next.set(sessionId, Number(row.last_seq) - n + 1);
       }
-      const results: Array<StreamEvent | Error | null> = [];
-      const rows: Array<{ input: AppendInput; event: StreamEvent }> = [];
+      const results: (StreamEvent | Error | null)[] = [];
+      const rows: { input: AppendInput; event: StreamEvent }[] = [];
       for (const input of inputs) {
         if (dup.has(input)) {
           results.push(null);
@@ -226,14 +256,19 @@ export class EventWriter {
         rows.push({ input, event });
       }
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await trx.insertInto('session_events').values(rows.slice(i, i + ROWS_PER_INSERT).map(({ input, event }) => ({
-          session_id: input.sessionId,
-          seq: event.seq,
-          kind: event.kind,
-          data: event.data,
-          meta: event.meta === null ? null : JSON.stringify(event.meta),
-          ts: event.ts,
-        }))).execute();
+        await trx
+          .insertInto('session_events')
+          .values(
+            rows.slice(i, i + ROWS_PER_INSERT).map(({ input, event }) => ({
+              session_id: input.sessionId,
+              seq: event.seq,
+              kind: event.kind,
+              data: event.data,
+              meta: event.meta === null ? null : JSON.stringify(event.meta),
+              ts: event.ts,
+            })),
+          )
+          .execute();
       }
       if (this.marks.size > MARKS_KEPT) this.marks.clear();
       // Taken as committed here: a failed commit rejects the batch, which forgets them again.
@@ -243,11 +278,17 @@ export class EventWriter {
           await trx.updateTable('sessions').set(input.patch).where('id', '=', input.sessionId).execute();
         }
         if (input.usage) {
-          await trx.insertInto('usage').values({ session_id: input.sessionId, ts: input.ts, ...input.usage }).execute();
+          await trx
+            .insertInto('usage')
+            .values({ session_id: input.sessionId, ts: input.ts, ...input.usage })
+            .execute();
         }
         if (input.approval) {
-          await trx.insertInto('approvals').values({ session_id: input.sessionId, ...input.approval })
-            .onConflict((oc) => oc.column('request_id').doNothing()).execute();
+          await trx
+            .insertInto('approvals')
+            .values({ session_id: input.sessionId, ...input.approval })
+            .onConflict((oc) => oc.column('request_id').doNothing())
+            .execute();
         }
       }
       return results;

@@ -1,4 +1,10 @@
-import { capabilityDigestSchema, FabricError, type CapabilityDigest, type DeviceView, type Role } from '@fabric/protocol';
+import {
+  capabilityDigestSchema,
+  FabricError,
+  type CapabilityDigest,
+  type DeviceView,
+  type Role,
+} from '@fabric/protocol';
 import { enforce, policy, type DeviceAction, type Viewer } from '../auth/policy.js';
 import type { Db } from './db.js';
 import type { Database, DevicesTable } from './schema.js';
@@ -32,16 +38,27 @@ export interface DeviceAccess {
 
 /** Access facts for the given devices (all when `ids` is omitted), by device id. */
 export async function deviceAccess(db: Db, ids?: readonly string[]): Promise<Map<string, DeviceAccess>> {
-  if (ids && ids.length === 0) return new Map();
-  let devices = db.selectFrom('devices').leftJoin('users', 'users.id', 'devices.owner_id')
+  if (ids?.length === 0) return new Map();
+  let devices = db
+    .selectFrom('devices')
+    .leftJoin('users', 'users.id', 'devices.owner_id')
     .select(['devices.id', 'devices.owner_id', 'users.name as owner_name', 'users.role as owner_role']);
   if (ids) devices = devices.where('devices.id', 'in', [...ids]);
-  let shares = db.selectFrom('device_shares').innerJoin('users', 'users.id', 'device_shares.user_id')
-    .select(['device_shares.device_id', 'device_shares.user_id', 'users.name']).orderBy('users.name');
+  let shares = db
+    .selectFrom('device_shares')
+    .innerJoin('users', 'users.id', 'device_shares.user_id')
+    .select(['device_shares.device_id', 'device_shares.user_id', 'users.name'])
+    .orderBy('users.name');
   if (ids) shares = shares.where('device_shares.device_id', 'in', [...ids]);
   const out = new Map<string, DeviceAccess>();
   for (const d of await devices.execute()) {
-    out.set(d.id, { ownerId: d.owner_id, ownerName: d.owner_name ?? null, ownerRole: (d.owner_role as Role | null) ?? null, sharedWith: [], sharedWithNames: [] });
+    out.set(d.id, {
+      ownerId: d.owner_id,
+      ownerName: d.owner_name ?? null,
+      ownerRole: d.owner_role ?? null,
+      sharedWith: [],
+      sharedWithNames: [],
+    });
   }
   for (const sh of await shares.execute()) {
     const a = out.get(sh.device_id);
@@ -57,7 +74,14 @@ const nobody: DeviceAccess = { ownerId: '', ownerName: null, ownerRole: null, sh
 
 export function deviceView(row: DeviceRow, runningSessions: number, access?: DeviceAccess): DeviceView {
   return {
-    ...(access ? { ownerId: access.ownerId, ownerName: access.ownerName, ownerRole: access.ownerRole, sharedWith: access.sharedWithNames } : {}),
+    ...(access
+      ? {
+          ownerId: access.ownerId,
+          ownerName: access.ownerName,
+          ownerRole: access.ownerRole,
+          sharedWith: access.sharedWithNames,
+        }
+      : {}),
     id: row.id,
     name: row.name,
     online: row.online === 1 && row.revoked_at === null,
@@ -78,7 +102,8 @@ export async function getDevice(db: Db, id: string): Promise<DeviceRow | undefin
 
 /** Sessions starting or running per device. */
 async function activeCounts(db: Db): Promise<Map<string | null, number>> {
-  const counts = await db.selectFrom('sessions')
+  const counts = await db
+    .selectFrom('sessions')
     .select(['device_id', (eb) => eb.fn.countAll<number>().as('n')])
     .where('status', 'in', ['starting', 'running'])
     .groupBy('device_id')
@@ -103,28 +128,53 @@ export async function listDevices(db: Db, viewer: Viewer): Promise<DeviceView[]>
  * let one person's device stand in for another's. `exceptId` is the device
  * being renamed.
  */
-export async function assertDeviceNameFree(db: Db | Transaction<Database>, name: string, exceptId: string | null = null): Promise<void> {
-  if (/^dev_/i.test(name)) throw new FabricError('conflict', `a device name may not start with "dev_" (device ids do); choose another`);
+export async function assertDeviceNameFree(
+  db: Db | Transaction<Database>,
+  name: string,
+  exceptId: string | null = null,
+): Promise<void> {
+  if (/^dev_/i.test(name))
+    throw new FabricError('conflict', `a device name may not start with "dev_" (device ids do); choose another`);
   const rows = await db.selectFrom('devices').select(['id', 'name']).where('revoked_at', 'is', null).execute();
   const clash = rows.find((r) => r.id !== exceptId && r.name.toLowerCase() === name.toLowerCase());
   if (clash) throw new FabricError('conflict', `a device named ${clash.name} is already paired; choose another name`);
 }
 
 /** One device by id or name, with its access facts; undefined when there is none. */
-export async function findDevice(db: Db, idOrName: string): Promise<{ row: DeviceRow; access: DeviceAccess } | undefined> {
+export async function findDevice(
+  db: Db,
+  idOrName: string,
+): Promise<{ row: DeviceRow; access: DeviceAccess } | undefined> {
   // By name, a live device before a revoked one that once had the name.
-  const row = await getDevice(db, idOrName) ?? await db.selectFrom('devices').selectAll().where('name', '=', idOrName)
-    .orderBy(sql`revoked_at is null`, 'desc').orderBy('created_at', 'desc').executeTakeFirst();
+  const row =
+    (await getDevice(db, idOrName)) ??
+    (await db
+      .selectFrom('devices')
+      .selectAll()
+      .where('name', '=', idOrName)
+      .orderBy(sql`revoked_at is null`, 'desc')
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst());
   if (!row) return undefined;
   return { row, access: (await deviceAccess(db, [row.id])).get(row.id) ?? nobody };
 }
 
 /** The device's view for `viewer`, or `device_not_found` when it may not see it (as if it did not exist). */
-export async function deviceFor(db: Db, viewer: Viewer, idOrName: string, action: DeviceAction): Promise<{ row: DeviceRow; access: DeviceAccess }> {
+export async function deviceFor(
+  db: Db,
+  viewer: Viewer,
+  idOrName: string,
+  action: DeviceAction,
+): Promise<{ row: DeviceRow; access: DeviceAccess }> {
   const found = await findDevice(db, idOrName);
   const notFound = new FabricError('device_not_found', `no device ${idOrName}`);
   if (!found) throw notFound;
-  enforce(policy.device(viewer, found.access, action), policy.device(viewer, found.access, 'read'), notFound, `${action} device ${found.row.name}`);
+  enforce(
+    policy.device(viewer, found.access, action),
+    policy.device(viewer, found.access, 'read'),
+    notFound,
+    `${action} device ${found.row.name}`,
+  );
   return found;
 }
 

@@ -8,7 +8,8 @@ import { sql, SqliteAdapter, type Kysely, type Migration, type MigrationProvider
 const migrations: Record<string, Migration> = {
   '0001_core': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('users')
+      await db.schema
+        .createTable('users')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('name', 'text', (c) => c.notNull().unique())
         .addColumn('role', 'text', (c) => c.notNull())
@@ -16,7 +17,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('codes')
+      await db.schema
+        .createTable('codes')
         .addColumn('code_hash', 'text', (c) => c.primaryKey())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('role', 'text', (c) => c.notNull())
@@ -27,14 +29,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('used_by', 'text')
         .execute();
 
-      await db.schema.createTable('signing_keys')
+      await db.schema
+        .createTable('signing_keys')
         .addColumn('kid', 'text', (c) => c.primaryKey())
         .addColumn('secret', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('retired_at', 'bigint')
         .execute();
 
-      await db.schema.createTable('pairing_tokens')
+      await db.schema
+        .createTable('pairing_tokens')
         .addColumn('jti', 'text', (c) => c.primaryKey())
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -43,7 +47,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('device_id', 'text')
         .execute();
 
-      await db.schema.createTable('devices')
+      await db.schema
+        .createTable('devices')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('owner_id', 'text', (c) => c.notNull())
@@ -54,7 +59,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('capabilities', 'text')
         .execute();
 
-      await db.schema.createTable('sessions')
+      await db.schema
+        .createTable('sessions')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('harness', 'text', (c) => c.notNull())
         .addColumn('prompt', 'text', (c) => c.notNull())
@@ -76,7 +82,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_created_at').on('sessions').column('created_at').execute();
       await db.schema.createIndex('sessions_device_status').on('sessions').columns(['device_id', 'status']).execute();
 
-      await db.schema.createTable('session_events')
+      await db.schema
+        .createTable('session_events')
         .addColumn('session_id', 'text', (c) => c.notNull())
         .addColumn('seq', 'integer', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
@@ -89,18 +96,30 @@ const migrations: Record<string, Migration> = {
   },
   '0002_routing_approvals_fuel': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('devices').addColumn('draining', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('devices').addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('devices')
+        .addColumn('draining', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('devices')
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
 
       for (const [name, type] of [
-        ['permission_mode', 'text'], ['model', 'text'], ['harness_session_id', 'text'], ['parent_id', 'text'],
-        ['placement', 'text'], ['queued_until', 'bigint'], ['tried_devices', 'text'],
+        ['permission_mode', 'text'],
+        ['model', 'text'],
+        ['harness_session_id', 'text'],
+        ['parent_id', 'text'],
+        ['placement', 'text'],
+        ['queued_until', 'bigint'],
+        ['tried_devices', 'text'],
       ] as const) {
         await db.schema.alterTable('sessions').addColumn(name, type).execute();
       }
       await db.schema.createIndex('sessions_status').on('sessions').column('status').execute();
 
-      await db.schema.createTable('approvals')
+      await db.schema
+        .createTable('approvals')
         .addColumn('request_id', 'text', (c) => c.primaryKey())
         .addColumn('session_id', 'text', (c) => c.notNull())
         .addColumn('tool', 'text', (c) => c.notNull())
@@ -114,7 +133,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('approvals_session').on('approvals').column('session_id').execute();
 
-      await db.schema.createTable('usage')
+      await db.schema
+        .createTable('usage')
         .addColumn('session_id', 'text', (c) => c.notNull())
         .addColumn('device_id', 'text')
         .addColumn('harness', 'text', (c) => c.notNull())
@@ -132,7 +152,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('devices').addColumn('vault_recipient', 'text').execute();
       await db.schema.alterTable('sessions').addColumn('credentials', 'text').execute();
 
-      await db.schema.createTable('vault_sets')
+      await db.schema
+        .createTable('vault_sets')
         .addColumn('version', 'integer', (c) => c.primaryKey())
         .addColumn('vault_id', 'text', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
@@ -140,7 +161,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_by', 'text', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('vault_entries')
+      await db.schema
+        .createTable('vault_entries')
         .addColumn('name', 'text', (c) => c.primaryKey())
         .addColumn('ciphertext', 'text', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
@@ -150,7 +172,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('needs_rotation', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
 
-      await db.schema.createTable('vault_identities')
+      await db.schema
+        .createTable('vault_identities')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('label', 'text', (c) => c.notNull())
@@ -163,7 +186,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_by', 'text', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('vault_access_log')
+      await db.schema
+        .createTable('vault_access_log')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('ts', 'bigint', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())
@@ -174,14 +198,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('vault_access_log_ts').on('vault_access_log').columns(['ts', 'id']).execute();
       // Append-only: the store itself refuses to change history. (PostgreSQL gets its own trigger with its dialect.)
       if (db.getExecutor().adapter instanceof SqliteAdapter) {
-        await sql`CREATE TRIGGER vault_access_log_no_update BEFORE UPDATE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(db);
-        await sql`CREATE TRIGGER vault_access_log_no_delete BEFORE DELETE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(db);
+        await sql`CREATE TRIGGER vault_access_log_no_update BEFORE UPDATE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(
+          db,
+        );
+        await sql`CREATE TRIGGER vault_access_log_no_delete BEFORE DELETE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(
+          db,
+        );
       }
     },
   },
   '0004_board': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('board_cards')
+      await db.schema
+        .createTable('board_cards')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('title', 'text', (c) => c.notNull())
         .addColumn('prompt', 'text', (c) => c.notNull())
@@ -201,7 +230,8 @@ const migrations: Record<string, Migration> = {
   },
   '0005_passkeys_push': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('passkeys')
+      await db.schema
+        .createTable('passkeys')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('public_key', 'text', (c) => c.notNull())
@@ -215,7 +245,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
 
-      await db.schema.createTable('webauthn_challenges')
+      await db.schema
+        .createTable('webauthn_challenges')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('challenge', 'text', (c) => c.notNull())
         .addColumn('purpose', 'text', (c) => c.notNull())
@@ -224,16 +255,22 @@ const migrations: Record<string, Migration> = {
         .addColumn('origin', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('webauthn_challenges_expires').on('webauthn_challenges').column('expires_at').execute();
+      await db.schema
+        .createIndex('webauthn_challenges_expires')
+        .on('webauthn_challenges')
+        .column('expires_at')
+        .execute();
 
-      await db.schema.createTable('push_vapid')
+      await db.schema
+        .createTable('push_vapid')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('public_key', 'text', (c) => c.notNull())
         .addColumn('private_key', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('push_subscriptions')
+      await db.schema
+        .createTable('push_subscriptions')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('endpoint', 'text', (c) => c.notNull().unique())
@@ -244,7 +281,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('push_subscriptions_user').on('push_subscriptions').column('user_id').execute();
 
-      await db.schema.createTable('push_sent')
+      await db.schema
+        .createTable('push_sent')
         .addColumn('key', 'text', (c) => c.primaryKey())
         .addColumn('sent_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -253,14 +291,16 @@ const migrations: Record<string, Migration> = {
   },
   '0006_ledger_anchor': {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable('ledger_anchors')
+      await db.schema
+        .createTable('ledger_anchors')
         .addColumn('device_id', 'text', (c) => c.primaryKey())
         .addColumn('public_key', 'text', (c) => c.notNull())
         .addColumn('pinned_at', 'bigint', (c) => c.notNull())
         .addColumn('max_seq', 'bigint', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('ledger_checkpoints')
+      await db.schema
+        .createTable('ledger_checkpoints')
         .addColumn('device_id', 'text', (c) => c.notNull())
         .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('head', 'text', (c) => c.notNull())
@@ -279,9 +319,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('vault_entries').addColumn('writer_client', 'text').execute();
       await db.schema.alterTable('vault_entries').addColumn('writer_client_id', 'text').execute();
       // Entries from before access lists: their last writer is the best guess at their creator.
-      await sql`UPDATE vault_entries SET creator_id = substr(updated_by, 6), writer_id = substr(updated_by, 6) WHERE updated_by LIKE 'user:%'`.execute(db);
+      await sql`UPDATE vault_entries SET creator_id = substr(updated_by, 6), writer_id = substr(updated_by, 6) WHERE updated_by LIKE 'user:%'`.execute(
+        db,
+      );
 
-      await db.schema.createTable('vault_grants')
+      await db.schema
+        .createTable('vault_grants')
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('can_write', 'integer', (c) => c.notNull().defaultTo(0))
@@ -290,7 +333,8 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('vault_grants_pk', ['name', 'user_id'])
         .execute();
 
-      await db.schema.createTable('vault_entry_writes')
+      await db.schema
+        .createTable('vault_entry_writes')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
@@ -300,13 +344,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('client_id', 'text')
         .addColumn('written_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('vault_entry_writes_name').on('vault_entry_writes').columns(['name', 'written_at']).execute();
+      await db.schema
+        .createIndex('vault_entry_writes_name')
+        .on('vault_entry_writes')
+        .columns(['name', 'written_at'])
+        .execute();
     },
   },
   '0007_device_shares': {
     async up(db: Kysely<unknown>) {
       // Who besides its pairer may see and use a device (shared by an owner).
-      await db.schema.createTable('device_shares')
+      await db.schema
+        .createTable('device_shares')
         .addColumn('device_id', 'text', (c) => c.notNull())
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('created_by', 'text', (c) => c.notNull())
@@ -320,7 +369,8 @@ const migrations: Record<string, Migration> = {
   '0010_idempotency': {
     async up(db: Kysely<unknown>) {
       // One row per (person, key): the primary key makes concurrent duplicates collide instead of creating twice.
-      await db.schema.createTable('idempotency_keys')
+      await db.schema
+        .createTable('idempotency_keys')
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('body_hash', 'text', (c) => c.notNull())
@@ -338,7 +388,10 @@ const delivery: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       // The highest device sequence number stored for a session (exactly-once from an at-least-once device),
       // and until when a lost session waits for its device before it fails.
-      await db.schema.alterTable('sessions').addColumn('device_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('device_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('sessions').addColumn('lost_until', 'bigint').execute();
     },
   },

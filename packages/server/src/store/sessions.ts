@@ -1,7 +1,15 @@
 import { enforce, policy, type SessionAction, type Viewer } from '../auth/policy.js';
 import {
-  FabricError, errorCodeSchema, isTerminal, labelsSchema, permissionModeSchema, sessionStatusSchema, streamEventKindSchema,
-  type SessionStatus, type SessionView, type StreamEvent,
+  FabricError,
+  errorCodeSchema,
+  isTerminal,
+  labelsSchema,
+  permissionModeSchema,
+  sessionStatusSchema,
+  streamEventKindSchema,
+  type SessionStatus,
+  type SessionView,
+  type StreamEvent,
 } from '@fabric/protocol';
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
@@ -39,7 +47,7 @@ export function sessionView(row: SessionRow, deviceName: string | null, pendingA
     placement: row.placement,
     queuedUntil: row.queued_until === null ? null : Number(row.queued_until),
     pendingApprovals,
-    credentials: row.credentials ? JSON.parse(row.credentials) as string[] : [],
+    credentials: row.credentials ? (JSON.parse(row.credentials) as string[]) : [],
   };
 }
 
@@ -56,7 +64,8 @@ export async function getSessionRow(db: Db, id: string): Promise<SessionRow | un
 }
 
 export async function getSessionView(db: Db, id: string): Promise<SessionView | undefined> {
-  const row = await db.selectFrom('sessions')
+  const row = await db
+    .selectFrom('sessions')
     .leftJoin('devices', 'devices.id', 'sessions.device_id')
     .selectAll('sessions')
     .select('devices.name as device_name')
@@ -69,8 +78,13 @@ export async function getSessionView(db: Db, id: string): Promise<SessionView | 
 /** Session id → approval requests still waiting for an answer, for the sessions that have any. */
 async function pendingApprovals(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('approvals').select(['session_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('session_id', 'in', ids).where('status', '=', 'pending').groupBy('session_id').execute();
+  const rows = await db
+    .selectFrom('approvals')
+    .select(['session_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('session_id', 'in', ids)
+    .where('status', '=', 'pending')
+    .groupBy('session_id')
+    .execute();
   return new Map(rows.map((r) => [r.session_id, Number(r.n)]));
 }
 
@@ -84,13 +98,22 @@ export async function sessionFor(db: Db, viewer: Viewer, id: string, action: Ses
   const notFound = new FabricError('session_not_found', `no session ${id}`);
   if (!row) throw notFound;
   const subject = { createdBy: row.created_by };
-  enforce(policy.session(viewer, subject, action), policy.session(viewer, subject, 'read'), notFound, `${action} session ${id}`);
+  enforce(
+    policy.session(viewer, subject, action),
+    policy.session(viewer, subject, 'read'),
+    notFound,
+    `${action} session ${id}`,
+  );
   return row;
 }
 
 /** Newest first; only the sessions `viewer` may read. */
-export async function listSessionViews(db: Db, opts: { limit: number; deviceId?: string; status?: string; viewer: Viewer }): Promise<SessionView[]> {
-  let q = db.selectFrom('sessions')
+export async function listSessionViews(
+  db: Db,
+  opts: { limit: number; deviceId?: string | undefined; status?: string | undefined; viewer: Viewer },
+): Promise<SessionView[]> {
+  let q = db
+    .selectFrom('sessions')
     .leftJoin('devices', 'devices.id', 'sessions.device_id')
     .selectAll('sessions')
     .select('devices.name as device_name');
@@ -98,14 +121,22 @@ export async function listSessionViews(db: Db, opts: { limit: number; deviceId?:
   if (!policy.session(opts.viewer, { createdBy: '' }, 'read')) q = q.where('sessions.created_by', '=', opts.viewer.sub);
   if (opts.deviceId) q = q.where('sessions.device_id', '=', opts.deviceId);
   if (opts.status) q = q.where('sessions.status', '=', opts.status);
-  const rows = await q.orderBy('sessions.created_at', 'desc').orderBy('sessions.id', 'desc').limit(opts.limit).execute();
-  const pending = await pendingApprovals(db, rows.filter((r) => !isTerminal(r.status as SessionStatus)).map((r) => r.id));
+  const rows = await q
+    .orderBy('sessions.created_at', 'desc')
+    .orderBy('sessions.id', 'desc')
+    .limit(opts.limit)
+    .execute();
+  const pending = await pendingApprovals(
+    db,
+    rows.filter((r) => !isTerminal(r.status as SessionStatus)).map((r) => r.id),
+  );
   return rows.map((r) => sessionView(r, r.device_name ?? null, pending.get(r.id) ?? 0));
 }
 
 /** Events with `seq > after`, in order, at most `limit`. */
 export async function readEvents(db: Db, sessionId: string, after: number, limit: number): Promise<StreamEvent[]> {
-  const rows = await db.selectFrom('session_events')
+  const rows = await db
+    .selectFrom('session_events')
     .select(['seq', 'kind', 'data', 'meta', 'ts'])
     .where('session_id', '=', sessionId)
     .where('seq', '>', after)
@@ -120,7 +151,7 @@ export async function readEvents(db: Db, sessionId: string, after: number, limit
       seq: Number(r.seq),
       kind: r.kind as StreamEvent['kind'],
       data: r.data,
-      meta: r.meta === null ? null : JSON.parse(r.meta) as StreamEvent['meta'],
+      meta: r.meta === null ? null : (JSON.parse(r.meta) as StreamEvent['meta']),
       ts: Number(r.ts),
     };
   });

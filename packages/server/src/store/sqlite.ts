@@ -16,7 +16,11 @@ export class TunedSqlite implements SqliteDatabase {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private checkpointer: Worker | null = null;
 
-  constructor(private readonly db: BetterSqlite3.Database, file: string | null, checkpointEveryMs = 1000) {
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    file: string | null,
+    checkpointEveryMs = 1000,
+  ) {
     if (file !== null) {
       db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = startCheckpointer(file, checkpointEveryMs);
@@ -33,7 +37,7 @@ export class TunedSqlite implements SqliteDatabase {
     }
     this.statements.set(sql, stmt);
     if (this.statements.size > CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
-    return stmt as unknown as SqliteStatement;
+    return stmt;
   }
 
   close(): void {
@@ -60,6 +64,8 @@ function startCheckpointer(file: string, everyMs: number): Worker {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, everyMs } });
   worker.unref();
-  worker.on('error', () => { /* checkpoints are an optimisation; SQLite stays correct without them */ });
+  worker.on('error', () => {
+    /* checkpoints are an optimisation; SQLite stays correct without them */
+  });
   return worker;
 }

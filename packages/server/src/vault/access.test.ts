@@ -9,11 +9,16 @@ const other: VaultPerson = { id: 'usr_other', role: 'member' };
 
 describe('who may do what with a vault entry', () => {
   // person × their relation to the entry → the actions they may take
-  const table: Array<[string, VaultPerson, Array<{ userId: string; write: boolean }>, VaultAction[]]> = [
+  const table: [string, VaultPerson, { userId: string; write: boolean }[], VaultAction[]][] = [
     ['an owner who did not create it', owner, [], actions],
     ['its creator, a member', creator, [], actions],
     ['a member it is shared with', user, [{ userId: 'usr_user', write: false }], ['list', 'read', 'use']],
-    ['a member it is shared with for writing', user, [{ userId: 'usr_user', write: true }], ['list', 'read', 'use', 'write']],
+    [
+      'a member it is shared with for writing',
+      user,
+      [{ userId: 'usr_user', write: true }],
+      ['list', 'read', 'use', 'write'],
+    ],
     ['a member it is shared with someone else', other, [{ userId: 'usr_user', write: true }], []],
     ['a member it is not shared with', other, [], []],
   ];

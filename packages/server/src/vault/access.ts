@@ -20,7 +20,7 @@ export interface VaultPerson {
 export interface EntryAccess {
   /** Null only for entries older than access lists whose writer was not a person. */
   creatorId: string | null;
-  grants: ReadonlyArray<{ userId: string; write: boolean }>;
+  grants: readonly { userId: string; write: boolean }[];
 }
 
 export function mayOnEntry(person: VaultPerson, entry: EntryAccess, action: VaultAction): boolean {
@@ -28,8 +28,14 @@ export function mayOnEntry(person: VaultPerson, entry: EntryAccess, action: Vaul
   const grant = entry.grants.find((g) => g.userId === person.id);
   if (!grant) return false;
   switch (action) {
-    case 'list': case 'read': case 'use': return true;
-    case 'write': return grant.write;
-    case 'delete': case 'share': return false;
+    case 'list':
+    case 'read':
+    case 'use':
+      return true;
+    case 'write':
+      return grant.write;
+    case 'delete':
+    case 'share':
+      return false;
   }
 }

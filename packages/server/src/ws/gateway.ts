@@ -2,8 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  FabricError, MAX_FRAME_BYTES, WS_PROTOCOL, encodeEnvelope, newId, parseFrame, tokenLifetimes,
-  type DeviceClaims, type Envelope, type ErrorCode,
+  FabricError,
+  MAX_FRAME_BYTES,
+  WS_PROTOCOL,
+  encodeEnvelope,
+  newId,
+  parseFrame,
+  tokenLifetimes,
+  type DeviceClaims,
+  type Envelope,
+  type ErrorCode,
 } from '@fabric/protocol';
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
@@ -99,7 +107,8 @@ export class Gateway {
     }
     accept.then(
       (onOpen) => this.wss.handleUpgrade(req, socket, head, onOpen),
-      (err: unknown) => rejectUpgrade(socket, err instanceof FabricError ? err : new FabricError('internal', 'upgrade failed')),
+      (err: unknown) =>
+        rejectUpgrade(socket, err instanceof FabricError ? err : new FabricError('internal', 'upgrade failed')),
     );
   }
 
@@ -122,13 +131,18 @@ export class Gateway {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.unsubscribeFleet();
-    const closing: Array<Promise<void>> = [];
+    const closing: Promise<void>[] = [];
     for (const link of this.links.values()) closing.push(link.closed);
     for (const link of this.links.values()) link.ws.close(closeCodes.shutdown, 'server shutting down');
     for (const ws of this.browsers.keys()) ws.close(closeCodes.shutdown, 'server shutting down');
     // The 2 s bound must not outlive the race: a pending timer keeps the process up that long after close.
     let bound: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([Promise.all(closing), new Promise((r) => { bound = setTimeout(r, 2000); })]);
+    await Promise.race([
+      Promise.all(closing),
+      new Promise((r) => {
+        bound = setTimeout(r, 2000);
+      }),
+    ]);
     clearTimeout(bound);
     for (const link of this.links.values()) link.ws.terminate();
     await Promise.all([...this.cleanups]);
@@ -138,14 +152,20 @@ export class Gateway {
   private async authDevice(req: IncomingMessage): Promise<(ws: WebSocket) => void> {
     const claims = await this.opts.tokens.verify(bearerFromProtocols(req), ['device']);
     const device = await getDevice(this.opts.db, claims.sub);
-    if (!device) throw new FabricError('device_not_found', 'this device is not paired; pair it again with "optimal pair"');
-    if (device.revoked_at !== null) throw new FabricError('device_revoked', 'this device was revoked; pair it again with "optimal pair"');
+    if (!device)
+      throw new FabricError('device_not_found', 'this device is not paired; pair it again with "optimal pair"');
+    if (device.revoked_at !== null)
+      throw new FabricError('device_revoked', 'this device was revoked; pair it again with "optimal pair"');
     return (ws) => this.openDevice(ws, claims, device.name);
   }
 
   private async authBrowser(req: IncomingMessage): Promise<(ws: WebSocket) => void> {
     const claims = await this.opts.tokens.verify(browserToken(req), ['browser', 'cli']);
-    const user = await this.opts.db.selectFrom('users').select(['role']).where('id', '=', claims.sub).executeTakeFirst();
+    const user = await this.opts.db
+      .selectFrom('users')
+      .select(['role'])
+      .where('id', '=', claims.sub)
+      .executeTakeFirst();
     if (!user) throw new FabricError('token_invalid', 'this account no longer exists');
     const viewer: Viewer = { sub: claims.sub, role: user.role };
     return (ws) => {
@@ -153,7 +173,19 @@ export class Gateway {
       ws.on('close', () => this.browsers.delete(ws));
       ws.on('error', () => ws.terminate());
       // Browsers only listen here; anything they send is answered with an error.
-      ws.on('message', () => ws.send(encodeEnvelope(errorEnvelope(null, 'invalid_envelope', 'the browser socket is receive-only', 'to_browser', this.opts.clock.now()))));
+      ws.on('message', () =>
+        ws.send(
+          encodeEnvelope(
+            errorEnvelope(
+              null,
+              'invalid_envelope',
+              'the browser socket is receive-only',
+              'to_browser',
+              this.opts.clock.now(),
+            ),
+          ),
+        ),
+      );
     };
   }
 
@@ -164,33 +196,69 @@ export class Gateway {
       previous.replaced = true;
       previous.ws.close(closeCodes.replaced, 'replaced by a newer connection');
     }
-    const link = new DeviceLink(ws, claims, name, this.opts, this.heartbeatMs, this.maxFrameBytes, this.liveness, this.ledger);
+    const link = new DeviceLink(
+      ws,
+      claims,
+      name,
+      this.opts,
+      this.heartbeatMs,
+      this.maxFrameBytes,
+      this.liveness,
+      this.ledger,
+    );
     this.links.set(id, link);
-    const cleanup = link.closed.then(async () => {
-      if (this.links.get(id) === link) this.links.delete(id);
-      if (link.replaced) return;
-      await this.opts.db.updateTable('devices').set({ online: 0, last_seen_at: this.opts.clock.now() }).where('id', '=', id).execute();
-      await this.opts.sessions.deviceGone(id);
-      this.opts.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
-    }).catch((err: unknown) => this.opts.log.error(`device ${id} cleanup failed: ${String(err)}`));
+    const cleanup = link.closed
+      .then(async () => {
+        if (this.links.get(id) === link) this.links.delete(id);
+        if (link.replaced) return;
+        await this.opts.db
+          .updateTable('devices')
+          .set({ online: 0, last_seen_at: this.opts.clock.now() })
+          .where('id', '=', id)
+          .execute();
+        await this.opts.sessions.deviceGone(id);
+        this.opts.bus.publish(topics.fleet, { type: 'device', id, online: false } satisfies FleetChange);
+      })
+      .catch((err: unknown) => this.opts.log.error(`device ${id} cleanup failed: ${String(err)}`));
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));
   }
 
   private toBrowsers(change: FleetChange): void {
     if (this.browsers.size === 0) return;
-    this.fanout = this.fanout.then(() => this.deliver(change)).catch((err: unknown) => this.opts.log.error(`fleet fan-out failed: ${String(err)}`));
+    this.fanout = this.fanout
+      .then(() => this.deliver(change))
+      .catch((err: unknown) => this.opts.log.error(`fleet fan-out failed: ${String(err)}`));
   }
 
   /** Send one fleet change to every browser whose viewer the policy lets see its subject. */
   private async deliver(change: FleetChange): Promise<void> {
     const ts = this.opts.clock.now();
     const maySee = await this.audience(change);
-    const envelope: Envelope = change.type === 'device'
-      ? { corrId: newId('flt'), type: 'fleet.device', direction: 'to_browser', ts, payload: { id: change.id, online: change.online } }
-      : change.type === 'board'
-        ? { corrId: newId('flt'), type: 'fleet.board', direction: 'to_browser', ts, payload: { cardId: change.cardId } }
-        : { corrId: newId('flt'), type: 'fleet.session', direction: 'to_browser', ts, payload: { id: change.id, status: change.status, deviceId: change.deviceId } };
+    const envelope: Envelope =
+      change.type === 'device'
+        ? {
+            corrId: newId('flt'),
+            type: 'fleet.device',
+            direction: 'to_browser',
+            ts,
+            payload: { id: change.id, online: change.online },
+          }
+        : change.type === 'board'
+          ? {
+              corrId: newId('flt'),
+              type: 'fleet.board',
+              direction: 'to_browser',
+              ts,
+              payload: { cardId: change.cardId },
+            }
+          : {
+              corrId: newId('flt'),
+              type: 'fleet.session',
+              direction: 'to_browser',
+              ts,
+              payload: { id: change.id, status: change.status, deviceId: change.deviceId },
+            };
     const line = encodeEnvelope(envelope);
     for (const [ws, viewer] of this.browsers) {
       if (maySee(viewer) && ws.readyState === ws.OPEN) ws.send(line);
@@ -208,7 +276,11 @@ export class Gateway {
       const row = await db.selectFrom('sessions').select(['created_by']).where('id', '=', change.id).executeTakeFirst();
       return (v) => (row ? policy.session(v, { createdBy: row.created_by }, 'read') : v.role === 'owner');
     }
-    const card = await db.selectFrom('board_cards').select(['created_by']).where('id', '=', change.cardId).executeTakeFirst();
+    const card = await db
+      .selectFrom('board_cards')
+      .select(['created_by'])
+      .where('id', '=', change.cardId)
+      .executeTakeFirst();
     // A deleted card's removal is news only to those who could see it; without its row, to owners.
     return (v) => (card ? policy.card(v, { createdBy: card.created_by }, 'read') : v.role === 'owner');
   }
@@ -227,13 +299,19 @@ function browserToken(req: IncomingMessage): string {
     if (!cookie) throw err;
     const origin = req.headers.origin;
     if (!origin || new URL(origin).host !== req.headers.host) {
-      throw new FabricError('forbidden', 'a browser socket must come from the cockpit\'s own origin');
+      throw new FabricError('forbidden', "a browser socket must come from the cockpit's own origin");
     }
     return cookie;
   }
 }
 
-function errorEnvelope(corrId: string | null, code: ErrorCode, message: string, direction: 'to_device' | 'to_browser', ts: number): Envelope {
+function errorEnvelope(
+  corrId: string | null,
+  code: ErrorCode,
+  message: string,
+  direction: 'to_device' | 'to_browser',
+  ts: number,
+): Envelope {
   return { corrId: corrId ?? newId('err'), type: 'error', direction, ts, payload: { code, message } };
 }
 
@@ -291,7 +369,11 @@ class DeviceLink {
       this.fail(null, 'invalid_envelope', 'frames must be utf-8 text, one json envelope each');
       return;
     }
-    const parsed = parseFrame(data.byteLength > this.maxFrameBytes ? '' : data.toString('utf8'), data.byteLength, this.maxFrameBytes);
+    const parsed = parseFrame(
+      data.byteLength > this.maxFrameBytes ? '' : data.toString('utf8'),
+      data.byteLength,
+      this.maxFrameBytes,
+    );
     if (!parsed.ok) {
       this.fail(parsed.corrId, parsed.code, parsed.message);
       return;
@@ -301,10 +383,12 @@ class DeviceLink {
       this.fail(env.corrId, 'invalid_envelope', `a device may only send direction "to_cloud", not "${env.direction}"`);
       return;
     }
-    this.chain = this.chain.then(() => this.handle(env)).catch((err: unknown) => {
-      this.opts.log.error(`device ${this.claims.sub}: ${env.type} failed: ${String(err)}`);
-      this.fail(env.corrId, 'internal', 'the control plane could not handle this envelope');
-    });
+    this.chain = this.chain
+      .then(() => this.handle(env))
+      .catch((err: unknown) => {
+        this.opts.log.error(`device ${this.claims.sub}: ${env.type} failed: ${String(err)}`);
+        this.fail(env.corrId, 'internal', 'the control plane could not handle this envelope');
+      });
     if (this.opts.writer.backlog > BACKLOG_HIGH && !this.ws.isPaused) {
       this.ws.pause();
       void this.opts.writer.drained().then(() => this.ws.resume());
@@ -320,19 +404,32 @@ class DeviceLink {
         return;
       }
       const now = clock.now();
-      await db.updateTable('devices')
+      await db
+        .updateTable('devices')
         .set({
-          online: 1, last_seen_at: now, capabilities: JSON.stringify(env.payload.capabilities),
+          online: 1,
+          last_seen_at: now,
+          capabilities: JSON.stringify(env.payload.capabilities),
           ...(env.payload.vaultRecipient ? { vault_recipient: env.payload.vaultRecipient } : {}),
         })
-        .where('id', '=', id).execute();
+        .where('id', '=', id)
+        .execute();
       let token: string | undefined;
       if (this.claims.exp * 1000 - now < (tokenLifetimes.device * 1000) / 2) {
         token = (await tokens.sign('device', { sub: id })).token;
       }
       this.send({
-        corrId: env.corrId, type: 'welcome', direction: 'to_device', ts: now,
-        payload: { deviceId: id, name: this.name, heartbeatMs: this.heartbeatMs, serverTime: now, ...(token ? { token } : {}) },
+        corrId: env.corrId,
+        type: 'welcome',
+        direction: 'to_device',
+        ts: now,
+        payload: {
+          deviceId: id,
+          name: this.name,
+          heartbeatMs: this.heartbeatMs,
+          serverTime: now,
+          ...(token ? { token } : {}),
+        },
       });
       this.greeted = true;
       await sessions.reconcile(id, env.payload.running, env.payload.finished ?? []);
@@ -344,9 +441,11 @@ class DeviceLink {
       return;
     }
     if (env.type === 'heartbeat') {
-      await db.updateTable('devices')
+      await db
+        .updateTable('devices')
         .set({ last_seen_at: clock.now(), capabilities: JSON.stringify(env.payload.capabilities) })
-        .where('id', '=', id).execute();
+        .where('id', '=', id)
+        .execute();
       return;
     }
     if (env.type === 'ledger.checkpoint') {
@@ -379,7 +478,13 @@ class DeviceLink {
       }
       if (upTo > this.ackSent) {
         this.ackSent = upTo;
-        this.send({ corrId: newId('dlv'), type: 'delivered', direction: 'to_device', ts: this.opts.clock.now(), payload: { upTo } });
+        this.send({
+          corrId: newId('dlv'),
+          type: 'delivered',
+          direction: 'to_device',
+          ts: this.opts.clock.now(),
+          payload: { upTo },
+        });
       }
       if (this.ackUpTo > this.ackSent) this.delivered(this.ackUpTo);
     });

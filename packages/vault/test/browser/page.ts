@@ -45,8 +45,7 @@ export interface StoredMaterial {
  * output, in hex: enough to tell two outputs apart, useless for the key.
  */
 export type UnlockResult =
-  | { ok: true; recipient: string; prfCheck?: string }
-  | { ok: false; code: string; prfCheck?: string };
+  { ok: true; recipient: string; prfCheck?: string } | { ok: false; code: string; prfCheck?: string };
 
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string };
 
@@ -189,7 +188,10 @@ async function prfFromGet(credentialId: Bytes, salt: Bytes): Promise<Bytes | nul
 type Bytes = Uint8Array<ArrayBuffer>;
 
 function bytesOf(source: BufferSource): Bytes {
-  const view = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const view =
+    source instanceof ArrayBuffer
+      ? new Uint8Array(source)
+      : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   return Uint8Array.from(view);
 }
 

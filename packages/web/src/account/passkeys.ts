@@ -1,5 +1,8 @@
 import type {
-  AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/browser';
 import { ApiError, call, get, post } from '../api.js';
 
@@ -60,7 +63,10 @@ export async function addPasskey(label: string): Promise<PasskeyView> {
     throw ceremonyError(err, 'enrolment');
   }
   // Extension outputs (PRF and the like) are the browser's business, never the server's.
-  const body = { response: { ...response, clientExtensionResults: {} }, ...(label.trim() ? { label: label.trim() } : {}) };
+  const body = {
+    response: { ...response, clientExtensionResults: {} },
+    ...(label.trim() ? { label: label.trim() } : {}),
+  };
   return (await post<{ passkey: PasskeyView }>('/api/auth/passkeys/registration/verify', body)).passkey;
 }
 
@@ -69,7 +75,7 @@ export async function listPasskeys(): Promise<PasskeyView[]> {
 }
 
 export function removePasskey(id: string): Promise<void> {
-  return call<void>('DELETE', `/api/auth/passkeys/${encodeURIComponent(id)}`);
+  return call<undefined>('DELETE', `/api/auth/passkeys/${encodeURIComponent(id)}`);
 }
 
 export function trustState(): Promise<TrustState> {

@@ -2,10 +2,7 @@ import { call, get, post } from '../api.js';
 
 /** Where this browser stands with notifications. */
 export type PushState =
-  | { kind: 'unsupported'; why: string }
-  | { kind: 'blocked' }
-  | { kind: 'off' }
-  | { kind: 'on'; endpointOrigin: string };
+  { kind: 'unsupported'; why: string } | { kind: 'blocked' } | { kind: 'off' } | { kind: 'on'; endpointOrigin: string };
 
 const READY_MS = 10_000;
 const SUBSCRIBE_MS = 20_000;
@@ -36,10 +33,15 @@ export async function pushState(): Promise<PushState> {
  */
 export async function enablePush(): Promise<void> {
   const permission = await Notification.requestPermission();
-  if (permission === 'denied') throw new Error('notifications are blocked for this site; allow them in the browser\'s site settings');
+  if (permission === 'denied')
+    throw new Error("notifications are blocked for this site; allow them in the browser's site settings");
   if (permission !== 'granted') throw new Error('notifications were not allowed; try again and choose allow');
   const { publicKey } = await get<{ publicKey: string }>('/api/push/key');
-  const registration = await within(navigator.serviceWorker.ready, READY_MS, 'the service worker did not start; reload the page and try again');
+  const registration = await within(
+    navigator.serviceWorker.ready,
+    READY_MS,
+    'the service worker did not start; reload the page and try again',
+  );
   let sub: PushSubscription;
   try {
     sub = await within(
@@ -48,8 +50,12 @@ export async function enablePush(): Promise<void> {
       `the browser's push service did not answer in ${SUBSCRIBE_MS / 1000} s`,
     );
   } catch (err) {
-    const detail = err instanceof DOMException ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err);
-    throw new Error(`this browser could not subscribe to push (${detail}). Push goes through the browser maker's push service, which needs internet access; private windows cannot subscribe.`);
+    const detail =
+      err instanceof DOMException ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `this browser could not subscribe to push (${detail}). Push goes through the browser maker's push service, which needs internet access; private windows cannot subscribe.`,
+      { cause: err },
+    );
   }
   await post('/api/push/subscriptions', sub.toJSON());
 }
@@ -64,15 +70,26 @@ export async function disablePush(): Promise<void> {
   await call('DELETE', '/api/push/subscriptions', { endpoint });
 }
 
-function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
-    work.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e as Error); });
+/** `work`, or a rejection with `message` if it has not settled within `ms`; its own rejection passes through unchanged. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(message));
+    }, ms);
   });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const b64 = text
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .padEnd(Math.ceil(text.length / 4) * 4, '=');
   const bin = atob(b64);
   const out = new Uint8Array(new ArrayBuffer(bin.length));
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

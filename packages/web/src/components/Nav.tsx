@@ -1,7 +1,7 @@
 import { path } from '../router.js';
 import type { Mode } from '../mode.js';
 
-const TABS: Array<{ href: string; label: string; fabricOnly?: boolean }> = [
+const TABS: { href: string; label: string; fabricOnly?: boolean }[] = [
   { href: '/sessions', label: 'SESSIONS' },
   { href: '/topo', label: 'TOPO' },
   { href: '/board', label: 'BOARD' },
@@ -14,7 +14,13 @@ export function Nav({ mode }: { mode: Mode }) {
   return (
     <nav class="nav" aria-label="screens">
       {TABS.filter((t) => mode === 'fabric' || !t.fabricOnly).map((t) => (
-        <a href={t.href} class={here === t.href || here.startsWith(`${t.href}/`) ? 'active' : ''} aria-current={here.startsWith(t.href) ? 'page' : undefined}>{t.label}</a>
+        <a
+          href={t.href}
+          class={here === t.href || here.startsWith(`${t.href}/`) ? 'active' : ''}
+          aria-current={here.startsWith(t.href) ? 'page' : undefined}
+        >
+          {t.label}
+        </a>
       ))}
     </nav>
   );

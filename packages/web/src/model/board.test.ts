@@ -1,14 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import type { BoardCard, BoardColumn, DeviceView, SessionView } from '@fabric/protocol';
 import {
-  canLaunch, cardStatus, dropIndex, groupColumns, harnessChoices, moveCard, overlayMoves, pickColumn, positionBetween, stepTarget, statusTone,
+  canLaunch,
+  cardStatus,
+  dropIndex,
+  groupColumns,
+  harnessChoices,
+  moveCard,
+  overlayMoves,
+  pickColumn,
+  positionBetween,
+  stepTarget,
+  statusTone,
 } from './board.js';
 
 let clock = 0;
 function card(id: string, column: BoardColumn, position: number, extra: Partial<BoardCard> = {}): BoardCard {
   return {
-    id, title: id, prompt: `echo ${id}`, harness: 'shell', deviceId: null, permissionMode: 'ask', credentials: [],
-    column, position, sessionId: null, sessionStatus: null, createdAt: ++clock, updatedAt: clock, ...extra,
+    id,
+    title: id,
+    prompt: `echo ${id}`,
+    harness: 'shell',
+    deviceId: null,
+    permissionMode: 'ask',
+    credentials: [],
+    column,
+    position,
+    sessionId: null,
+    sessionStatus: null,
+    createdAt: ++clock,
+    updatedAt: clock,
+    ...extra,
   };
 }
 
@@ -44,7 +66,13 @@ describe('positions between neighbours', () => {
 
 describe('grouping the board into columns', () => {
   it('sorts each column by position, then age, then id', () => {
-    const cards = [card('c', 'backlog', 3), card('a', 'backlog', 1), card('r', 'review', 1), card('b', 'backlog', 1), card('d', 'done', 0.5)];
+    const cards = [
+      card('c', 'backlog', 3),
+      card('a', 'backlog', 1),
+      card('r', 'review', 1),
+      card('b', 'backlog', 1),
+      card('d', 'done', 0.5),
+    ];
     const g = groupColumns(cards);
     expect(ids(g.backlog)).toEqual(['a', 'b', 'c']);
     expect(ids(g.running)).toEqual([]);
@@ -54,7 +82,12 @@ describe('grouping the board into columns', () => {
 });
 
 describe('moving a card', () => {
-  const board = () => [card('a', 'backlog', 1), card('b', 'backlog', 2), card('c', 'backlog', 3), card('x', 'review', 1)];
+  const board = () => [
+    card('a', 'backlog', 1),
+    card('b', 'backlog', 2),
+    card('c', 'backlog', 3),
+    card('x', 'review', 1),
+  ];
 
   it('reorders within a column by writing one position between the new neighbours', () => {
     const plan = moveCard(board(), 'c', 'backlog', 0)!;
@@ -90,7 +123,11 @@ describe('moving a card', () => {
     const cards = [card('a', 'done', 1), card('b', 'done', 1), card('c', 'done', 2), card('n', 'backlog', 1)];
     const plan = moveCard(cards, 'n', 'done', 1)!;
     expect(order(plan.cards, 'done')).toEqual(['a', 'n', 'b', 'c']);
-    expect(plan.patches).toEqual([{ id: 'n', column: 'done', position: 2 }, { id: 'b', position: 3 }, { id: 'c', position: 4 }]);
+    expect(plan.patches).toEqual([
+      { id: 'n', column: 'done', position: 2 },
+      { id: 'b', position: 3 },
+      { id: 'c', position: 4 },
+    ]);
   });
 
   it('clamps an index past the end to the end', () => {
@@ -123,7 +160,12 @@ describe('moves in flight', () => {
 });
 
 describe('stepping a card with buttons or arrow keys', () => {
-  const board = () => [card('a', 'backlog', 1), card('b', 'backlog', 2), card('c', 'backlog', 3), card('x', 'running', 1)];
+  const board = () => [
+    card('a', 'backlog', 1),
+    card('b', 'backlog', 2),
+    card('c', 'backlog', 3),
+    card('x', 'running', 1),
+  ];
 
   it('moves up and down within its column and stops at the ends', () => {
     expect(stepTarget(board(), 'b', 'up')).toEqual({ column: 'backlog', index: 0 });
@@ -156,7 +198,11 @@ describe('hit-testing a drag', () => {
   });
 
   it('picks the column under the pointer, else the nearest one', () => {
-    const spans = [{ left: 0, right: 100 }, { left: 110, right: 200 }, { left: 210, right: 300 }];
+    const spans = [
+      { left: 0, right: 100 },
+      { left: 110, right: 200 },
+      { left: 210, right: 300 },
+    ];
     expect(pickColumn(spans, 50)).toBe(0);
     expect(pickColumn(spans, 150)).toBe(1);
     expect(pickColumn(spans, 106)).toBe(1);
@@ -166,10 +212,10 @@ describe('hit-testing a drag', () => {
   });
 });
 
-describe('a card\'s session', () => {
+describe("a card's session", () => {
   const session = (id: string, status: SessionView['status']) => ({ id, status }) as SessionView;
 
-  it('shows the live session status when known, else the board\'s, and none without a session', () => {
+  it("shows the live session status when known, else the board's, and none without a session", () => {
     const c = card('a', 'running', 1, { sessionId: 'ses_1', sessionStatus: 'running' });
     expect(cardStatus(c, [session('ses_1', 'succeeded')])).toBe('succeeded');
     expect(cardStatus(c, [])).toBe('running');
@@ -177,24 +223,51 @@ describe('a card\'s session', () => {
   });
 
   it('can be launched again only once its session has ended', () => {
-    expect([null, 'queued', 'starting', 'running', 'lost', 'succeeded', 'failed', 'cancelled', 'refused'].map((s) => canLaunch(s as never)))
-      .toEqual([true, false, false, false, false, true, true, true, true]);
+    expect(
+      [null, 'queued', 'starting', 'running', 'lost', 'succeeded', 'failed', 'cancelled', 'refused'].map((s) =>
+        canLaunch(s as never),
+      ),
+    ).toEqual([true, false, false, false, false, true, true, true, true]);
   });
 
   it('has a tone per status', () => {
-    expect(['succeeded', 'failed', 'lost', 'cancelled', 'running'].map((s) => statusTone(s as never))).toEqual(['ok', 'bad', 'warn', 'muted', '']);
+    expect(['succeeded', 'failed', 'lost', 'cancelled', 'running'].map((s) => statusTone(s as never))).toEqual([
+      'ok',
+      'bad',
+      'warn',
+      'muted',
+      '',
+    ]);
   });
 });
 
 describe('harness choices', () => {
-  const device = (id: string, online: boolean, harnesses: string[]) => ({
-    id, online, revoked: false, capabilities: { harnesses: harnesses.map((name) => ({ name, version: null })) },
-  }) as unknown as DeviceView;
+  const device = (id: string, online: boolean, harnesses: string[]) =>
+    ({
+      id,
+      online,
+      revoked: false,
+      capabilities: { harnesses: harnesses.map((name) => ({ name, version: null })) },
+    }) as unknown as DeviceView;
 
   it('offers every harness, marking those the chosen device (or any online one) has', () => {
-    const fleet = [device('d1', true, ['shell']), device('d2', true, ['shell', 'claude']), device('d3', false, ['codex'])];
-    const installed = (id: string | null) => harnessChoices(fleet, id).filter((h) => h.installed).map((h) => h.name);
-    expect(harnessChoices(fleet, null).map((h) => h.name)).toEqual(['shell', 'claude', 'codex', 'opencode', 'kimi', 'openclaw']);
+    const fleet = [
+      device('d1', true, ['shell']),
+      device('d2', true, ['shell', 'claude']),
+      device('d3', false, ['codex']),
+    ];
+    const installed = (id: string | null) =>
+      harnessChoices(fleet, id)
+        .filter((h) => h.installed)
+        .map((h) => h.name);
+    expect(harnessChoices(fleet, null).map((h) => h.name)).toEqual([
+      'shell',
+      'claude',
+      'codex',
+      'opencode',
+      'kimi',
+      'openclaw',
+    ]);
     expect(installed(null)).toEqual(['shell', 'claude']);
     expect(installed('d1')).toEqual(['shell']);
     expect(installed('d3')).toEqual(['codex']);

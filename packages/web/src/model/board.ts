@@ -8,7 +8,14 @@ export const COLUMNS: readonly BoardColumn[] = ['backlog', 'running', 'review', 
  * protocol's type so the compiler flags a harness added there and not here
  * (the protocol's runtime list would pull zod into the first load).
  */
-const HARNESS_SET: Record<HarnessName, true> = { shell: true, claude: true, codex: true, opencode: true, kimi: true, openclaw: true };
+const HARNESS_SET: Record<HarnessName, true> = {
+  shell: true,
+  claude: true,
+  codex: true,
+  opencode: true,
+  kimi: true,
+  openclaw: true,
+};
 export const HARNESSES = Object.keys(HARNESS_SET) as HarnessName[];
 
 /** A change to send as `PATCH /api/board/cards/:id`. */
@@ -32,7 +39,8 @@ export function compareCards(a: BoardCard, b: BoardCard): number {
 /** The cards of each column, sorted for display. */
 export function groupColumns(cards: readonly BoardCard[]): Record<BoardColumn, BoardCard[]> {
   const out = { backlog: [], running: [], review: [], done: [] } as Record<BoardColumn, BoardCard[]>;
-  for (const c of cards) (out[c.column] ?? out.backlog).push(c);
+  // The cards come unchecked from the server: one in a column not listed here shows in the backlog.
+  for (const c of cards) (COLUMNS.includes(c.column) ? out[c.column] : out.backlog).push(c);
   for (const col of COLUMNS) out[col].sort(compareCards);
   return out;
 }
@@ -58,7 +66,12 @@ export function positionBetween(prev: number | null, next: number | null): numbe
  * them the destination column is renumbered 1, 2, 3… and every card whose
  * position changes is written.
  */
-export function moveCard(cards: readonly BoardCard[], id: string, toColumn: BoardColumn, toIndex: number): MovePlan | null {
+export function moveCard(
+  cards: readonly BoardCard[],
+  id: string,
+  toColumn: BoardColumn,
+  toIndex: number,
+): MovePlan | null {
   const card = cards.find((c) => c.id === id);
   if (!card) return null;
   const columns = groupColumns(cards);
@@ -102,7 +115,11 @@ export interface PendingMove {
  * show it, once it expires, or when its card is gone; `pending` is what is
  * still in flight.
  */
-export function overlayMoves(cards: readonly BoardCard[], pending: ReadonlyMap<string, PendingMove>, now: number): { cards: BoardCard[]; pending: Map<string, PendingMove> } {
+export function overlayMoves(
+  cards: readonly BoardCard[],
+  pending: ReadonlyMap<string, PendingMove>,
+  now: number,
+): { cards: BoardCard[]; pending: Map<string, PendingMove> } {
   const left = new Map<string, PendingMove>();
   const out = cards.map((c) => {
     const m = pending.get(c.id);
@@ -120,7 +137,11 @@ export type Step = 'up' | 'down' | 'left' | 'right';
  * for dragging): up/down within its column, left/right into the neighbour
  * column at the same height. Null when the step would leave the board.
  */
-export function stepTarget(cards: readonly BoardCard[], id: string, step: Step): { column: BoardColumn; index: number } | null {
+export function stepTarget(
+  cards: readonly BoardCard[],
+  id: string,
+  step: Step,
+): { column: BoardColumn; index: number } | null {
   const card = cards.find((c) => c.id === id);
   if (!card) return null;
   const columns = groupColumns(cards);
@@ -140,12 +161,15 @@ export function dropIndex(midpoints: readonly number[], y: number): number {
 }
 
 /** The column under a pointer at `x`: the one containing it, else the nearest; -1 when there are none. */
-export function pickColumn(spans: ReadonlyArray<{ left: number; right: number }>, x: number): number {
+export function pickColumn(spans: readonly { left: number; right: number }[], x: number): number {
   let best = -1;
   let bestDist = Infinity;
   spans.forEach((s, i) => {
     const d = x < s.left ? s.left - x : x > s.right ? x - s.right : 0;
-    if (d < bestDist) { best = i; bestDist = d; }
+    if (d < bestDist) {
+      best = i;
+      bestDist = d;
+    }
   });
   return best;
 }
@@ -158,17 +182,27 @@ export function cardStatus(card: BoardCard, sessions: readonly SessionView[]): S
 
 /** A card can be launched unless its session is still alive. */
 export function canLaunch(status: SessionStatus | null): boolean {
-  return status === null || status === 'succeeded' || status === 'failed' || status === 'cancelled' || status === 'refused';
+  return (
+    status === null || status === 'succeeded' || status === 'failed' || status === 'cancelled' || status === 'refused'
+  );
 }
 
 /** The badge tone for a status: ok, bad, warn, or plain. */
 export function statusTone(status: SessionStatus | null): 'ok' | 'bad' | 'warn' | 'muted' | '' {
   switch (status) {
-    case 'succeeded': return 'ok';
-    case 'failed': case 'refused': return 'bad';
-    case 'lost': case 'queued': case 'starting': return 'warn';
-    case 'cancelled': return 'muted';
-    default: return '';
+    case 'succeeded':
+      return 'ok';
+    case 'failed':
+    case 'refused':
+      return 'bad';
+    case 'lost':
+    case 'queued':
+    case 'starting':
+      return 'warn';
+    case 'cancelled':
+      return 'muted';
+    default:
+      return '';
   }
 }
 
@@ -176,7 +210,10 @@ export function statusTone(status: SessionStatus | null): 'ok' | 'bad' | 'warn' 
  * The harnesses to offer for a card: all of them, each marked installed
  * when the chosen device (or, for "best available", any online device) has it.
  */
-export function harnessChoices(devices: readonly DeviceView[], deviceId: string | null): Array<{ name: HarnessName; installed: boolean }> {
+export function harnessChoices(
+  devices: readonly DeviceView[],
+  deviceId: string | null,
+): { name: HarnessName; installed: boolean }[] {
   const pool = devices.filter((d) => !d.revoked && (deviceId ? d.id === deviceId : d.online));
   const installed = new Set(pool.flatMap((d) => d.capabilities?.harnesses.map((h) => h.name) ?? []));
   return HARNESSES.map((name) => ({ name, installed: installed.has(name) }));

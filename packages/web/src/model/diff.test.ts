@@ -6,7 +6,10 @@ import { diffLines, hunks, splitLines } from './diff.js';
  * processes on a busy machine do not add to it. (The tests run in Node.)
  */
 function cpuMs(fn: () => void): number {
-  type Usage = { user: number; system: number };
+  interface Usage {
+    user: number;
+    system: number;
+  }
   const { process } = globalThis as unknown as { process: { cpuUsage(previous?: Usage): Usage } };
   const before = process.cpuUsage();
   fn();
@@ -40,7 +43,13 @@ describe('diffLines', () => {
     expect(script('a\nb\nc\nd\ne', 'a\nc\nd\nx\ne')).toEqual([' a', '-b', ' c', ' d', '+x', ' e']);
     expect(script('x\ny\nz', 'x\ny\nz')).toEqual([' x', ' y', ' z']);
     const lines = diffLines('1\n2\n3', '0\n1\n3\n4').lines;
-    expect(lines.map((l) => [l.op, l.oldNo, l.newNo])).toEqual([['add', null, 1], ['same', 1, 2], ['del', 2, null], ['same', 3, 3], ['add', null, 4]]);
+    expect(lines.map((l) => [l.op, l.oldNo, l.newNo])).toEqual([
+      ['add', null, 1],
+      ['same', 1, 2],
+      ['del', 2, null],
+      ['same', 3, 3],
+      ['add', null, 4],
+    ]);
   });
 
   it('shows a new file as all additions and a deleted one as all removals', () => {
@@ -63,7 +72,11 @@ describe('diffLines', () => {
     const a = Array.from({ length: 1000 }, (_, k) => `line ${k}`);
     const b = a.map((l, k) => (k % 7 === 0 ? `${l} changed` : l));
     let d!: ReturnType<typeof diffLines>;
-    expect(cpuMs(() => { d = diffLines(a.join('\n'), b.join('\n')); })).toBeLessThan(1000);
+    expect(
+      cpuMs(() => {
+        d = diffLines(a.join('\n'), b.join('\n'));
+      }),
+    ).toBeLessThan(1000);
     expect(d).toMatchObject({ added: 143, removed: 143, approximate: false });
   });
 });
@@ -74,7 +87,16 @@ describe('hunks', () => {
     const b = [...a];
     b[10] = 'changed';
     const h = hunks(diffLines(a.join('\n'), b.join('\n')), 2);
-    expect(h.map((x) => (x.op === 'skip' ? `…${x.count}` : `${x.op}:${x.text}`))).toEqual(['…8', 'same:l8', 'same:l9', 'del:l10', 'add:changed', 'same:l11', 'same:l12', '…7']);
+    expect(h.map((x) => (x.op === 'skip' ? `…${x.count}` : `${x.op}:${x.text}`))).toEqual([
+      '…8',
+      'same:l8',
+      'same:l9',
+      'del:l10',
+      'add:changed',
+      'same:l11',
+      'same:l12',
+      '…7',
+    ]);
   });
 
   it('caps the rows shown and counts the rest', () => {

@@ -42,13 +42,13 @@ export function diffLines(before: string, after: string, opts: { maxCells?: numb
   const midA = a.slice(head, a.length - tail);
   const midB = b.slice(head, b.length - tail);
 
-  const ops: Array<'same' | 'add' | 'del'> = [];
+  const ops: ('same' | 'add' | 'del')[] = [];
   for (let k = 0; k < head; k++) ops.push('same');
   let approximate = false;
   if (midA.length * midB.length > maxCells) {
     approximate = true;
-    for (let k = 0; k < midA.length; k++) ops.push('del');
-    for (let k = 0; k < midB.length; k++) ops.push('add');
+    for (const _line of midA) ops.push('del');
+    for (const _line of midB) ops.push('add');
   } else {
     ops.push(...lcsOps(midA, midB));
   }
@@ -61,14 +61,19 @@ export function diffLines(before: string, after: string, opts: { maxCells?: numb
   let removed = 0;
   for (const op of ops) {
     if (op === 'same') lines.push({ op, text: a[i]!, oldNo: ++i, newNo: ++j });
-    else if (op === 'del') { lines.push({ op, text: a[i]!, oldNo: ++i, newNo: null }); removed++; }
-    else { lines.push({ op, text: b[j]!, oldNo: null, newNo: ++j }); added++; }
+    else if (op === 'del') {
+      lines.push({ op, text: a[i]!, oldNo: ++i, newNo: null });
+      removed++;
+    } else {
+      lines.push({ op, text: b[j]!, oldNo: null, newNo: ++j });
+      added++;
+    }
   }
   return { lines, added, removed, approximate };
 }
 
 /** The edit script of a shortest diff: removals before additions within each changed run. */
-function lcsOps(a: string[], b: string[]): Array<'same' | 'add' | 'del'> {
+function lcsOps(a: string[], b: string[]): ('same' | 'add' | 'del')[] {
   const n = a.length;
   const m = b.length;
   // lcs[i][j] = length of the LCS of a[i..] and b[j..], row-major in one array.
@@ -76,16 +81,25 @@ function lcsOps(a: string[], b: string[]): Array<'same' | 'add' | 'del'> {
   const lcs = new Uint32Array((n + 1) * w);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      lcs[i * w + j] = a[i] === b[j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
+      lcs[i * w + j] =
+        a[i] === b[j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
     }
   }
-  const ops: Array<'same' | 'add' | 'del'> = [];
+  const ops: ('same' | 'add' | 'del')[] = [];
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
-    if (a[i] === b[j]) { ops.push('same'); i++; j++; }
-    else if (lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!) { ops.push('del'); i++; }
-    else { ops.push('add'); j++; }
+    if (a[i] === b[j]) {
+      ops.push('same');
+      i++;
+      j++;
+    } else if (lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!) {
+      ops.push('del');
+      i++;
+    } else {
+      ops.push('add');
+      j++;
+    }
   }
   while (i++ < n) ops.push('del');
   while (j++ < m) ops.push('add');
@@ -110,8 +124,14 @@ export function hunks(diff: Diff, context = 3, maxLines = 400): Hunk[] {
   let skipped = 0;
   let shown = 0;
   for (let k = 0; k < lines.length; k++) {
-    if (!keep[k] || shown >= maxLines) { skipped++; continue; }
-    if (skipped) { out.push({ op: 'skip', count: skipped }); skipped = 0; }
+    if (!keep[k] || shown >= maxLines) {
+      skipped++;
+      continue;
+    }
+    if (skipped) {
+      out.push({ op: 'skip', count: skipped });
+      skipped = 0;
+    }
     out.push(lines[k]!);
     shown++;
   }

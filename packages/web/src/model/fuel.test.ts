@@ -4,8 +4,17 @@ import { modeFor } from '../mode.js';
 import { parseLabels } from '../screens/labels.js';
 
 describe('fuel formatting', () => {
-  it('shortens counts for arm\'s-length reading', () => {
-    expect([0, 950, 999, 1234, 12_345, 999_949, 2_500_000, 3e9].map(shortCount)).toEqual(['0', '950', '999', '1.2k', '12.3k', '1M', '2.5M', '3G']);
+  it("shortens counts for arm's-length reading", () => {
+    expect([0, 950, 999, 1234, 12_345, 999_949, 2_500_000, 3e9].map(shortCount)).toEqual([
+      '0',
+      '950',
+      '999',
+      '1.2k',
+      '12.3k',
+      '1M',
+      '2.5M',
+      '3G',
+    ]);
   });
   it('formats streaks', () => {
     expect([0, 59_999, 75 * 60_000, 26 * 3_600_000].map(streak)).toEqual(['0m', '0m', '1h 15m', '1d 2h']);

@@ -39,9 +39,11 @@ export function sparklinePath(values: readonly number[], width: number, height: 
   if (values.length === 0) return '';
   const max = Math.max(...values, 0);
   const step = values.length > 1 ? width / (values.length - 1) : 0;
-  return values.map((v, i) => {
-    const x = values.length > 1 ? i * step : width / 2;
-    const y = max === 0 ? height - 1 : height - 1 - (v / max) * (height - 2);
-    return `${i === 0 ? 'M' : 'L'}${x.toFixed(1)},${y.toFixed(1)}`;
-  }).join(' ');
+  return values
+    .map((v, i) => {
+      const x = values.length > 1 ? i * step : width / 2;
+      const y = max === 0 ? height - 1 : height - 1 - (v / max) * (height - 2);
+      return `${i === 0 ? 'M' : 'L'}${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
 }

@@ -8,7 +8,10 @@ const text = (t: string): Inline => ({ type: 'text', text: t });
  * processes on a busy machine do not add to it. (The tests run in Node.)
  */
 function cpuMs(fn: () => void): number {
-  type Usage = { user: number; system: number };
+  interface Usage {
+    user: number;
+    system: number;
+  }
   const { process } = globalThis as unknown as { process: { cpuUsage(previous?: Usage): Usage } };
   const before = process.cpuUsage();
   fn();
@@ -51,48 +54,80 @@ describe('parseMarkdown blocks', () => {
     const blocks = parseMarkdown('- one\n- two\n  - two.a\n  - two.b\n- three\n  continued\n\n3. c\n4. d');
     expect(blocks).toEqual([
       {
-        type: 'list', ordered: false, start: 1, items: [
+        type: 'list',
+        ordered: false,
+        start: 1,
+        items: [
           [{ type: 'paragraph', children: [text('one')] }],
-          [{ type: 'paragraph', children: [text('two')] }, {
-            type: 'list', ordered: false, start: 1, items: [
-              [{ type: 'paragraph', children: [text('two.a')] }],
-              [{ type: 'paragraph', children: [text('two.b')] }],
-            ],
-          }],
+          [
+            { type: 'paragraph', children: [text('two')] },
+            {
+              type: 'list',
+              ordered: false,
+              start: 1,
+              items: [
+                [{ type: 'paragraph', children: [text('two.a')] }],
+                [{ type: 'paragraph', children: [text('two.b')] }],
+              ],
+            },
+          ],
           [{ type: 'paragraph', children: [text('three'), { type: 'br' }, text('continued')] }],
         ],
       },
-      { type: 'list', ordered: true, start: 3, items: [[{ type: 'paragraph', children: [text('c')] }], [{ type: 'paragraph', children: [text('d')] }]] },
+      {
+        type: 'list',
+        ordered: true,
+        start: 3,
+        items: [[{ type: 'paragraph', children: [text('c')] }], [{ type: 'paragraph', children: [text('d')] }]],
+      },
     ]);
   });
 
   it('keeps a list going across blank lines between items, and holds code blocks inside items', () => {
     const blocks = parseMarkdown('1. first\n\n2. second\n   ```sh\n   npm test\n   ```');
     expect(blocks).toHaveLength(1);
-    expect(blocks[0]).toMatchObject({ type: 'list', ordered: true, items: [[{ type: 'paragraph' }], [{ type: 'paragraph' }, { type: 'code', lang: 'sh', text: 'npm test' }]] });
+    expect(blocks[0]).toMatchObject({
+      type: 'list',
+      ordered: true,
+      items: [[{ type: 'paragraph' }], [{ type: 'paragraph' }, { type: 'code', lang: 'sh', text: 'npm test' }]],
+    });
   });
 
   it('reads block quotes recursively, with lazy continuation', () => {
-    expect(parseMarkdown('> quoted **bold**\nlazy\n> > inner')).toEqual([{
-      type: 'quote', children: [
-        { type: 'paragraph', children: [text('quoted '), { type: 'strong', children: [text('bold')] }, { type: 'br' }, text('lazy')] },
-        { type: 'quote', children: [{ type: 'paragraph', children: [text('inner')] }] },
-      ],
-    }]);
+    expect(parseMarkdown('> quoted **bold**\nlazy\n> > inner')).toEqual([
+      {
+        type: 'quote',
+        children: [
+          {
+            type: 'paragraph',
+            children: [text('quoted '), { type: 'strong', children: [text('bold')] }, { type: 'br' }, text('lazy')],
+          },
+          { type: 'quote', children: [{ type: 'paragraph', children: [text('inner')] }] },
+        ],
+      },
+    ]);
   });
 
   it('reads rules and GFM tables with alignment', () => {
     const blocks = parseMarkdown('---\n| file | lines |\n|:-----|------:|\n| `a.ts` | 12 |\n| b \\| c | 3 |');
     expect(blocks[0]).toEqual({ type: 'rule' });
     expect(blocks[1]).toEqual({
-      type: 'table', align: ['left', 'right'], head: [[text('file')], [text('lines')]],
-      rows: [[[{ type: 'code', text: 'a.ts' }], [text('12')]], [[text('b | c')], [text('3')]]],
+      type: 'table',
+      align: ['left', 'right'],
+      head: [[text('file')], [text('lines')]],
+      rows: [
+        [[{ type: 'code', text: 'a.ts' }], [text('12')]],
+        [[text('b | c')], [text('3')]],
+      ],
     });
   });
 
   it('keeps raw HTML as literal text', () => {
     expect(parseMarkdown('<script>alert(1)</script>\n<img src=x onerror=alert(1)>')).toEqual([
-      { type: 'paragraph', children: [text('<script>alert(1)</script>'), { type: 'br' }, text('<img src=x onerror=alert(1)>')] },
+      {
+        type: 'paragraph',
+        children: [text('<script>alert(1)</script>'), { type: 'br' }, text('<img src=x onerror=alert(1)>')],
+      },
     ]);
   });
 
@@ -105,7 +140,8 @@ describe('parseMarkdown blocks', () => {
 
   it('stays fast on hostile input: openers that never close', () => {
     const used = cpuMs(() => {
-      for (const unit of ['*a ', '_a ', '[a', '`a ', '**a ', '~~a ', '***a ', 'https://x.y/ ', '> ', '- ']) parseMarkdown(unit.repeat(40_000));
+      for (const unit of ['*a ', '_a ', '[a', '`a ', '**a ', '~~a ', '***a ', 'https://x.y/ ', '> ', '- '])
+        parseMarkdown(unit.repeat(40_000));
     });
     expect(used).toBeLessThan(3000);
   });
@@ -114,9 +150,16 @@ describe('parseMarkdown blocks', () => {
 describe('parseInline', () => {
   it('reads emphasis, strong, both, strikethrough and inline code', () => {
     expect(parseInline('a *em* **strong** ***both*** ~~gone~~ `co*de*`')).toEqual([
-      text('a '), { type: 'em', children: [text('em')] }, text(' '), { type: 'strong', children: [text('strong')] }, text(' '),
-      { type: 'strong', children: [{ type: 'em', children: [text('both')] }] }, text(' '),
-      { type: 'del', children: [text('gone')] }, text(' '), { type: 'code', text: 'co*de*' },
+      text('a '),
+      { type: 'em', children: [text('em')] },
+      text(' '),
+      { type: 'strong', children: [text('strong')] },
+      text(' '),
+      { type: 'strong', children: [{ type: 'em', children: [text('both')] }] },
+      text(' '),
+      { type: 'del', children: [text('gone')] },
+      text(' '),
+      { type: 'code', text: 'co*de*' },
     ]);
   });
 
@@ -131,9 +174,15 @@ describe('parseInline', () => {
   });
 
   it('makes links of http, https and mailto addresses, and of bare URLs', () => {
-    expect(parseInline('see [the **docs**](https://example.com/a_(b)) or <mailto:ada@example.com>, https://x.dev/p?q=1.')).toEqual([
+    expect(
+      parseInline('see [the **docs**](https://example.com/a_(b)) or <mailto:ada@example.com>, https://x.dev/p?q=1.'),
+    ).toEqual([
       text('see '),
-      { type: 'link', href: 'https://example.com/a_(b)', children: [text('the '), { type: 'strong', children: [text('docs')] }] },
+      {
+        type: 'link',
+        href: 'https://example.com/a_(b)',
+        children: [text('the '), { type: 'strong', children: [text('docs')] }],
+      },
       text(' or '),
       { type: 'link', href: 'mailto:ada@example.com', children: [text('ada@example.com')] },
       text(', '),
@@ -144,7 +193,11 @@ describe('parseInline', () => {
 
   it('keeps the words but drops the link for any other scheme', () => {
     expect(parseInline('[click](javascript:alert(1)) [data](data:text/html,x) [rel](/etc/passwd)')).toEqual([
-      text('click'), text(' '), text('data'), text(' '), text('rel'),
+      text('click'),
+      text(' '),
+      text('data'),
+      text(' '),
+      text('rel'),
     ]);
     expect(parseInline('<javascript:alert(1)>')).toEqual([text('<javascript:alert(1)>')]);
   });
@@ -155,7 +208,21 @@ describe('safeHref', () => {
     expect(safeHref('https://example.com')).toBe('https://example.com');
     expect(safeHref(' HTTP://example.com/x ')).toBe('HTTP://example.com/x');
     expect(safeHref('mailto:ada@example.com')).toBe('mailto:ada@example.com');
-    for (const bad of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'java\tscript:alert(1)', 'vbscript:x', 'data:text/html,<b>', 'file:///etc/passwd', '/relative', '//evil.com', 'https:/evil', 'https://', 'http://a b', 'java&#115;cript:x', '']) {
+    for (const bad of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      'java\tscript:alert(1)',
+      'vbscript:x',
+      'data:text/html,<b>',
+      'file:///etc/passwd',
+      '/relative',
+      '//evil.com',
+      'https:/evil',
+      'https://',
+      'http://a b',
+      'java&#115;cript:x',
+      '',
+    ]) {
       expect(safeHref(bad), bad).toBeNull();
     }
   });

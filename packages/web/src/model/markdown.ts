@@ -48,6 +48,7 @@ const SCAN = 4000;
  */
 export function safeHref(raw: string): string | null {
   const href = raw.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (href === '' || /[\u0000-\u0020\u007f-\u009f]/.test(href)) return null;
   if (/^https?:\/\/[^/?#\\]/i.test(href)) return href;
   if (/^mailto:[^/]/i.test(href)) return href;
@@ -75,7 +76,10 @@ function parseBlocks(lines: string[], depth: number): Block[] {
   let i = 0;
   while (i < lines.length) {
     const line = lines[i]!;
-    if (blank(line)) { i++; continue; }
+    if (blank(line)) {
+      i++;
+      continue;
+    }
 
     const fence = FENCE.exec(line);
     if (fence) {
@@ -96,14 +100,19 @@ function parseBlocks(lines: string[], depth: number): Block[] {
       continue;
     }
 
-    if (RULE.test(line)) { out.push({ type: 'rule' }); i++; continue; }
+    if (RULE.test(line)) {
+      out.push({ type: 'rule' });
+      i++;
+      continue;
+    }
 
     if (QUOTE.test(line) && depth < MAX_DEPTH) {
       const body: string[] = [];
       while (i < lines.length && !blank(lines[i]!)) {
         const q = QUOTE.exec(lines[i]!);
         if (q) body.push(q[1]!);
-        else if (body.length && !startsBlock(lines[i]!)) body.push(lines[i]!); // lazy continuation
+        else if (body.length && !startsBlock(lines[i]!))
+          body.push(lines[i]!); // lazy continuation
         else break;
         i++;
       }
@@ -132,7 +141,8 @@ function parseBlocks(lines: string[], depth: number): Block[] {
     }
 
     const para: string[] = [];
-    while (i < lines.length && !blank(lines[i]!) && (para.length === 0 || !startsBlock(lines[i]!))) para.push(lines[i++]!);
+    while (i < lines.length && !blank(lines[i]!) && (para.length === 0 || !startsBlock(lines[i]!)))
+      para.push(lines[i++]!);
     out.push({ type: 'paragraph', children: parseInline(para.map((l) => l.trim()).join('\n'), depth) });
   }
   return out;
@@ -145,7 +155,12 @@ function startsBlock(line: string): boolean {
 
 function isClosingFence(line: string, mark: string): boolean {
   const t = line.trim();
-  return t.length >= mark.length && t[0] === mark[0] && /^(`+|~+)$/.test(t) && line.length - line.trimStart().length <= 3;
+  return (
+    t.length >= mark.length &&
+    t.startsWith(mark[0]!) &&
+    /^(`+|~+)$/.test(t) &&
+    line.length - line.trimStart().length <= 3
+  );
 }
 
 function stripIndent(line: string, n: number): string {
@@ -174,11 +189,15 @@ function parseList(lines: string[], start: number, depth: number, out: Block[]):
         // A blank line ends the item unless what follows is still indented into it.
         let j = i;
         while (j < lines.length && blank(lines[j]!)) j++;
-        if (j < lines.length && indentOf(lines[j]!) >= width) { for (; i < j; i++) body.push(''); continue; }
+        if (j < lines.length && indentOf(lines[j]!) >= width) {
+          for (; i < j; i++) body.push('');
+          continue;
+        }
         break;
       }
       if (indentOf(l) >= width) body.push(l.slice(width));
-      else if (!startsBlock(l) && !blank(body[body.length - 1]!)) body.push(l.trim()); // lazy continuation
+      else if (!startsBlock(l) && !blank(body[body.length - 1]!))
+        body.push(l.trim()); // lazy continuation
       else break;
       i++;
     }
@@ -209,9 +228,13 @@ function splitRow(line: string): string[] {
   const cells: string[] = [];
   let cell = '';
   for (let k = 0; k < t.length; k++) {
-    if (t[k] === '\\' && t[k + 1] === '|') { cell += '|'; k++; }
-    else if (t[k] === '|') { cells.push(cell.trim()); cell = ''; }
-    else cell += t[k];
+    if (t[k] === '\\' && t[k + 1] === '|') {
+      cell += '|';
+      k++;
+    } else if (t[k] === '|') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += t[k]!;
   }
   cells.push(cell.trim());
   return cells;
@@ -235,16 +258,32 @@ const wordChar = (ch: string | undefined) => ch !== undefined && /[\p{L}\p{N}]/u
 export function parseInline(text: string, depth = 0): Inline[] {
   const out: Inline[] = [];
   let buf = '';
-  const flush = () => { if (buf) { out.push({ type: 'text', text: buf }); buf = ''; } };
-  const push = (node: Inline) => { flush(); out.push(node); };
+  const flush = () => {
+    if (buf) {
+      out.push({ type: 'text', text: buf });
+      buf = '';
+    }
+  };
+  const push = (node: Inline) => {
+    flush();
+    out.push(node);
+  };
   const misses = new Map<string, number>();
   let i = 0;
   while (i < text.length) {
     const ch = text[i]!;
     const rest = text.slice(i);
 
-    if (ch === '\\' && i + 1 < text.length && PUNCT.test(text[i + 1]!)) { buf += text[i + 1]; i += 2; continue; }
-    if (ch === '\\' && text[i + 1] === '\n') { push({ type: 'br' }); i += 2; continue; }
+    if (ch === '\\' && i + 1 < text.length && PUNCT.test(text[i + 1]!)) {
+      buf += text[i + 1]!;
+      i += 2;
+      continue;
+    }
+    if (ch === '\\' && text[i + 1] === '\n') {
+      push({ type: 'br' });
+      i += 2;
+      continue;
+    }
     if (ch === '\n') {
       buf = buf.replace(/ +$/, '');
       push({ type: 'br' });
@@ -255,7 +294,11 @@ export function parseInline(text: string, depth = 0): Inline[] {
     if (ch === '`') {
       const run = /^`+/.exec(rest)![0];
       const close = findRun(text, '`', run.length, i + run.length);
-      if (close < 0) { buf += run; i += run.length; continue; }
+      if (close < 0) {
+        buf += run;
+        i += run.length;
+        continue;
+      }
       let code = text.slice(i + run.length, close).replace(/\n/g, ' ');
       if (code.length > 2 && code.startsWith(' ') && code.endsWith(' ') && code.trim() !== '') code = code.slice(1, -1);
       push({ type: 'code', text: code });
@@ -280,7 +323,10 @@ export function parseInline(text: string, depth = 0): Inline[] {
         const children = parseInline(link.label, depth + 1);
         const href = safeHref(link.href);
         if (href) push({ type: 'link', href, children });
-        else { flush(); out.push(...children); }
+        else {
+          flush();
+          out.push(...children);
+        }
         i = link.end;
         continue;
       }
@@ -333,8 +379,15 @@ function readLink(text: string, i: number): { label: string; href: string; end: 
   const limit = Math.min(text.length, i + SCAN / 4); // labels are short
   for (; k < limit; k++) {
     const c = text[k];
-    if (c === '\\') { k++; continue; }
-    if (c === '`') { const close = findRun(text, '`', /^`+/.exec(text.slice(k))![0].length, k + 1); if (close > 0) k = close; continue; }
+    if (c === '\\') {
+      k++;
+      continue;
+    }
+    if (c === '`') {
+      const close = findRun(text, '`', /^`+/.exec(text.slice(k))![0].length, k + 1);
+      if (close > 0) k = close;
+      continue;
+    }
     if (c === '[') depth++;
     else if (c === ']' && --depth === 0) break;
     else if (c === '\n' && text[k + 1] === '\n') return null;
@@ -343,7 +396,7 @@ function readLink(text: string, i: number): { label: string; href: string; end: 
   const label = text.slice(i + 1, k);
   let p = k + 2;
   let parens = 1;
-  let href = '';
+  let href: string;
   if (text[p] === '<') {
     const close = text.indexOf('>', p);
     if (close < 0) return null;
@@ -370,12 +423,17 @@ function readLink(text: string, i: number): { label: string; href: string; end: 
  * must be followed, and the closer preceded, by non-space; underscores only
  * count at word edges, so `snake_case_names` stay as written.
  */
-function readEmphasis(text: string, i: number, misses: Map<string, number>): { type: 'em' | 'strong' | 'del'; both?: true; inner: string; end: number } | null {
+function readEmphasis(
+  text: string,
+  i: number,
+  misses: Map<string, number>,
+): { type: 'em' | 'strong' | 'del'; both?: true; inner: string; end: number } | null {
   const ch = text[i]!;
   if (ch !== '~' && text.startsWith(ch.repeat(3), i) && text[i + 3] !== ch && !/\s/.test(text[i + 3] ?? ' ')) {
     // `***both***`: strong around em.
     const close = text.indexOf(ch.repeat(3), i + 4);
-    if (close > 0 && close - i < SCAN && !/\s/.test(text[close - 1]!) && !text.slice(i + 3, close).includes('\n\n')) return { type: 'em', both: true, inner: text.slice(i + 3, close), end: close + 3 };
+    if (close > 0 && close - i < SCAN && !/\s/.test(text[close - 1]!) && !text.slice(i + 3, close).includes('\n\n'))
+      return { type: 'em', both: true, inner: text.slice(i + 3, close), end: close + 3 };
   }
   const run = ch === '~' ? (text.startsWith('~~', i) ? 2 : 0) : text[i + 1] === ch ? 2 : 1;
   if (run === 0) return null;
@@ -392,16 +450,28 @@ function readEmphasis(text: string, i: number, misses: Map<string, number>): { t
     if (c === '`') {
       const n = /^`+/.exec(text.slice(k))![0].length;
       const close = findRun(text, '`', n, k + n);
-      if (close > 0) { k = close + n - 1; continue; }
+      if (close > 0) {
+        k = close + n - 1;
+        continue;
+      }
     }
-    if (c === '\\') { k++; continue; }
+    if (c === '\\') {
+      k++;
+      continue;
+    }
     if (c === '\n' && text[k + 1] === '\n') return null;
     if (c !== ch || (run === 2 && text[k + 1] !== ch)) continue;
     if (/\s/.test(text[k - 1]!)) continue;
     // A run longer than ours is a different delimiter (`**` inside `*…*`): skip past it.
     if (text[k + run] === ch) {
-      if (run === 1) { let e = k; while (text[e] === ch) e++; k = e - 1; continue; }
-      if (run === 2 && text[k + 3] !== ch) { /* `***`: the strong closes here, the em after */ } else continue;
+      if (run === 1) {
+        let e = k;
+        while (text[e] === ch) e++;
+        k = e - 1;
+        continue;
+      }
+      // `***` closes the strong here and the em after it; a longer run is another delimiter.
+      if (text[k + 3] === ch) continue;
     }
     if (ch === '_' && wordChar(text[k + run])) continue;
     return { type: ch === '~' ? 'del' : run === 2 ? 'strong' : 'em', inner: text.slice(open, k), end: k + run };

@@ -7,21 +7,41 @@ export type Item =
   | { kind: 'text'; text: string; seq: number }
   | { kind: 'reasoning'; text: string; seq: number }
   | {
-    kind: 'tool'; id: string; name: string; input: unknown; result: { output: string; isError: boolean } | null;
-    /** File changes the harness reported for this call (so they are not listed twice). */
-    files: Array<{ path: string; change: string }>; seq: number;
-  }
+      kind: 'tool';
+      id: string;
+      name: string;
+      input: unknown;
+      result: { output: string; isError: boolean } | null;
+      /** File changes the harness reported for this call (so they are not listed twice). */
+      files: { path: string; change: string }[];
+      seq: number;
+    }
   | { kind: 'file'; path: string; change: string; seq: number }
   | {
-    kind: 'approval'; requestId: string; summary: string; tool: string; input: unknown;
-    decision: 'allow' | 'deny' | null; reason: string | null; expiresAt: number | null; seq: number;
-  }
+      kind: 'approval';
+      requestId: string;
+      summary: string;
+      tool: string;
+      input: unknown;
+      decision: 'allow' | 'deny' | null;
+      reason: string | null;
+      expiresAt: number | null;
+      seq: number;
+    }
   | { kind: 'input'; text: string; seq: number }
   | { kind: 'status'; status: string; message: string | null; error: boolean; seq: number }
   | { kind: 'exit'; code: number | null; signal: string | null; status: string | null; seq: number };
 
 /** Harness markers that say nothing a reader needs when they carry no detail (turns and steps begin and end). */
-const QUIET_STATUSES: ReadonlySet<string> = new Set(['init', 'turn_begin', 'turn_end', 'turn_started', 'step_start', 'completed', 'success']);
+const QUIET_STATUSES: ReadonlySet<string> = new Set([
+  'init',
+  'turn_begin',
+  'turn_end',
+  'turn_started',
+  'step_start',
+  'completed',
+  'success',
+]);
 
 /**
  * Parsed event data, per event object: folding again after each new event
@@ -70,23 +90,41 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
         const ev = parseJson(e) as SessionEvent | null;
         if (!ev || typeof ev !== 'object') break;
         if (ev.kind === 'text') {
-          if (last?.kind === 'text') last.text += ev.text.startsWith('\n') || last.text.endsWith('\n') ? ev.text : `\n\n${ev.text}`;
+          if (last?.kind === 'text')
+            last.text += ev.text.startsWith('\n') || last.text.endsWith('\n') ? ev.text : `\n\n${ev.text}`;
           else items.push({ kind: 'text', text: ev.text, seq: e.seq });
         } else if (ev.kind === 'reasoning') items.push({ kind: 'reasoning', text: ev.text, seq: e.seq });
         else if (ev.kind === 'tool_call') {
-          const item: Extract<Item, { kind: 'tool' }> = { kind: 'tool', id: ev.id, name: ev.name, input: ev.input, result: null, files: [], seq: e.seq };
+          const item: Extract<Item, { kind: 'tool' }> = {
+            kind: 'tool',
+            id: ev.id,
+            name: ev.name,
+            input: ev.input,
+            result: null,
+            files: [],
+            seq: e.seq,
+          };
           tools.set(ev.id, item);
           items.push(item);
         } else if (ev.kind === 'tool_result') {
           const call = tools.get(ev.id);
           if (call) call.result = { output: ev.output, isError: ev.isError };
-          else items.push({ kind: 'tool', id: ev.id, name: 'tool', input: null, result: { output: ev.output, isError: ev.isError }, files: [], seq: e.seq });
+          else
+            items.push({
+              kind: 'tool',
+              id: ev.id,
+              name: 'tool',
+              input: null,
+              result: { output: ev.output, isError: ev.isError },
+              files: [],
+              seq: e.seq,
+            });
         } else if (ev.kind === 'file_change') {
           const call = editingCall(items, ev.path);
           if (call) call.files.push({ path: ev.path, change: ev.change });
           else items.push({ kind: 'file', path: ev.path, change: ev.change, seq: e.seq });
-        }
-        else if (ev.kind === 'error') items.push({ kind: 'status', status: 'error', message: ev.message, error: true, seq: e.seq });
+        } else if (ev.kind === 'error')
+          items.push({ kind: 'status', status: 'error', message: ev.message, error: true, seq: e.seq });
         else if (ev.kind === 'raw') {
           if (last?.kind === 'output' && last.stream === 'stdout') last.text += `${ev.line}\n`;
           else items.push({ kind: 'output', stream: 'stdout', text: `${ev.line}\n`, seq: e.seq });
@@ -100,13 +138,23 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
         if (!id) break;
         if (e.meta?.decision) {
           const asked = approvals.get(id);
-          if (asked) { asked.decision = e.meta.decision; asked.reason = e.meta.message ?? null; }
+          if (asked) {
+            asked.decision = e.meta.decision;
+            asked.reason = e.meta.message ?? null;
+          }
           break;
         }
         const body = parseJson(e) as { tool?: string; summary?: string; input?: unknown } | null;
         const item: Extract<Item, { kind: 'approval' }> = {
-          kind: 'approval', requestId: id, summary: body?.summary ?? e.meta?.message ?? '', tool: body?.tool ?? '', input: body?.input ?? null,
-          decision: null, reason: null, expiresAt: e.meta?.expiresAt ?? null, seq: e.seq,
+          kind: 'approval',
+          requestId: id,
+          summary: body?.summary ?? e.meta?.message ?? '',
+          tool: body?.tool ?? '',
+          input: body?.input ?? null,
+          decision: null,
+          reason: null,
+          expiresAt: e.meta?.expiresAt ?? null,
+          seq: e.seq,
         };
         approvals.set(id, item);
         items.push(item);
@@ -115,11 +163,23 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
       case 'status': {
         const status = e.meta?.status ?? 'status';
         if (status === 'starting' || status === 'running') break;
-        items.push({ kind: 'status', status, message: e.meta?.message ?? null, error: Boolean(e.meta?.errorCode), seq: e.seq });
+        items.push({
+          kind: 'status',
+          status,
+          message: e.meta?.message ?? null,
+          error: Boolean(e.meta?.errorCode),
+          seq: e.seq,
+        });
         break;
       }
       case 'exit':
-        items.push({ kind: 'exit', code: e.meta?.code ?? null, signal: e.meta?.signal ?? null, status: e.meta?.status ?? null, seq: e.seq });
+        items.push({
+          kind: 'exit',
+          code: e.meta?.code ?? null,
+          signal: e.meta?.signal ?? null,
+          status: e.meta?.status ?? null,
+          seq: e.seq,
+        });
         break;
       default:
         break;
@@ -139,6 +199,9 @@ function editingCall(items: Item[], path: string): Extract<Item, { kind: 'tool' 
 }
 
 /** Pending approvals (asked, not answered, not expired at `now`). */
-export function pendingApprovals(items: readonly Item[], now: number): Array<Extract<Item, { kind: 'approval' }>> {
-  return items.filter((i): i is Extract<Item, { kind: 'approval' }> => i.kind === 'approval' && i.decision === null && (i.expiresAt === null || i.expiresAt > now));
+export function pendingApprovals(items: readonly Item[], now: number): Extract<Item, { kind: 'approval' }>[] {
+  return items.filter(
+    (i): i is Extract<Item, { kind: 'approval' }> =>
+      i.kind === 'approval' && i.decision === null && (i.expiresAt === null || i.expiresAt > now),
+  );
 }

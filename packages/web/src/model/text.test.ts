@@ -8,7 +8,9 @@ describe('text from data is shown with its hidden characters made visible', () =
   });
 
   it('escapes terminal controls, NUL, DEL, C1, zero-width characters and newlines in a name', () => {
-    expect(visible('pi\u001b[31m\u0000\u007f\u009b\u200b\u2066\nx')).toBe('pi\\x1b[31m\\x00\\x7f\\x9b\\u200b\\u2066\\nx');
+    expect(visible('pi\u001b[31m\u0000\u007f\u009b\u200b\u2066\nx')).toBe(
+      'pi\\x1b[31m\\x00\\x7f\\x9b\\u200b\\u2066\\nx',
+    );
   });
 
   it('keeps newlines and tabs in a prompt block but escapes the rest', () => {
@@ -23,8 +25,17 @@ describe('text from data is shown with its hidden characters made visible', () =
 describe('TOPO names planets as they are shown', () => {
   it('labels a device whose name holds a bidi override with the override escaped', () => {
     const d = {
-      id: 'dev_aaaaaaaaaa', name: 'pi\u202egnp.exe', online: true, revoked: false, createdAt: 1, lastSeenAt: 1, runningSessions: 0,
-      draining: false, priority: 0, vaultRecipient: null, capabilities: null,
+      id: 'dev_aaaaaaaaaa',
+      name: 'pi\u202egnp.exe',
+      online: true,
+      revoked: false,
+      createdAt: 1,
+      lastSeenAt: 1,
+      runningSessions: 0,
+      draining: false,
+      priority: 0,
+      vaultRecipient: null,
+      capabilities: null,
     };
     expect(layoutTopo([d], [], 800, 600).planets[0]?.name).toBe('pi\\u202egnp.exe');
   });

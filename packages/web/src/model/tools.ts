@@ -35,18 +35,32 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const first = (o: Obj, keys: string[]): string | null => {
-  for (const k of keys) { const v = str(o[k]); if (v !== null && v !== '') return v; }
+  for (const k of keys) {
+    const v = str(o[k]);
+    if (v !== null && v !== '') return v;
+  }
   return null;
 };
 
 const PATH_KEYS = ['file_path', 'filePath', 'path', 'notebook_path'];
-const SUBJECT_KEYS = ['command', 'cmd', ...PATH_KEYS, 'pattern', 'url', 'query', 'description', 'prompt', 'skill', 'name'];
+const SUBJECT_KEYS = [
+  'command',
+  'cmd',
+  ...PATH_KEYS,
+  'pattern',
+  'url',
+  'query',
+  'description',
+  'prompt',
+  'skill',
+  'name',
+];
 
 /** A command given as a string or as argv. */
 function commandOf(o: Obj): string | null {
   const c = o.command ?? o.cmd;
   if (typeof c === 'string') return c;
-  if (Array.isArray(c) && c.every((x) => typeof x === 'string')) return (c as string[]).join(' ');
+  if (Array.isArray(c) && c.every((x) => typeof x === 'string')) return c.join(' ');
   return null;
 }
 
@@ -101,7 +115,8 @@ function displayedEdits(input: Obj): FileEdit[] | null {
     const path = str(d.path);
     const before = str(d.old_text);
     const after = str(d.new_text);
-    if (path !== null && before !== null && after !== null) edits.push({ path, kind: before === '' ? 'write' : 'edit', before, after });
+    if (path !== null && before !== null && after !== null)
+      edits.push({ path, kind: before === '' ? 'write' : 'edit', before, after });
   }
   return edits.length ? edits : null;
 }
@@ -113,7 +128,8 @@ export function describeTool(name: string, input: unknown): ToolView {
   const edits = editsOf(name, input);
   const patch = str(input.patchText) ?? str(input.patch);
   const command = commandOf(input);
-  const subject = (command !== null ? unwrapShell(command) : null) ?? first(input, SUBJECT_KEYS) ?? firstShortString(input) ?? '';
+  const subject =
+    (command !== null ? unwrapShell(command) : null) ?? first(input, SUBJECT_KEYS) ?? firstShortString(input) ?? '';
   return { subject: oneLine(subject), command, edits, patch };
 }
 
@@ -126,7 +142,9 @@ export function describeApproval(tool: string, input: unknown): ToolView {
   if (isObj(input) && ('arguments' in input || 'display' in input)) {
     const inner = describeTool(tool, input.arguments);
     const shown = displayedEdits(input);
-    const shell = Array.isArray(input.display) ? input.display.find((d) => isObj(d) && d.type === 'shell') as Obj | undefined : undefined;
+    const shell = Array.isArray(input.display)
+      ? (input.display.find((d) => isObj(d) && d.type === 'shell') as Obj | undefined)
+      : undefined;
     return {
       subject: inner.subject || oneLine(str(input.description) ?? ''),
       command: inner.command ?? (shell ? str(shell.command) : null),

@@ -1,25 +1,89 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceView, SessionView } from '@fabric/protocol';
-import { DEPOT_BAND, firstOrbit, glowFor, gridFor, layoutTopo, orbitRings, planetRadius, ramScale, shipAt, shipKind } from './topo.js';
+import {
+  DEPOT_BAND,
+  firstOrbit,
+  glowFor,
+  gridFor,
+  layoutTopo,
+  orbitRings,
+  planetRadius,
+  ramScale,
+  shipAt,
+  shipKind,
+} from './topo.js';
 
 const GiB = 1024 ** 3;
 
-function device(id: string, createdAt: number, extra: Partial<DeviceView> = {}, caps: { ramTotal?: number; ramFree?: number; load?: number; cpus?: number } = {}): DeviceView {
+function device(
+  id: string,
+  createdAt: number,
+  extra: Partial<DeviceView> = {},
+  caps: { ramTotal?: number; ramFree?: number; load?: number; cpus?: number } = {},
+): DeviceView {
   return {
-    id, name: id.replace('dev_', ''), online: true, revoked: false, createdAt, lastSeenAt: createdAt, runningSessions: 0, draining: false, priority: 0, vaultRecipient: null,
+    id,
+    name: id.replace('dev_', ''),
+    online: true,
+    revoked: false,
+    createdAt,
+    lastSeenAt: createdAt,
+    runningSessions: 0,
+    draining: false,
+    priority: 0,
+    vaultRecipient: null,
     capabilities: {
-      hostname: id, platform: 'linux', arch: 'arm64', cpus: caps.cpus ?? 4, ramTotal: caps.ramTotal ?? 8 * GiB, ramFree: caps.ramFree ?? 2 * GiB,
-      load: [caps.load ?? 1, 0, 0], harnesses: [{ name: 'shell', version: null }], labels: {}, allowlist: ['echo'], daemonVersion: '0.1.0', runningSessions: 0, isolation: 'bwrap',
+      hostname: id,
+      platform: 'linux',
+      arch: 'arm64',
+      cpus: caps.cpus ?? 4,
+      ramTotal: caps.ramTotal ?? 8 * GiB,
+      ramFree: caps.ramFree ?? 2 * GiB,
+      load: [caps.load ?? 1, 0, 0],
+      harnesses: [{ name: 'shell', version: null }],
+      labels: {},
+      allowlist: ['echo'],
+      daemonVersion: '0.1.0',
+      runningSessions: 0,
+      isolation: 'bwrap',
     },
     ...extra,
   };
 }
 
-function session(id: string, deviceId: string | null, status: SessionView['status'], createdAt: number, credentials: string[] = []): SessionView {
+function session(
+  id: string,
+  deviceId: string | null,
+  status: SessionView['status'],
+  createdAt: number,
+  credentials: string[] = [],
+): SessionView {
   return {
-    id, harness: 'shell', prompt: 'sleep 30', status, deviceId, deviceName: deviceId, labels: {}, cwd: null, exitCode: null, signal: null, errorCode: null,
-    errorMessage: null, createdBy: 'usr_1', createdAt, startedAt: createdAt, endedAt: null, lastSeq: 0, permissionMode: 'ask', model: null,
-    harnessSessionId: null, parentId: null, placement: null, queuedUntil: null, pendingApprovals: 0, credentials,
+    id,
+    harness: 'shell',
+    prompt: 'sleep 30',
+    status,
+    deviceId,
+    deviceName: deviceId,
+    labels: {},
+    cwd: null,
+    exitCode: null,
+    signal: null,
+    errorCode: null,
+    errorMessage: null,
+    createdBy: 'usr_1',
+    createdAt,
+    startedAt: createdAt,
+    endedAt: null,
+    lastSeq: 0,
+    permissionMode: 'ask',
+    model: null,
+    harnessSessionId: null,
+    parentId: null,
+    placement: null,
+    queuedUntil: null,
+    pendingApprovals: 0,
+    credentials,
   };
 }
 
@@ -63,7 +127,10 @@ describe('the planet grid', () => {
   });
 
   it('keeps every planet and its rings inside the map', () => {
-    for (const [w, h] of [[375, 520], [1100, 760]] as const) {
+    for (const [w, h] of [
+      [375, 520],
+      [1100, 760],
+    ] as const) {
       const fleet = Array.from({ length: 7 }, (_, i) => device(`dev_${i}`, i, {}, { ramTotal: 2 ** i * GiB }));
       const map = layoutTopo(fleet, [], w, h);
       for (const p of map.planets) {
@@ -77,7 +144,7 @@ describe('the planet grid', () => {
   });
 });
 
-describe('a planet\'s look', () => {
+describe("a planet's look", () => {
   it('grows with RAM on a log scale, within bounds', () => {
     expect([0, 0.5, 1, 8, 128, 1024].map((g) => ramScale(g * GiB))).toEqual([0, 0, 0, 3 / 7, 1, 1]);
     expect(planetRadius(16 * GiB, 400)).toBeGreaterThan(planetRadius(2 * GiB, 400));
@@ -93,9 +160,16 @@ describe('a planet\'s look', () => {
   });
 
   it('says whether it is online, draining or offline and how much RAM is used', () => {
-    const map = layoutTopo([
-      device('dev_a', 1, {}, { ramTotal: 8 * GiB, ramFree: 2 * GiB }), device('dev_b', 2, { draining: true }), device('dev_c', 3, { online: false }),
-    ], [], 1440, 800);
+    const map = layoutTopo(
+      [
+        device('dev_a', 1, {}, { ramTotal: 8 * GiB, ramFree: 2 * GiB }),
+        device('dev_b', 2, { draining: true }),
+        device('dev_c', 3, { online: false }),
+      ],
+      [],
+      1440,
+      800,
+    );
     expect(map.planets.map((p) => p.state)).toEqual(['online', 'draining', 'offline']);
     expect(map.planets[0]!.ramUsed).toBe(0.75);
   });
@@ -116,11 +190,24 @@ describe('ships', () => {
   const fleet = [device('dev_a', 1), device('dev_b', 2)];
 
   it('flies one ship per starting, running or lost session, around the device that runs it', () => {
-    const map = layoutTopo(fleet, [
-      session('ses_1', 'dev_a', 'running', 10), session('ses_2', 'dev_b', 'starting', 11), session('ses_3', 'dev_a', 'succeeded', 12),
-      session('ses_4', null, 'queued', 13), session('ses_5', 'dev_b', 'lost', 14), session('ses_6', 'dev_gone', 'running', 15),
-    ], 1440, 800);
-    expect(map.ships.map((s) => [s.id, s.deviceId, s.status])).toEqual([['ses_1', 'dev_a', 'running'], ['ses_2', 'dev_b', 'starting'], ['ses_5', 'dev_b', 'lost']]);
+    const map = layoutTopo(
+      fleet,
+      [
+        session('ses_1', 'dev_a', 'running', 10),
+        session('ses_2', 'dev_b', 'starting', 11),
+        session('ses_3', 'dev_a', 'succeeded', 12),
+        session('ses_4', null, 'queued', 13),
+        session('ses_5', 'dev_b', 'lost', 14),
+        session('ses_6', 'dev_gone', 'running', 15),
+      ],
+      1440,
+      800,
+    );
+    expect(map.ships.map((s) => [s.id, s.deviceId, s.status])).toEqual([
+      ['ses_1', 'dev_a', 'running'],
+      ['ses_2', 'dev_b', 'starting'],
+      ['ses_5', 'dev_b', 'lost'],
+    ]);
     const a = map.planets[0]!;
     expect(map.ships[0]).toMatchObject({ cx: a.x, cy: a.y });
     expect(map.ships[0]!.orbit).toBeGreaterThan(a.r);
@@ -149,7 +236,17 @@ describe('ships', () => {
   });
 
   it('moves along its orbit with time, heading along it, a full turn per period', () => {
-    const ship = { id: 's', deviceId: 'd', status: 'running' as const, attention: false, cx: 100, cy: 100, orbit: 50, phase: 0, period: 10 };
+    const ship = {
+      id: 's',
+      deviceId: 'd',
+      status: 'running' as const,
+      attention: false,
+      cx: 100,
+      cy: 100,
+      orbit: 50,
+      phase: 0,
+      period: 10,
+    };
     const at0 = shipAt(ship, 0);
     expect([at0.x, at0.y, at0.heading]).toEqual([150, 100, 90]);
     const quarter = shipAt(ship, 2.5);
@@ -161,7 +258,12 @@ describe('ships', () => {
   });
 
   it('turns quicker on inner orbits', () => {
-    const map = layoutTopo([device('dev_a', 1)], Array.from({ length: 40 }, (_, i) => session(`ses_${i}`, 'dev_a', 'running', i)), 1440, 800);
+    const map = layoutTopo(
+      [device('dev_a', 1)],
+      Array.from({ length: 40 }, (_, i) => session(`ses_${i}`, 'dev_a', 'running', i)),
+      1440,
+      800,
+    );
     const inner = map.ships[0]!;
     const outer = map.ships[map.ships.length - 1]!;
     expect(outer.orbit).toBeGreaterThan(inner.orbit);
@@ -177,16 +279,23 @@ describe('fuel depots', () => {
   const fleet = [device('dev_a', 1), device('dev_b', 2)];
 
   it('makes one depot per credential a flying session uses, on the bottom strip, linked to each ship using it', () => {
-    const map = layoutTopo(fleet, [
-      session('ses_1', 'dev_a', 'running', 1, ['GITHUB_TOKEN', 'ANTHROPIC_API_KEY']),
-      session('ses_2', 'dev_b', 'running', 2, ['GITHUB_TOKEN']),
-      session('ses_3', 'dev_b', 'succeeded', 3, ['OLD_KEY']),
-    ], 1000, 700);
+    const map = layoutTopo(
+      fleet,
+      [
+        session('ses_1', 'dev_a', 'running', 1, ['GITHUB_TOKEN', 'ANTHROPIC_API_KEY']),
+        session('ses_2', 'dev_b', 'running', 2, ['GITHUB_TOKEN']),
+        session('ses_3', 'dev_b', 'succeeded', 3, ['OLD_KEY']),
+      ],
+      1000,
+      700,
+    );
     expect(map.depots.map((d) => d.name)).toEqual(['ANTHROPIC_API_KEY', 'GITHUB_TOKEN']);
     expect(map.depots.map((d) => d.x)).toEqual([250, 750]);
     for (const d of map.depots) expect(d.y).toBeGreaterThan(700 - DEPOT_BAND);
     expect(map.links).toEqual([
-      { depot: 'GITHUB_TOKEN', ship: 'ses_1' }, { depot: 'ANTHROPIC_API_KEY', ship: 'ses_1' }, { depot: 'GITHUB_TOKEN', ship: 'ses_2' },
+      { depot: 'GITHUB_TOKEN', ship: 'ses_1' },
+      { depot: 'ANTHROPIC_API_KEY', ship: 'ses_1' },
+      { depot: 'GITHUB_TOKEN', ship: 'ses_2' },
     ]);
   });
 

@@ -122,8 +122,15 @@ export function glowFor(device: DeviceView): number {
  * Each credential a flying session uses becomes a depot on the bottom strip,
  * linked to those ships.
  */
-export function layoutTopo(devices: readonly DeviceView[], sessions: readonly SessionView[], width: number, height: number): TopoLayout {
-  const fleet = devices.filter((d) => !d.revoked).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+export function layoutTopo(
+  devices: readonly DeviceView[],
+  sessions: readonly SessionView[],
+  width: number,
+  height: number,
+): TopoLayout {
+  const fleet = devices
+    .filter((d) => !d.revoked)
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const known = new Set(fleet.map((d) => d.id));
   const flying = sessions
     .filter((s) => FLYING.includes(s.status) && s.deviceId !== null && known.has(s.deviceId))
@@ -154,8 +161,13 @@ export function layoutTopo(devices: readonly DeviceView[], sessions: readonly Se
       for (let j = 0; j < ring.count; j++, k++) {
         const s = mine[k]!;
         ships.push({
-          id: s.id, deviceId: d.id, status: s.status, attention: s.pendingApprovals > 0,
-          cx: round(x), cy: round(y), orbit: ring.radius,
+          id: s.id,
+          deviceId: d.id,
+          status: s.status,
+          attention: s.pendingApprovals > 0,
+          cx: round(x),
+          cy: round(y),
+          orbit: ring.radius,
           phase: (j + (ring.index % 2) * 0.5) / ring.count,
           period: round(clamp(9 * (ring.radius / 60) ** 1.5, 6, 60), 2),
         });
@@ -164,7 +176,11 @@ export function layoutTopo(devices: readonly DeviceView[], sessions: readonly Se
     const orbits = rings.length ? rings.map((ring) => ring.radius) : [firstOrbit(r, side)];
     const outer = orbits[orbits.length - 1]!;
     planets.push({
-      id: d.id, name: visible(d.name), x: round(x), y: round(y), r: round(r, 1),
+      id: d.id,
+      name: visible(d.name),
+      x: round(x),
+      y: round(y),
+      r: round(r, 1),
       glow: round(glowFor(d), 3),
       ramUsed: c && c.ramTotal > 0 ? round(clamp(1 - c.ramFree / c.ramTotal, 0, 1), 3) : 0,
       state: !d.online ? 'offline' : d.draining ? 'draining' : 'online',
@@ -174,9 +190,13 @@ export function layoutTopo(devices: readonly DeviceView[], sessions: readonly Se
   });
 
   const depots: Depot[] = depotNames.map((name, i) => ({
-    name, x: round(((i + 0.5) * width) / depotNames.length), y: round(height - DEPOT_BAND / 2 - 10),
+    name,
+    x: round(((i + 0.5) * width) / depotNames.length),
+    y: round(height - DEPOT_BAND / 2 - 10),
   }));
-  const links: Link[] = flying.flatMap((s) => s.credentials.filter((n, i, all) => all.indexOf(n) === i).map((depot) => ({ depot, ship: s.id })));
+  const links: Link[] = flying.flatMap((s) =>
+    s.credentials.filter((n, i, all) => all.indexOf(n) === i).map((depot) => ({ depot, ship: s.id })),
+  );
   const markScale = round(clamp(side / 300, 1, 1.5), 2);
   return { width, height, planets, ships, depots, links, queued, markScale };
 }
@@ -187,11 +207,11 @@ export function layoutTopo(devices: readonly DeviceView[], sessions: readonly Se
  * further out, each holding as many ships as fit at SHIP_SPACING. Past the
  * room in the cell the last ring takes everyone left, however tight.
  */
-export function orbitRings(r: number, side: number, ships: number): Array<{ index: number; radius: number; count: number }> {
+export function orbitRings(r: number, side: number, ships: number): { index: number; radius: number; count: number }[] {
   const first = firstOrbit(r, side);
   const step = Math.max(10, side * 0.055);
   const limit = Math.max(first, side * 0.36);
-  const rings: Array<{ index: number; radius: number; count: number }> = [];
+  const rings: { index: number; radius: number; count: number }[] = [];
   let left = ships;
   for (let index = 0; left > 0; index++) {
     const radius = first + index * step;

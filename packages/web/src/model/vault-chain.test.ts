@@ -1,24 +1,62 @@
 import { describe, expect, it } from 'vitest';
 import {
-  fingerprint, generateIdentity, generateSigner, newRecoveryPhrase, recoveryIdentity, recoverySigner, setHash, signRecipientSet,
-  type RecipientEntry, type RecipientSet, type Signer,
+  fingerprint,
+  generateIdentity,
+  generateSigner,
+  newRecoveryPhrase,
+  recoveryIdentity,
+  recoverySigner,
+  setHash,
+  signRecipientSet,
+  type RecipientEntry,
+  type RecipientSet,
+  type Signer,
 } from '@fabric/vault';
-import { recipientRows, recoveryEntry, rotationFor, setAdding, setRemoving, verifyFrom, verifyFromStart, type SetSource } from './vault-chain.js';
+import {
+  recipientRows,
+  recoveryEntry,
+  rotationFor,
+  setAdding,
+  setRemoving,
+  verifyFrom,
+  verifyFromStart,
+  type SetSource,
+} from './vault-chain.js';
 
 /** The server, as an array of sets it hands out. */
 function server(sets: RecipientSet[]): SetSource & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    current: async () => { calls.push('current'); return sets[sets.length - 1]!; },
-    after: async (v) => { calls.push(`after ${v}`); return sets.filter((s) => s.version > v); },
+    current: async () => {
+      calls.push('current');
+      return sets[sets.length - 1]!;
+    },
+    after: async (v) => {
+      calls.push(`after ${v}`);
+      return sets.filter((s) => s.version > v);
+    },
   };
 }
 
-async function member(kind: RecipientEntry['kind'], label: string, signs = true): Promise<{ entry: RecipientEntry; signer: Signer }> {
+async function member(
+  kind: RecipientEntry['kind'],
+  label: string,
+  signs = true,
+): Promise<{ entry: RecipientEntry; signer: Signer }> {
   const { recipient } = await generateIdentity();
   const signer = generateSigner();
-  return { entry: { id: `${kind.slice(0, 3)}_${label}`, kind, recipient, label, signer: signs ? signer.publicKey : null, addedAt: 1 }, signer };
+  return {
+    entry: {
+      id: `${kind.slice(0, 3)}_${label}`,
+      kind,
+      recipient,
+      label,
+      signer: signs ? signer.publicKey : null,
+      addedAt: 1,
+    },
+    signer,
+  };
 }
 
 async function vault() {
@@ -27,8 +65,25 @@ async function vault() {
   const recSigner = recoverySigner(phrase);
   const cli = await member('cli', 'laptop');
   const device = await member('device', 'alpha', false);
-  const recovery: RecipientEntry = { id: 'recovery', kind: 'recovery', recipient: rec.recipient, label: 'recovery phrase', signer: recSigner.publicKey, addedAt: 1 };
-  const v1 = signRecipientSet({ vaultId: 'vlt_test', version: 1, postQuantum: false, recipients: [cli.entry, recovery, device.entry], previousHash: null, createdAt: 1 }, cli.signer);
+  const recovery: RecipientEntry = {
+    id: 'recovery',
+    kind: 'recovery',
+    recipient: rec.recipient,
+    label: 'recovery phrase',
+    signer: recSigner.publicKey,
+    addedAt: 1,
+  };
+  const v1 = signRecipientSet(
+    {
+      vaultId: 'vlt_test',
+      version: 1,
+      postQuantum: false,
+      recipients: [cli.entry, recovery, device.entry],
+      previousHash: null,
+      createdAt: 1,
+    },
+    cli.signer,
+  );
   return { phrase, rec, recSigner, cli, device, recovery, v1 };
 }
 
@@ -70,7 +125,10 @@ describe('verifying the recipient set chain', () => {
     const { v1, recSigner } = await vault();
     const browser = await member('browser', 'phone');
     const v2 = signRecipientSet(setAdding(v1, browser.entry, 2), recSigner);
-    const edited: RecipientSet = { ...v1, recipients: v1.recipients.map((r) => (r.kind === 'device' ? { ...r, label: 'evil' } : r)) };
+    const edited: RecipientSet = {
+      ...v1,
+      recipients: v1.recipients.map((r) => (r.kind === 'device' ? { ...r, label: 'evil' } : r)),
+    };
     await expect(verifyFromStart(server([edited]))).rejects.toMatchObject({ code: 'set_tampered' });
     const atTwo = (await verifyFromStart(server([v1, v2]))).trusted;
     await expect(verifyFrom(atTwo, server([v1]))).rejects.toMatchObject({ code: 'set_rollback' });
@@ -137,10 +195,17 @@ describe('the next set and the recipients table', () => {
 });
 
 describe('finishing an interrupted rewrap', () => {
-  const set = (version: number, ...keys: string[]) => ({ version, recipients: keys.map((recipient) => ({ recipient })) });
+  const set = (version: number, ...keys: string[]) => ({
+    version,
+    recipients: keys.map((recipient) => ({ recipient })),
+  });
   it('flags only entries whose set named a recipient that is gone', () => {
     const history = [set(1, 'a', 'b'), set(2, 'a', 'b', 'c'), set(3, 'a', 'c')];
-    const stale = [{ name: 'ON_V1', setVersion: 1 }, { name: 'ON_V2', setVersion: 2 }, { name: 'CURRENT', setVersion: 3 }];
+    const stale = [
+      { name: 'ON_V1', setVersion: 1 },
+      { name: 'ON_V2', setVersion: 2 },
+      { name: 'CURRENT', setVersion: 3 },
+    ];
     expect(rotationFor(stale, history, set(3, 'a', 'c'))).toEqual(['ON_V1', 'ON_V2']);
     expect(rotationFor([{ name: 'ADDED_ONLY', setVersion: 1 }], [set(1, 'a')], set(2, 'a', 'b'))).toEqual([]);
   });

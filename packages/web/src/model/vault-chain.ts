@@ -9,15 +9,21 @@
  * Vault screen's own chunk) may import it.
  */
 import {
-  VaultError, fingerprint, nextUnsignedSet, verifyRecipientSet,
-  type RecipientEntry, type RecipientSet, type TrustedSetState, type UnsignedRecipientSet,
+  VaultError,
+  fingerprint,
+  nextUnsignedSet,
+  verifyRecipientSet,
+  type RecipientEntry,
+  type RecipientSet,
+  type TrustedSetState,
+  type UnsignedRecipientSet,
 } from '@fabric/vault';
 
 /** Where sets come from: the server's `GET /api/vault/set` and `GET /api/vault/sets?after=`. */
 export interface SetSource {
-  current(): Promise<RecipientSet>;
+  current: () => Promise<RecipientSet>;
   /** Every version after `version`, oldest first. */
-  after(version: number): Promise<RecipientSet[]>;
+  after: (version: number) => Promise<RecipientSet[]>;
 }
 
 export interface VerifiedSet {
@@ -37,8 +43,10 @@ export interface VerifiedSet {
  */
 export async function verifyFromStart(source: SetSource): Promise<VerifiedSet> {
   const sets = [...(await source.after(0))].sort((a, b) => a.version - b.version);
-  if (sets.length === 0) throw Object.assign(new Error('the vault is not set up yet'), { code: 'vault_not_initialized' });
-  if (sets[0]!.version !== 1) throw new VaultError('set_invalid', `the server's history starts at version ${sets[0]!.version}, not 1`);
+  if (sets.length === 0)
+    throw Object.assign(new Error('the vault is not set up yet'), { code: 'vault_not_initialized' });
+  if (sets[0]!.version !== 1)
+    throw new VaultError('set_invalid', `the server's history starts at version ${sets[0]!.version}, not 1`);
   let trusted: TrustedSetState | null = null;
   for (const s of sets) trusted = verifyRecipientSet(s, trusted);
   return { set: sets[sets.length - 1]!, trusted: trusted!, checked: sets.map((s) => s.version) };
@@ -52,9 +60,13 @@ export async function verifyFromStart(source: SetSource): Promise<VerifiedSet> {
  */
 export async function verifyFrom(trusted: TrustedSetState, source: SetSource): Promise<VerifiedSet> {
   const set = await source.current();
-  const chain = set.version > trusted.version + 1 ? (await source.after(trusted.version)).filter((s) => s.version < set.version) : [];
+  const chain =
+    set.version > trusted.version + 1
+      ? (await source.after(trusted.version)).filter((s) => s.version < set.version)
+      : [];
   const next = verifyRecipientSet(set, trusted, chain);
-  const checked = set.version > trusted.version ? [...chain.map((s) => s.version).sort((a, b) => a - b), set.version] : [];
+  const checked =
+    set.version > trusted.version ? [...chain.map((s) => s.version).sort((a, b) => a - b), set.version] : [];
   return { set, trusted: next, checked };
 }
 
@@ -65,8 +77,13 @@ export function setAdding(set: RecipientSet, entry: RecipientEntry, now: number)
 
 /** The successor of `set` without the recipient `id`; throws when it is not there. */
 export function setRemoving(set: RecipientSet, id: string, now: number): UnsignedRecipientSet {
-  if (!set.recipients.some((r) => r.id === id)) throw new VaultError('set_invalid', `no recipient ${id} in version ${set.version}`);
-  return nextUnsignedSet(set, set.recipients.filter((r) => r.id !== id), now);
+  if (!set.recipients.some((r) => r.id === id))
+    throw new VaultError('set_invalid', `no recipient ${id} in version ${set.version}`);
+  return nextUnsignedSet(
+    set,
+    set.recipients.filter((r) => r.id !== id),
+    now,
+  );
 }
 
 /** The set's recovery entry whose key is `recipient`, or null: a phrase proves itself by deriving a key the set names. */
@@ -94,11 +111,22 @@ export function recipientRows(set: RecipientSet, thisRecipient: string | null, o
     .map((r) => {
       const mine = r.recipient === thisRecipient;
       return {
-        id: r.id, kind: r.kind, label: r.label, fingerprint: fingerprint(r.recipient), canSign: r.signer !== null,
-        isThisBrowser: mine, revocable: owner && !mine && r.kind !== 'recovery', addedAt: r.addedAt,
+        id: r.id,
+        kind: r.kind,
+        label: r.label,
+        fingerprint: fingerprint(r.recipient),
+        canSign: r.signer !== null,
+        isThisBrowser: mine,
+        revocable: owner && !mine && r.kind !== 'recovery',
+        addedAt: r.addedAt,
       };
     })
-    .sort((a, b) => Number(b.isThisBrowser) - Number(a.isThisBrowser) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.label.localeCompare(b.label));
+    .sort(
+      (a, b) =>
+        Number(b.isThisBrowser) - Number(a.isThisBrowser) ||
+        KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+        a.label.localeCompare(b.label),
+    );
 }
 
 /**
@@ -108,9 +136,9 @@ export function recipientRows(set: RecipientSet, thisRecipient: string | null, o
  * flagged, to be safe.
  */
 export function rotationFor(
-  stale: ReadonlyArray<{ name: string; setVersion: number }>,
-  history: ReadonlyArray<{ version: number; recipients: ReadonlyArray<{ recipient: string }> }>,
-  current: { version: number; recipients: ReadonlyArray<{ recipient: string }> },
+  stale: readonly { name: string; setVersion: number }[],
+  history: readonly { version: number; recipients: readonly { recipient: string }[] }[],
+  current: { version: number; recipients: readonly { recipient: string }[] },
 ): string[] {
   const now = new Set(current.recipients.map((r) => r.recipient));
   const byVersion = new Map(history.map((s) => [s.version, s]));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { newRecoveryPhrase, validatePhrase, unwrapWithPassphrase, wrapWithPassphrase, verifyRecipientSet, VaultError } from '@fabric/vault';
+import {
+  newRecoveryPhrase,
+  validatePhrase,
+  unwrapWithPassphrase,
+  wrapWithPassphrase,
+  verifyRecipientSet,
+  VaultError,
+} from '@fabric/vault';
 import { ApiError } from '../api.js';
 import { PASSKEY_CHANGED, VAULT_NOT_INITIALIZED, VaultUiError, problemCode, vaultProblem } from './vault-errors.js';
 
@@ -23,7 +30,9 @@ describe('vault errors in plain words', () => {
 
   it('counts the words, and explains a failed checksum', async () => {
     const phrase = newRecoveryPhrase();
-    expect(vaultProblem(await caught(() => validatePhrase(phrase.split(' ').slice(0, 23).join(' '))), 'phrase').text).toBe('A recovery phrase has 24 words, this has 23.');
+    expect(
+      vaultProblem(await caught(() => validatePhrase(phrase.split(' ').slice(0, 23).join(' '))), 'phrase').text,
+    ).toBe('A recovery phrase has 24 words, this has 23.');
     const words = phrase.split(' ');
     const swapped = [...words];
     // Swap two different words until the checksum breaks (it is 8 bits: almost always at once).
@@ -31,7 +40,11 @@ describe('vault errors in plain words', () => {
     for (let i = 1; i < 24 && err === null; i++) {
       if (words[0] === words[i]) continue;
       [swapped[0], swapped[i]] = [words[i]!, words[0]!];
-      try { validatePhrase(swapped.join(' ')); } catch (e) { err = e; }
+      try {
+        validatePhrase(swapped.join(' '));
+      } catch (e) {
+        err = e;
+      }
       [swapped[0], swapped[i]] = [words[0]!, words[i]!];
     }
     const p = vaultProblem(err, 'phrase');
@@ -42,9 +55,16 @@ describe('vault errors in plain words', () => {
   it('tells a wrong passphrase from a changed passkey', async () => {
     const blob = await wrapWithPassphrase('secret', 'right passphrase', { workFactor: 2 });
     const wrong = await caught(() => unwrapWithPassphrase(blob, 'wrong passphrase'));
-    expect(vaultProblem(wrong, 'unlock-passphrase')).toMatchObject({ code: 'passphrase_wrong', text: expect.stringMatching(/^Wrong passphrase/) });
+    expect(vaultProblem(wrong, 'unlock-passphrase')).toMatchObject({
+      code: 'passphrase_wrong',
+      text: expect.stringMatching(/^Wrong passphrase/),
+    });
     expect(vaultProblem(wrong, 'unlock-passphrase').passkeyRefused).toBeUndefined();
-    for (const err of [new VaultUiError('prf_missing'), new VaultError('decrypt_failed', 'x'), new VaultError('canary_mismatch', 'x')]) {
+    for (const err of [
+      new VaultUiError('prf_missing'),
+      new VaultError('decrypt_failed', 'x'),
+      new VaultError('canary_mismatch', 'x'),
+    ]) {
       const p = vaultProblem(err, 'unlock-passkey');
       expect(p.text).toBe(PASSKEY_CHANGED);
       expect(p.passkeyRefused).toBe(true);
@@ -54,33 +74,47 @@ describe('vault errors in plain words', () => {
   });
 
   it('does not treat a cancelled prompt as a changed passkey', () => {
-    const cancelled = { name: 'NotAllowedError', message: 'The operation either timed out or was not allowed.', code: 0 };
+    const cancelled = {
+      name: 'NotAllowedError',
+      message: 'The operation either timed out or was not allowed.',
+      code: 0,
+    };
     expect(problemCode(cancelled)).toBe('NotAllowedError');
     const p = vaultProblem(cancelled, 'unlock-passkey');
     expect(p.passkeyRefused).toBeUndefined();
     expect(p.text).toMatch(/cancelled or timed out/);
   });
 
-  it('explains a set the server forged, keeping the library\'s detail', async () => {
+  it("explains a set the server forged, keeping the library's detail", async () => {
     const err = await caught(() => verifyRecipientSet({ vaultId: 'v', version: 1 } as never, null));
     const p = vaultProblem(err, 'load');
     expect(p.code).toBe('set_invalid');
     expect(p.text).toMatch(/does not verify.*optimal vault recipients/);
     expect(p.detail).toBeTruthy();
     expect(vaultProblem(new VaultError('set_rollback', 'older'), 'load').text).toMatch(/older recipient set/);
-    expect(vaultProblem(new VaultError('set_invalid', 'the recipient set is for another vault'), 'load').text).toMatch(/different vault/);
+    expect(vaultProblem(new VaultError('set_invalid', 'the recipient set is for another vault'), 'load').text).toMatch(
+      /different vault/,
+    );
   });
 
   it('explains a 409 for the entry being saved', () => {
-    const p = vaultProblem(new ApiError('conflict', 'entry X changed since you read it (version 2); read it again', 409), 'save', 'GITHUB_TOKEN');
+    const p = vaultProblem(
+      new ApiError('conflict', 'entry X changed since you read it (version 2); read it again', 409),
+      'save',
+      'GITHUB_TOKEN',
+    );
     expect(p.text).toMatch(/^Not saved: GITHUB_TOKEN was changed elsewhere/);
     expect(p.detail).toMatch(/changed since you read it/);
   });
 
   it('points to `optimal vault init` when there is no vault, and explains limits and roles', () => {
-    expect(vaultProblem(new ApiError('vault_not_initialized', 'no vault', 404), 'load').text).toBe(VAULT_NOT_INITIALIZED);
+    expect(vaultProblem(new ApiError('vault_not_initialized', 'no vault', 404), 'load').text).toBe(
+      VAULT_NOT_INITIALIZED,
+    );
     expect(VAULT_NOT_INITIALIZED).toContain('`optimal vault init`');
-    expect(vaultProblem(new ApiError('rate_limited', 'slow down', 429), 'unlock-passphrase').text).toMatch(/Too many unlock attempts/);
+    expect(vaultProblem(new ApiError('rate_limited', 'slow down', 429), 'unlock-passphrase').text).toMatch(
+      /Too many unlock attempts/,
+    );
     expect(vaultProblem(new ApiError('forbidden', 'owner only', 403), 'enrol').text).toMatch(/Only an owner can enrol/);
     expect(vaultProblem(new ApiError('network', 'offline', 0), 'save').text).toMatch(/Cannot reach the control plane/);
   });

@@ -27,7 +27,10 @@ export type VaultUiCode =
 
 /** An expected failure raised by the screen itself (never carries a secret). */
 export class VaultUiError extends Error {
-  constructor(readonly code: VaultUiCode, message: string = code) {
+  constructor(
+    readonly code: VaultUiCode,
+    message: string = code,
+  ) {
     super(message);
     this.name = 'VaultUiError';
   }
@@ -35,15 +38,7 @@ export class VaultUiError extends Error {
 
 /** What the user was doing, which decides what a code means to them. */
 export type ProblemContext =
-  | 'load'
-  | 'phrase'
-  | 'enrol'
-  | 'unlock-passkey'
-  | 'unlock-passphrase'
-  | 'reveal'
-  | 'save'
-  | 'revoke'
-  | 'repasskey';
+  'load' | 'phrase' | 'enrol' | 'unlock-passkey' | 'unlock-passphrase' | 'reveal' | 'save' | 'revoke' | 'repasskey';
 
 export interface Problem {
   code: string;
@@ -64,14 +59,22 @@ export const VAULT_NOT_INITIALIZED =
   'This server has no vault yet. On a machine you trust, run `optimal vault init`: it asks for a passphrase, enrols that CLI and your paired devices, ' +
   'and prints the 24-word recovery phrase once. Then come back here and enrol this browser with that phrase.';
 
-const SET_CODES = new Set(['set_unsigned', 'set_tampered', 'set_signer_untrusted', 'set_rollback', 'set_invalid', 'set_mixed_kinds']);
+const SET_CODES = new Set([
+  'set_unsigned',
+  'set_tampered',
+  'set_signer_untrusted',
+  'set_rollback',
+  'set_invalid',
+  'set_mixed_kinds',
+]);
 
 /** The stable code of any error, or 'unknown'. */
 export function problemCode(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     const e = err as { code?: unknown; name?: unknown };
     if (typeof e.code === 'string' && e.code !== '') return e.code;
-    if (typeof e.name === 'string' && e.name.endsWith('Error') && e.name !== 'Error' && e.name !== 'TypeError') return e.name;
+    if (typeof e.name === 'string' && e.name.endsWith('Error') && e.name !== 'Error' && e.name !== 'TypeError')
+      return e.name;
   }
   return 'unknown';
 }
@@ -93,15 +96,27 @@ export function vaultProblem(err: unknown, context: ProblemContext, subject?: st
   const detail = messageOf(err);
   // The library's or server's message is kept where it names a fact the plain line cannot (a version, a wait, a conflict's cause).
   const factual = SET_CODES.has(code) || code === 'conflict' || code === 'rate_limited';
-  const p = (text: string, extra: Partial<Problem> = {}): Problem => ({ code, text, ...(factual && detail ? { detail } : {}), ...extra });
+  const p = (text: string, extra: Partial<Problem> = {}): Problem => ({
+    code,
+    text,
+    ...(factual && detail ? { detail } : {}),
+    ...extra,
+  });
   const it = subject ?? 'the entry';
 
   if (SET_CODES.has(code)) {
     if (code === 'set_invalid' && detail?.includes('another vault')) {
-      return p('The server now holds a different vault from the one this browser enrolled in (it was reset, or this is another server). Forget this browser\'s enrolment and enrol again with the new vault\'s recovery phrase.');
+      return p(
+        "The server now holds a different vault from the one this browser enrolled in (it was reset, or this is another server). Forget this browser's enrolment and enrol again with the new vault's recovery phrase.",
+      );
     }
-    const what = code === 'set_rollback' ? 'an older recipient set than this browser has already seen' : 'a recipient set that does not verify';
-    return p(`The server sent ${what}. Nothing was decrypted or sent. Compare with \`optimal vault recipients\` on a machine you trust: the server may have been tampered with.`);
+    const what =
+      code === 'set_rollback'
+        ? 'an older recipient set than this browser has already seen'
+        : 'a recipient set that does not verify';
+    return p(
+      `The server sent ${what}. Nothing was decrypted or sent. Compare with \`optimal vault recipients\` on a machine you trust: the server may have been tampered with.`,
+    );
   }
 
   switch (code) {
@@ -109,9 +124,11 @@ export function vaultProblem(err: unknown, context: ProblemContext, subject?: st
       // The library names the position (never the word) or the count.
       return { code, text: capitalise(detail ?? 'that is not a recovery phrase') + '.' };
     case 'phrase_checksum':
-      return p('All 24 are recovery words, but they do not check out: one is wrong or two are swapped. Compare with the sheet `optimal vault init` printed.');
+      return p(
+        'All 24 are recovery words, but they do not check out: one is wrong or two are swapped. Compare with the sheet `optimal vault init` printed.',
+      );
     case 'phrase_not_this_vault':
-      return p('That is a valid recovery phrase, but not this vault\'s: its key is not among this vault\'s recipients.');
+      return p("That is a valid recovery phrase, but not this vault's: its key is not among this vault's recipients.");
     case 'passphrase_wrong':
       return p('Wrong passphrase. It is the one chosen when this browser was enrolled, not your sign-in password.');
     case 'passphrase_weak':
@@ -122,43 +139,82 @@ export function vaultProblem(err: unknown, context: ProblemContext, subject?: st
       return p(PASSKEY_CHANGED, { passkeyRefused: true });
     case 'canary_mismatch':
       if (context === 'unlock-passkey') return p(PASSKEY_CHANGED, { passkeyRefused: true });
-      return p('The passphrase opened a key that fails its check (the canary). This browser\'s stored key is inconsistent: enrol it again with the recovery phrase.');
+      return p(
+        "The passphrase opened a key that fails its check (the canary). This browser's stored key is inconsistent: enrol it again with the recovery phrase.",
+      );
     case 'decrypt_failed':
       if (context === 'unlock-passkey') return p(PASSKEY_CHANGED, { passkeyRefused: true });
-      if (context === 'unlock-passphrase') return p('This browser\'s stored key is damaged and cannot be opened. Enrol the browser again with the recovery phrase.');
-      if (context === 'enrol') return p('An entry could not be opened with the recovery phrase, so nothing was re-encrypted. Check with `optimal vault ls` on an enrolled machine.');
-      if (context === 'revoke') return p('This browser cannot open every entry, so nothing was re-encrypted. Run the revocation from a machine that can (`optimal vault revoke`).');
-      return p(`This browser's key cannot open ${it}: it was not encrypted to this browser. Save it again from a machine that can read it.`);
+      if (context === 'unlock-passphrase')
+        return p(
+          "This browser's stored key is damaged and cannot be opened. Enrol the browser again with the recovery phrase.",
+        );
+      if (context === 'enrol')
+        return p(
+          'An entry could not be opened with the recovery phrase, so nothing was re-encrypted. Check with `optimal vault ls` on an enrolled machine.',
+        );
+      if (context === 'revoke')
+        return p(
+          'This browser cannot open every entry, so nothing was re-encrypted. Run the revocation from a machine that can (`optimal vault revoke`).',
+        );
+      return p(
+        `This browser's key cannot open ${it}: it was not encrypted to this browser. Save it again from a machine that can read it.`,
+      );
     case 'prf_unsupported':
-      return p('This authenticator cannot derive a vault key (no WebAuthn PRF extension). Use another passkey provider, or enrol with the passphrase only.');
+      return p(
+        'This authenticator cannot derive a vault key (no WebAuthn PRF extension). Use another passkey provider, or enrol with the passphrase only.',
+      );
     case 'passkey_not_enrolled':
-      return p('This browser has no passkey enrolled for the vault. Unlock with the passphrase; you can add a passkey once unlocked.', { passkeyRefused: true });
+      return p(
+        'This browser has no passkey enrolled for the vault. Unlock with the passphrase; you can add a passkey once unlocked.',
+        { passkeyRefused: true },
+      );
     case 'webauthn_unavailable':
-      return p('This browser cannot use passkeys here. Use the passphrase.', { passkeyRefused: context === 'unlock-passkey' });
+      return p('This browser cannot use passkeys here. Use the passphrase.', {
+        passkeyRefused: context === 'unlock-passkey',
+      });
     case 'enrolment_missing':
-      return p('The server no longer holds this browser\'s wrapped key. Enrol this browser again with the recovery phrase.');
+      return p(
+        "The server no longer holds this browser's wrapped key. Enrol this browser again with the recovery phrase.",
+      );
     case 'NotAllowedError':
-      if (context === 'unlock-passkey') return p('The passkey prompt was cancelled or timed out. Try again, or use the passphrase.');
+      if (context === 'unlock-passkey')
+        return p('The passkey prompt was cancelled or timed out. Try again, or use the passphrase.');
       return p('The passkey prompt was cancelled or timed out. Try again, or continue without a passkey.');
     case 'InvalidStateError':
-      return p('This authenticator already holds a passkey for this browser\'s vault key. Remove it in the authenticator\'s settings, or pick another one.');
+      return p(
+        "This authenticator already holds a passkey for this browser's vault key. Remove it in the authenticator's settings, or pick another one.",
+      );
     case 'SecurityError':
-      return p('Passkeys need a secure page (https or localhost) whose address matches the server\'s name. Use the passphrase.', { passkeyRefused: context === 'unlock-passkey' });
+      return p(
+        "Passkeys need a secure page (https or localhost) whose address matches the server's name. Use the passphrase.",
+        { passkeyRefused: context === 'unlock-passkey' },
+      );
     case 'NotSupportedError':
-      return p('This authenticator does not support what the vault needs (a discoverable passkey with user verification). Use another, or the passphrase.');
+      return p(
+        'This authenticator does not support what the vault needs (a discoverable passkey with user verification). Use another, or the passphrase.',
+      );
     case 'AbortError':
       return p('The passkey prompt was interrupted. Try again.');
     case 'vault_not_initialized':
       return p(VAULT_NOT_INITIALIZED);
     case 'conflict':
-      if (context === 'save') return p(`Not saved: ${it} was changed elsewhere, or the vault's recipients changed, since the list was loaded. The list is refreshed; check it, then save again.`);
-      return p('The vault changed while this ran (another client enrolled, revoked or saved something). Nothing is lost: try again.');
+      if (context === 'save')
+        return p(
+          `Not saved: ${it} was changed elsewhere, or the vault's recipients changed, since the list was loaded. The list is refreshed; check it, then save again.`,
+        );
+      return p(
+        'The vault changed while this ran (another client enrolled, revoked or saved something). Nothing is lost: try again.',
+      );
     case 'forbidden':
-      if (context === 'enrol') return p('Only an owner can enrol a browser: it changes who can decrypt the vault. Ask an owner.');
+      if (context === 'enrol')
+        return p('Only an owner can enrol a browser: it changes who can decrypt the vault. Ask an owner.');
       if (context === 'revoke') return p('Only an owner can revoke a recipient.');
       return p('You are not allowed to do this; ask an owner.');
     case 'not_found':
-      if (context === 'unlock-passkey' || context === 'unlock-passphrase') return p('The server no longer holds this browser\'s wrapped key. Enrol this browser again with the recovery phrase.');
+      if (context === 'unlock-passkey' || context === 'unlock-passphrase')
+        return p(
+          "The server no longer holds this browser's wrapped key. Enrol this browser again with the recovery phrase.",
+        );
       return p('Not found on the server; refresh the list.');
     case 'credential_not_found':
       return p(`${capitalise(it)} is no longer in the vault; the list is refreshed.`);

@@ -3,9 +3,23 @@ import { vaultNameSchema } from '@fabric/protocol';
 import { ENTRY_NAME_PATTERN, entryNameProblem, suggestEntryName } from './vault-names.js';
 
 describe('entry names', () => {
-  const samples = ['OPENAI_API_KEY', '_x', 'a', 'A1', '1A', '', 'with-dash', 'with space', 'ÜBER', 'X'.repeat(128), 'X'.repeat(129), ' TOKEN', 'TOKEN\n'];
+  const samples = [
+    'OPENAI_API_KEY',
+    '_x',
+    'a',
+    'A1',
+    '1A',
+    '',
+    'with-dash',
+    'with space',
+    'ÜBER',
+    'X'.repeat(128),
+    'X'.repeat(129),
+    ' TOKEN',
+    'TOKEN\n',
+  ];
 
-  it('follow the protocol\'s rule exactly (environment variable names)', () => {
+  it("follow the protocol's rule exactly (environment variable names)", () => {
     for (const s of samples) {
       expect({ s, ok: entryNameProblem(s) === null }).toEqual({ s, ok: vaultNameSchema.safeParse(s).success });
       expect(ENTRY_NAME_PATTERN.test(s)).toBe(vaultNameSchema.safeParse(s).success);

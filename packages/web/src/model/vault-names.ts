@@ -16,9 +16,11 @@ export function entryNameProblem(name: string): string | null {
   if (name.length === 0) return 'give the entry a name, e.g. OPENAI_API_KEY';
   if (name.length > ENTRY_NAME_MAX) return `at most ${ENTRY_NAME_MAX} characters (this has ${name.length})`;
   if (/^[0-9]/.test(name)) return 'an environment variable name cannot start with a digit';
-  const bad = [...name].findIndex((c) => !/[A-Za-z0-9_]/.test(c));
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points on purpose: the first one outside [A-Za-z0-9_] is shown, with its position
+  const chars = [...name];
+  const bad = chars.findIndex((c) => !/[A-Za-z0-9_]/.test(c));
   if (bad >= 0) {
-    const c = [...name][bad]!;
+    const c = chars[bad]!;
     const shown = c === ' ' ? 'a space' : `"${c}"`;
     return `only letters, digits and _ — ${shown} at position ${bad + 1} is not allowed`;
   }
@@ -32,8 +34,14 @@ export function entryNameProblem(name: string): string | null {
  */
 export function suggestEntryName(input: string): string | null {
   if (entryNameProblem(input) === null) return null;
-  let s = input.trim().normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
-  s = s.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toUpperCase();
+  let s = input
+    .trim()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '');
+  s = s
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toUpperCase();
   if (s === '') return null;
   if (/^[0-9]/.test(s)) s = `_${s}`;
   s = s.slice(0, ENTRY_NAME_MAX);

@@ -52,7 +52,8 @@ export function readEnrolment(store: KeyValueStore): StoredEnrolment | null {
 /** Store the enrolment. Throws (a bug) when a value looks like a secret key. */
 export function writeEnrolment(store: KeyValueStore, e: StoredEnrolment): void {
   const json = JSON.stringify(e);
-  if (SECRET_MARKERS.some((m) => json.toUpperCase().includes(m))) throw new Error('refusing to store a secret key in localStorage');
+  if (SECRET_MARKERS.some((m) => json.toUpperCase().includes(m)))
+    throw new Error('refusing to store a secret key in localStorage');
   store.setItem(STORAGE_KEY, json);
 }
 
@@ -64,16 +65,24 @@ function isEnrolment(v: unknown): v is StoredEnrolment {
   if (typeof v !== 'object' || v === null) return false;
   const e = v as Record<string, unknown>;
   const t = e.trusted as Record<string, unknown> | null | undefined;
-  return e.v === 1
-    && typeof e.vaultId === 'string' && e.vaultId !== ''
-    && typeof e.identityId === 'string' && e.identityId !== ''
-    && typeof e.recipient === 'string' && e.recipient.startsWith('age1')
-    && typeof e.label === 'string'
-    && typeof e.passkey === 'boolean'
-    && typeof e.enrolledAt === 'number'
-    && typeof t === 'object' && t !== null
-    && t.vaultId === e.vaultId
-    && Number.isSafeInteger(t.version) && (t.version as number) >= 1
-    && typeof t.hash === 'string'
-    && Array.isArray(t.signers) && t.signers.every((s) => typeof s === 'string');
+  return (
+    e.v === 1 &&
+    typeof e.vaultId === 'string' &&
+    e.vaultId !== '' &&
+    typeof e.identityId === 'string' &&
+    e.identityId !== '' &&
+    typeof e.recipient === 'string' &&
+    e.recipient.startsWith('age1') &&
+    typeof e.label === 'string' &&
+    typeof e.passkey === 'boolean' &&
+    typeof e.enrolledAt === 'number' &&
+    typeof t === 'object' &&
+    t !== null &&
+    t.vaultId === e.vaultId &&
+    Number.isSafeInteger(t.version) &&
+    (t.version as number) >= 1 &&
+    typeof t.hash === 'string' &&
+    Array.isArray(t.signers) &&
+    t.signers.every((s) => typeof s === 'string')
+  );
 }

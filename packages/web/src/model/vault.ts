@@ -40,7 +40,13 @@ export type Screen =
   | { kind: 'loading' }
   | { kind: 'uninitialized' }
   | { kind: 'failed'; problem: Problem }
-  | { kind: 'enrol'; step: 'phrase' | 'setup' | 'working'; why: EnrolReason; progress: Progress | null; problem: Problem | null }
+  | {
+      kind: 'enrol';
+      step: 'phrase' | 'setup' | 'working';
+      why: EnrolReason;
+      progress: Progress | null;
+      problem: Problem | null;
+    }
   | { kind: 'locked'; busy: UnlockMethod | null; problem: Problem | null; reason: LockReason }
   | { kind: 'unlocked'; task: Task | null; problem: Problem | null; notice: string | null };
 
@@ -80,7 +86,17 @@ export type VaultEvent =
 export const initialModel: VaultModel = { screen: { kind: 'loading' }, passkeyRefused: null, hasPasskey: false };
 
 /** Problems that send the enrolment back to the phrase (the phrase or the chain it was checked against), not to the passphrase form. */
-const PHRASE_CODES = new Set(['phrase_invalid', 'phrase_checksum', 'phrase_not_this_vault', 'set_unsigned', 'set_tampered', 'set_signer_untrusted', 'set_rollback', 'set_invalid', 'set_mixed_kinds']);
+const PHRASE_CODES = new Set([
+  'phrase_invalid',
+  'phrase_checksum',
+  'phrase_not_this_vault',
+  'set_unsigned',
+  'set_tampered',
+  'set_signer_untrusted',
+  'set_rollback',
+  'set_invalid',
+  'set_mixed_kinds',
+]);
 
 /** The next model. Events that make no sense in the current state leave it unchanged (a late reply after the user moved on). */
 export function reduce(m: VaultModel, e: VaultEvent): VaultModel {
@@ -97,7 +113,10 @@ export function reduce(m: VaultModel, e: VaultEvent): VaultModel {
       const patch = { hasPasskey: e.hasPasskey };
       if (e.enrolment !== 'enrolled') {
         const why: EnrolReason = e.enrolment === 'none' ? 'new' : e.enrolment;
-        return to({ kind: 'enrol', step: 'phrase', why, progress: null, problem: null }, { ...patch, passkeyRefused: null });
+        return to(
+          { kind: 'enrol', step: 'phrase', why, progress: null, problem: null },
+          { ...patch, passkeyRefused: null },
+        );
       }
       if (e.unlocked) return to({ kind: 'unlocked', task: null, problem: null, notice: null }, patch);
       const reason = s.kind === 'locked' ? s.reason : 'fresh';
@@ -123,7 +142,12 @@ export function reduce(m: VaultModel, e: VaultEvent): VaultModel {
     case 'enrolled':
       if (s.kind !== 'enrol') return m;
       return to(
-        { kind: 'unlocked', task: null, problem: null, notice: 'This browser is enrolled and unlocked. It locks itself after 15 minutes idle.' },
+        {
+          kind: 'unlocked',
+          task: null,
+          problem: null,
+          notice: 'This browser is enrolled and unlocked. It locks itself after 15 minutes idle.',
+        },
         { passkeyRefused: null, hasPasskey: e.hasPasskey },
       );
     case 'unlock':
@@ -132,7 +156,10 @@ export function reduce(m: VaultModel, e: VaultEvent): VaultModel {
       return to({ ...s, busy: e.method, problem: null });
     case 'unlock_failed':
       if (s.kind !== 'locked') return m;
-      return to({ ...s, busy: null, problem: e.problem }, e.problem.passkeyRefused ? { passkeyRefused: e.problem } : {});
+      return to(
+        { ...s, busy: null, problem: e.problem },
+        e.problem.passkeyRefused ? { passkeyRefused: e.problem } : {},
+      );
     case 'unlocked':
       if (s.kind !== 'locked') return m;
       return to({ kind: 'unlocked', task: null, problem: null, notice: null });
@@ -147,7 +174,10 @@ export function reduce(m: VaultModel, e: VaultEvent): VaultModel {
       return to({ ...s, task: null, problem: e.problem });
     case 'task_done':
       if (s.kind !== 'unlocked') return m;
-      return to({ ...s, task: null, notice: e.notice }, e.passkeyEnrolled ? { passkeyRefused: null, hasPasskey: true } : {});
+      return to(
+        { ...s, task: null, notice: e.notice },
+        e.passkeyEnrolled ? { passkeyRefused: null, hasPasskey: true } : {},
+      );
     case 'dismiss':
       if (s.kind === 'unlocked') return to({ ...s, problem: null, notice: null });
       if (s.kind === 'locked' || s.kind === 'enrol') return to({ ...s, problem: null });
@@ -167,16 +197,18 @@ export function passkeyOffered(m: VaultModel): boolean {
  */
 export function enrolmentOf(
   stored: { vaultId: string; identityId: string; recipient: string } | null,
-  set: { vaultId: string; recipients: ReadonlyArray<{ id: string; recipient: string }> },
+  set: { vaultId: string; recipients: readonly { id: string; recipient: string }[] },
 ): Enrolment {
   if (stored === null) return 'none';
   if (stored.vaultId !== set.vaultId) return 'other-vault';
-  return set.recipients.some((r) => r.id === stored.identityId && r.recipient === stored.recipient) ? 'enrolled' : 'revoked';
+  return set.recipients.some((r) => r.id === stored.identityId && r.recipient === stored.recipient)
+    ? 'enrolled'
+    : 'revoked';
 }
 
-export const ENROL_STEPS: ReadonlyArray<{ step: EnrolStep; label: string }> = [
+export const ENROL_STEPS: readonly { step: EnrolStep; label: string }[] = [
   { step: 'passkey', label: 'create the passkey' },
-  { step: 'wrap', label: 'wrap this browser\'s keys' },
+  { step: 'wrap', label: "wrap this browser's keys" },
   { step: 'upload', label: 'store the wrapped keys' },
   { step: 'sign', label: 'sign the next recipient set' },
   { step: 'rewrap', label: 're-encrypt every entry' },
@@ -196,7 +228,8 @@ export function checklist(progress: Progress | null): ChecklistRow[] {
   return ENROL_STEPS.map((s, i) => {
     const skipped = s.step === 'passkey' && !withPasskey;
     const state = skipped ? 'skipped' : i < at ? 'done' : i === at ? 'active' : 'todo';
-    const detail = s.step === 'rewrap' && progress && i <= at && progress.total > 0 ? `${progress.done}/${progress.total}` : null;
+    const detail =
+      s.step === 'rewrap' && progress && i <= at && progress.total > 0 ? `${progress.done}/${progress.total}` : null;
     return { label: s.label, state, detail };
   });
 }
@@ -252,23 +285,36 @@ export interface EntryRow extends EntryLike {
 
 /** Entries sorted by name with their flags. */
 export function entryRows(entries: readonly EntryLike[], setVersion: number): EntryRow[] {
-  return [...entries].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({ ...e, stale: e.setVersion < setVersion }));
+  return [...entries]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((e) => ({ ...e, stale: e.setVersion < setVersion }));
 }
 
 /** A recipient label for this browser from its user agent: "Chrome on Linux", "Safari on iPhone". */
 export function defaultBrowserLabel(ua: string): string {
-  const browser = /Edg\//.test(ua) ? 'Edge'
-    : /Firefox\/|FxiOS\//.test(ua) ? 'Firefox'
-    : /Chrome\/|CriOS\/|Chromium\//.test(ua) ? 'Chrome'
-    : /Safari\//.test(ua) ? 'Safari'
-    : 'Browser';
-  const os = /iPhone/.test(ua) ? 'iPhone'
-    : /iPad/.test(ua) ? 'iPad'
-    : /Android/.test(ua) ? 'Android'
-    : /Mac OS X|Macintosh/.test(ua) ? 'Mac'
-    : /Windows/.test(ua) ? 'Windows'
-    : /CrOS/.test(ua) ? 'ChromeOS'
-    : /Linux/.test(ua) ? 'Linux'
-    : null;
+  const browser = ua.includes('Edg/')
+    ? 'Edge'
+    : /Firefox\/|FxiOS\//.test(ua)
+      ? 'Firefox'
+      : /Chrome\/|CriOS\/|Chromium\//.test(ua)
+        ? 'Chrome'
+        : ua.includes('Safari/')
+          ? 'Safari'
+          : 'Browser';
+  const os = ua.includes('iPhone')
+    ? 'iPhone'
+    : ua.includes('iPad')
+      ? 'iPad'
+      : ua.includes('Android')
+        ? 'Android'
+        : /Mac OS X|Macintosh/.test(ua)
+          ? 'Mac'
+          : ua.includes('Windows')
+            ? 'Windows'
+            : ua.includes('CrOS')
+              ? 'ChromeOS'
+              : ua.includes('Linux')
+                ? 'Linux'
+                : null;
   return os ? `${browser} on ${os}` : browser;
 }

@@ -17,8 +17,14 @@ describe('appendTranscript', () => {
 });
 
 describe('heard', () => {
-  it('splits a recogniser\'s results into final words and the changing tail', () => {
-    const list = { length: 4, 0: result('run the', true), 1: result(' tests ', true), 2: result('', false), 3: result('and then', false) };
+  it("splits a recogniser's results into final words and the changing tail", () => {
+    const list = {
+      length: 4,
+      0: result('run the', true),
+      1: result(' tests ', true),
+      2: result('', false),
+      3: result('and then', false),
+    };
     expect(heard(list)).toEqual({ final: 'run the tests', interim: 'and then' });
     expect(heard({ length: 0 })).toEqual({ final: '', interim: '' });
   });

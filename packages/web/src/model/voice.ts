@@ -6,9 +6,18 @@
  * microphone.
  */
 
-export interface SpeechAlternativeLike { transcript: string }
-export interface SpeechResultLike { readonly isFinal: boolean; readonly length: number; [index: number]: SpeechAlternativeLike | undefined }
-export interface SpeechResultListLike { readonly length: number; [index: number]: SpeechResultLike | undefined }
+export interface SpeechAlternativeLike {
+  transcript: string;
+}
+export interface SpeechResultLike {
+  readonly isFinal: boolean;
+  readonly length: number;
+  [index: number]: SpeechAlternativeLike | undefined;
+}
+export interface SpeechResultListLike {
+  readonly length: number;
+  [index: number]: SpeechResultLike | undefined;
+}
 
 export interface SpeechRecognitionLike {
   lang: string;
@@ -38,8 +47,7 @@ export function speechRecognitionIn(win: object): SpeechRecognitionCtor | null {
 export function heard(results: SpeechResultListLike): { final: string; interim: string } {
   const final: string[] = [];
   const interim: string[] = [];
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i];
+  for (const r of Array.from(results)) {
     const text = r?.[0]?.transcript.trim();
     if (!r || !text) continue;
     (r.isFinal ? final : interim).push(text);

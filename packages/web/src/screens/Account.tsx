@@ -1,6 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { post } from '../api.js';
-import { addPasskey, listPasskeys, passkeysSupported, removePasskey, trustState, type PasskeyView, type TrustState } from '../account/passkeys.js';
+import {
+  addPasskey,
+  listPasskeys,
+  passkeysSupported,
+  removePasskey,
+  trustState,
+  type PasskeyView,
+  type TrustState,
+} from '../account/passkeys.js';
 import { disablePush, enablePush, pushState, type PushState } from '../account/push.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import type { Mode } from '../mode.js';
@@ -23,10 +31,15 @@ export function AccountScreen({ mode }: { mode: Mode }) {
           {user && (
             <p style="margin: 0 0 8px;">
               <strong data-testid="account-name">{user.name}</strong> <span class="badge">{user.role}</span>
-              <br /><span class="tiny muted">signed in on this browser until {new Date(user.expiresAt).toLocaleString()}</span>
+              <br />
+              <span class="tiny muted">
+                signed in on this browser until {new Date(user.expiresAt).toLocaleString()}
+              </span>
             </p>
           )}
-          <button type="button" onClick={() => void signOut()}>sign out</button>
+          <button type="button" onClick={() => void signOut()}>
+            sign out
+          </button>
         </section>
         <PasskeysPanel />
       </div>
@@ -46,52 +59,89 @@ function PasskeysPanel() {
     setPasskeys(list);
     setTrust(t);
   };
-  useEffect(() => { refresh().catch(setError); }, []);
+  useEffect(() => {
+    refresh().catch(setError);
+  }, []);
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
-    try { await fn(); await refresh(); } catch (err) { setError(err); } finally { setBusy(false); }
+    try {
+      await fn();
+      await refresh();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
   };
   const supported = passkeysSupported();
   return (
     <section class="panel" aria-label="passkeys">
       <h2>passkeys</h2>
       <p class="tiny muted" style="margin-top: 0;">
-        A passkey signs you in without a name or password. A browser that signs in with one (or adds one) is trusted
-        for 30 days: your password works there until then. After that, or on a new browser, use the passkey again.
+        A passkey signs you in without a name or password. A browser that signs in with one (or adds one) is trusted for
+        30 days: your password works there until then. After that, or on a new browser, use the passkey again.
       </p>
       {trust && (
         <p class="tiny" data-testid="trust">
-          {trust.trusted && trust.expiresAt
-            ? <span class="ok">this browser is trusted until {new Date(trust.expiresAt).toLocaleDateString()}</span>
-            : <span class="muted">this browser is not trusted yet</span>}
+          {trust.trusted && trust.expiresAt ? (
+            <span class="ok">this browser is trusted until {new Date(trust.expiresAt).toLocaleDateString()}</span>
+          ) : (
+            <span class="muted">this browser is not trusted yet</span>
+          )}
         </p>
       )}
-      {passkeys && passkeys.length === 0 && <p class="tiny muted" data-testid="no-passkeys">no passkeys yet: add one to sign in with it</p>}
+      {passkeys?.length === 0 && (
+        <p class="tiny muted" data-testid="no-passkeys">
+          no passkeys yet: add one to sign in with it
+        </p>
+      )}
       <ul class="list" data-testid="passkey-list">
         {passkeys?.map((p) => (
           <li data-passkey={p.id}>
             <div class="row">
               <strong class="grow">{p.label}</strong>
               {p.backedUp && <span class="badge">synced</span>}
-              <button type="button" class="danger" disabled={busy} onClick={() => { if (confirm(`remove the passkey "${p.label}"?`)) void act(() => removePasskey(p.id)); }}>remove</button>
+              <button
+                type="button"
+                class="danger"
+                disabled={busy}
+                onClick={() => {
+                  if (confirm(`remove the passkey "${p.label}"?`)) void act(() => removePasskey(p.id));
+                }}
+              >
+                remove
+              </button>
             </div>
             <div class="tiny muted">
-              added {new Date(p.createdAt).toLocaleDateString()} · {p.lastUsedAt ? `last used ${new Date(p.lastUsedAt).toLocaleString()}` : 'not used yet'}
+              added {new Date(p.createdAt).toLocaleDateString()} ·{' '}
+              {p.lastUsedAt ? `last used ${new Date(p.lastUsedAt).toLocaleString()}` : 'not used yet'}
             </div>
           </li>
         ))}
       </ul>
       {supported ? (
-        <form onSubmit={(e) => { e.preventDefault(); void act(async () => { await addPasskey(label); setLabel(defaultLabel()); }); }}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              await addPasskey(label);
+              setLabel(defaultLabel());
+            });
+          }}
+        >
           <label for="passkey-label">name for the new passkey</label>
           <input id="passkey-label" value={label} maxLength={64} onInput={(e) => setLabel(e.currentTarget.value)} />
           <div class="row" style="margin-top: 8px;">
-            <button class="primary grow" type="submit" disabled={busy}>add a passkey</button>
+            <button class="primary grow" type="submit" disabled={busy}>
+              add a passkey
+            </button>
           </div>
         </form>
       ) : (
-        <p class="tiny warn">this browser cannot make passkeys here (it needs https or http://localhost, and WebAuthn)</p>
+        <p class="tiny warn">
+          this browser cannot make passkeys here (it needs https or http://localhost, and WebAuthn)
+        </p>
       )}
       <ErrorLine error={error} />
     </section>
@@ -103,12 +153,18 @@ function NotificationsPanel({ mode }: { mode: Mode }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [step, setStep] = useState<string | null>(null);
-  useEffect(() => { pushState().then(setState, setError); }, []);
+  useEffect(() => {
+    pushState().then(setState, setError);
+  }, []);
   const act = async (fn: () => Promise<void>, doing: string) => {
     setBusy(true);
     setError(null);
     setStep(doing);
-    try { await fn(); } catch (err) { setError(err); } finally {
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    } finally {
       setBusy(false);
       setStep(null);
       setState(await pushState().catch(() => null));
@@ -123,21 +179,42 @@ function NotificationsPanel({ mode }: { mode: Mode }) {
       {mode === 'local' ? (
         <p class="tiny muted">notifications come from the fabric (cloud) control plane; this one runs in local mode</p>
       ) : !state ? null : state.kind === 'unsupported' ? (
-        <p class="tiny warn" data-testid="push-state">{state.why}</p>
+        <p class="tiny warn" data-testid="push-state">
+          {state.why}
+        </p>
       ) : state.kind === 'blocked' ? (
-        <p class="tiny warn" data-testid="push-state">notifications are blocked for this site; allow them in the browser's site settings, then come back</p>
+        <p class="tiny warn" data-testid="push-state">
+          notifications are blocked for this site; allow them in the browser's site settings, then come back
+        </p>
       ) : state.kind === 'on' ? (
         <div>
-          <p class="tiny ok" data-testid="push-state">on for this browser (via {state.endpointOrigin})</p>
-          <button type="button" disabled={busy} onClick={() => void act(disablePush, 'turning off…')}>turn off notifications</button>
+          <p class="tiny ok" data-testid="push-state">
+            on for this browser (via {state.endpointOrigin})
+          </p>
+          <button type="button" disabled={busy} onClick={() => void act(disablePush, 'turning off…')}>
+            turn off notifications
+          </button>
         </div>
       ) : (
         <div>
-          <p class="tiny muted" data-testid="push-state">off for this browser</p>
-          <button type="button" class="primary" disabled={busy} onClick={() => void act(enablePush, 'asking the browser…')}>turn on notifications</button>
+          <p class="tiny muted" data-testid="push-state">
+            off for this browser
+          </p>
+          <button
+            type="button"
+            class="primary"
+            disabled={busy}
+            onClick={() => void act(enablePush, 'asking the browser…')}
+          >
+            turn on notifications
+          </button>
         </div>
       )}
-      {step && <p class="tiny muted" role="status">{step}</p>}
+      {step && (
+        <p class="tiny muted" role="status">
+          {step}
+        </p>
+      )}
       <ErrorLine error={error} />
     </section>
   );
@@ -145,6 +222,10 @@ function NotificationsPanel({ mode }: { mode: Mode }) {
 
 /** A starting name for a new passkey: the platform this browser says it runs on. */
 function defaultLabel(): string {
-  const platform = (navigator as { userAgentData?: { platform?: string } }).userAgentData?.platform || navigator.platform || 'this device';
+  const platform =
+    (navigator as { userAgentData?: { platform?: string } }).userAgentData?.platform ||
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the fallback for browsers without User-Agent Client Hints
+    navigator.platform ||
+    'this device';
   return `passkey on ${platform}`.slice(0, 64);
 }

@@ -2,7 +2,16 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { BoardCard, BoardColumn } from '@fabric/protocol';
 import { del, patch, post } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
-import { COLUMNS, cardStatus, groupColumns, moveCard, overlayMoves, stepTarget, type PendingMove, type Step } from '../model/board.js';
+import {
+  COLUMNS,
+  cardStatus,
+  groupColumns,
+  moveCard,
+  overlayMoves,
+  stepTarget,
+  type PendingMove,
+  type Step,
+} from '../model/board.js';
 import { board, devices, refreshBoard, refreshSessions, sessions } from '../store.js';
 import { Card, type CardActions } from './board/Card.js';
 import { CardDrawer } from './board/CardDrawer.js';
@@ -23,7 +32,10 @@ function columnInView(strip: HTMLElement | null): BoardColumn {
   let bestDist = Infinity;
   for (const el of strip.querySelectorAll<HTMLElement>('[data-column]')) {
     const d = Math.abs(el.offsetLeft - strip.offsetLeft - strip.scrollLeft);
-    if (d < bestDist) { bestDist = d; best = el.dataset.column as BoardColumn; }
+    if (d < bestDist) {
+      bestDist = d;
+      best = el.dataset.column as BoardColumn;
+    }
   }
   return best;
 }
@@ -51,14 +63,19 @@ export function BoardScreen() {
     const el = root.current?.querySelector<HTMLElement>(`[data-card-id="${k.id}"]`);
     if (!el || el.contains(active)) return;
     // Focus the person put elsewhere stays there; only focus lost with a redrawn card comes back.
-    if (active && active !== document.body) { keepFocus.current = null; return; }
+    if (active && active !== document.body) {
+      keepFocus.current = null;
+      return;
+    }
     const again = k.step ? el.querySelector<HTMLButtonElement>(`[data-step="${k.step}"]`) : null;
     (again && !again.disabled ? again : el.querySelector<HTMLElement>('[data-drag-handle]'))?.focus();
     el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   };
   useEffect(restoreFocus);
   const pending = useRef(new Map<string, PendingMove>());
-  useEffect(() => { refreshBoard().catch(setError); }, []);
+  useEffect(() => {
+    refreshBoard().catch(setError);
+  }, []);
   const view = overlayMoves(board.value, pending.current, Date.now());
   pending.current = view.pending;
   const cards = view.cards;
@@ -74,7 +91,11 @@ export function BoardScreen() {
     board.value = plan.cards;
     setError(null);
     try {
-      for (const p of plan.patches) await patch(`/api/board/cards/${p.id}`, p.column ? { column: p.column, position: p.position } : { position: p.position });
+      for (const p of plan.patches)
+        await patch(
+          `/api/board/cards/${p.id}`,
+          p.column ? { column: p.column, position: p.position } : { position: p.position },
+        );
     } catch (err) {
       setError(err);
       for (const p of plan.patches) pending.current.delete(p.id);
@@ -82,27 +103,42 @@ export function BoardScreen() {
     }
     return true;
   };
-  const { drag, onPointerDown } = useCardDrag(root, strip, (id, column, index) => { void move(id, column, index); });
+  const { drag, onPointerDown } = useCardDrag(root, strip, (id, column, index) => {
+    void move(id, column, index);
+  });
 
+  const launchCard = async (card: BoardCard) => {
+    setBusy(card.id);
+    setError(null);
+    try {
+      const launched = await post<BoardCard>(`/api/board/cards/${card.id}/launch`);
+      board.value = board.value.map((c) => (c.id === launched.id ? launched : c));
+      await refreshSessions();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const removeCard = async (card: BoardCard) => {
+    if (!confirm(`delete the card "${card.title}"?`)) return;
+    board.value = board.value.filter((c) => c.id !== card.id);
+    try {
+      await del(`/api/board/cards/${card.id}`);
+    } catch (err) {
+      setError(err);
+      await refreshBoard().catch(() => {});
+    }
+  };
   const actions: CardActions = {
-    async launch(card) {
-      setBusy(card.id);
-      setError(null);
-      try {
-        const launched = await post<BoardCard>(`/api/board/cards/${card.id}/launch`);
-        board.value = board.value.map((c) => (c.id === launched.id ? launched : c));
-        await refreshSessions();
-      } catch (err) {
-        setError(err);
-      } finally {
-        setBusy(null);
-      }
+    launch(card) {
+      void launchCard(card);
     },
-    edit(card) { setDrawer({ card }); },
-    async remove(card) {
-      if (!confirm(`delete the card "${card.title}"?`)) return;
-      board.value = board.value.filter((c) => c.id !== card.id);
-      try { await del(`/api/board/cards/${card.id}`); } catch (err) { setError(err); await refreshBoard().catch(() => {}); }
+    edit(card) {
+      setDrawer({ card });
+    },
+    remove(card) {
+      void removeCard(card);
     },
     step(card, step, from) {
       const t = stepTarget(cards, card.id, step);
@@ -124,8 +160,14 @@ export function BoardScreen() {
   };
   const cardFor = (c: BoardCard, extra: { dragging?: boolean; dropBefore?: boolean; ghost?: boolean } = {}) => (
     <Card
-      key={c.id} card={c} status={cardStatus(c, sessions.value)} deviceName={c.deviceId ? names.get(c.deviceId) ?? null : null}
-      can={canFor(c)} actions={actions} busy={busy === c.id} {...extra}
+      key={c.id}
+      card={c}
+      status={cardStatus(c, sessions.value)}
+      deviceName={c.deviceId ? (names.get(c.deviceId) ?? null) : null}
+      can={canFor(c)}
+      actions={actions}
+      busy={busy === c.id}
+      {...extra}
     />
   );
 
@@ -135,22 +177,48 @@ export function BoardScreen() {
         <h2 class="panel-title">board</h2>
         <nav class="board-tabs" aria-label="columns">
           {COLUMNS.map((col) => (
-            <button type="button" class={`tab${inView === col ? ' active' : ''}`} aria-current={inView === col ? 'true' : undefined} onClick={() => root.current?.querySelector(`[data-column="${col}"]`)?.scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth', inline: 'start', block: 'nearest' })}>
+            <button
+              type="button"
+              class={`tab${inView === col ? ' active' : ''}`}
+              aria-current={inView === col ? 'true' : undefined}
+              onClick={() =>
+                root.current?.querySelector(`[data-column="${col}"]`)?.scrollIntoView({
+                  behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth',
+                  inline: 'start',
+                  block: 'nearest',
+                })
+              }
+            >
               {col} <span class="count">{cols[col].length}</span>
             </button>
           ))}
         </nav>
-        <button type="button" class="primary" onClick={() => setDrawer({ card: null })}>+ new card</button>
+        <button type="button" class="primary" onClick={() => setDrawer({ card: null })}>
+          + new card
+        </button>
       </div>
-      {error ? <div class="board-error"><ErrorLine error={error} /></div> : null}
-      <div class={`board-strip${drag ? ' is-dragging' : ''}`} ref={strip} onPointerDown={onPointerDown as never} onScroll={() => setInView(columnInView(strip.current))}>
+      {error ? (
+        <div class="board-error">
+          <ErrorLine error={error} />
+        </div>
+      ) : null}
+      <div
+        class={`board-strip${drag ? ' is-dragging' : ''}`}
+        ref={strip}
+        onPointerDown={onPointerDown}
+        onScroll={() => setInView(columnInView(strip.current))}
+      >
         {COLUMNS.map((col) => {
           const list = cols[col];
           const target = drag?.target?.column === col ? drag.target.index : -1;
           const others = list.filter((c) => c.id !== drag?.id);
           const before = target >= 0 && target < others.length ? others[target]!.id : null;
           return (
-            <section class={`board-col col-${col}${drag?.target?.column === col ? ' is-target' : ''}`} data-column={col} aria-label={`${col} column`}>
+            <section
+              class={`board-col col-${col}${drag?.target?.column === col ? ' is-target' : ''}`}
+              data-column={col}
+              aria-label={`${col} column`}
+            >
               <header class="board-col-head">
                 <span class="name">{col}</span>
                 <span class="count">{list.length}</span>
@@ -164,7 +232,10 @@ export function BoardScreen() {
         })}
       </div>
       {drag && dragged && (
-        <ol class="board-ghost" style={{ left: `${drag.x - drag.dx}px`, top: `${drag.y - drag.dy}px`, width: `${drag.width}px` }}>
+        <ol
+          class="board-ghost"
+          style={{ left: `${drag.x - drag.dx}px`, top: `${drag.y - drag.dy}px`, width: `${drag.width}px` }}
+        >
           {cardFor(dragged, { ghost: true })}
         </ol>
       )}

@@ -15,7 +15,12 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
   const owner = me.value?.role === 'owner';
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
-    try { await fn(); await refreshDevices(); } catch (err) { setError(err); }
+    try {
+      await fn();
+      await refreshDevices();
+    } catch (err) {
+      setError(err);
+    }
   };
   return (
     <div>
@@ -23,10 +28,16 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
         <section class="panel" aria-label="pair a device">
           <h2>pair a device</h2>
           <p class="tiny muted">Make a single-use pairing token (10 minutes) and run on the device:</p>
-          <button onClick={() => void act(async () => setPairing(await post<CodeResponse>('/api/devices/pairing-tokens')))}>new pairing token</button>
+          <button
+            onClick={() => void act(async () => setPairing(await post<CodeResponse>('/api/devices/pairing-tokens')))}
+          >
+            new pairing token
+          </button>
           {pairing && (
             <div style="margin-top: 8px;" data-testid="pairing">
-              <pre class="mono-out tiny" style="user-select: all;">optimal pair --server {location.origin} --token {pairing.code}</pre>
+              <pre class="mono-out tiny" style="user-select: all;">
+                optimal pair --server {location.origin} --token {pairing.code}
+              </pre>
               <div class="tiny muted">valid until {new Date(pairing.expiresAt).toLocaleTimeString()}</div>
             </div>
           )}
@@ -36,7 +47,9 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
         <h2>devices</h2>
         <ErrorLine error={error} />
         <ul class="list" data-testid="device-list">
-          {devices.value.map((d) => <DeviceRow d={d} owner={owner} mine={d.ownerId === me.value?.id} act={act} />)}
+          {devices.value.map((d) => (
+            <DeviceRow d={d} owner={owner} mine={d.ownerId === me.value?.id} act={act} />
+          ))}
         </ul>
         {devices.value.length === 0 && <p class="muted">no devices yet</p>}
       </section>
@@ -49,7 +62,17 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
  * what would be refused: owners manage and share every device, a member
  * manages (rename, drain, revoke) the devices they paired.
  */
-function DeviceRow({ d, owner, mine, act }: { d: DeviceView; owner: boolean; mine: boolean; act: (fn: () => Promise<unknown>) => Promise<void> }) {
+function DeviceRow({
+  d,
+  owner,
+  mine,
+  act,
+}: {
+  d: DeviceView;
+  owner: boolean;
+  mine: boolean;
+  act: (fn: () => Promise<unknown>) => Promise<void>;
+}) {
   const c = d.capabilities;
   const state = d.revoked ? 'revoked' : !d.online ? 'offline' : d.draining ? 'draining' : 'online';
   return (
@@ -60,8 +83,8 @@ function DeviceRow({ d, owner, mine, act }: { d: DeviceView; owner: boolean; min
       </div>
       {c && (
         <div class="tiny muted">
-          RAM {(c.ramFree / GiB).toFixed(1)}/{(c.ramTotal / GiB).toFixed(1)} GiB · load {c.load[0].toFixed(2)} · {c.cpus} cpu · {d.runningSessions} running ·{' '}
-          {c.harnesses.map((h) => h.name).join(' ')}
+          RAM {(c.ramFree / GiB).toFixed(1)}/{(c.ramTotal / GiB).toFixed(1)} GiB · load {c.load[0].toFixed(2)} ·{' '}
+          {c.cpus} cpu · {d.runningSessions} running · {c.harnesses.map((h) => h.name).join(' ')}
         </div>
       )}
       {c && (
@@ -72,22 +95,53 @@ function DeviceRow({ d, owner, mine, act }: { d: DeviceView; owner: boolean; min
       {d.ownerName !== undefined && (
         <div class="tiny muted" data-testid="device-access">
           paired by {visible(d.ownerName ?? 'a removed account')}
-          {(d.sharedWith ?? []).length > 0 && <> · shared with {(d.sharedWith ?? []).map((n) => visible(n)).join(', ')}</>}
+          {(d.sharedWith ?? []).length > 0 && (
+            <> · shared with {(d.sharedWith ?? []).map((n) => visible(n)).join(', ')}</>
+          )}
         </div>
       )}
       {owner && !d.revoked && (
         <div class="row" style="margin-top: 6px;" aria-label={`sharing of ${d.name}`}>
-          <button onClick={() => { const user = prompt(`share ${d.name} with (account name)`); if (user) void act(() => post(`/api/devices/${d.id}/shares`, { user })); }}>share</button>
+          <button
+            onClick={() => {
+              const user = prompt(`share ${d.name} with (account name)`);
+              if (user) void act(() => post(`/api/devices/${d.id}/shares`, { user }));
+            }}
+          >
+            share
+          </button>
           {(d.sharedWith ?? []).map((n) => (
-            <button data-unshare={n} onClick={() => void act(() => del(`/api/devices/${d.id}/shares/${encodeURIComponent(n)}`))}>unshare {visible(n)}</button>
+            <button
+              data-unshare={n}
+              onClick={() => void act(() => del(`/api/devices/${d.id}/shares/${encodeURIComponent(n)}`))}
+            >
+              unshare {visible(n)}
+            </button>
           ))}
         </div>
       )}
       {(owner || mine) && !d.revoked && (
         <div class="row" style="margin-top: 6px;">
-          <button onClick={() => { const name = prompt('new name', d.name); if (name) void act(() => patch(`/api/devices/${d.id}`, { name })); }}>rename</button>
-          <button onClick={() => void act(() => patch(`/api/devices/${d.id}`, { draining: !d.draining }))}>{d.draining ? 'undrain' : 'drain'}</button>
-          <button class="danger" onClick={() => { if (confirm(`revoke ${d.name}? It is disconnected at once.`)) void act(() => post(`/api/devices/${d.id}/revoke`)); }}>revoke</button>
+          <button
+            onClick={() => {
+              const name = prompt('new name', d.name);
+              if (name) void act(() => patch(`/api/devices/${d.id}`, { name }));
+            }}
+          >
+            rename
+          </button>
+          <button onClick={() => void act(() => patch(`/api/devices/${d.id}`, { draining: !d.draining }))}>
+            {d.draining ? 'undrain' : 'drain'}
+          </button>
+          <button
+            class="danger"
+            onClick={() => {
+              if (confirm(`revoke ${d.name}? It is disconnected at once.`))
+                void act(() => post(`/api/devices/${d.id}/revoke`));
+            }}
+          >
+            revoke
+          </button>
         </div>
       )}
       <div class="tiny muted">{shortCount(d.runningSessions)} session(s)</div>

@@ -10,7 +10,15 @@ import { useSessionStream } from './session/useSessionStream.js';
 import './session/session.css';
 import { visible, visibleBlock } from '../model/text.js';
 
-const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn', running: 'ok' };
+const STATUS_CLASS: Record<string, string> = {
+  succeeded: 'ok',
+  failed: 'bad',
+  refused: 'bad',
+  lost: 'warn',
+  cancelled: 'muted',
+  queued: 'warn',
+  running: 'ok',
+};
 
 /**
  * One session, live: its stored events folded into items (agent text as
@@ -34,14 +42,34 @@ export function SessionScreen({ id }: { id: string }) {
     if (l.timer) return;
     l.timer = setTimeout(() => {
       l.timer = null;
-      get<SessionView>(`/api/sessions/${id}`).then((v) => { if (l.alive) { setView(v); setLoadError(null); } }, (err) => { if (l.alive) setLoadError(err); });
+      get<SessionView>(`/api/sessions/${id}`).then(
+        (v) => {
+          if (l.alive) {
+            setView(v);
+            setLoadError(null);
+          }
+        },
+        (err: unknown) => {
+          if (l.alive) setLoadError(err);
+        },
+      );
     }, 100);
   }, [id]);
   useEffect(() => {
     const l = loading.current;
     l.alive = true;
-    get<SessionView>(`/api/sessions/${id}`).then((v) => { if (l.alive) setView(v); }, (err) => { if (l.alive) setLoadError(err); });
-    return () => { l.alive = false; if (l.timer) clearTimeout(l.timer); };
+    get<SessionView>(`/api/sessions/${id}`).then(
+      (v) => {
+        if (l.alive) setView(v);
+      },
+      (err: unknown) => {
+        if (l.alive) setLoadError(err);
+      },
+    );
+    return () => {
+      l.alive = false;
+      if (l.timer) clearTimeout(l.timer);
+    };
   }, [id]);
 
   const stream = useSessionStream(id, load);
@@ -54,49 +82,128 @@ export function SessionScreen({ id }: { id: string }) {
 
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
-    try { await fn(); } catch (err) { setError(err); }
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    }
   };
   const placement = useMemo(() => {
     if (!view?.placement) return null;
-    try { return (JSON.parse(view.placement) as { text?: string }).text ?? null; } catch { return null; }
+    try {
+      return (JSON.parse(view.placement) as { text?: string }).text ?? null;
+    } catch {
+      return null;
+    }
   }, [view?.placement]);
 
   return (
     <section class="panel ses" aria-label="session" data-testid="session">
       <div class="row">
-        <a href="/sessions" class="tiny">← sessions</a>
+        <a href="/sessions" class="tiny">
+          ← sessions
+        </a>
         <span class="grow" />
-        <span class={`ses-live ${stream.live ? 'on' : ''}`} data-testid="live">{stream.live ? '● live' : stream.ended || ended ? 'ended' : stream.connects ? '○ reconnecting' : '○ connecting'}</span>
+        <span class={`ses-live ${stream.live ? 'on' : ''}`} data-testid="live">
+          {stream.live
+            ? '● live'
+            : stream.ended || ended
+              ? 'ended'
+              : stream.connects
+                ? '○ reconnecting'
+                : '○ connecting'}
+        </span>
       </div>
       <div class="ses-head">
-        <h2>{view?.harness ?? '…'} <span class="muted">on {view?.deviceName ? visible(view.deviceName) : '…'}</span></h2>
-        <span class={`badge ${STATUS_CLASS[view?.status ?? ''] ?? ''}`} data-testid="session-status">{view?.status ?? '…'}</span>
+        <h2>
+          {view?.harness ?? '…'} <span class="muted">on {view?.deviceName ? visible(view.deviceName) : '…'}</span>
+        </h2>
+        <span class={`badge ${STATUS_CLASS[view?.status ?? ''] ?? ''}`} data-testid="session-status">
+          {view?.status ?? '…'}
+        </span>
       </div>
       <div class="ses-prompt">{view ? visibleBlock(view.prompt) : null}</div>
       <div class="ses-meta">
-        {view && <>permissions: {view.permissionMode}{view.model ? ` · ${view.model}` : ''}{view.exitCode !== null ? ` · exit ${view.exitCode}` : ''}{view.signal ? ` · ${view.signal}` : ''}</>}
+        {view && (
+          <>
+            permissions: {view.permissionMode}
+            {view.model ? ` · ${view.model}` : ''}
+            {view.exitCode !== null ? ` · exit ${view.exitCode}` : ''}
+            {view.signal ? ` · ${view.signal}` : ''}
+          </>
+        )}
         {placement && <div>placement: {placement}</div>}
-        {view?.parentId && <div>resumed from <a href={`/sessions/${view.parentId}`} data-testid="parent-link">{view.parentId}</a></div>}
+        {view?.parentId && (
+          <div>
+            resumed from{' '}
+            <a href={`/sessions/${view.parentId}`} data-testid="parent-link">
+              {view.parentId}
+            </a>
+          </div>
+        )}
       </div>
       <ErrorLine error={error ?? loadError} />
-      <div class="ses-stream" data-testid="stream" data-last-seq={stream.events.at(-1)?.seq ?? 0} data-connects={stream.connects} data-repeats={stream.repeats}>
-        {items.map((item) => <ItemView key={item.seq} item={item} sessionId={id} running={!ended} now={now} />)}
+      <div
+        class="ses-stream"
+        data-testid="stream"
+        data-last-seq={stream.events.at(-1)?.seq ?? 0}
+        data-connects={stream.connects}
+        data-repeats={stream.repeats}
+      >
+        {items.map((item) => (
+          <ItemView key={item.seq} item={item} sessionId={id} running={!ended} now={now} />
+        ))}
       </div>
       <div class="ses-end" ref={end} />
       {running && (
-        <form class="ses-form" onSubmit={(e) => { e.preventDefault(); void act(async () => { await post(`/api/sessions/${id}/input`, { data: `${input}\n` }); setInput(''); }); }}>
-          <input aria-label="follow-up input" placeholder="follow-up…" value={input} onInput={(e) => setInput(e.currentTarget.value)} />
-          <button type="submit" disabled={!input}>send</button>
-          <button type="button" class="danger" onClick={() => void act(() => post(`/api/sessions/${id}/cancel`, {}))}>stop</button>
+        <form
+          class="ses-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              await post(`/api/sessions/${id}/input`, { data: `${input}\n` });
+              setInput('');
+            });
+          }}
+        >
+          <input
+            aria-label="follow-up input"
+            placeholder="follow-up…"
+            value={input}
+            onInput={(e) => setInput(e.currentTarget.value)}
+          />
+          <button type="submit" disabled={!input}>
+            send
+          </button>
+          <button type="button" class="danger" onClick={() => void act(() => post(`/api/sessions/${id}/cancel`, {}))}>
+            stop
+          </button>
         </form>
       )}
       {view && ended && view.harnessSessionId && (
-        <form class="ses-form" onSubmit={(e) => { e.preventDefault(); void act(async () => {
-          const next = await postOnce<SessionView>('/api/sessions', { harness: view.harness, prompt: resumePrompt, resumeFrom: id });
-          navigate(`/sessions/${next.id}`);
-        }); }}>
-          <input aria-label="resume with" placeholder="continue the conversation…" value={resumePrompt} onInput={(e) => setResumePrompt(e.currentTarget.value)} />
-          <button type="submit" disabled={!resumePrompt}>resume</button>
+        <form
+          class="ses-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              const next = await postOnce<SessionView>('/api/sessions', {
+                harness: view.harness,
+                prompt: resumePrompt,
+                resumeFrom: id,
+              });
+              navigate(`/sessions/${next.id}`);
+            });
+          }}
+        >
+          <input
+            aria-label="resume with"
+            placeholder="continue the conversation…"
+            value={resumePrompt}
+            onInput={(e) => setResumePrompt(e.currentTarget.value)}
+          />
+          <button type="submit" disabled={!resumePrompt}>
+            resume
+          </button>
         </form>
       )}
       <ApprovalBar pending={pending} />
@@ -108,7 +215,13 @@ export function SessionScreen({ id }: { id: string }) {
 function useNow(items: ReturnType<typeof toItems>): number {
   const [, setTick] = useState(0);
   const now = Date.now();
-  const next = items.reduce((min, i) => (i.kind === 'approval' && i.decision === null && i.expiresAt !== null && i.expiresAt > now ? Math.min(min, i.expiresAt) : min), Infinity);
+  const next = items.reduce(
+    (min, i) =>
+      i.kind === 'approval' && i.decision === null && i.expiresAt !== null && i.expiresAt > now
+        ? Math.min(min, i.expiresAt)
+        : min,
+    Infinity,
+  );
   useEffect(() => {
     if (next === Infinity) return undefined;
     const timer = setTimeout(() => setTick((n) => n + 1), Math.min(2 ** 31 - 1, next - Date.now() + 50));
@@ -128,7 +241,12 @@ function useFollowTail(count: number, running: boolean) {
   useEffect(() => {
     const el = ref.current;
     if (!el || typeof IntersectionObserver === 'undefined') return undefined;
-    const io = new IntersectionObserver(([entry]) => { visible.current = entry?.isIntersecting ?? false; }, { rootMargin: '0px 0px 120px 0px' });
+    const io = new IntersectionObserver(
+      ([entry]) => {
+        visible.current = entry?.isIntersecting ?? false;
+      },
+      { rootMargin: '0px 0px 120px 0px' },
+    );
     io.observe(el);
     return () => io.disconnect();
   }, []);

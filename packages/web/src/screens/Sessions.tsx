@@ -9,7 +9,14 @@ import { SessionScreen } from './Session.js';
 import { Dictate } from './session/Dictate.js';
 import { visible } from '../model/text.js';
 
-const STATUS_CLASS: Record<string, string> = { succeeded: 'ok', failed: 'bad', refused: 'bad', lost: 'warn', cancelled: 'muted', queued: 'warn' };
+const STATUS_CLASS: Record<string, string> = {
+  succeeded: 'ok',
+  failed: 'bad',
+  refused: 'bad',
+  lost: 'warn',
+  cancelled: 'muted',
+  queued: 'warn',
+};
 
 export function StartForm() {
   const online = devices.value.filter((d) => d.online && !d.revoked);
@@ -24,13 +31,19 @@ export function StartForm() {
   const submit = async (e: Event) => {
     e.preventDefault();
     const parsed = parseLabels(labels);
-    if (!parsed) { setError(new Error('labels look like key=value, key=value')); return; }
+    if (!parsed) {
+      setError(new Error('labels look like key=value, key=value'));
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       const view = await postOnce<SessionView>('/api/sessions', {
-        harness, prompt, permissionMode: mode,
-        ...(device ? { deviceId: device } : {}), ...(Object.keys(parsed).length ? { labels: parsed } : {}),
+        harness,
+        prompt,
+        permissionMode: mode,
+        ...(device ? { deviceId: device } : {}),
+        ...(Object.keys(parsed).length ? { labels: parsed } : {}),
       });
       setPrompt('');
       await refreshSessions();
@@ -44,19 +57,30 @@ export function StartForm() {
   return (
     <section class="panel" aria-label="start a session">
       <h2>start a session</h2>
-      <form onSubmit={submit}>
+      <form
+        onSubmit={(e) => {
+          void submit(e);
+        }}
+      >
         <div class="row">
           <div class="grow">
             <label for="harness">harness</label>
             <select id="harness" value={harness} onChange={(e) => setHarness(e.currentTarget.value)}>
-              {harnessNames.map((h) => <option value={h} disabled={!installed.has(h)}>{h}{installed.has(h) ? '' : ' (not installed)'}</option>)}
+              {harnessNames.map((h) => (
+                <option value={h} disabled={!installed.has(h)}>
+                  {h}
+                  {installed.has(h) ? '' : ' (not installed)'}
+                </option>
+              ))}
             </select>
           </div>
           <div class="grow">
             <label for="device">device</label>
             <select id="device" value={device} onChange={(e) => setDevice(e.currentTarget.value)}>
               <option value="">best available</option>
-              {online.map((d) => <option value={d.id}>{visible(d.name)}</option>)}
+              {online.map((d) => (
+                <option value={d.id}>{visible(d.name)}</option>
+              ))}
             </select>
           </div>
         </div>
@@ -64,7 +88,13 @@ export function StartForm() {
           <label for="prompt">{harness === 'shell' ? 'command (one allowlisted program, no shell)' : 'prompt'}</label>
           <Dictate value={prompt} onChange={setPrompt} />
         </div>
-        <textarea id="prompt" value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} required placeholder={harness === 'shell' ? 'echo hello' : 'what should the agent do?'} />
+        <textarea
+          id="prompt"
+          value={prompt}
+          onInput={(e) => setPrompt(e.currentTarget.value)}
+          required
+          placeholder={harness === 'shell' ? 'echo hello' : 'what should the agent do?'}
+        />
         <div class="row">
           <div class="grow">
             <label for="labels">labels</label>
@@ -80,7 +110,11 @@ export function StartForm() {
           </div>
         </div>
         <ErrorLine error={error} />
-        <div class="row" style="margin-top: 12px;"><button class="primary grow" type="submit" disabled={busy}>launch</button></div>
+        <div class="row" style="margin-top: 12px;">
+          <button class="primary grow" type="submit" disabled={busy}>
+            launch
+          </button>
+        </div>
       </form>
     </section>
   );
@@ -91,12 +125,19 @@ export function SessionList() {
   return (
     <section class="panel" aria-label="sessions">
       <h2>sessions</h2>
-      {list.length === 0 ? <p class="muted">no sessions yet</p> : (
+      {list.length === 0 ? (
+        <p class="muted">no sessions yet</p>
+      ) : (
         <ul class="list" data-testid="session-list">
           {list.map((s) => (
             <li>
               <a href={`/sessions/${s.id}`} style="text-decoration: none; display: block;">
-                <div class="row"><span class={`badge ${STATUS_CLASS[s.status] ?? ''}`}>{s.status}</span><span class="muted tiny">{s.harness} · {s.deviceName === null ? 'unplaced' : visible(s.deviceName)}</span></div>
+                <div class="row">
+                  <span class={`badge ${STATUS_CLASS[s.status] ?? ''}`}>{s.status}</span>
+                  <span class="muted tiny">
+                    {s.harness} · {s.deviceName === null ? 'unplaced' : visible(s.deviceName)}
+                  </span>
+                </div>
                 <div style="white-space: nowrap; overflow: hidden; text-overflow: ellipsis;">{visible(s.prompt)}</div>
               </a>
             </li>

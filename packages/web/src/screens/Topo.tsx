@@ -39,11 +39,22 @@ export function TopoScreen() {
     <div class="topo">
       <div class="topo-map" ref={box}>
         {size.width > 0 && (
-          <TopoMap layout={layout} selected={selected} onSelect={select} animate={!reduced} live={live.value} ram={ram} />
+          <TopoMap
+            layout={layout}
+            selected={selected}
+            onSelect={select}
+            animate={!reduced}
+            live={live.value}
+            ram={ram}
+          />
         )}
       </div>
       <div class="topo-side" ref={side}>
-        {selected ? <Detail selected={selected} devices={fleet} sessions={all} onSelect={select} /> : <Manifest onSelect={select} layout={layout} />}
+        {selected ? (
+          <Detail selected={selected} devices={fleet} sessions={all} onSelect={select} />
+        ) : (
+          <Manifest onSelect={select} layout={layout} />
+        )}
         <Legend />
       </div>
     </div>
@@ -61,7 +72,10 @@ function useFitHeight(box: { current: HTMLElement | null }): void {
     const fit = () => {
       const el = box.current;
       if (!el) return;
-      if (!desk.matches) { el.style.height = ''; return; }
+      if (!desk.matches) {
+        el.style.height = '';
+        return;
+      }
       const top = el.getBoundingClientRect().top + scrollY;
       el.style.height = `${Math.max(420, Math.round(innerHeight - top - 12))}px`;
     };
@@ -83,15 +97,21 @@ function Manifest({ layout, onSelect }: { layout: ReturnType<typeof layoutTopo>;
           return (
             <li>
               <button type="button" class="linkish planet-link" onClick={() => onSelect({ kind: 'device', id: p.id })}>
-                <span class={`dot state-${p.state}`} aria-hidden="true" />{p.name}
-                <span class="tiny muted"> · {p.state} · {ships.length} ship(s)</span>
+                <span class={`dot state-${p.state}`} aria-hidden="true" />
+                {p.name}
+                <span class="tiny muted">
+                  {' '}
+                  · {p.state} · {ships.length} ship(s)
+                </span>
               </button>
               {ships.length > 0 && (
                 <ul class="list nested">
                   {ships.map((s) => (
                     <li class="row">
                       <span class={`badge ${statusTone(s.status)}`}>{s.status}</span>
-                      <button type="button" class="linkish grow" onClick={() => onSelect({ kind: 'ship', id: s.id })}>{byId.get(s.id)?.prompt ?? s.id}</button>
+                      <button type="button" class="linkish grow" onClick={() => onSelect({ kind: 'ship', id: s.id })}>
+                        {byId.get(s.id)?.prompt ?? s.id}
+                      </button>
                     </li>
                   ))}
                 </ul>
@@ -102,7 +122,11 @@ function Manifest({ layout, onSelect }: { layout: ReturnType<typeof layoutTopo>;
       </ul>
       {layout.depots.length > 0 && (
         <div class="chips depots">
-          {layout.depots.map((d) => <button type="button" class="chip linkish" onClick={() => onSelect({ kind: 'depot', id: d.name })}>◆ {d.name}</button>)}
+          {layout.depots.map((d) => (
+            <button type="button" class="chip linkish" onClick={() => onSelect({ kind: 'depot', id: d.name })}>
+              ◆ {d.name}
+            </button>
+          ))}
         </div>
       )}
       {layout.queued > 0 && <p class="tiny warn">{layout.queued} session(s) queued, waiting for a device</p>}
@@ -113,11 +137,36 @@ function Manifest({ layout, onSelect }: { layout: ReturnType<typeof layoutTopo>;
 function Legend() {
   return (
     <div class="topo-legend tiny" aria-label="legend">
-      <span><svg viewBox="-10 -10 20 20" aria-hidden="true"><circle r="6" class="lg-planet" /></svg>device · size RAM · glow load</span>
-      <span><svg viewBox="-10 -10 20 20" aria-hidden="true"><path class="lg-run" d="M8 0L-5 -5L-2.5 0L-5 5Z" /></svg>running</span>
-      <span><svg viewBox="-10 -10 20 20" aria-hidden="true"><path class="lg-start" d="M8 0L-5 -5L-2.5 0L-5 5Z" /></svg>starting</span>
-      <span><svg viewBox="-10 -10 20 20" aria-hidden="true"><path class="lg-lost" d="M8 0L-5 -5L-2.5 0L-5 5Z" /></svg>lost</span>
-      <span><svg viewBox="-10 -10 20 20" aria-hidden="true"><path class="lg-depot" d="M0 -6L6 0L0 6L-6 0Z" /></svg>fuel depot</span>
+      <span>
+        <svg viewBox="-10 -10 20 20" aria-hidden="true">
+          <circle r="6" class="lg-planet" />
+        </svg>
+        device · size RAM · glow load
+      </span>
+      <span>
+        <svg viewBox="-10 -10 20 20" aria-hidden="true">
+          <path class="lg-run" d="M8 0L-5 -5L-2.5 0L-5 5Z" />
+        </svg>
+        running
+      </span>
+      <span>
+        <svg viewBox="-10 -10 20 20" aria-hidden="true">
+          <path class="lg-start" d="M8 0L-5 -5L-2.5 0L-5 5Z" />
+        </svg>
+        starting
+      </span>
+      <span>
+        <svg viewBox="-10 -10 20 20" aria-hidden="true">
+          <path class="lg-lost" d="M8 0L-5 -5L-2.5 0L-5 5Z" />
+        </svg>
+        lost
+      </span>
+      <span>
+        <svg viewBox="-10 -10 20 20" aria-hidden="true">
+          <path class="lg-depot" d="M0 -6L6 0L0 6L-6 0Z" />
+        </svg>
+        fuel depot
+      </span>
     </div>
   );
 }

@@ -14,7 +14,10 @@ export function VaultScreen() {
   useEffect(() => {
     if (loaded) return;
     import('./vault/VaultApp.js').then(
-      (m) => { loaded = m.VaultApp; setScreen(() => m.VaultApp); },
+      (m) => {
+        loaded = m.VaultApp;
+        setScreen(() => m.VaultApp);
+      },
       () => setFailed(true),
     );
   }, []);
@@ -22,9 +25,23 @@ export function VaultScreen() {
   return (
     <section class="panel" aria-busy={!failed}>
       <h2>vault</h2>
-      {failed
-        ? <p class="bad" role="alert">The vault module did not load. Check your connection, then <a href="/vault" onClick={(e) => { e.preventDefault(); location.reload(); }}>reload</a>.</p>
-        : <p class="muted">loading the vault…</p>}
+      {failed ? (
+        <p class="bad" role="alert">
+          The vault module did not load. Check your connection, then{' '}
+          <a
+            href="/vault"
+            onClick={(e) => {
+              e.preventDefault();
+              location.reload();
+            }}
+          >
+            reload
+          </a>
+          .
+        </p>
+      ) : (
+        <p class="muted">loading the vault…</p>
+      )}
     </section>
   );
 }

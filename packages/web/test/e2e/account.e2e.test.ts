@@ -91,7 +91,9 @@ describe.each(['phone', 'desktop'] as Size[])('account and sign-in at %s size', 
     await page.click('[data-testid=passkey-sign-in]');
     await signedInScreen(page);
     expect(asserted).toEqual([credentials[0]!.credentialId]);
-    expect(await page.evaluate(() => fetch('/api/auth/me').then((r) => r.json() as Promise<{ name: string }>))).toMatchObject({ name });
+    expect(
+      await page.evaluate(() => fetch('/api/auth/me').then((r) => r.json() as Promise<{ name: string }>)),
+    ).toMatchObject({ name });
 
     // The trusted-browser cookie: HttpOnly, SameSite=Strict, 30 days, only for /api/auth.
     const cookies = await context.cookies();

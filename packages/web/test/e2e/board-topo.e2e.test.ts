@@ -11,7 +11,7 @@ import { SIZES, launchBrowser, openPage, screenshot, signIn, startStack, type Si
  */
 let stack: Stack;
 let browser: Browser;
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
@@ -26,26 +26,40 @@ afterAll(async () => {
 
 /** The API as the signed-in page calls it: its cookie and the CSRF header. */
 function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<T> {
-  return page.evaluate(async ({ method, path, body }) => {
-    const res = await fetch(path, {
-      method, headers: { 'x-fabric-csrf': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? null : res.json();
-  }, { method, path, body }) as Promise<T>;
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const res = await fetch(path, {
+        method,
+        headers: { 'x-fabric-csrf': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+      return res.status === 204 ? null : res.json();
+    },
+    { method, path, body },
+  ) as Promise<T>;
 }
 
 /** Titles of the cards in a column, top to bottom, that start with `prefix`. */
 function titles(page: Page, column: string, prefix: string): Promise<string[]> {
-  return page.$$eval(`[data-column=${column}] [data-testid=card]`, (els, p) => els.map((e) => e.getAttribute('data-card-title') ?? '').filter((t) => t.startsWith(p)), prefix);
+  return page.$$eval(
+    `[data-column=${column}] [data-testid=card]`,
+    (els, p) => els.map((e) => e.getAttribute('data-card-title') ?? '').filter((t) => t.startsWith(p)),
+    prefix,
+  );
 }
 
 async function waitForTitles(page: Page, column: string, prefix: string, expected: string[]): Promise<void> {
-  await page.waitForFunction(({ column, prefix, expected }) => {
-    const got = [...document.querySelectorAll(`[data-column=${column}] [data-testid=card]`)].map((e) => e.getAttribute('data-card-title') ?? '').filter((t) => t.startsWith(prefix));
-    return JSON.stringify(got) === JSON.stringify(expected);
-  }, { column, prefix, expected }, { timeout: 10_000 });
+  await page.waitForFunction(
+    ({ column, prefix, expected }) => {
+      const got = [...document.querySelectorAll(`[data-column=${column}] [data-testid=card]`)]
+        .map((e) => e.getAttribute('data-card-title') ?? '')
+        .filter((t) => t.startsWith(prefix));
+      return JSON.stringify(got) === JSON.stringify(expected);
+    },
+    { column, prefix, expected },
+    { timeout: 10_000 },
+  );
 }
 
 async function centre(page: Page, selector: string): Promise<{ x: number; y: number; top: number; height: number }> {
@@ -56,7 +70,13 @@ async function centre(page: Page, selector: string): Promise<{ x: number; y: num
 }
 
 /** Press, travel in small steps, release: with a mouse, or with a finger through CDP touch events. */
-async function dragPath(page: Page, context: BrowserContext, by: 'mouse' | 'touch', from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+async function dragPath(
+  page: Page,
+  context: BrowserContext,
+  by: 'mouse' | 'touch',
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+): Promise<void> {
   const steps = 12;
   const at = (i: number) => ({ x: from.x + ((to.x - from.x) * i) / steps, y: from.y + ((to.y - from.y) * i) / steps });
   if (by === 'mouse') {
@@ -68,7 +88,8 @@ async function dragPath(page: Page, context: BrowserContext, by: 'mouse' | 'touc
   }
   const cdp = await context.newCDPSession(page);
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: from.x, y: from.y }] });
-  for (let i = 1; i <= steps; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: at(i).x, y: at(i).y }] });
+  for (let i = 1; i <= steps; i++)
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: at(i).x, y: at(i).y }] });
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   await cdp.detach();
 }
@@ -94,7 +115,9 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     await signIn(opened.page, stack.url);
     await opened.page.close();
   }, 30_000);
-  afterAll(async () => { await context?.close(); });
+  afterAll(async () => {
+    await context?.close();
+  });
 
   it('launches a session from a BOARD card and sees the card move to review', async () => {
     const { page, errors } = await tab(context, '/sessions');
@@ -111,7 +134,11 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
 
     await page.click(`${card(title)} button.launch`);
     // The live feed moves the card: running while the session runs, review once it has ended.
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'succeeded', `[data-column=review] ${card(title)} [data-testid=card-status]`, { timeout: 15_000 });
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.textContent === 'succeeded',
+      `[data-column=review] ${card(title)} [data-testid=card-status]`,
+      { timeout: 15_000 },
+    );
     const stored = (await api<{ cards: BoardCard[] }>(page, 'GET', '/api/board')).cards.find((c) => c.title === title)!;
     expect(stored).toMatchObject({ column: 'review', sessionStatus: 'succeeded' });
     const link = page.locator(`${card(title)} a[href^="/sessions/"]`);
@@ -119,7 +146,9 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     if (size === 'phone') {
       // One column at a time on a phone: the tab scrolls the strip to review.
       await page.click('.board-tabs button:has-text("review")');
-      await page.waitForFunction(() => Math.abs(document.querySelector('[data-column=review]')!.getBoundingClientRect().left - 12) < 2);
+      await page.waitForFunction(
+        () => Math.abs(document.querySelector('[data-column=review]')!.getBoundingClientRect().left - 12) < 2,
+      );
       await page.waitForSelector('.board-tabs .tab.active:has-text("review")');
     }
     await screenshot(page, `${size}-board`);
@@ -137,7 +166,8 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const { cards } = await api<{ cards: BoardCard[] }>(page, 'GET', '/api/board');
     for (const c of cards.filter((c) => c.column === 'backlog')) await api(page, 'DELETE', `/api/board/cards/${c.id}`);
     const p = `${size} drag`;
-    for (const n of ['A', 'B', 'C']) await api(page, 'POST', '/api/board/cards', { title: `${p} ${n}`, prompt: `echo ${n}` });
+    for (const n of ['A', 'B', 'C'])
+      await api(page, 'POST', '/api/board/cards', { title: `${p} ${n}`, prompt: `echo ${n}` });
     await page.click('nav >> text=BOARD');
     await waitForTitles(page, 'backlog', p, [`${p} A`, `${p} B`, `${p} C`]);
 
@@ -165,17 +195,31 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     await page.focus(`${card(`${p} A`)} [data-drag-handle]`);
     await page.keyboard.press('ArrowDown');
     await waitForTitles(page, 'backlog', p, [`${p} C`, `${p} A`]);
-    await page.waitForFunction((t) => document.activeElement?.closest('[data-card-title]')?.getAttribute('data-card-title') === t, `${p} A`);
+    await page.waitForFunction(
+      (t) => document.activeElement?.closest('[data-card-title]')?.getAttribute('data-card-title') === t,
+      `${p} A`,
+    );
     await page.keyboard.press('ArrowUp');
     await waitForTitles(page, 'backlog', p, [`${p} A`, `${p} C`]);
 
     // Stored server-side: the order is the same after a reload.
-    await page.waitForFunction(async ({ p, to }) => {
-      const res = await fetch('/api/board');
-      const { cards } = (await res.json()) as { cards: Array<{ title: string; column: string; position: number }> };
-      const col = (c: string) => cards.filter((x) => x.column === c && x.title.startsWith(p)).sort((x, y) => x.position - y.position).map((x) => x.title);
-      return JSON.stringify(col('backlog')) === JSON.stringify([`${p} A`, `${p} C`]) && JSON.stringify(col(to)) === JSON.stringify([`${p} B`]);
-    }, { p, to }, { timeout: 10_000, polling: 100 });
+    await page.waitForFunction(
+      async ({ p, to }) => {
+        const res = await fetch('/api/board');
+        const { cards } = (await res.json()) as { cards: { title: string; column: string; position: number }[] };
+        const col = (c: string) =>
+          cards
+            .filter((x) => x.column === c && x.title.startsWith(p))
+            .sort((x, y) => x.position - y.position)
+            .map((x) => x.title);
+        return (
+          JSON.stringify(col('backlog')) === JSON.stringify([`${p} A`, `${p} C`]) &&
+          JSON.stringify(col(to)) === JSON.stringify([`${p} B`])
+        );
+      },
+      { p, to },
+      { timeout: 10_000, polling: 100 },
+    );
     await page.reload();
     await waitForTitles(page, 'backlog', p, [`${p} A`, `${p} C`]);
     expect(await titles(page, to, p)).toEqual([`${p} B`]);
@@ -194,7 +238,10 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const pairing = await stack.cli(['pair', '--json']);
     expect(pairing.code, pairing.stderr).toBe(0);
     const { code } = JSON.parse(pairing.stdout) as { code: string };
-    const paired = await optimal(['pair', '--server', stack.url, '--token', code, '--name', name, '--data', data.path], { timeoutMs: 60_000 });
+    const paired = await optimal(
+      ['pair', '--server', stack.url, '--token', code, '--name', name, '--data', data.path],
+      { timeoutMs: 60_000 },
+    );
     expect(paired.code, paired.stderr).toBe(0);
     const device = new Proc(['device', '--data', data.path, '--allow', 'echo,sleep']);
     cleanup.push(() => device.kill('SIGKILL'));
@@ -211,12 +258,26 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     const session = JSON.parse(started.stdout.trim().split('\n')[0]!) as SessionView;
     cleanup.push(() => stack.cli(['session', 'cancel', session.id]));
     const ship = `[data-ship="${session.id}"]`;
-    await page.waitForSelector(`${ship}[data-device="${deviceId}"][data-status="running"]`, { state: 'attached', timeout: 30_000 });
-    const where = (sel: string) => page.getAttribute(sel, 'transform').then((t) => t!.match(/translate\(([-\d.]+)[ ,]([-\d.]+)\)/)!.slice(1).map(Number) as [number, number]);
+    await page.waitForSelector(`${ship}[data-device="${deviceId}"][data-status="running"]`, {
+      state: 'attached',
+      timeout: 30_000,
+    });
+    const where = (sel: string) =>
+      page.getAttribute(sel, 'transform').then(
+        (t) =>
+          t!
+            .match(/translate\(([-\d.]+)[ ,]([-\d.]+)\)/)!
+            .slice(1)
+            .map(Number) as [number, number],
+      );
     const centreOf = await where(`${planet} > g`);
     const first = await where(ship);
     const firstTransform = await page.getAttribute(ship, 'transform');
-    await page.waitForFunction(({ sel, was }) => document.querySelector(sel)?.getAttribute('transform') !== was, { sel: ship, was: firstTransform }, { timeout: 30_000 });
+    await page.waitForFunction(
+      ({ sel, was }) => document.querySelector(sel)?.getAttribute('transform') !== was,
+      { sel: ship, was: firstTransform },
+      { timeout: 30_000 },
+    );
     const later = await where(ship);
     const radius = (p: [number, number]) => Math.hypot(p[0] - centreOf[0], p[1] - centreOf[1]);
     expect(later).not.toEqual(first);
@@ -240,22 +301,31 @@ describe.each(['phone', 'desktop'] as Size[])('BOARD and TOPO at %s size', (size
     await page.click(`${detail} button:has-text("sleep 30")`);
     await page.waitForSelector(`[data-ship-detail="${session.id}"]`);
     expect(await page.textContent(`[data-ship-detail="${session.id}"]`)).toContain('running');
-    expect(await page.getAttribute(`[data-ship-detail="${session.id}"] a.open-session`, 'href')).toBe(`/sessions/${session.id}`);
+    expect(await page.getAttribute(`[data-ship-detail="${session.id}"] a.open-session`, 'href')).toBe(
+      `/sessions/${session.id}`,
+    );
 
     // With reduced motion the ships hold still.
-    const still = await browser.newContext({ ...SIZES[size], reducedMotion: 'reduce', storageState: await context.storageState() });
+    const still = await browser.newContext({
+      ...SIZES[size],
+      reducedMotion: 'reduce',
+      storageState: await context.storageState(),
+    });
     const quiet = await still.newPage();
     await quiet.goto(`${stack.url}/topo`);
     await quiet.waitForSelector(ship, { state: 'attached' });
     const a = await quiet.getAttribute(ship, 'transform');
     // A later positive signal: the page has drawn frames for 400 ms or more (frames, not a timer, so a starved
     // renderer cannot pass by drawing none); an animating map would have moved its ship in them.
-    await quiet.evaluate(() => new Promise<void>((done) => {
-      const t0 = performance.now();
-      let frames = 0;
-      const frame = (t: number) => (++frames >= 3 && t - t0 >= 400 ? done() : requestAnimationFrame(frame));
-      requestAnimationFrame(frame);
-    }));
+    await quiet.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          const t0 = performance.now();
+          let frames = 0;
+          const frame = (t: number) => (++frames >= 3 && t - t0 >= 400 ? done() : requestAnimationFrame(frame));
+          requestAnimationFrame(frame);
+        }),
+    );
     expect(await quiet.getAttribute(ship, 'transform')).toBe(a);
     await still.close();
 

@@ -62,7 +62,10 @@ export async function startGcmStandIn(): Promise<GcmStandIn> {
   const state: Omit<GcmStandIn, 'args' | 'close'> = { checkins: 0, registrations: [], deleted: [], mcsConnections: 0 };
 
   const http = createHttpServer((req, res) => {
-    void readBody(req).then((body) => answer(req, res, body), () => res.destroy());
+    void readBody(req).then(
+      (body) => answer(req, res, body),
+      () => res.destroy(),
+    );
   });
   function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     if (req.method === 'POST' && req.url === '/checkin') {
@@ -85,7 +88,9 @@ export async function startGcmStandIn(): Promise<GcmStandIn> {
       const subtype = form.get('X-subtype');
       if (form.get('delete') === 'true') {
         // `pushSubscription.unsubscribe()` deletes the whole instance ID: sender and scope are `*`.
-        const gone = state.registrations.filter((r) => r.app === app && r.subtype === subtype && (sender === '*' || r.sender === sender));
+        const gone = state.registrations.filter(
+          (r) => r.app === app && r.subtype === subtype && (sender === '*' || r.sender === sender),
+        );
         state.deleted.push(...gone.map((r) => r.token));
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`token=${gone[0]?.token ?? ''}`);
         return;
@@ -131,7 +136,11 @@ export function checkinResponse(androidId: bigint, securityToken: bigint): Buffe
     b.writeBigUInt64LE(n, 1);
     return b;
   };
-  return Buffer.concat([Buffer.from([(1 << 3) | 0, 1]), fixed64((7 << 3) | 1, androidId), fixed64((8 << 3) | 1, securityToken)]);
+  return Buffer.concat([
+    Buffer.from([(1 << 3) | 0, 1]),
+    fixed64((7 << 3) | 1, androidId),
+    fixed64((8 << 3) | 1, securityToken),
+  ]);
 }
 
 function nonZeroU63(): bigint {

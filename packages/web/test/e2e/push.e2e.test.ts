@@ -3,7 +3,16 @@ import Database from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGcmStandIn } from './gcm-standin.js';
-import { launchBrowser, openPage, openProfile, screenshot, signIn, startStack, type Size, type Stack } from './harness.js';
+import {
+  launchBrowser,
+  openPage,
+  openProfile,
+  screenshot,
+  signIn,
+  startStack,
+  type Size,
+  type Stack,
+} from './harness.js';
 
 // Notifications in Debian's headless Chromium against `optimal up`.
 //
@@ -38,7 +47,7 @@ interface Seen {
   worker: string | undefined;
   subscription: PushSubscriptionJSON | null;
   serverKey: string;
-  stored: Array<{ service: string; lastSentAt: number | null }>;
+  stored: { service: string; lastSentAt: number | null }[];
 }
 
 /** What the page sees: permission, its service worker, its subscription, the server's key and what it stored for this user. */
@@ -50,16 +59,22 @@ function look(): Promise<Seen> {
       worker: registration.active?.state,
       subscription: (await registration.pushManager.getSubscription())?.toJSON() ?? null,
       serverKey: (await fetch('/api/push/key').then((r) => r.json() as Promise<{ publicKey: string }>)).publicKey,
-      stored: (await fetch('/api/push/subscriptions').then((r) => r.json() as Promise<{ subscriptions: Seen['stored'] }>)).subscriptions,
+      stored: (
+        await fetch('/api/push/subscriptions').then((r) => r.json() as Promise<{ subscriptions: Seen['stored'] }>)
+      ).subscriptions,
     };
   })();
 }
 
 /** The control plane's rows, read from its database: the endpoint and keys it will push to. */
-function storedRows(): Array<{ endpoint: string; p256dh: string; auth: string }> {
+function storedRows(): { endpoint: string; p256dh: string; auth: string }[] {
   const db = new Database(join(stack.dir, 'fabric.db'), { readonly: true });
   try {
-    return db.prepare('SELECT endpoint, p256dh, auth FROM push_subscriptions').all() as Array<{ endpoint: string; p256dh: string; auth: string }>;
+    return db.prepare('SELECT endpoint, p256dh, auth FROM push_subscriptions').all() as {
+      endpoint: string;
+      p256dh: string;
+      auth: string;
+    }[];
   } finally {
     db.close();
   }
@@ -81,7 +96,9 @@ describe.each(['phone', 'desktop'] as Size[])('notifications at %s size', (size)
       // The browser checked in and asked its push service for one web push registration for this origin, with the server's VAPID key.
       expect(gcm.checkins).toBe(1);
       const ours = gcm.registrations.filter((r) => r.subtype?.startsWith(`wp:${stack.url}/#`));
-      expect(ours).toEqual([{ app: expect.any(String), subtype: expect.any(String), sender: on.serverKey, token: expect.any(String) }]);
+      expect(ours).toEqual([
+        { app: expect.any(String), subtype: expect.any(String), sender: on.serverKey, token: expect.any(String) },
+      ]);
       // Its subscription: an https endpoint that Chromium built from that registration's token, and its own keys.
       expect(on.permission).toBe('granted');
       expect(on.worker).toBe('activated');
@@ -106,7 +123,9 @@ describe.each(['phone', 'desktop'] as Size[])('notifications at %s size', (size)
       expect(off.stored).toEqual([]);
       expect(storedRows()).toEqual([]);
       await expect.poll(() => gcm.deleted).toEqual([ours[0]!.token]);
-      console.log(`[${size}] pushManager.subscribe through the GCM stand-in gave ${endpoint.origin}${endpoint.pathname.slice(0, 20)}…; MCS connections tried: ${gcm.mcsConnections}`);
+      console.log(
+        `[${size}] pushManager.subscribe through the GCM stand-in gave ${endpoint.origin}${endpoint.pathname.slice(0, 20)}…; MCS connections tried: ${gcm.mcsConnections}`,
+      );
       expect(errors).toEqual([]);
     } finally {
       await close();
@@ -119,17 +138,34 @@ describe.each(['phone', 'desktop'] as Size[])('notifications at %s size', (size)
     await context.grantPermissions(['notifications'], { origin: stack.url });
     // Watch (not replace) PushManager.subscribe: record what the page asked for and how the browser answered.
     await context.addInitScript(() => {
-      const calls: Array<{ userVisibleOnly: boolean | undefined; key: string; outcome?: string }> = [];
+      const calls: { userVisibleOnly: boolean | undefined; key: string; outcome?: string }[] = [];
       (window as unknown as { __subscribeCalls: typeof calls }).__subscribeCalls = calls;
       const real = PushManager.prototype.subscribe;
       PushManager.prototype.subscribe = function (this: PushManager, options?: PushSubscriptionOptionsInit) {
         const raw = options?.applicationServerKey;
-        const bytes = raw instanceof ArrayBuffer ? new Uint8Array(raw) : ArrayBuffer.isView(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : new Uint8Array();
-        const call: (typeof calls)[number] = { userVisibleOnly: options?.userVisibleOnly, key: btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
+        const bytes =
+          raw instanceof ArrayBuffer
+            ? new Uint8Array(raw)
+            : ArrayBuffer.isView(raw)
+              ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength)
+              : new Uint8Array();
+        const call: (typeof calls)[number] = {
+          userVisibleOnly: options?.userVisibleOnly,
+          key: btoa(String.fromCharCode(...bytes))
+            .replace(/\+/g, '-')
+            .replace(/\//g, '_')
+            .replace(/=+$/, ''),
+        };
         calls.push(call);
         return real.call(this, options).then(
-          (sub) => { call.outcome = 'subscribed'; return sub; },
-          (err: unknown) => { call.outcome = err instanceof DOMException ? `${err.name}: ${err.message}` : String(err); throw err; },
+          (sub) => {
+            call.outcome = 'subscribed';
+            return sub;
+          },
+          (err: unknown) => {
+            call.outcome = err instanceof DOMException ? `${err.name}: ${err.message}` : String(err);
+            throw err;
+          },
         );
       };
     });
@@ -141,7 +177,9 @@ describe.each(['phone', 'desktop'] as Size[])('notifications at %s size', (size)
     const shown = (await alert.textContent()) ?? '';
 
     const seen = await page.evaluate(look);
-    const calls = await page.evaluate(() => (window as unknown as { __subscribeCalls: Array<{ outcome: string }> }).__subscribeCalls);
+    const calls = await page.evaluate(
+      () => (window as unknown as { __subscribeCalls: { outcome: string }[] }).__subscribeCalls,
+    );
     expect(seen.permission).toBe('granted');
     expect(seen.worker).toBe('activated');
     expect(calls).toEqual([{ userVisibleOnly: true, key: seen.serverKey, outcome: expect.any(String) }]);

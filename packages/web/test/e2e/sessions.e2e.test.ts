@@ -27,7 +27,14 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     await page.waitForSelector('[data-testid=exit]');
     expect(await page.textContent('[data-testid=stream]')).toContain(`hello from the ${size}`);
     // The status line follows the session's own record, which may land a moment after the exit event.
-    await page.waitForFunction(() => ['succeeded', 'failed', 'cancelled', 'refused'].includes(document.querySelector('[data-testid=session-status]')?.textContent ?? ''), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        ['succeeded', 'failed', 'cancelled', 'refused'].includes(
+          document.querySelector('[data-testid=session-status]')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 20_000 },
+    );
     expect(await page.textContent('[data-testid=session-status]')).toBe('succeeded');
     await screenshot(page, `${size}-session`);
     // The fuel meter is pinned on every screen, and the signed-in screens show no errors.
@@ -45,9 +52,14 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     await page.waitForFunction(() => document.querySelector('[data-testid=session-status]')?.textContent === 'running');
     await page.fill('input[aria-label="follow-up input"]', 'ping from the browser');
     await page.click('button:has-text("send")');
-    await page.waitForFunction(() => (document.querySelector('[data-testid=stream]')?.textContent ?? '').split('ping from the browser').length >= 3);
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('[data-testid=stream]')?.textContent ?? '').split('ping from the browser').length >= 3,
+    );
     await page.click('button:has-text("stop")');
-    await page.waitForFunction(() => document.querySelector('[data-testid=session-status]')?.textContent === 'cancelled');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=session-status]')?.textContent === 'cancelled',
+    );
     await screenshot(page, `${size}-session-stopped`);
     await context.close();
   });
@@ -65,11 +77,16 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     // The owner shares the device with a member from here, and stops sharing it.
     const member = `bob-${size}`;
     const invite = await page.evaluate(async () => {
-      const res = await fetch('/api/auth/invites', { method: 'POST', headers: { 'content-type': 'application/json', 'x-fabric-csrf': '1' }, body: JSON.stringify({ role: 'member' }) });
+      const res = await fetch('/api/auth/invites', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-fabric-csrf': '1' },
+        body: JSON.stringify({ role: 'member' }),
+      });
       return (await res.json()) as { code: string };
     });
     const redeemed = await fetch(`${stack.url}/api/auth/redeem`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code: invite.code, name: member, password: 'long-enough-password', client: 'cli' }),
     });
     expect(redeemed.status).toBe(201);

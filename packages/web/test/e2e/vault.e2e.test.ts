@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePhrase } from '@fabric/vault';
-import { RESULTS, SIZES, launchBrowser, openPage, screenshot, signIn, startStack, type Size, type Stack } from './harness.js';
+import {
+  RESULTS,
+  SIZES,
+  launchBrowser,
+  openPage,
+  screenshot,
+  signIn,
+  startStack,
+  type Size,
+  type Stack,
+} from './harness.js';
 
 /**
  * The cockpit's Vault screen in headless Chromium against a real control
@@ -20,7 +30,10 @@ import { RESULTS, SIZES, launchBrowser, openPage, screenshot, signIn, startStack
  */
 
 const CLI_PASSPHRASE = 'cli vault passphrase, long enough';
-const BROWSER_PASSPHRASE: Record<Size, string> = { phone: 'phone passphrase: amber lamps', desktop: 'desktop passphrase: black panel' };
+const BROWSER_PASSPHRASE: Record<Size, string> = {
+  phone: 'phone passphrase: amber lamps',
+  desktop: 'desktop passphrase: black panel',
+};
 const OPENAI = 'sk-proj-7f3a9c2e1b4d6f8a0c2e4b6d8f1a3c5e';
 const ADDED: Record<Size, { name: string; value: string }> = {
   phone: { name: 'PHONE_TOKEN', value: 'ghp_phoneZx81Qw72Er63Ty54Ui45Op36As27' },
@@ -29,8 +42,13 @@ const ADDED: Record<Size, { name: string; value: string }> = {
 const label = (size: Size) => `e2e ${size}`;
 
 const AUTHENTICATOR = {
-  protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal',
-  hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: true,
+  protocol: 'ctap2',
+  ctap2Version: 'ctap2_1',
+  transport: 'internal',
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  hasPrf: true,
 } as const;
 
 interface Tab {
@@ -65,7 +83,10 @@ async function cliJson<T>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-type Recipients = { version: number; recipients: Array<{ id: string; kind: string; label: string; fingerprint: string }> };
+interface Recipients {
+  version: number;
+  recipients: { id: string; kind: string; label: string; fingerprint: string }[];
+}
 
 /** A phrase of real words whose checksum fails: two words swapped. */
 function swappedPhrase(): string {
@@ -114,8 +135,16 @@ async function unlockWithPassphrase(page: Page, passphrase: string): Promise<voi
 /** Every secret this run handled; none may appear in anything a page sent or stored. */
 function secrets(): string[] {
   return [
-    OPENAI, ADDED.phone.value, ADDED.desktop.value, BROWSER_PASSPHRASE.phone, BROWSER_PASSPHRASE.desktop, CLI_PASSPHRASE,
-    phrase, phrase.split(' ').slice(0, 3).join(' '), 'AGE-SECRET-KEY', 'FABRIC-SIGNER-SECRET-KEY',
+    OPENAI,
+    ADDED.phone.value,
+    ADDED.desktop.value,
+    BROWSER_PASSPHRASE.phone,
+    BROWSER_PASSPHRASE.desktop,
+    CLI_PASSPHRASE,
+    phrase,
+    phrase.split(' ').slice(0, 3).join(' '),
+    'AGE-SECRET-KEY',
+    'FABRIC-SIGNER-SECRET-KEY',
   ];
 }
 
@@ -181,7 +210,8 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     await page.fill('#vault-passphrase2', BROWSER_PASSPHRASE[size]);
     // On the desktop the first rewrap request is lost on the way: the browser is enrolled anyway and finishes it on request.
     let rewraps = 0;
-    if (size === 'desktop') await page.route('**/api/vault/rewrap', (route) => (rewraps++ === 0 ? route.abort() : route.continue()));
+    if (size === 'desktop')
+      await page.route('**/api/vault/rewrap', (route) => (rewraps++ === 0 ? route.abort() : route.continue()));
     await page.click('[data-testid=vault-enrol-submit]');
     await page.waitForSelector('[data-testid=vault-progress]');
     await page.waitForSelector('[data-testid=vault-unlocked]', { timeout: 60_000 });
@@ -191,7 +221,9 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
       await page.waitForSelector('[data-entry=OPENAI_API_KEY] .badge.stale');
       await screenshot(page, 'desktop-vault-rewrap-stopped');
       await page.click('button:has-text("re-encrypt now")');
-      await page.waitForSelector('[data-testid=vault-notice] >> text=Every entry is encrypted to the current recipient set');
+      await page.waitForSelector(
+        '[data-testid=vault-notice] >> text=Every entry is encrypted to the current recipient set',
+      );
       await page.unroute('**/api/vault/rewrap');
       expect(rewraps).toBe(2);
       // Nobody was removed, so nothing is flagged for rotation.
@@ -212,7 +244,8 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     const enrolled = tab.sent.find((s) => s.startsWith('POST /api/vault/identities '))!;
     const body = JSON.parse(enrolled.slice(enrolled.indexOf(' {') + 1)) as Record<string, unknown>;
     expect(body).toMatchObject({ id: me!.id, kind: 'browser', label: label(size) });
-    for (const k of ['wrappedByPassphrase', 'wrappedByPasskey', 'canary']) expect(body[k]).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----/);
+    for (const k of ['wrappedByPassphrase', 'wrappedByPasskey', 'canary'])
+      expect(body[k]).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----/);
     expect(body.prfSalt).toMatch(/^[\w-]{43}$/);
     expect(body.credentialId).toMatch(/^[\w-]+$/);
     expect(tab.sent.some((s) => s.startsWith('PUT /api/vault/set '))).toBe(true);
@@ -231,8 +264,12 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     await page.click('[data-entry=OPENAI_API_KEY] >> button:has-text("hide")');
     expect(await page.isVisible('[data-testid=vault-secret]')).toBe(false);
     // The read happened here, so the page reported it: the server logged it as told.
-    const log = await cliJson<Array<{ action: string; entry: string | null; detail: string | null }>>(['vault', 'log']);
-    expect(log.some((l) => l.action === 'entry.read' && l.entry === 'OPENAI_API_KEY' && l.detail === 'reported by the client')).toBe(true);
+    const log = await cliJson<{ action: string; entry: string | null; detail: string | null }[]>(['vault', 'log']);
+    expect(
+      log.some(
+        (l) => l.action === 'entry.read' && l.entry === 'OPENAI_API_KEY' && l.detail === 'reported by the client',
+      ),
+    ).toBe(true);
 
     // The drawer: the name is checked as an environment variable name.
     const { name, value } = ADDED[size];
@@ -300,12 +337,18 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     expect(credentials).toHaveLength(1);
     const credential = credentials[0]!;
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: tab.authenticatorId });
-    tab.authenticatorId = (await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR })).authenticatorId;
+    tab.authenticatorId = (
+      await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR })
+    ).authenticatorId;
     await cdp.send('WebAuthn.addCredential', {
       authenticatorId: tab.authenticatorId,
       credential: {
-        credentialId: credential.credentialId, isResidentCredential: credential.isResidentCredential, rpId: credential.rpId!,
-        privateKey: credential.privateKey, userHandle: credential.userHandle!, signCount: credential.signCount,
+        credentialId: credential.credentialId,
+        isResidentCredential: credential.isResidentCredential,
+        rpId: credential.rpId!,
+        privateKey: credential.privateKey,
+        userHandle: credential.userHandle!,
+        signCount: credential.signCount,
       },
     });
 
@@ -314,7 +357,9 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
     await page.click('[data-testid=vault-unlock-passkey]');
     await page.waitForSelector('[data-testid=vault-passkey-refused]');
     const refused = (await page.textContent('[data-testid=vault-passkey-refused]')) ?? '';
-    expect(refused).toContain('This passkey now gives a different key — this happens after restoring it to a new device or with some Safari versions');
+    expect(refused).toContain(
+      'This passkey now gives a different key — this happens after restoring it to a new device or with some Safari versions',
+    );
     expect(refused).toContain('Unlock with your passphrase, then re-enrol the passkey');
     expect(refused).toContain('Nothing was changed');
     // The passkey is not offered again on this page; the passphrase is.
@@ -343,7 +388,12 @@ describe.each(['phone', 'desktop'] as Size[])('the vault screen at %s size', (si
 describe('between browsers', () => {
   it('the CLI verifies every set the browsers signed, and an owner revokes a browser from another', async () => {
     const before = await cliJson<Recipients>(['vault', 'recipients']);
-    expect(before.recipients.filter((r) => r.kind === 'browser').map((r) => r.label).sort()).toEqual([label('desktop'), label('phone')]);
+    expect(
+      before.recipients
+        .filter((r) => r.kind === 'browser')
+        .map((r) => r.label)
+        .sort(),
+    ).toEqual([label('desktop'), label('phone')]);
 
     const { page } = tabs.desktop!;
     const phoneRow = page.locator(`[data-testid=vault-recipients] [data-recipient="${label('phone')}"]`);
@@ -353,15 +403,22 @@ describe('between browsers', () => {
     const rotate = (await page.textContent('[data-testid=vault-rotate]')) ?? '';
     const names = ['OPENAI_API_KEY', 'PHONE_TOKEN', 'DESKTOP_TOKEN', 'PHONE_RACE', 'DESKTOP_RACE'];
     for (const n of names) expect(rotate).toContain(n);
-    await page.waitForSelector(`[data-testid=vault-recipients] [data-recipient="${label('phone')}"]`, { state: 'detached' });
+    await page.waitForSelector(`[data-testid=vault-recipients] [data-recipient="${label('phone')}"]`, {
+      state: 'detached',
+    });
     await screenshot(page, 'desktop-vault-revoked');
 
     // The CLI verifies the set the desktop browser signed; the phone is gone and every entry is flagged.
     const after = await cliJson<Recipients>(['vault', 'recipients']);
     expect(after.version).toBe(before.version + 1);
     expect(after.recipients.map((r) => r.label)).not.toContain(label('phone'));
-    const listed = await cliJson<Array<{ name: string; needsRotation: boolean }>>(['vault', 'ls']);
-    expect(listed.filter((e) => e.needsRotation).map((e) => e.name).sort()).toEqual([...names].sort());
+    const listed = await cliJson<{ name: string; needsRotation: boolean }[]>(['vault', 'ls']);
+    expect(
+      listed
+        .filter((e) => e.needsRotation)
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual([...names].sort());
     expect((await stack.cli(['vault', 'get', 'PHONE_TOKEN'])).stdout).toBe(ADDED.phone.value);
     await page.waitForSelector('[data-testid=vault-entries] [data-entry=PHONE_TOKEN] .badge.rotate');
 
@@ -388,7 +445,9 @@ describe('between browsers', () => {
       expect(await page.isVisible('[data-testid=vault-unlocked]')).toBe(true);
       await page.clock.fastForward('01:30');
       await page.waitForSelector('[data-testid=vault-locked]');
-      expect(await page.textContent('[data-testid=vault-locked]')).toContain('locked after 15 minutes without activity');
+      expect(await page.textContent('[data-testid=vault-locked]')).toContain(
+        'locked after 15 minutes without activity',
+      );
     } finally {
       await context.close();
     }
@@ -401,7 +460,9 @@ describe('between browsers', () => {
       const stored = await tab.page.evaluate(() => JSON.stringify({ ...localStorage }));
       for (const secret of secrets()) {
         expect(sent.includes(secret), `${size} sent ${secret.slice(0, 12)}…`).toBe(false);
-        expect(stored.toUpperCase().includes(secret.toUpperCase()), `${size} stored ${secret.slice(0, 12)}…`).toBe(false);
+        expect(stored.toUpperCase().includes(secret.toUpperCase()), `${size} stored ${secret.slice(0, 12)}…`).toBe(
+          false,
+        );
       }
     }
     expect(existsSync(join(RESULTS, 'phone-vault.png'))).toBe(true);

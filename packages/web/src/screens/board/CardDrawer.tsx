@@ -19,7 +19,9 @@ export function CardDrawer({ card, onClose }: { card: BoardCard | null; onClose:
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => {
     first.current?.focus();
-    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') onClose(); };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+    };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
@@ -32,7 +34,9 @@ export function CardDrawer({ card, onClose }: { card: BoardCard | null; onClose:
     setError(null);
     try {
       const body = { title, prompt, harness, deviceId: device || null };
-      const saved = card ? await patch<BoardCard>(`/api/board/cards/${card.id}`, body) : await post<BoardCard>('/api/board/cards', body);
+      const saved = card
+        ? await patch<BoardCard>(`/api/board/cards/${card.id}`, body)
+        : await post<BoardCard>('/api/board/cards', body);
       board.value = [...board.value.filter((c) => c.id !== saved.id), saved];
       onClose();
     } catch (err) {
@@ -43,33 +47,76 @@ export function CardDrawer({ card, onClose }: { card: BoardCard | null; onClose:
   };
 
   return (
-    <div class="drawer-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
+    <div
+      class="drawer-backdrop"
+      onClick={(e) => {
+        if (e.target === e.currentTarget) onClose();
+      }}
+    >
       <section class="drawer panel" role="dialog" aria-modal="true" aria-labelledby="card-drawer-title">
         <h2 id="card-drawer-title">{card ? 'edit card' : 'new card'}</h2>
-        <form onSubmit={submit}>
+        <form
+          onSubmit={(e) => {
+            void submit(e);
+          }}
+        >
           <label for="card-title">title</label>
-          <input id="card-title" ref={first} value={title} onInput={(e) => setTitle(e.currentTarget.value)} required maxLength={200} placeholder="nightly backup check" />
-          <label for="card-prompt">{harness === 'shell' ? 'command (one allowlisted program, no shell)' : 'task prompt'}</label>
-          <textarea id="card-prompt" value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} required placeholder={harness === 'shell' ? 'echo hello' : 'what should the agent do?'} />
+          <input
+            id="card-title"
+            ref={first}
+            value={title}
+            onInput={(e) => setTitle(e.currentTarget.value)}
+            required
+            maxLength={200}
+            placeholder="nightly backup check"
+          />
+          <label for="card-prompt">
+            {harness === 'shell' ? 'command (one allowlisted program, no shell)' : 'task prompt'}
+          </label>
+          <textarea
+            id="card-prompt"
+            value={prompt}
+            onInput={(e) => setPrompt(e.currentTarget.value)}
+            required
+            placeholder={harness === 'shell' ? 'echo hello' : 'what should the agent do?'}
+          />
           <div class="row">
             <div class="grow">
               <label for="card-harness">harness</label>
-              <select id="card-harness" value={harness} onChange={(e) => setHarness(e.currentTarget.value as HarnessName)}>
-                {choices.map((h) => <option value={h.name}>{h.name}{h.installed ? '' : ' (not installed)'}</option>)}
+              <select
+                id="card-harness"
+                value={harness}
+                onChange={(e) => setHarness(e.currentTarget.value as HarnessName)}
+              >
+                {choices.map((h) => (
+                  <option value={h.name}>
+                    {h.name}
+                    {h.installed ? '' : ' (not installed)'}
+                  </option>
+                ))}
               </select>
             </div>
             <div class="grow">
               <label for="card-device">device</label>
               <select id="card-device" value={device} onChange={(e) => setDevice(e.currentTarget.value)}>
                 <option value="">best available</option>
-                {online.map((d) => <option value={d.id}>{d.name}{d.online ? '' : ' (offline)'}</option>)}
+                {online.map((d) => (
+                  <option value={d.id}>
+                    {d.name}
+                    {d.online ? '' : ' (offline)'}
+                  </option>
+                ))}
               </select>
             </div>
           </div>
           <ErrorLine error={error} />
           <div class="row drawer-actions">
-            <button type="button" onClick={onClose}>cancel</button>
-            <button type="submit" class="primary grow" disabled={busy}>{card ? 'save' : 'add card'}</button>
+            <button type="button" onClick={onClose}>
+              cancel
+            </button>
+            <button type="submit" class="primary grow" disabled={busy}>
+              {card ? 'save' : 'add card'}
+            </button>
           </div>
         </form>
       </section>

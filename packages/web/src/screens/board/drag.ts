@@ -43,11 +43,17 @@ export function useCardDrag(
 
   const hitTest = (id: string, x: number, y: number): DragState['target'] => {
     const cols = [...(root.current?.querySelectorAll<HTMLElement>('[data-column]') ?? [])];
-    const i = pickColumn(cols.map((c) => c.getBoundingClientRect()), x);
+    const i = pickColumn(
+      cols.map((c) => c.getBoundingClientRect()),
+      x,
+    );
     if (i < 0) return null;
     const mids = [...cols[i]!.querySelectorAll<HTMLElement>('[data-card-id]')]
       .filter((el) => el.dataset.cardId !== id)
-      .map((el) => { const r = el.getBoundingClientRect(); return r.top + r.height / 2; });
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return r.top + r.height / 2;
+      });
     return { column: cols[i]!.dataset.column as BoardColumn, index: dropIndex(mids, y) };
   };
 
@@ -66,23 +72,41 @@ export function useCardDrag(
     let active = false;
     let frame = 0;
     let state: DragState | null = null;
-    const show = (s: DragState | null) => { state = s; setDrag(s); };
+    const show = (s: DragState | null) => {
+      state = s;
+      setDrag(s);
+    };
 
     const update = () => {
       if (!active) return;
-      show({ id, x: last.x, y: last.y, dx: start.x - rect.left, dy: start.y - rect.top, width: rect.width, target: hitTest(id, last.x, last.y) });
+      show({
+        id,
+        x: last.x,
+        y: last.y,
+        dx: start.x - rect.left,
+        dy: start.y - rect.top,
+        width: rect.width,
+        target: hitTest(id, last.x, last.y),
+      });
     };
     // Near an edge, scroll a little every frame and re-aim: the cards moved under a still pointer.
     const autoscroll = () => {
       frame = requestAnimationFrame(autoscroll);
       let moved = false;
       const vy = last.y < EDGE ? -1 : last.y > innerHeight - BOTTOM_EDGE ? 1 : 0;
-      if (vy && (vy < 0 ? scrollY > 0 : scrollY + innerHeight < document.documentElement.scrollHeight)) { scrollBy(0, vy * 12); moved = true; }
+      if (vy && (vy < 0 ? scrollY > 0 : scrollY + innerHeight < document.documentElement.scrollHeight)) {
+        scrollBy(0, vy * 12);
+        moved = true;
+      }
       const s = strip.current;
       if (s && s.scrollWidth > s.clientWidth) {
         const r = s.getBoundingClientRect();
         const vx = last.x < r.left + EDGE / 2 ? -1 : last.x > r.right - EDGE / 2 ? 1 : 0;
-        if (vx) { const before = s.scrollLeft; s.scrollLeft += vx * 14; moved = moved || s.scrollLeft !== before; }
+        if (vx) {
+          const before = s.scrollLeft;
+          s.scrollLeft += vx * 14;
+          moved = moved || s.scrollLeft !== before;
+        }
       }
       if (moved) update();
     };
@@ -107,9 +131,15 @@ export function useCardDrag(
       setTimeout(() => removeEventListener('click', swallow, { capture: true }), 0);
       if (drop && s?.target) dropRef.current(id, s.target.column, s.target.index);
     };
-    const up = (ev: PointerEvent) => { if (ev.pointerId === e.pointerId) finish(true); };
-    const cancel = (ev: PointerEvent) => { if (ev.pointerId === e.pointerId) finish(false); };
-    const key = (ev: KeyboardEvent) => { if (ev.key === 'Escape') finish(false); };
+    const up = (ev: PointerEvent) => {
+      if (ev.pointerId === e.pointerId) finish(true);
+    };
+    const cancel = (ev: PointerEvent) => {
+      if (ev.pointerId === e.pointerId) finish(false);
+    };
+    const key = (ev: KeyboardEvent) => {
+      if (ev.key === 'Escape') finish(false);
+    };
     const cleanup = () => {
       cancelAnimationFrame(frame);
       removeEventListener('pointermove', move);

@@ -13,7 +13,17 @@ type ApprovalItem = Extract<Item, { kind: 'approval' }>;
  * change (the command, the diff) and two large buttons. The answer shows up
  * when its event comes back on the stream, so every open screen agrees.
  */
-export function Approval({ item, sessionId, ended, now }: { item: ApprovalItem; sessionId: string; ended: boolean; now: number }) {
+export function Approval({
+  item,
+  sessionId,
+  ended,
+  now,
+}: {
+  item: ApprovalItem;
+  sessionId: string;
+  ended: boolean;
+  now: number;
+}) {
   const [busy, setBusy] = useState<'allow' | 'deny' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const view = useMemo(() => describeApproval(item.tool, item.input), [item.tool, item.input]);
@@ -30,7 +40,12 @@ export function Approval({ item, sessionId, ended, now }: { item: ApprovalItem; 
     }
   };
   return (
-    <div class={`approval ${open ? 'pending' : 'answered'}`} id={`approval-${item.requestId}`} data-testid="approval" data-state={item.decision ?? (open ? 'pending' : 'closed')}>
+    <div
+      class={`approval ${open ? 'pending' : 'answered'}`}
+      id={`approval-${item.requestId}`}
+      data-testid="approval"
+      data-state={item.decision ?? (open ? 'pending' : 'closed')}
+    >
       <div class="approval-title">
         <span class="badge">{open ? 'approval needed' : 'approval'}</span>
         <b>{item.tool}</b>
@@ -39,14 +54,19 @@ export function Approval({ item, sessionId, ended, now }: { item: ApprovalItem; 
       {open && <ToolInput view={view} input={null} />}
       {item.decision ? (
         <div class={`approval-verdict ${item.decision === 'allow' ? 'ok' : 'bad'}`}>
-          {item.decision === 'allow' ? '✓ allowed' : '✗ denied'}{item.reason ? `: ${item.reason}` : ''}
+          {item.decision === 'allow' ? '✓ allowed' : '✗ denied'}
+          {item.reason ? `: ${item.reason}` : ''}
         </div>
       ) : !open ? (
         <div class="approval-verdict muted">{expired ? 'expired: denied' : 'not answered'}</div>
       ) : (
         <div class="approval-actions">
-          <button type="button" class="primary" disabled={busy !== null} onClick={() => void answer('allow')}>{busy === 'allow' ? 'allowing…' : 'allow'}</button>
-          <button type="button" class="danger" disabled={busy !== null} onClick={() => void answer('deny')}>{busy === 'deny' ? 'denying…' : 'deny'}</button>
+          <button type="button" class="primary" disabled={busy !== null} onClick={() => void answer('allow')}>
+            {busy === 'allow' ? 'allowing…' : 'allow'}
+          </button>
+          <button type="button" class="danger" disabled={busy !== null} onClick={() => void answer('deny')}>
+            {busy === 'deny' ? 'denying…' : 'deny'}
+          </button>
         </div>
       )}
       <ErrorLine error={error} />
@@ -61,24 +81,38 @@ export function ApprovalBar({ pending }: { pending: ApprovalItem[] }) {
   const [onScreen, setOnScreen] = useState<boolean | null>(null);
   useEffect(() => {
     if (!ids) return undefined;
-    if (typeof IntersectionObserver === 'undefined') { setOnScreen(false); return undefined; }
+    if (typeof IntersectionObserver === 'undefined') {
+      setOnScreen(false);
+      return undefined;
+    }
     const shown = new Set<Element>();
     const io = new IntersectionObserver((entries) => {
-      for (const e of entries) (e.isIntersecting ? shown.add(e.target) : shown.delete(e.target));
+      for (const e of entries) {
+        if (e.isIntersecting) shown.add(e.target);
+        else shown.delete(e.target);
+      }
       setOnScreen(shown.size > 0);
     });
     for (const id of ids.split('\n')) {
       const el = document.getElementById(`approval-${id}`);
       if (el) io.observe(el);
     }
-    return () => { io.disconnect(); setOnScreen(null); };
+    return () => {
+      io.disconnect();
+      setOnScreen(null);
+    };
   }, [ids]);
   if (pending.length === 0 || onScreen !== false) return null;
-  const jump = () => document.getElementById(`approval-${pending[0]!.requestId}`)?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  const jump = () =>
+    document
+      .getElementById(`approval-${pending[0]!.requestId}`)
+      ?.scrollIntoView({ block: 'center', behavior: 'smooth' });
   return (
     <div class="approval-bar" role="status">
       <span>{pending.length === 1 ? 'waiting for your approval' : `${pending.length} approvals waiting`}</span>
-      <button type="button" onClick={jump}>review</button>
+      <button type="button" onClick={jump}>
+        review
+      </button>
     </div>
   );
 }

@@ -1,5 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { appendTranscript, heard, speechErrorMessage, speechRecognitionIn, type SpeechRecognitionLike } from '../../model/voice.js';
+import {
+  appendTranscript,
+  heard,
+  speechErrorMessage,
+  speechRecognitionIn,
+  type SpeechRecognitionLike,
+} from '../../model/voice.js';
 import './session.css';
 
 /**
@@ -31,7 +37,10 @@ export function Dictate({ value, onChange }: { value: string; onChange: (text: s
       latest.current.onChange(appendTranscript(base, [final, interim].filter(Boolean).join(' ')));
     };
     r.onerror = (e) => setError(speechErrorMessage(e.error));
-    r.onend = () => { setListening(false); rec.current = null; };
+    r.onend = () => {
+      setListening(false);
+      rec.current = null;
+    };
     rec.current = r;
     try {
       r.start();
@@ -45,14 +54,25 @@ export function Dictate({ value, onChange }: { value: string; onChange: (text: s
 
   return (
     <>
-      <button type="button" class="mic" data-testid="dictate" aria-pressed={listening} aria-label="dictate a prompt" onClick={listening ? stop : start}>
+      <button
+        type="button"
+        class="mic"
+        data-testid="dictate"
+        aria-pressed={listening}
+        aria-label="dictate a prompt"
+        onClick={listening ? stop : start}
+      >
         <svg viewBox="0 0 16 16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.6">
           <rect x="5.5" y="1.5" width="5" height="8.5" rx="2.5" />
           <path d="M3 8a5 5 0 0 0 10 0M8 13v2" />
         </svg>
         {listening ? 'stop' : 'dictate'}
       </button>
-      {error && <span class="tiny bad" role="alert">{error}</span>}
+      {error && (
+        <span class="tiny bad" role="alert">
+          {error}
+        </span>
+      )}
     </>
   );
 }

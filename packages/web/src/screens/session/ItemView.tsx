@@ -7,12 +7,30 @@ import './session.css';
 const FILE_MARK: Record<string, string> = { add: '+', modify: '~', delete: '−', rename: '→' };
 
 /** One display item of a session's stream. */
-export function ItemView({ item, sessionId, running, now }: { item: Item; sessionId: string; running: boolean; now: number }) {
+export function ItemView({
+  item,
+  sessionId,
+  running,
+  now,
+}: {
+  item: Item;
+  sessionId: string;
+  running: boolean;
+  now: number;
+}) {
   switch (item.kind) {
     case 'output':
-      return <pre class={`out ${item.stream}`} data-testid="output">{item.text}</pre>;
+      return (
+        <pre class={`out ${item.stream}`} data-testid="output">
+          {item.text}
+        </pre>
+      );
     case 'text':
-      return <div data-testid="agent-text"><Markdown text={item.text} /></div>;
+      return (
+        <div data-testid="agent-text">
+          <Markdown text={item.text} />
+        </div>
+      );
     case 'reasoning':
       return (
         <details class="fold thinking">
@@ -25,7 +43,9 @@ export function ItemView({ item, sessionId, running, now }: { item: Item; sessio
     case 'file':
       return (
         <div class="ses-file" data-testid="file-change">
-          <span class={item.change === 'delete' ? 'bad' : item.change === 'add' ? 'ok' : 'warn'}>{FILE_MARK[item.change] ?? '~'}</span>
+          <span class={item.change === 'delete' ? 'bad' : item.change === 'add' ? 'ok' : 'warn'}>
+            {FILE_MARK[item.change] ?? '~'}
+          </span>
           <span class="muted">{item.change}</span>
           <code title={item.path}>{item.path}</code>
         </div>
@@ -35,10 +55,17 @@ export function ItemView({ item, sessionId, running, now }: { item: Item; sessio
     case 'input':
       return <div class="ses-input">› {item.text}</div>;
     case 'status':
-      return <div class={`ses-note ${item.error ? 'error' : ''}`}>[{item.status}]{item.message ? ` ${item.message}` : ''}</div>;
+      return (
+        <div class={`ses-note ${item.error ? 'error' : ''}`}>
+          [{item.status}]{item.message ? ` ${item.message}` : ''}
+        </div>
+      );
     case 'exit':
       return (
-        <div class={`ses-exit ${item.status === 'succeeded' ? 'ok' : item.status === 'failed' ? 'bad' : 'muted'}`} data-testid="exit">
+        <div
+          class={`ses-exit ${item.status === 'succeeded' ? 'ok' : item.status === 'failed' ? 'bad' : 'muted'}`}
+          data-testid="exit"
+        >
           exit {item.code ?? item.signal ?? '?'} · {item.status}
         </div>
       );

@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { parseMarkdown } from '../../model/markdown.js';
 import { renderBlocks } from './Markdown.js';
 
-interface El { tag: string; props: Record<string, unknown>; children: Array<El | string> }
+interface El {
+  tag: string;
+  props: Record<string, unknown>;
+  children: (El | string)[];
+}
 
 /** The vnode tree as plain data: element tags, their props, and text. */
-function tree(node: unknown): Array<El | string> {
+function tree(node: unknown): (El | string)[] {
   if (node === null || node === undefined || typeof node === 'boolean') return [];
   if (typeof node === 'string' || typeof node === 'number') return [String(node)];
   if (Array.isArray(node)) return node.flatMap(tree);
@@ -16,23 +20,55 @@ function tree(node: unknown): Array<El | string> {
   return [{ tag: v.type, props, children: tree(children) }];
 }
 const render = (md: string) => tree(renderBlocks(parseMarkdown(md)));
-const all = (nodes: Array<El | string>): El[] => nodes.flatMap((n) => (typeof n === 'string' ? [] : [n, ...all(n.children)]));
-const textOf = (nodes: Array<El | string>): string => nodes.map((n) => (typeof n === 'string' ? n : textOf(n.children))).join('');
+const all = (nodes: (El | string)[]): El[] =>
+  nodes.flatMap((n) => (typeof n === 'string' ? [] : [n, ...all(n.children)]));
+const textOf = (nodes: (El | string)[]): string =>
+  nodes.map((n) => (typeof n === 'string' ? n : textOf(n.children))).join('');
 
 describe('Markdown rendering', () => {
   it('draws blocks and inline marks as the matching elements', () => {
-    const els = all(render('# Title\n\nSome **bold**, *em* and `code`.\n\n- a\n- b\n\n1. x\n\n> quote\n\n```js\nlet a = 1;\n```\n\n---'));
-    expect(els.map((e) => e.tag)).toEqual(['h3', 'p', 'strong', 'em', 'code', 'ul', 'li', 'p', 'li', 'p', 'ol', 'li', 'p', 'blockquote', 'p', 'div', 'span', 'pre', 'code', 'hr']);
+    const els = all(
+      render(
+        '# Title\n\nSome **bold**, *em* and `code`.\n\n- a\n- b\n\n1. x\n\n> quote\n\n```js\nlet a = 1;\n```\n\n---',
+      ),
+    );
+    expect(els.map((e) => e.tag)).toEqual([
+      'h3',
+      'p',
+      'strong',
+      'em',
+      'code',
+      'ul',
+      'li',
+      'p',
+      'li',
+      'p',
+      'ol',
+      'li',
+      'p',
+      'blockquote',
+      'p',
+      'div',
+      'span',
+      'pre',
+      'code',
+      'hr',
+    ]);
     expect(els.find((e) => e.tag === 'pre')!.children).toEqual([{ tag: 'code', props: {}, children: ['let a = 1;'] }]);
   });
 
   it('opens links in a new tab without an opener or referrer', () => {
     const [link] = all(render('[docs](https://example.com/docs)')).filter((e) => e.tag === 'a');
-    expect(link).toEqual({ tag: 'a', props: { href: 'https://example.com/docs', target: '_blank', rel: 'noopener noreferrer' }, children: ['docs'] });
+    expect(link).toEqual({
+      tag: 'a',
+      props: { href: 'https://example.com/docs', target: '_blank', rel: 'noopener noreferrer' },
+      children: ['docs'],
+    });
   });
 
   it('never produces markup from the text: HTML stays text, unsafe links become their words', () => {
-    const md = '<img src=x onerror=alert(1)> [x](javascript:alert(1)) <script>alert(2)</script>\n\n```html\n<script>alert(3)</script>\n```';
+    const md =
+      '<img src=x onerror=alert(1)> [x](javascript:alert(1)) <script>alert(2)</script>\n\n```html\n<script>alert(3)</script>\n```';
     const nodes = render(md);
     const els = all(nodes);
     expect(els.map((e) => e.tag)).toEqual(['p', 'div', 'span', 'pre', 'code']);

@@ -31,7 +31,9 @@ function renderBlock(b: Block): VNode {
       return (
         <div class="md-code">
           {b.lang && <span class="md-lang">{b.lang}</span>}
-          <pre tabIndex={0}><code>{b.text}</code></pre>
+          <pre tabIndex={0}>
+            <code>{b.text}</code>
+          </pre>
         </div>
       );
     case 'list': {
@@ -44,8 +46,22 @@ function renderBlock(b: Block): VNode {
       return (
         <div class="md-table" tabIndex={0}>
           <table>
-            <thead><tr>{b.head.map((c, k) => <th style={alignStyle(b.align[k])}>{renderInline(c)}</th>)}</tr></thead>
-            <tbody>{b.rows.map((r) => <tr>{r.map((c, k) => <td style={alignStyle(b.align[k])}>{renderInline(c)}</td>)}</tr>)}</tbody>
+            <thead>
+              <tr>
+                {b.head.map((c, k) => (
+                  <th style={alignStyle(b.align[k])}>{renderInline(c)}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {b.rows.map((r) => (
+                <tr>
+                  {r.map((c, k) => (
+                    <td style={alignStyle(b.align[k])}>{renderInline(c)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
           </table>
         </div>
       );
@@ -72,7 +88,11 @@ function renderInline(nodes: readonly Inline[]): ComponentChildren[] {
       case 'del':
         return <del>{renderInline(n.children)}</del>;
       case 'link':
-        return <a href={n.href} target="_blank" rel="noopener noreferrer">{renderInline(n.children)}</a>;
+        return (
+          <a href={n.href} target="_blank" rel="noopener noreferrer">
+            {renderInline(n.children)}
+          </a>
+        );
       case 'br':
         return <br />;
     }

@@ -22,20 +22,43 @@ export function ToolCall({ item, running }: { item: ToolItem; running: boolean }
   const failed = item.result?.isError ?? false;
   const state = item.result ? (failed ? 'bad' : 'ok') : 'run';
   return (
-    <details class={`fold tool ${failed ? 'failed' : ''}`} data-testid="tool-call" open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+    <details
+      class={`fold tool ${failed ? 'failed' : ''}`}
+      data-testid="tool-call"
+      open={open}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+    >
       <summary>
-        <span class={`tool-state ${state}`} role="img" aria-label={state === 'ok' ? 'done' : state === 'bad' ? 'failed' : running ? 'running' : 'no result'}>
+        <span
+          class={`tool-state ${state}`}
+          role="img"
+          aria-label={state === 'ok' ? 'done' : state === 'bad' ? 'failed' : running ? 'running' : 'no result'}
+        >
           {state === 'ok' ? '✓' : state === 'bad' ? '✗' : '…'}
         </span>
         <span class="tool-name">{item.name}</span>
-        {isPath(view) ? <span class="tool-subject path" title={view.subject}>{'\u200e'}{view.subject}</span> : <span class="tool-subject">{view.subject}</span>}
-        {stat && <span class="diffstat"><span class="a">+{stat.added}</span><span class="d">−{stat.removed}</span></span>}
+        {isPath(view) ? (
+          <span class="tool-subject path" title={view.subject}>
+            {'\u200e'}
+            {view.subject}
+          </span>
+        ) : (
+          <span class="tool-subject">{view.subject}</span>
+        )}
+        {stat && (
+          <span class="diffstat">
+            <span class="a">+{stat.added}</span>
+            <span class="d">−{stat.removed}</span>
+          </span>
+        )}
       </summary>
       {open && (
         <div class="fold-body">
           <ToolInput view={view} input={item.input} />
           {item.result && <ToolOutput output={item.result.output} isError={item.result.isError} />}
-          {item.files.length > 0 && <div class="ses-note">{item.files.map((f) => `${f.change} ${f.path}`).join(' · ')}</div>}
+          {item.files.length > 0 && (
+            <div class="ses-note">{item.files.map((f) => `${f.change} ${f.path}`).join(' · ')}</div>
+          )}
         </div>
       )}
     </details>
@@ -61,18 +84,34 @@ function diffStat(view: ToolView): { added: number; removed: number } {
 
 /** What a call was given: its command, its edits as diffs, a patch, or its input as JSON. */
 export function ToolInput({ view, input }: { view: ToolView; input: unknown }) {
-  if (view.edits.length) return <>{view.edits.map((e) => <DiffView edit={e} />)}</>;
+  if (view.edits.length)
+    return (
+      <>
+        {view.edits.map((e) => (
+          <DiffView edit={e} />
+        ))}
+      </>
+    );
   if (view.patch) return <PatchView patch={view.patch} />;
   if (view.command !== null) return <pre class="cmd">$ {view.command}</pre>;
   if (input === null || input === undefined) return null;
-  let text: string;
-  try {
-    text = typeof input === 'string' ? input : JSON.stringify(input, null, 2);
-  } catch {
-    text = String(input);
-  }
+  const text = inputText(input);
   if (text === '{}') return null;
-  return <div><div class="k">input</div><pre class="tool-in">{text.length > OUTPUT_PREVIEW ? `${text.slice(0, OUTPUT_PREVIEW)}\n…` : text}</pre></div>;
+  return (
+    <div>
+      <div class="k">input</div>
+      <pre class="tool-in">{text.length > OUTPUT_PREVIEW ? `${text.slice(0, OUTPUT_PREVIEW)}\n…` : text}</pre>
+    </div>
+  );
+}
+
+/** A call's input as text: a string as it is, anything else as JSON, or as `String` makes it when JSON cannot (a BigInt, a cycle). */
+function inputText(input: unknown): string {
+  try {
+    return typeof input === 'string' ? input : JSON.stringify(input, null, 2);
+  } catch {
+    return String(input);
+  }
 }
 
 function ToolOutput({ output, isError }: { output: string; isError: boolean }) {
@@ -82,8 +121,14 @@ function ToolOutput({ output, isError }: { output: string; isError: boolean }) {
   return (
     <div>
       <div class="k">{isError ? 'error' : 'result'}</div>
-      <pre class={`tool-out ${isError ? 'err' : ''}`} tabIndex={0}>{shown || '(no output)'}</pre>
-      {long && !all && <button type="button" class="more" onClick={() => setAll(true)}>show all {output.length.toLocaleString()} characters</button>}
+      <pre class={`tool-out ${isError ? 'err' : ''}`} tabIndex={0}>
+        {shown || '(no output)'}
+      </pre>
+      {long && !all && (
+        <button type="button" class="more" onClick={() => setAll(true)}>
+          show all {output.length.toLocaleString()} characters
+        </button>
+      )}
     </div>
   );
 }

@@ -27,7 +27,13 @@ export interface SessionStreamState {
  * session's summary (status, exit, approvals) and at the end.
  */
 export function useSessionStream(id: string, onChange: () => void): SessionStreamState {
-  const [state, setState] = useState<SessionStreamState>({ events: [], live: false, ended: false, connects: 0, repeats: 0 });
+  const [state, setState] = useState<SessionStreamState>({
+    events: [],
+    live: false,
+    ended: false,
+    connects: 0,
+    repeats: 0,
+  });
   const changed = useRef(onChange);
   changed.current = onChange;
 
@@ -49,7 +55,9 @@ export function useSessionStream(id: string, onChange: () => void): SessionStrea
       batch = [];
       setState((s) => ({ ...s, events: add.length ? [...s.events, ...add] : s.events, repeats }));
     };
-    const schedule = () => { if (!flushTimer) flushTimer = setTimeout(flush, BATCH_MS); };
+    const schedule = () => {
+      flushTimer ??= setTimeout(flush, BATCH_MS);
+    };
 
     const onEvent = (m: MessageEvent) => {
       let e: StreamEvent;
@@ -59,7 +67,11 @@ export function useSessionStream(id: string, onChange: () => void): SessionStrea
         return;
       }
       if (typeof e.seq !== 'number') return;
-      if (e.seq <= lastSeq) { repeats++; schedule(); return; }
+      if (e.seq <= lastSeq) {
+        repeats++;
+        schedule();
+        return;
+      }
       lastSeq = e.seq;
       batch.push(e);
       schedule();
@@ -76,7 +88,10 @@ export function useSessionStream(id: string, onChange: () => void): SessionStrea
       s.addEventListener('end', () => {
         ended = true;
         s.close();
-        if (flushTimer) { clearTimeout(flushTimer); flush(); }
+        if (flushTimer) {
+          clearTimeout(flushTimer);
+          flush();
+        }
         setState((st) => ({ ...st, live: false, ended: true }));
         changed.current();
       });
@@ -86,7 +101,10 @@ export function useSessionStream(id: string, onChange: () => void): SessionStrea
       };
       s.onerror = () => {
         // Show everything that arrived before the drop, then say it dropped.
-        if (flushTimer) { clearTimeout(flushTimer); flush(); }
+        if (flushTimer) {
+          clearTimeout(flushTimer);
+          flush();
+        }
         setState((st) => (st.live ? { ...st, live: false } : st));
         // CONNECTING: the browser is retrying with Last-Event-ID. CLOSED: it gave up; we do not.
         if (s.readyState === EventSource.CLOSED && !ended && !stopped && !retry) {

@@ -37,52 +37,81 @@ export function Unlock({ screen, model }: { screen: LockedScreen; model: VaultMo
       <section class="panel">
         <div class="v-status">
           <span class="lamp locked" aria-hidden="true" />
-          <span class="state grow" data-testid="vault-state">LOCKED</span>
+          <span class="state grow" data-testid="vault-state">
+            LOCKED
+          </span>
         </div>
         <div class="v-meta">
           <span>{REASONS[screen.reason]}</span>
-          <span>{s.label}{verified.value ? ` · set v${verified.value.version} verified` : ''} · <span class="fp">{fingerprint(s.recipient)}</span></span>
+          <span>
+            {s.label}
+            {verified.value ? ` · set v${verified.value.version} verified` : ''} ·{' '}
+            <span class="fp">{fingerprint(s.recipient)}</span>
+          </span>
         </div>
       </section>
       <div class="v-grid">
-      <section class="panel" aria-label="unlock">
-        <Head title="unlock" />
-        {refused && (
-          <div class="v-warn" role="alert" data-testid="vault-passkey-refused" data-code={refused.code}>
-            <span class="k">passkey refused</span>
-            <Rich text={refused.text} />
-          </div>
-        )}
-        {offered && (
-          <div class="v-actions" style="margin-top: 0;">
-            <button class="primary" type="button" disabled={busy !== null} onClick={() => void unlock('passkey')} data-testid="vault-unlock-passkey">
-              {busy === 'passkey' ? 'waiting for the passkey…' : 'unlock with passkey'}
-            </button>
-          </div>
-        )}
-        {offered && <div class="v-or">OR</div>}
-        <form onSubmit={submit}>
-          <label for="vault-unlock-passphrase">vault passphrase</label>
-          <div class="v-pass">
-            <input
-              id="vault-unlock-passphrase" type="password" autoComplete="current-password" value={passphrase}
-              onInput={(e) => setPassphrase(e.currentTarget.value)} required disabled={busy !== null}
-            />
-            <button class={offered ? '' : 'primary'} type="submit" disabled={busy !== null || passphrase === ''} data-testid="vault-unlock-passphrase">
-              {busy === 'passphrase' ? 'opening…' : 'unlock'}
-            </button>
-          </div>
-        </form>
-        <ProblemBox problem={problem} onDismiss={() => dispatch({ type: 'dismiss' })} />
-        {!s.passkey && <p class="tiny muted">No passkey is enrolled here; add one once unlocked.</p>}
-      </section>
-      <section class="panel" aria-label="recovery">
-        <Head title="lost the passphrase and the passkey?" />
-        <p class="tiny muted">
-          The recovery phrase (the 24 words <code>optimal vault init</code> printed) enrols this browser again: a new key, passphrase and passkey replace the old ones.
-        </p>
-        <button type="button" onClick={() => dispatch({ type: 'recover' })} data-testid="vault-recover">use the recovery phrase</button>
-      </section>
+        <section class="panel" aria-label="unlock">
+          <Head title="unlock" />
+          {refused && (
+            <div class="v-warn" role="alert" data-testid="vault-passkey-refused" data-code={refused.code}>
+              <span class="k">passkey refused</span>
+              <Rich text={refused.text} />
+            </div>
+          )}
+          {offered && (
+            <div class="v-actions" style="margin-top: 0;">
+              <button
+                class="primary"
+                type="button"
+                disabled={busy !== null}
+                onClick={() => void unlock('passkey')}
+                data-testid="vault-unlock-passkey"
+              >
+                {busy === 'passkey' ? 'waiting for the passkey…' : 'unlock with passkey'}
+              </button>
+            </div>
+          )}
+          {offered && <div class="v-or">OR</div>}
+          <form
+            onSubmit={(e) => {
+              void submit(e);
+            }}
+          >
+            <label for="vault-unlock-passphrase">vault passphrase</label>
+            <div class="v-pass">
+              <input
+                id="vault-unlock-passphrase"
+                type="password"
+                autoComplete="current-password"
+                value={passphrase}
+                onInput={(e) => setPassphrase(e.currentTarget.value)}
+                required
+                disabled={busy !== null}
+              />
+              <button
+                class={offered ? '' : 'primary'}
+                type="submit"
+                disabled={busy !== null || passphrase === ''}
+                data-testid="vault-unlock-passphrase"
+              >
+                {busy === 'passphrase' ? 'opening…' : 'unlock'}
+              </button>
+            </div>
+          </form>
+          <ProblemBox problem={problem} onDismiss={() => dispatch({ type: 'dismiss' })} />
+          {!s.passkey && <p class="tiny muted">No passkey is enrolled here; add one once unlocked.</p>}
+        </section>
+        <section class="panel" aria-label="recovery">
+          <Head title="lost the passphrase and the passkey?" />
+          <p class="tiny muted">
+            The recovery phrase (the 24 words <code>optimal vault init</code> printed) enrols this browser again: a new
+            key, passphrase and passkey replace the old ones.
+          </p>
+          <button type="button" onClick={() => dispatch({ type: 'recover' })} data-testid="vault-recover">
+            use the recovery phrase
+          </button>
+        </section>
       </div>
     </div>
   );

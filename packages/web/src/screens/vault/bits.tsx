@@ -13,8 +13,14 @@ export function ProblemBox({ problem, onDismiss }: { problem: Problem | null; on
   return (
     <div class="v-problem" role="alert" data-testid="vault-problem" data-code={problem.code}>
       <div class="row" style="flex-wrap: nowrap; align-items: flex-start;">
-        <p class="grow"><Rich text={problem.text} /></p>
-        {onDismiss && <button type="button" aria-label="dismiss" onClick={onDismiss}>×</button>}
+        <p class="grow">
+          <Rich text={problem.text} />
+        </p>
+        {onDismiss && (
+          <button type="button" aria-label="dismiss" onClick={onDismiss}>
+            ×
+          </button>
+        )}
       </div>
       {problem.detail && <p class="detail">{problem.detail}</p>}
     </div>
@@ -26,7 +32,11 @@ export function Notice({ text, onDismiss }: { text: string | null; onDismiss?: (
   return (
     <div class="v-notice" role="status" data-testid="vault-notice">
       <p>{text}</p>
-      {onDismiss && <button type="button" aria-label="dismiss" onClick={onDismiss}>×</button>}
+      {onDismiss && (
+        <button type="button" aria-label="dismiss" onClick={onDismiss}>
+          ×
+        </button>
+      )}
     </div>
   );
 }
@@ -36,14 +46,29 @@ export function Bar({ done, total, label }: { done: number; total: number; label
   const pct = Math.round(fraction(done, total) * 100);
   return (
     <div>
-      <div class="v-bar" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={total} aria-valuenow={done}>
+      <div
+        class="v-bar"
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={total}
+        aria-valuenow={done}
+      >
         <span style={`width: ${total === 0 ? 0 : pct}%`} />
       </div>
-      <div class="tiny muted">{label}{total > 0 ? ` · ${done}/${total}` : ''}</div>
+      <div class="tiny muted">
+        {label}
+        {total > 0 ? ` · ${done}/${total}` : ''}
+      </div>
     </div>
   );
 }
 
 export function Head({ title, children }: { title: ComponentChildren; children?: ComponentChildren }) {
-  return <div class="v-head"><h2>{title}</h2>{children}</div>;
+  return (
+    <div class="v-head">
+      <h2>{title}</h2>
+      {children}
+    </div>
+  );
 }

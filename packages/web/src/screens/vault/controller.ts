@@ -4,7 +4,14 @@ import type { RecipientSet } from '@fabric/vault';
 import { me } from '../../store.js';
 import { vaultProblem, VaultUiError, type Problem, type ProblemContext } from '../../model/vault-errors.js';
 import { forgetEnrolment, readEnrolment, type StoredEnrolment } from '../../model/vault-storage.js';
-import { enrolmentOf, initialModel, reduce, type UnlockMethod, type VaultEvent, type VaultModel } from '../../model/vault.js';
+import {
+  enrolmentOf,
+  initialModel,
+  reduce,
+  type UnlockMethod,
+  type VaultEvent,
+  type VaultModel,
+} from '../../model/vault.js';
 import { drop, hold, onDrop, unlocked } from './keys.js';
 import * as enrolFlow from './enrolment.js';
 import * as ops from './ops.js';
@@ -85,7 +92,12 @@ export async function load(): Promise<void> {
     }
     const keys = unlocked();
     if (keys && (enrolment !== 'enrolled' || keys.identityId !== s?.identityId)) drop('user');
-    dispatch({ type: 'loaded', enrolment, hasPasskey: s?.passkey ?? false, unlocked: enrolment === 'enrolled' && unlocked() !== null });
+    dispatch({
+      type: 'loaded',
+      enrolment,
+      hasPasskey: s?.passkey ?? false,
+      unlocked: enrolment === 'enrolled' && unlocked() !== null,
+    });
   } catch (err) {
     dispatch({ type: 'load_failed', problem: problem(err, 'load') });
   }
@@ -131,10 +143,17 @@ export async function submitEnrol(f: EnrolForm): Promise<boolean> {
     if (f.passphrase.length < 8) throw new VaultUiError('passphrase_weak');
     if (f.passphrase !== f.confirm) throw new VaultUiError('passphrase_mismatch');
     const result = await enrolFlow.enrol({
-      phrase: f.phrase, passphrase: f.passphrase, label: f.label.trim().slice(0, 128) || 'browser', withPasskey: f.withPasskey,
-      userName: me.value?.name ?? 'fabric', check,
-      ...(model.value.screen.kind === 'enrol' && model.value.screen.why === 'recover' && stored.value ? { replaceId: stored.value.identityId } : {}),
-      onProgress: (step, done = 0, total = 0) => dispatch({ type: 'enrol_progress', progress: { step, done, total, withPasskey: f.withPasskey } }),
+      phrase: f.phrase,
+      passphrase: f.passphrase,
+      label: f.label.trim().slice(0, 128) || 'browser',
+      withPasskey: f.withPasskey,
+      userName: me.value?.name ?? 'fabric',
+      check,
+      ...(model.value.screen.kind === 'enrol' && model.value.screen.why === 'recover' && stored.value
+        ? { replaceId: stored.value.identityId }
+        : {}),
+      onProgress: (step, done = 0, total = 0) =>
+        dispatch({ type: 'enrol_progress', progress: { step, done, total, withPasskey: f.withPasskey } }),
     });
     ops.forgetMaterial();
     stored.value = result.stored;
@@ -153,7 +172,13 @@ export async function submitEnrol(f: EnrolForm): Promise<boolean> {
       phraseCheck.value = null;
       dispatch({ type: 'enrolled', hasPasskey: err.stored.passkey });
       const cause = problem(err.cause, 'enrol');
-      dispatch({ type: 'task_failed', problem: { ...cause, text: `This browser is enrolled, but re-encrypting the entries stopped: ${cause.text} Press “re-encrypt now” to finish; until then this browser cannot read older entries.` } });
+      dispatch({
+        type: 'task_failed',
+        problem: {
+          ...cause,
+          text: `This browser is enrolled, but re-encrypting the entries stopped: ${cause.text} Press “re-encrypt now” to finish; until then this browser cannot read older entries.`,
+        },
+      });
       await refresh().catch(() => {});
       return true;
     }
@@ -184,7 +209,11 @@ export async function unlock(method: UnlockMethod, passphrase = ''): Promise<voi
     dispatch({ type: 'unlocked' });
     await refresh().catch((err: unknown) => dispatch({ type: 'task_failed', problem: problem(err, 'load') }));
   } catch (err) {
-    dispatch({ type: 'unlock_failed', method, problem: problem(err, method === 'passkey' ? 'unlock-passkey' : 'unlock-passphrase') });
+    dispatch({
+      type: 'unlock_failed',
+      method,
+      problem: problem(err, method === 'passkey' ? 'unlock-passkey' : 'unlock-passphrase'),
+    });
   }
 }
 
@@ -226,7 +255,10 @@ export async function saveEntry(name: string, value: string): Promise<Problem | 
     const saved = await ops.saveEntry(s, name, value, base);
     stored.value = saved.stored;
     await refresh().catch(() => {});
-    dispatch({ type: 'task_done', notice: `${name} saved (version ${saved.entry.version}, readable by ${saved.recipients} recipients).` });
+    dispatch({
+      type: 'task_done',
+      notice: `${name} saved (version ${saved.entry.version}, readable by ${saved.recipients} recipients).`,
+    });
     return null;
   } catch (err) {
     const p = problem(err, 'save', name);
@@ -244,11 +276,16 @@ export async function revokeRecipient(id: string, label: string): Promise<void> 
   toRotate.value = null;
   dispatch({ type: 'task', task: { kind: 'revoke', subject: label, step: 'starting', done: 0, total: 0 } });
   try {
-    const result = await ops.revoke(s, keys, id, (step, done, total) => dispatch({ type: 'task', task: { kind: 'revoke', subject: label, step, done, total } }));
+    const result = await ops.revoke(s, keys, id, (step, done, total) =>
+      dispatch({ type: 'task', task: { kind: 'revoke', subject: label, step, done, total } }),
+    );
     stored.value = result.stored;
     toRotate.value = { who: label, names: result.names };
     await refresh().catch(() => {});
-    dispatch({ type: 'task_done', notice: `${label} revoked: ${result.names.length} entr${result.names.length === 1 ? 'y' : 'ies'} re-encrypted without it.` });
+    dispatch({
+      type: 'task_done',
+      notice: `${label} revoked: ${result.names.length} entr${result.names.length === 1 ? 'y' : 'ies'} re-encrypted without it.`,
+    });
   } catch (err) {
     dispatch({ type: 'task_failed', problem: problem(err, 'revoke', label) });
     await refresh().catch(() => {});
@@ -259,10 +296,17 @@ export async function reenrolPasskey(): Promise<void> {
   const s = stored.value;
   const keys = unlocked();
   if (!s || !keys) return;
-  dispatch({ type: 'task', task: { kind: 'repasskey', subject: s.label, step: 'waiting for the passkey', done: 0, total: 0 } });
+  dispatch({
+    type: 'task',
+    task: { kind: 'repasskey', subject: s.label, step: 'waiting for the passkey', done: 0, total: 0 },
+  });
   try {
     stored.value = await ops.enrolPasskey(s, keys, me.value?.name ?? 'fabric');
-    dispatch({ type: 'task_done', notice: 'Passkey enrolled: it unlocks this browser from now on.', passkeyEnrolled: true });
+    dispatch({
+      type: 'task_done',
+      notice: 'Passkey enrolled: it unlocks this browser from now on.',
+      passkeyEnrolled: true,
+    });
   } catch (err) {
     dispatch({ type: 'task_failed', problem: problem(err, 'repasskey') });
   }
@@ -274,7 +318,9 @@ export async function finishRewrap(): Promise<void> {
   if (!s || !keys) return;
   dispatch({ type: 'task', task: { kind: 'rewrap', subject: 'entries', step: 're-encrypting', done: 0, total: 0 } });
   try {
-    stored.value = await ops.rewrapStale(s, keys, recoveryHelp, (done, total) => dispatch({ type: 'task', task: { kind: 'rewrap', subject: 'entries', step: 're-encrypting', done, total } }));
+    stored.value = await ops.rewrapStale(s, keys, recoveryHelp, (done, total) =>
+      dispatch({ type: 'task', task: { kind: 'rewrap', subject: 'entries', step: 're-encrypting', done, total } }),
+    );
     recoveryHelp = [];
     await refresh().catch(() => {});
     dispatch({ type: 'task_done', notice: 'Every entry is encrypted to the current recipient set.' });

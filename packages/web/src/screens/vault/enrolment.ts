@@ -1,7 +1,18 @@
 import {
-  generateIdentity, generateSigner, makeCanary, passkeyIdentity, recoveryIdentity, recoverySigner, signRecipientSet,
-  validatePhrase, verifyRecipientSet, wrapToRecipient, wrapWithPassphrase,
-  type RecipientEntry, type RecipientSet, type TrustedSetState,
+  generateIdentity,
+  generateSigner,
+  makeCanary,
+  passkeyIdentity,
+  recoveryIdentity,
+  recoverySigner,
+  signRecipientSet,
+  validatePhrase,
+  verifyRecipientSet,
+  wrapToRecipient,
+  wrapWithPassphrase,
+  type RecipientEntry,
+  type RecipientSet,
+  type TrustedSetState,
 } from '@fabric/vault';
 import { post, put } from '../../api.js';
 import { recoveryEntry, setAdding, verifyFrom, verifyFromStart, type VerifiedSet } from '../../model/vault-chain.js';
@@ -39,7 +50,7 @@ export async function checkPhrase(phrase: string, stored: StoredEnrolment | null
   let v: VerifiedSet;
   let firstContact = true;
   const current = stored ? await serverSets.current() : null;
-  if (stored && current && current.vaultId === stored.vaultId) {
+  if (stored && current?.vaultId === stored.vaultId) {
     v = await verifyFrom(stored.trusted, { current: async () => current, after: serverSets.after });
     firstContact = false;
   } else {
@@ -49,7 +60,7 @@ export async function checkPhrase(phrase: string, stored: StoredEnrolment | null
   const entry = recoveryEntry(v.set, recovery.recipient);
   const signer = recoverySigner(phrase);
   try {
-    if (!entry || entry.signer !== signer.publicKey) throw new VaultUiError('phrase_not_this_vault');
+    if (entry?.signer !== signer.publicKey) throw new VaultUiError('phrase_not_this_vault');
   } finally {
     signer.secretKey.fill(0);
   }
@@ -74,7 +85,12 @@ export interface EnrolInput {
  * recovery identity in memory to finish the rewrap (see {@link rewrapStale}).
  */
 export class PartialEnrolment extends Error {
-  constructor(readonly stored: StoredEnrolment, readonly keys: UnlockedKeys, readonly recoveryIdentity: string, override readonly cause: unknown) {
+  constructor(
+    readonly stored: StoredEnrolment,
+    readonly keys: UnlockedKeys,
+    readonly recoveryIdentity: string,
+    override readonly cause: unknown,
+  ) {
     super('enrolled, but the entries were not re-encrypted');
     this.name = 'PartialEnrolment';
   }
@@ -113,7 +129,9 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
     await nextFrame(); // scrypt blocks the page for a moment: let the step show first
     const secret = secretOf(identity, signer);
     const material = {
-      id, kind: 'browser' as const, label: i.label,
+      id,
+      kind: 'browser' as const,
+      label: i.label,
       wrappedByPassphrase: await wrapWithPassphrase(secret, i.passphrase),
       wrappedByPasskey: passkey ? await wrapToRecipient(secret, passkey.recipient) : null,
       canary: await makeCanary(identity.recipient),
@@ -126,12 +144,26 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
 
     i.onProgress('sign');
     const now = Date.now();
-    const entry: RecipientEntry = { id, kind: 'browser', recipient: identity.recipient, label: i.label, signer: signer.publicKey, addedAt: now };
+    const entry: RecipientEntry = {
+      id,
+      kind: 'browser',
+      recipient: identity.recipient,
+      label: i.label,
+      signer: signer.publicKey,
+      addedAt: now,
+    };
     const next = signRecipientSet(setAdding(v.set, entry, now), recoveryKey);
     const trusted = verifyRecipientSet(next, v.trusted);
     await put('/api/vault/set', { set: next });
     const stored: StoredEnrolment = {
-      v: 1, vaultId: next.vaultId, identityId: id, recipient: identity.recipient, label: i.label, trusted, passkey: passkey !== null, enrolledAt: now,
+      v: 1,
+      vaultId: next.vaultId,
+      identityId: id,
+      recipient: identity.recipient,
+      label: i.label,
+      trusted,
+      passkey: passkey !== null,
+      enrolledAt: now,
     };
     writeEnrolment(storage(), stored);
 
@@ -139,7 +171,12 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
     i.onProgress('rewrap', 0, 0);
     void post('/api/vault/log', { action: 'vault.recover' }).catch(() => {});
     try {
-      await rewrapEverything(next, [recovery.identity], () => [], (done, total) => i.onProgress('rewrap', done, total));
+      await rewrapEverything(
+        next,
+        [recovery.identity],
+        () => [],
+        (done, total) => i.onProgress('rewrap', done, total),
+      );
     } catch (err) {
       throw new PartialEnrolment(stored, keys, recovery.identity, err);
     }
@@ -151,7 +188,6 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
     recoveryKey.secretKey.fill(0);
   }
 }
-
 
 /** A recipient id for this browser, in the protocol's id format (prefix, 16 URL-safe characters). */
 function newBrowserId(): string {

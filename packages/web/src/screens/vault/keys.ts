@@ -26,7 +26,9 @@ const dropped = new Set<(reason: Exclude<LockReason, 'fresh'>) => void>();
 let watch: ReturnType<typeof setInterval> | null = null;
 
 const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
-const onActivity = () => { lastActivity.value = Date.now(); };
+const onActivity = () => {
+  lastActivity.value = Date.now();
+};
 const onPageHide = () => drop('hidden');
 
 /** Keep `k` as the unlocked keys and start the idle watch. */

@@ -1,9 +1,23 @@
 import type { EntryView, EntryWithCiphertext } from '@fabric/protocol';
 import {
-  checkCanary, decodeSigner, decryptEntry, encodeSigner, encryptEntry, isPostQuantum,
-  passkeyIdentity, recipientOf, rewrapAll, signRecipientSet, unwrapWithIdentity, unwrapWithPassphrase,
-  verifyRecipientSet, wrapToRecipient,
-  VaultError, type RecipientSet, type TrustedSetState, type VaultIdentity,
+  checkCanary,
+  decodeSigner,
+  decryptEntry,
+  encodeSigner,
+  encryptEntry,
+  isPostQuantum,
+  passkeyIdentity,
+  recipientOf,
+  rewrapAll,
+  signRecipientSet,
+  unwrapWithIdentity,
+  unwrapWithPassphrase,
+  verifyRecipientSet,
+  wrapToRecipient,
+  VaultError,
+  type RecipientSet,
+  type TrustedSetState,
+  type VaultIdentity,
 } from '@fabric/vault';
 import { ApiError, get, post, put } from '../../api.js';
 import { rotationFor, setRemoving, verifyFrom, type SetSource } from '../../model/vault-chain.js';
@@ -39,7 +53,11 @@ export const serverSets: SetSource = {
 export const storage = () => localStorage;
 
 /** Persist a newer trusted state (after a verification or a set this browser published). */
-export function remember(stored: StoredEnrolment, trusted: TrustedSetState, patch: Partial<StoredEnrolment> = {}): StoredEnrolment {
+export function remember(
+  stored: StoredEnrolment,
+  trusted: TrustedSetState,
+  patch: Partial<StoredEnrolment> = {},
+): StoredEnrolment {
   const next = { ...stored, ...patch, trusted };
   writeEnrolment(storage(), next);
   return next;
@@ -50,7 +68,10 @@ export function remember(stored: StoredEnrolment, trusted: TrustedSetState, patc
  * remembered. `current`: a set just fetched from the server, to verify
  * instead of fetching it again.
  */
-export async function verifiedSet(stored: StoredEnrolment, current?: RecipientSet): Promise<{ set: RecipientSet; stored: StoredEnrolment; checked: number[] }> {
+export async function verifiedSet(
+  stored: StoredEnrolment,
+  current?: RecipientSet,
+): Promise<{ set: RecipientSet; stored: StoredEnrolment; checked: number[] }> {
   const source = current ? { current: async () => current, after: serverSets.after } : serverSets;
   const v = await verifyFrom(stored.trusted, source);
   return { set: v.set, stored: v.checked.length > 0 ? remember(stored, v.trusted) : stored, checked: v.checked };
@@ -116,12 +137,14 @@ async function opened(stored: StoredEnrolment, m: UnlockMaterial, secret: string
   try {
     parsed = JSON.parse(secret) as typeof parsed;
   } catch {
-    throw new VaultError('canary_mismatch', 'the unwrapped key is not this browser\'s');
+    throw new VaultError('canary_mismatch', "the unwrapped key is not this browser's");
   }
-  if (typeof parsed.identity !== 'string' || typeof parsed.signer !== 'string') throw new VaultError('canary_mismatch', 'the unwrapped key is not this browser\'s');
+  if (typeof parsed.identity !== 'string' || typeof parsed.signer !== 'string')
+    throw new VaultError('canary_mismatch', "the unwrapped key is not this browser's");
   await checkCanary(m.canary!, parsed.identity);
   // The canary proves the key opens what was made for it; the recipient ties it to the set.
-  if ((await recipientOf(parsed.identity)) !== stored.recipient) throw new VaultError('canary_mismatch', 'the unwrapped key is not this browser\'s');
+  if ((await recipientOf(parsed.identity)) !== stored.recipient)
+    throw new VaultError('canary_mismatch', "the unwrapped key is not this browser's");
   const keys = { identity: parsed.identity, signer: decodeSigner(parsed.signer), identityId: stored.identityId };
   void post('/api/vault/log', { action: 'vault.unlock' }).catch(() => {});
   return keys;
@@ -133,7 +156,11 @@ async function opened(stored: StoredEnrolment, m: UnlockMaterial, secret: string
  * blob and canary are sent back unchanged. Only done on the user's request,
  * while unlocked.
  */
-export async function enrolPasskey(stored: StoredEnrolment, keys: UnlockedKeys, userName: string): Promise<StoredEnrolment> {
+export async function enrolPasskey(
+  stored: StoredEnrolment,
+  keys: UnlockedKeys,
+  userName: string,
+): Promise<StoredEnrolment> {
   const m = await unlockMaterial(stored);
   const salt = random(32);
   const created = await createPasskey({ userId: stored.identityId, userName, displayName: stored.label, salt });
@@ -145,10 +172,21 @@ export async function enrolPasskey(stored: StoredEnrolment, keys: UnlockedKeys, 
     created.prf.fill(0);
   }
   const wrappedByPasskey = await wrapToRecipient(secretOf({ identity: keys.identity }, keys.signer), derived.recipient);
-  const next: UnlockMaterial = { ...m, wrappedByPasskey, prfSalt: toBase64url(salt), credentialId: toBase64url(created.credentialId) };
+  const next: UnlockMaterial = {
+    ...m,
+    wrappedByPasskey,
+    prfSalt: toBase64url(salt),
+    credentialId: toBase64url(created.credentialId),
+  };
   await post('/api/vault/identities', {
-    id: stored.identityId, kind: 'browser', label: stored.label,
-    wrappedByPassphrase: next.wrappedByPassphrase, wrappedByPasskey, canary: next.canary, prfSalt: next.prfSalt, credentialId: next.credentialId,
+    id: stored.identityId,
+    kind: 'browser',
+    label: stored.label,
+    wrappedByPassphrase: next.wrappedByPassphrase,
+    wrappedByPasskey,
+    canary: next.canary,
+    prfSalt: next.prfSalt,
+    credentialId: next.credentialId,
   });
   material = next;
   return remember(stored, stored.trusted, { passkey: true });
@@ -173,10 +211,23 @@ export async function reveal(name: string, keys: UnlockedKeys): Promise<string> 
  * set's version and the entry version this page last saw (0: a new entry);
  * the server answers 409 when either moved.
  */
-export async function saveEntry(stored: StoredEnrolment, name: string, value: string, baseVersion: number): Promise<{ entry: EntryView; stored: StoredEnrolment; recipients: number }> {
+export async function saveEntry(
+  stored: StoredEnrolment,
+  name: string,
+  value: string,
+  baseVersion: number,
+): Promise<{ entry: EntryView; stored: StoredEnrolment; recipients: number }> {
   const v = await verifiedSet(stored);
-  const ciphertext = await encryptEntry(value, v.set.recipients.map((r) => r.recipient));
-  const entry = await put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, { ciphertext, setVersion: v.set.version, baseVersion, clientId: stored.identityId });
+  const ciphertext = await encryptEntry(
+    value,
+    v.set.recipients.map((r) => r.recipient),
+  );
+  const entry = await put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, {
+    ciphertext,
+    setVersion: v.set.version,
+    baseVersion,
+    clientId: stored.identityId,
+  });
   return { entry, stored: v.stored, recipients: v.set.recipients.length };
 }
 
@@ -187,7 +238,12 @@ export async function saveEntry(stored: StoredEnrolment, name: string, value: st
  * it, and re-encrypts every entry to the new set, flagging all of them for
  * rotation (the revoked party could read each one). Returns the flagged names.
  */
-export async function revoke(stored: StoredEnrolment, keys: UnlockedKeys, id: string, onProgress: (step: string, done: number, total: number) => void): Promise<{ names: string[]; stored: StoredEnrolment }> {
+export async function revoke(
+  stored: StoredEnrolment,
+  keys: UnlockedKeys,
+  id: string,
+  onProgress: (step: string, done: number, total: number) => void,
+): Promise<{ names: string[]; stored: StoredEnrolment }> {
   onProgress('verifying the set', 0, 0);
   const v = await verifiedSet(stored);
   onProgress('signing the next set', 0, 0);
@@ -195,7 +251,12 @@ export async function revoke(stored: StoredEnrolment, keys: UnlockedKeys, id: st
   const trusted = verifyRecipientSet(next, v.stored.trusted);
   await put('/api/vault/set', { set: next });
   const after = remember(v.stored, trusted);
-  const names = await rewrapEverything(next, [keys.identity], (all) => all, (done, total) => onProgress('re-encrypting', done, total));
+  const names = await rewrapEverything(
+    next,
+    [keys.identity],
+    (all) => all,
+    (done, total) => onProgress('re-encrypting', done, total),
+  );
   return { names, stored: after };
 }
 
@@ -205,7 +266,12 @@ export async function revoke(stored: StoredEnrolment, keys: UnlockedKeys, id: st
  * interrupted enrolment). Entries a since-removed recipient could read are
  * flagged for rotation, as the interrupted revocation would have.
  */
-export async function rewrapStale(stored: StoredEnrolment, keys: UnlockedKeys, extra: string[], onProgress: (done: number, total: number) => void): Promise<StoredEnrolment> {
+export async function rewrapStale(
+  stored: StoredEnrolment,
+  keys: UnlockedKeys,
+  extra: string[],
+  onProgress: (done: number, total: number) => void,
+): Promise<StoredEnrolment> {
   const v = await verifiedSet(stored);
   const entries = await listEntries();
   const stale = entries.filter((e) => e.setVersion < v.set.version);
@@ -221,7 +287,12 @@ export async function rewrapStale(stored: StoredEnrolment, keys: UnlockedKeys, e
  * all-or-nothing request. An entry written in between makes the server answer
  * 409; that is retried once with fresh ciphertext. Returns the entry names.
  */
-export async function rewrapEverything(set: RecipientSet, identities: string[], rotate: (names: string[]) => string[], onProgress: (done: number, total: number) => void): Promise<string[]> {
+export async function rewrapEverything(
+  set: RecipientSet,
+  identities: string[],
+  rotate: (names: string[]) => string[],
+  onProgress: (done: number, total: number) => void,
+): Promise<string[]> {
   const targets = set.recipients.map((r) => r.recipient);
   for (let attempt = 0; ; attempt++) {
     const { entries } = await get<{ entries: EntryWithCiphertext[] }>('/api/vault/entries?ciphertext=1');

@@ -18,8 +18,10 @@ export interface CreatedPasskey {
 }
 
 function webauthn(): CredentialsContainer {
-  if (typeof PublicKeyCredential === 'undefined' || !navigator.credentials) throw new VaultUiError('webauthn_unavailable');
-  return navigator.credentials;
+  // Absent outside a secure context, whatever the DOM typings say.
+  const { credentials } = navigator as { credentials?: CredentialsContainer };
+  if (typeof PublicKeyCredential === 'undefined' || !credentials) throw new VaultUiError('webauthn_unavailable');
+  return credentials;
 }
 
 /**
@@ -30,13 +32,22 @@ function webauthn(): CredentialsContainer {
  * (a second prompt, at enrolment only). Throws `prf_unsupported` when the
  * authenticator does not do PRF at all.
  */
-export async function createPasskey(o: { userId: string; userName: string; displayName: string; salt: Bytes }): Promise<CreatedPasskey> {
+export async function createPasskey(o: {
+  userId: string;
+  userName: string;
+  displayName: string;
+  salt: Bytes;
+}): Promise<CreatedPasskey> {
   const created = await webauthn().create({
     publicKey: {
       rp: { id: location.hostname, name: 'Fabric vault' },
       user: { id: new TextEncoder().encode(o.userId), name: o.userName, displayName: o.displayName },
       challenge: random(32),
-      pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -8 }, { type: 'public-key', alg: -257 }],
+      pubKeyCredParams: [
+        { type: 'public-key', alg: -7 },
+        { type: 'public-key', alg: -8 },
+        { type: 'public-key', alg: -257 },
+      ],
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
       timeout: 120_000,
       extensions: { prf: { eval: { first: o.salt } } },
@@ -69,7 +80,10 @@ export async function prfFromGet(credentialId: Bytes, salt: Bytes): Promise<Byte
 }
 
 function checked(source: BufferSource): Bytes {
-  const view = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const view =
+    source instanceof ArrayBuffer
+      ? new Uint8Array(source)
+      : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   const out = Uint8Array.from(view);
   if (out.length !== 32) throw new VaultUiError('prf_unsupported', `a prf output of ${out.length} bytes`);
   return out;

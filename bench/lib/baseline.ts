@@ -4,10 +4,16 @@
 // only thing it shares with a real relay is pipe backpressure (a full SSE
 // response pauses the WebSocket).
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 
-export async function startBaseline() {
-  const viewers = new Set();
+export interface Baseline {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startBaseline(): Promise<Baseline> {
+  const viewers = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/stream') {
       res.writeHead(200, {
@@ -27,7 +33,7 @@ export async function startBaseline() {
     ws.on('error', () => ws.terminate());
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const chunk = `data: ${data}\n\n`;
+      const chunk = `data: ${(data as Buffer).toString()}\n\n`;
       for (const res of viewers) {
         if (!res.write(chunk) && !ws.isPaused) {
           ws.pause();
@@ -36,11 +42,11 @@ export async function startBaseline() {
       }
     });
   });
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  const { port } = server.address();
+  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {
@@ -48,7 +54,7 @@ export async function startBaseline() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -22,9 +22,7 @@
 //          --entries=N (default 1000)  --no-pq  --no-baseline
 //          --quick (runs=1, decrypts=50, entries=100; a smoke test)
 import { Decrypter, Encrypter, armor } from 'age-encryption';
-import {
-  decryptEntry, encryptEntry, generateIdentity, rewrapAll,
-} from '@fabric/vault';
+import { decryptEntry, encryptEntry, generateIdentity, rewrapAll } from '@fabric/vault';
 import { reporter } from './lib/report.js';
 import { median, percentileSorted, round } from './lib/stats.js';
 
@@ -35,8 +33,16 @@ const BUDGET_MS = 240_000;
 const started = Date.now();
 const { log, emit } = reporter('vault');
 
-function parseArgs(args) {
-  const opts = { runs: 5, decrypts: 200, entries: 1000, pq: true, baseline: true };
+interface Options {
+  runs: number;
+  decrypts: number;
+  entries: number;
+  pq: boolean;
+  baseline: boolean;
+}
+
+function parseArgs(args: string[]): Options {
+  const opts: Options = { runs: 5, decrypts: 200, entries: 1000, pq: true, baseline: true };
   for (const a of args) {
     if (a === '--quick') Object.assign(opts, { runs: 1, decrypts: 50, entries: 100 });
     else if (a === '--no-pq') opts.pq = false;
@@ -44,23 +50,30 @@ function parseArgs(args) {
     else if (a.startsWith('--runs=')) opts.runs = Math.max(1, Number(a.slice(7)) | 0);
     else if (a.startsWith('--decrypts=')) opts.decrypts = Math.max(10, Number(a.slice(11)) | 0);
     else if (a.startsWith('--entries=')) opts.entries = Math.max(10, Number(a.slice(10)) | 0);
-    else throw new Error(`vault: unknown option ${a} (known: --runs=N --decrypts=N --entries=N --no-pq --no-baseline --quick)`);
+    else
+      throw new Error(
+        `vault: unknown option ${a} (known: --runs=N --decrypts=N --entries=N --no-pq --no-baseline --quick)`,
+      );
   }
   return opts;
 }
 
 /** A printable 100-byte secret, different for each i. */
-function secret(i) {
+function secret(i: number): Uint8Array {
   return new TextEncoder().encode(`sk-${String(i).padStart(6, '0')}-`.padEnd(100, 'x'));
 }
 
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** `runs` runs of `n` timed calls of fn; per-run p50/p99, after a short warm-up. */
-async function timeCalls(fn, n, runs) {
+async function timeCalls(
+  fn: () => Promise<unknown>,
+  n: number,
+  runs: number,
+): Promise<{ p50: number[]; p99: number[] }> {
   for (let i = 0; i < Math.min(20, n); i++) await fn();
-  const p50 = [];
-  const p99 = [];
+  const p50: number[] = [];
+  const p99: number[] = [];
   for (let r = 0; r < runs; r++) {
     const times = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -76,9 +89,9 @@ async function timeCalls(fn, n, runs) {
 }
 
 /** `runs` timed runs of fn (seconds each), after one warm-up call of warm. */
-async function timeRuns(fn, warm, runs) {
+async function timeRuns(fn: () => Promise<unknown>, warm: () => Promise<unknown>, runs: number): Promise<number[]> {
   await warm();
-  const secs = [];
+  const secs: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = process.hrtime.bigint();
     await fn();
@@ -88,18 +101,24 @@ async function timeRuns(fn, warm, runs) {
 }
 
 /** typage alone: what a straightforward caller would write, one entry at a time. */
-async function typageDecrypt(armored, identity) {
+async function typageDecrypt(armored: string, identity: string): Promise<Uint8Array> {
   const d = new Decrypter();
   d.addIdentity(identity);
   return d.decrypt(armor.decode(armored));
 }
 
-async function typageRewrap(entries, identity, recipients) {
+/** One stored secret: its name and its armored ciphertext. */
+interface Entry {
+  name: string;
+  ciphertext: string;
+}
+
+async function typageRewrap(entries: Entry[], identity: string, recipients: string[]): Promise<Entry[]> {
   const d = new Decrypter();
   d.addIdentity(identity);
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
-  const out = [];
+  const out: Entry[] = [];
   for (const entry of entries) {
     const plaintext = await d.decrypt(armor.decode(entry.ciphertext));
     out.push({ ...entry, ciphertext: armor.encode(await e.encrypt(plaintext)) });
@@ -108,9 +127,10 @@ async function typageRewrap(entries, identity, recipients) {
   return out;
 }
 
-async function benchKind(kind, opts, deadline) {
+async function benchKind(kind: 'x25519' | 'pq', opts: Options, deadline: number): Promise<void> {
   const postQuantum = kind === 'pq';
-  const [cli, device, revoked, fresh] = await Promise.all([0, 1, 2, 3].map(() => generateIdentity({ postQuantum })));
+  const identity = () => generateIdentity({ postQuantum });
+  const [cli, device, revoked, fresh] = await Promise.all([identity(), identity(), identity(), identity()]);
   const oldSet = [cli.recipient, revoked.recipient, device.recipient];
   const newSet = [cli.recipient, device.recipient, fresh.recipient];
   const target = kind === 'x25519';
@@ -122,14 +142,26 @@ async function benchKind(kind, opts, deadline) {
   emit({ figure: `entry_size_${kind}`, value: one.length, unit: 'bytes', recipients: 3, plaintext: 100 });
   log(`${kind}: decrypt x${opts.decrypts} x${runs} runs`);
   const dec = await timeCalls(() => decryptEntry(one, [device.identity]), opts.decrypts, runs);
-  for (const q of ['p50', 'p99']) {
-    const line = { figure: `decrypt_${kind}_${q}`, value: round(median(dec[q]), 3), unit: 'ms', runs: dec[q].map((x) => round(x, 3)), n: opts.decrypts };
+  for (const q of ['p50', 'p99'] as const) {
+    const line = {
+      figure: `decrypt_${kind}_${q}`,
+      value: round(median(dec[q]), 3),
+      unit: 'ms',
+      runs: dec[q].map((x) => round(x, 3)),
+      n: opts.decrypts,
+    };
     if (target) Object.assign(line, { target: `< ${TARGET_DECRYPT_MS} ms`, met: line.value < TARGET_DECRYPT_MS });
     emit(line);
   }
   if (opts.baseline) {
     const base = await timeCalls(() => typageDecrypt(one, device.identity), opts.decrypts, runs);
-    emit({ figure: `baseline_typage_decrypt_${kind}_p50`, value: round(median(base.p50), 3), unit: 'ms', runs: base.p50.map((x) => round(x, 3)), n: opts.decrypts });
+    emit({
+      figure: `baseline_typage_decrypt_${kind}_p50`,
+      value: round(median(base.p50), 3),
+      unit: 'ms',
+      runs: base.p50.map((x) => round(x, 3)),
+      n: opts.decrypts,
+    });
   }
 
   // Rewrap N entries to a set without the revoked party.
@@ -138,32 +170,62 @@ async function benchKind(kind, opts, deadline) {
     return;
   }
   log(`${kind}: encrypting ${opts.entries} entries`);
-  const entries = [];
-  for (let i = 0; i < opts.entries; i++) entries.push({ name: `SECRET_${i}`, ciphertext: await encryptEntry(secret(i), oldSet) });
+  const entries: Entry[] = [];
+  for (let i = 0; i < opts.entries; i++)
+    entries.push({ name: `SECRET_${i}`, ciphertext: await encryptEntry(secret(i), oldSet) });
   const warm = entries.slice(0, Math.min(50, entries.length));
   const rewrapRuns = postQuantum ? Math.min(runs, 3) : Math.min(runs, 5);
   log(`${kind}: rewrap ${opts.entries} entries x${rewrapRuns} runs`);
-  let last = null;
-  const secs = await timeRuns(async () => {
-    last = await rewrapAll(entries, [cli.identity], newSet);
-  }, () => rewrapAll(warm, [cli.identity], newSet), rewrapRuns);
+  let last: Entry[] = [];
+  const secs = await timeRuns(
+    async () => {
+      last = await rewrapAll(entries, [cli.identity], newSet);
+    },
+    () => rewrapAll(warm, [cli.identity], newSet),
+    rewrapRuns,
+  );
   // The figure only counts if the work was right: the new device reads, the revoked party does not.
-  const check = last[last.length - 1];
+  const check = last[last.length - 1]!;
   const plain = new TextDecoder().decode(await decryptEntry(check.ciphertext, [fresh.identity]));
-  if (plain !== new TextDecoder().decode(secret(entries.length - 1))) throw new Error('rewrap produced the wrong plaintext');
-  if (await decryptEntry(check.ciphertext, [revoked.identity]).then(() => true, () => false)) throw new Error('revoked party still decrypts');
-  const line = { figure: `rewrap_${kind}`, value: round(median(secs), 3), unit: 's', runs: secs.map((x) => round(x, 3)), n: opts.entries, perEntryMs: round((median(secs) * 1000) / opts.entries, 3) };
-  if (target && opts.entries === 1000) Object.assign(line, { target: `< ${TARGET_REWRAP_S} s`, met: line.value < TARGET_REWRAP_S });
+  if (plain !== new TextDecoder().decode(secret(entries.length - 1)))
+    throw new Error('rewrap produced the wrong plaintext');
+  if (
+    await decryptEntry(check.ciphertext, [revoked.identity]).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new Error('revoked party still decrypts');
+  const line = {
+    figure: `rewrap_${kind}`,
+    value: round(median(secs), 3),
+    unit: 's',
+    runs: secs.map((x) => round(x, 3)),
+    n: opts.entries,
+    perEntryMs: round((median(secs) * 1000) / opts.entries, 3),
+  };
+  if (target && opts.entries === 1000)
+    Object.assign(line, { target: `< ${TARGET_REWRAP_S} s`, met: line.value < TARGET_REWRAP_S });
   emit(line);
   if (opts.baseline && Date.now() < deadline) {
     const baseRuns = postQuantum ? 1 : Math.min(rewrapRuns, 3);
     log(`${kind}: baseline rewrap (typage, one at a time) x${baseRuns} runs`);
-    const base = await timeRuns(() => typageRewrap(entries, cli.identity, newSet), () => typageRewrap(warm, cli.identity, newSet), baseRuns);
-    emit({ figure: `baseline_typage_rewrap_${kind}`, value: round(median(base), 3), unit: 's', runs: base.map((x) => round(x, 3)), n: opts.entries });
+    const base = await timeRuns(
+      () => typageRewrap(entries, cli.identity, newSet),
+      () => typageRewrap(warm, cli.identity, newSet),
+      baseRuns,
+    );
+    emit({
+      figure: `baseline_typage_rewrap_${kind}`,
+      value: round(median(base), 3),
+      unit: 's',
+      runs: base.map((x) => round(x, 3)),
+      n: opts.entries,
+    });
   }
 }
 
-export async function main(args) {
+export async function main(args: string[]): Promise<void> {
   const opts = parseArgs(args);
   const watchdog = setTimeout(() => {
     log(`giving up: over the ${BUDGET_MS / 1000} s budget`);

@@ -31,14 +31,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { Memory } from '../packages/daemon/dist/memory/memory.js';
-import { MemoryIndex } from '../packages/daemon/dist/memory/index.js';
-import { FeatureHashEmbedder } from '../packages/daemon/dist/memory/embed.js';
-import { fileNameFor } from '../packages/daemon/dist/memory/files.js';
-import { formatMemoryFile } from '../packages/daemon/dist/memory/frontmatter.js';
-import { int8Vector } from '../packages/daemon/dist/memory/quantize.js';
-import { ftsMatch, queryTerms } from '../packages/daemon/dist/memory/recall.js';
-import { reporter } from './lib/report.js';
+import { Memory } from '../../packages/daemon/dist/memory/memory.js';
+import { MemoryIndex } from '../../packages/daemon/dist/memory/index.js';
+import { FeatureHashEmbedder } from '../../packages/daemon/dist/memory/embed.js';
+import { fileNameFor } from '../../packages/daemon/dist/memory/files.js';
+import { formatMemoryFile, type MemoryRecord } from '../../packages/daemon/dist/memory/frontmatter.js';
+import { int8Vector } from '../../packages/daemon/dist/memory/quantize.js';
+import { ftsMatch, queryTerms } from '../../packages/daemon/dist/memory/recall.js';
+import { reporter, type Figure } from './lib/report.js';
 import { median, percentileSorted, round } from './lib/stats.js';
 
 const TARGET_P95_MS = 50;
@@ -50,8 +50,14 @@ const DAY = 86_400_000;
 
 const { log, emit } = reporter('memory');
 
-function parseArgs(args) {
-  const opts = { chunks: 100_000, queries: 300, runs: 3 };
+interface Options {
+  chunks: number;
+  queries: number;
+  runs: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const opts: Options = { chunks: 100_000, queries: 300, runs: 3 };
   for (const a of args) {
     if (a === '--quick') Object.assign(opts, { chunks: 5000, queries: 60, runs: 1 });
     else if (a.startsWith('--chunks=')) opts.chunks = Math.max(500, Number(a.slice(9)) | 0);
@@ -64,8 +70,11 @@ function parseArgs(args) {
 
 // ---- a deterministic corpus -------------------------------------------------
 
+/** A stream of numbers in [0, 1). */
+type Rng = () => number;
+
 /** mulberry32: the same stream on every machine. */
-function rng(seed) {
+function rng(seed: number): Rng {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) | 0;
@@ -75,25 +84,34 @@ function rng(seed) {
   };
 }
 
-const GENERIC = ('service server client request response config file path folder disk volume memory process thread queue cache ' +
+const GENERIC = (
+  'service server client request response config file path folder disk volume memory process thread queue cache ' +
   'index table query record field value key token user group role policy rule limit quota error warning failure retry timeout ' +
   'latency throughput metric alert log trace event message stream batch job task schedule cron daily weekly nightly update ' +
   'upgrade release version build deploy image container network port address route proxy firewall certificate secret vault ' +
   'backup restore snapshot archive copy sync mirror replica primary leader follower shard partition cluster node host machine ' +
   'kernel driver module package library script command shell terminal session agent owner team project repository branch ' +
   'commit review test check health status report summary note decision reason change plan step issue ticket incident fix ' +
-  'patch rollback migration schema column row document page section chapter draft budget cost invoice vendor contract').split(' ');
-const SYLLABLES = 'ka ro mi tu ve la shi no pa re zu qi fo xa be do ge hi ju ly mo nu pe sa ti vo wa ye zo ri'.split(' ');
+  'patch rollback migration schema column row document page section chapter draft budget cost invoice vendor contract'
+).split(' ');
+const SYLLABLES = 'ka ro mi tu ve la shi no pa re zu qi fo xa be do ge hi ju ly mo nu pe sa ti vo wa ye zo ri'.split(
+  ' ',
+);
+
+interface Topic {
+  name: string;
+  words: string[];
+}
 
 /** Each topic: a name and 24 words only it uses (pronounceable, so tokenizers and stemmers see words). */
-function makeTopics() {
+function makeTopics(): Topic[] {
   const r = rng(7);
-  const seen = new Set();
+  const seen = new Set<string>();
   const word = () => {
     for (;;) {
       const n = 2 + Math.floor(r() * 2);
       let w = '';
-      for (let i = 0; i < n; i++) w += SYLLABLES[Math.floor(r() * SYLLABLES.length)];
+      for (let i = 0; i < n; i++) w += SYLLABLES[Math.floor(r() * SYLLABLES.length)]!;
       if (!seen.has(w)) {
         seen.add(w);
         return w;
@@ -102,36 +120,36 @@ function makeTopics() {
   };
   return Array.from({ length: TOPICS }, () => {
     const words = Array.from({ length: 24 }, word);
-    return { name: words[0], words };
+    return { name: words[0]!, words };
   });
 }
 
 /** Zipf-ish pick: early entries far more often, as in real text. */
-function zipf(r, list) {
-  return list[Math.floor(list.length * r() ** 2.2)];
+function zipf(r: Rng, list: string[]): string {
+  return list[Math.floor(list.length * r() ** 2.2)]!;
 }
 
-function sentence(r, topic) {
+function sentence(r: Rng, topic: Topic): string {
   const n = 9 + Math.floor(r() * 9);
-  const out = [];
+  const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(r() < 0.35 ? zipf(r, topic.words) : zipf(r, GENERIC));
   const s = out.join(' ');
-  return `${s[0].toUpperCase()}${s.slice(1)}.`;
+  return `${s[0]!.toUpperCase()}${s.slice(1)}.`;
 }
 
 /** Document i: its topic, time, and markdown with SECTIONS sections of ~170 words (one chunk each). */
-function document(i, topics) {
+function document(i: number, topics: Topic[]): { record: MemoryRecord; topicIndex: number } {
   const r = rng(1000 + i);
   const topicIndex = i % TOPICS;
-  const topic = topics[topicIndex];
-  const sections = [];
+  const topic = topics[topicIndex]!;
+  const sections: string[] = [];
   for (let s = 0; s < SECTIONS; s++) {
     const heading = `${zipf(r, topic.words)} ${zipf(r, GENERIC)}`;
-    const body = [];
+    const body: string[] = [];
     while (body.join(' ').split(' ').length < 160) body.push(sentence(r, topic));
     sections.push(`## ${heading}\n\n${body.join(' ')}`);
   }
-  const record = {
+  const record: MemoryRecord = {
     id: `mem_bench${String(i).padStart(8, '0')}`,
     created: NOW - Math.floor(r() * 730 * DAY),
     category: 'document',
@@ -144,13 +162,19 @@ function document(i, topics) {
   return { record, topicIndex };
 }
 
+/** A query, and the topic whose words it was made of. */
+interface Query {
+  query: string;
+  topicIndex: number;
+}
+
 /** Queries: 2-4 words of a topic and maybe a generic word; every 4th in another form (plural or -ing) of its words. */
-function makeQueries(n, seed, topics) {
+function makeQueries(n: number, seed: number, topics: Topic[]): Query[] {
   const r = rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const topicIndex = Math.floor(r() * TOPICS);
-    const topic = topics[topicIndex];
-    const words = [];
+    const topic = topics[topicIndex]!;
+    const words: string[] = [];
     for (let k = 2 + Math.floor(r() * 3); k > 0; k--) words.push(zipf(r, topic.words));
     if (r() < 0.5) words.push(zipf(r, GENERIC));
     const query = i % 4 === 3 ? words.map((w) => (w.length > 4 ? `${w}ing` : `${w}s`)).join(' ') : words.join(' ');
@@ -160,26 +184,41 @@ function makeQueries(n, seed, topics) {
 
 // ---- timing -----------------------------------------------------------------
 
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
-async function timeQueries(queries, fn) {
+/** A search under test: the memory id of its first chunk, if it found any. */
+type Search = (query: string) => Promise<string | undefined>;
+
+interface Timed {
+  p50: number;
+  p95: number;
+  firsts: (string | undefined)[];
+}
+
+async function timeQueries(queries: Query[], fn: Search): Promise<Timed> {
   const times = new Float64Array(queries.length);
-  const firsts = [];
+  const firsts: (string | undefined)[] = [];
   for (let i = 0; i < queries.length; i++) {
     const t0 = process.hrtime.bigint();
-    firsts.push(await fn(queries[i].query));
+    firsts.push(await fn(queries[i]!.query));
     times[i] = ms(t0);
   }
   times.sort();
   return { p50: percentileSorted(times, 0.5), p95: percentileSorted(times, 0.95), firsts };
 }
 
-function figure(name, runs, extra = {}) {
-  const line = { figure: name, value: round(median(runs), 3), unit: 'ms', runs: runs.map((x) => round(x, 3)), ...extra };
+function figure(name: string, runs: number[], extra: Figure = {}) {
+  const line = {
+    figure: name,
+    value: round(median(runs), 3),
+    unit: 'ms',
+    runs: runs.map((x) => round(x, 3)),
+    ...extra,
+  };
   return line;
 }
 
-export async function main(args) {
+export async function main(args: string[]): Promise<void> {
   const opts = parseArgs(args);
   const started = Date.now();
   const root = mkdtempSync(join(tmpdir(), 'fabric-bench-memory-'));
@@ -198,12 +237,12 @@ export async function main(args) {
   log('done');
 }
 
-async function run(opts, root, started) {
+async function run(opts: Options, root: string, started: number): Promise<void> {
   const topics = makeTopics();
   const dir = join(root, 'memory');
   const indexFile = join(root, 'memory-index.db');
   const docs = Math.ceil(opts.chunks / SECTIONS);
-  const topicOf = new Map();
+  const topicOf = new Map<string, number>();
 
   log(`writing ${docs} documents (${SECTIONS} sections each) as markdown files`);
   let t0 = process.hrtime.bigint();
@@ -222,30 +261,48 @@ async function run(opts, root, started) {
   t0 = process.hrtime.bigint();
   const built = await memory.reindex();
   const buildS = ms(t0) / 1000;
-  if (built.errors.length > 0) throw new Error(`reindex reported ${built.errors.length} unreadable files: ${built.errors[0].message}`);
-  emit({ figure: 'index_build', value: round(buildS, 2), unit: 's', memories: built.memories, chunks: built.chunks, chunksPerS: round(built.chunks / buildS, 0) });
+  if (built.errors.length > 0)
+    throw new Error(`reindex reported ${built.errors.length} unreadable files: ${built.errors[0]!.message}`);
+  emit({
+    figure: 'index_build',
+    value: round(buildS, 2),
+    unit: 's',
+    memories: built.memories,
+    chunks: built.chunks,
+    chunksPerS: round(built.chunks / buildS, 0),
+  });
 
   // FTS5 alone, on its own read-only connection to the same file.
   const db = new Database(indexFile, { readonly: true });
-  const fts = db.prepare(`SELECT c.id, c.memory_id AS memoryId, c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
+  const fts = db.prepare<
+    [string],
+    { id: number; memoryId: string; text: string }
+  >(`SELECT c.id, c.memory_id AS memoryId, c.text FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
     WHERE chunks_fts MATCH ? ORDER BY f.rank LIMIT 10`);
-  const ftsAlone = async (query) => {
+  const ftsAlone: Search = async (query) => {
     const match = ftsMatch(queryTerms(query));
     return match === null ? undefined : fts.all(match)[0]?.memoryId;
   };
-  const hybrid = async (query) => (await memory.recall({ query })).chunks[0]?.memoryId;
-  const windowed = async (query) => (await memory.recall({ query, timeframe: '30d' })).chunks[0]?.memoryId;
+  const hybrid: Search = async (query) => (await memory.recall({ query })).chunks[0]?.memoryId;
+  const windowed: Search = async (query) => (await memory.recall({ query, timeframe: '30d' })).chunks[0]?.memoryId;
 
   // Warm both paths (page cache, statements) before timing.
   const warm = makeQueries(30, 99, topics);
   await timeQueries(warm, hybrid);
   await timeQueries(warm, ftsAlone);
 
-  const runs = { hybrid50: [], hybrid95: [], fts50: [], fts95: [], window95: [] };
+  const runs: Record<'hybrid50' | 'hybrid95' | 'fts50' | 'fts95' | 'window95', number[]> = {
+    hybrid50: [],
+    hybrid95: [],
+    fts50: [],
+    fts95: [],
+    window95: [],
+  };
   let hitsHybrid = 0;
   let hitsFts = 0;
   let asked = 0;
-  const onTopic = (firsts, queries) => firsts.filter((id, i) => id !== undefined && topicOf.get(id) === queries[i].topicIndex).length;
+  const onTopic = (firsts: (string | undefined)[], queries: Query[]) =>
+    firsts.filter((id, i) => id !== undefined && topicOf.get(id) === queries[i]!.topicIndex).length;
   for (let r = 0; r < opts.runs; r++) {
     if (Date.now() - started > BUDGET_MS * 0.8) {
       log(`stopping after ${r} runs: time budget`);
@@ -279,21 +336,29 @@ async function run(opts, root, started) {
   // The coarse one-bit search against a full cosine scan of every stored vector.
   log('vector recall@10 and @50: coarse codes vs full scan');
   sqliteVec.load(db);
-  const exact = db.prepare('SELECT id FROM chunk_vectors ORDER BY vec_distance_cosine(vec_int8(embedding), vec_int8(?)) LIMIT 50');
+  const exact = db.prepare<[Buffer], { id: number }>(
+    'SELECT id FROM chunk_vectors ORDER BY vec_distance_cosine(vec_int8(embedding), vec_int8(?)) LIMIT 50',
+  );
   const index = new MemoryIndex(indexFile);
   const embedder = new FeatureHashEmbedder();
-  const found = { 10: 0, 50: 0 };
+  const found: Record<10 | 50, number> = { 10: 0, 50: 0 };
   const probes = makeQueries(20, 555, topics);
   for (const { query } of probes) {
     const v = embedder.embedOne(query);
     const truth = exact.all(Buffer.from(int8Vector(v).buffer)).map((row) => row.id);
     const got = index.nearest(v, 50, { from: null, to: null }).map((g) => g.key);
-    for (const k of [10, 50]) {
+    for (const k of [10, 50] as const) {
       const top = new Set(truth.slice(0, k));
       found[k] += got.slice(0, k).filter((key) => top.has(key)).length;
     }
   }
-  for (const k of [10, 50]) emit({ figure: `vector_recall_at_${k}`, value: round(found[k] / (k * probes.length), 3), unit: 'fraction', n: probes.length });
+  for (const k of [10, 50] as const)
+    emit({
+      figure: `vector_recall_at_${k}`,
+      value: round(found[k] / (k * probes.length), 3),
+      unit: 'fraction',
+      n: probes.length,
+    });
   index.close();
   db.close();
   // Closed, the index is checkpointed into its one file: its size is the index's.

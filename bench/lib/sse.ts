@@ -1,3 +1,6 @@
+/** Called per complete event: its id (a number, or null without one), its event name and its data. */
+export type SseHandler = (id: number | null, event: string, data: string | null) => void;
+
 /**
  * Minimal incremental Server-Sent Events parser: feed it string chunks, it
  * calls `onEvent(id, event, data)` per complete event (id is a number or
@@ -5,13 +8,16 @@
  * Only single-line `data:` fields are expected (both pipelines send one).
  */
 export class SseParser {
-  constructor(onEvent) {
+  private readonly onEvent: SseHandler;
+  private buf: string;
+
+  constructor(onEvent: SseHandler) {
     this.onEvent = onEvent;
     this.buf = '';
   }
 
-  push(chunk) {
-    let buf = this.buf.length === 0 ? chunk : this.buf + chunk;
+  push(chunk: string): void {
+    const buf = this.buf.length === 0 ? chunk : this.buf + chunk;
     let start = 0;
     for (;;) {
       const end = buf.indexOf('\n\n', start);
@@ -22,10 +28,10 @@ export class SseParser {
     this.buf = start === 0 ? buf : buf.slice(start);
   }
 
-  block(buf, start, end) {
-    let id = null;
+  private block(buf: string, start: number, end: number): void {
+    let id: number | null = null;
     let event = 'message';
-    let data = null;
+    let data: string | null = null;
     let pos = start;
     while (pos < end) {
       let nl = buf.indexOf('\n', pos);

@@ -25,9 +25,18 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ledger, LedgerKey, makeCheckpoint, nextEvent, verifyLedger } from '../packages/daemon/dist/ledger/index.js';
-import { openSqlite } from '../packages/daemon/dist/store/sqlite.js';
-import { reporter } from './lib/report.js';
+import type { LedgerCheckpoint } from '@fabric/protocol';
+import {
+  Ledger,
+  LedgerKey,
+  makeCheckpoint,
+  nextEvent,
+  verifyLedger,
+  type LedgerAppend,
+  type LedgerEvent,
+} from '../../packages/daemon/dist/ledger/index.js';
+import { openSqlite, type Sqlite } from '@fabric/node';
+import { reporter, type Figure } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 
 const TARGET_APPEND_PER_S = 20_000;
@@ -39,8 +48,14 @@ const DEVICE = 'dev_bench';
 
 const { log, emit } = reporter('ledger');
 
-function parseArgs(args) {
-  const opts = { runs: 5, events: VERIFY_TARGET_EVENTS, batch: 1000 };
+interface Options {
+  runs: number;
+  events: number;
+  batch: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const opts: Options = { runs: 5, events: VERIFY_TARGET_EVENTS, batch: 1000 };
   for (const a of args) {
     if (a === '--quick') Object.assign(opts, { runs: 1, events: 100_000 });
     else if (a.startsWith('--runs=')) opts.runs = Math.max(1, Number(a.slice(7)) | 0);
@@ -52,29 +67,36 @@ function parseArgs(args) {
 }
 
 /** The i-th event: a file write by a session, ~120 bytes of JSON, like most of what the daemon records. */
-function item(i) {
+function item(i: number): LedgerAppend {
   return {
     actor: `session:ses_${String(i % 97).padStart(16, '0')}`,
     kind: i % 10 ? 'fs.write' : 'session.start',
-    payload: { path: `/home/dev/project/src/module-${i % 1000}/file-${i}.ts`, bytes: (i * 7919) % 65536, mode: 'overwrite' },
+    payload: {
+      path: `/home/dev/project/src/module-${i % 1000}/file-${i}.ts`,
+      bytes: (i * 7919) % 65536,
+      mode: 'overwrite',
+    },
   };
 }
 
 // The work is synchronous: yielding between phases lets the watchdog fire.
-const breathe = () => new Promise((resolve) => setImmediate(resolve));
-const secs = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /** The daemon's table and indexes (taken from a Ledger's own file), without rows, for the raw baseline. */
-function rawTable(file) {
+function rawTable(file: string): Sqlite {
   new Ledger(file).close();
   const db = openSqlite(file);
   return db;
 }
 
+/** One stored event's columns: seq, ts, actor, kind, payload, prev_hash, hash. */
+type EventRow = [number, number, string, string, string, string, string];
+
 /** Rows exactly as the ledger would store them, made before any clock starts. */
-function precomputedRows(n) {
-  const rows = new Array(n);
-  let prev = null;
+function precomputedRows(n: number): EventRow[] {
+  const rows = new Array<EventRow>(n);
+  let prev: LedgerEvent | null = null;
   for (let i = 0; i < n; i++) {
     const it = item(i);
     const ev = nextEvent(prev, 1_700_000_000_000, it.actor, it.kind, JSON.stringify(it.payload));
@@ -85,8 +107,8 @@ function precomputedRows(n) {
 }
 
 /** events/s of `run(file)` appending `n` events to a fresh file, over `runs` runs. */
-function rateRuns(dir, name, runs, n, run) {
-  const rates = [];
+function rateRuns(dir: string, name: string, runs: number, n: number, run: (file: string) => number): number[] {
+  const rates: number[] = [];
   for (let r = 0; r < runs; r++) {
     const file = join(dir, `${name}-${r}.db`);
     const t = run(file);
@@ -98,7 +120,7 @@ function rateRuns(dir, name, runs, n, run) {
   return rates;
 }
 
-function ledgerSingle(n) {
+function ledgerSingle(n: number): (file: string) => number {
   return (file) => {
     const l = new Ledger(file);
     const t0 = process.hrtime.bigint();
@@ -112,7 +134,7 @@ function ledgerSingle(n) {
   };
 }
 
-function ledgerBatched(n, batch) {
+function ledgerBatched(n: number, batch: number): (file: string) => number {
   const items = Array.from({ length: n }, (_, i) => item(i));
   return (file) => {
     const l = new Ledger(file);
@@ -125,12 +147,14 @@ function ledgerBatched(n, batch) {
   };
 }
 
-function rawInserts(rows, batch) {
+function rawInserts(rows: EventRow[], batch: number): (file: string) => number {
   return (file) => {
     const db = rawTable(file);
-    const insert = db.prepare('INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const tx = db.transaction((from, to) => {
-      for (let i = from; i < to; i++) insert.run(...rows[i]);
+    const insert = db.prepare<EventRow>(
+      'INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const tx = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) insert.run(...rows[i]!);
     });
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < rows.length; i += batch) tx.immediate(i, Math.min(rows.length, i + batch));
@@ -140,11 +164,18 @@ function rawInserts(rows, batch) {
   };
 }
 
-function emitRate(figure, rates, n, extra = {}) {
-  emit({ figure, value: Math.round(median(rates)), unit: 'events/s', runs: rates.map((x) => Math.round(x)), n, ...extra });
+function emitRate(figure: string, rates: number[], n: number, extra: Figure = {}): void {
+  emit({
+    figure,
+    value: Math.round(median(rates)),
+    unit: 'events/s',
+    runs: rates.map((x) => Math.round(x)),
+    n,
+    ...extra,
+  });
 }
 
-export async function main(args) {
+export async function main(args: string[]): Promise<void> {
   const opts = parseArgs(args);
   const dir = mkdtempSync(join(tmpdir(), 'fabric-bench-ledger-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -163,7 +194,7 @@ export async function main(args) {
   log('done');
 }
 
-async function run(opts, dir) {
+async function run(opts: Options, dir: string): Promise<void> {
   const singleN = 5000;
   const batchedN = 100_000;
   const singleRuns = Math.min(opts.runs, 3);
@@ -180,15 +211,19 @@ async function run(opts, dir) {
   // Batched appends.
   log(`batched append: ${batchedN} events in batches of ${opts.batch} x${opts.runs} runs (+ raw baseline)`);
   const batchedRows = precomputedRows(batchedN);
-  const batched = [];
-  const rawBatched = [];
+  const batched: number[] = [];
+  const rawBatched: number[] = [];
   // Interleaved, so a noisy neighbour hurts both sides alike.
   for (let r = 0; r < opts.runs; r++) {
     batched.push(...rateRuns(dir, 'batched', 1, batchedN, ledgerBatched(batchedN, opts.batch)));
     rawBatched.push(...rateRuns(dir, 'raw-batched', 1, batchedN, rawInserts(batchedRows, opts.batch)));
   }
   const batchedLine = { batch: opts.batch, ratioToBaseline: round(median(batched) / median(rawBatched), 3) };
-  emitRate('append_batched', batched, batchedN, { ...batchedLine, target: `>= ${TARGET_APPEND_PER_S}/s`, met: median(batched) >= TARGET_APPEND_PER_S });
+  emitRate('append_batched', batched, batchedN, {
+    ...batchedLine,
+    target: `>= ${TARGET_APPEND_PER_S}/s`,
+    met: median(batched) >= TARGET_APPEND_PER_S,
+  });
   emitRate('baseline_raw_batched', rawBatched, batchedN, { batch: opts.batch });
 
   await breathe();
@@ -197,9 +232,9 @@ async function run(opts, dir) {
   const file = join(dir, 'verify.db');
   const key = LedgerKey.loadOrCreate(join(dir, 'ledger.key'));
   log(`build: ${n} events in batches of ${opts.batch}, a signed checkpoint every ${CHECKPOINT_EVERY}`);
-  const checkpoints = [];
+  const checkpoints: LedgerCheckpoint[] = [];
   const l = new Ledger(file);
-  const batch = [];
+  const batch: LedgerAppend[] = [];
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += opts.batch) {
     batch.length = 0;
@@ -212,17 +247,30 @@ async function run(opts, dir) {
   const buildS = secs(t0);
   l.close();
   const bytes = statSync(file).size;
-  emit({ figure: 'build', value: round(buildS, 2), unit: 's', n, perSecond: Math.round(n / buildS), checkpoints: checkpoints.length, fileMiB: round(bytes / 2 ** 20, 1) });
+  emit({
+    figure: 'build',
+    value: round(buildS, 2),
+    unit: 's',
+    n,
+    perSecond: Math.round(n / buildS),
+    checkpoints: checkpoints.length,
+    fileMiB: round(bytes / 2 ** 20, 1),
+  });
 
   const verifyRuns = Math.min(opts.runs, 3);
   log(`verify: ${n} events, ${checkpoints.length} checkpoints x${verifyRuns} runs (+ raw scan baseline)`);
-  const verifyS = [];
-  const scanS = [];
+  const verifyS: number[] = [];
+  const scanS: number[] = [];
   for (let r = 0; r < verifyRuns; r++) {
     await breathe();
     const l2 = new Ledger(file);
     const v0 = process.hrtime.bigint();
-    const report = verifyLedger(l2.iterate(), { deviceId: DEVICE, checkpoints, pinnedKey: key.publicKey, localKey: key.publicKey });
+    const report = verifyLedger(l2.iterate(), {
+      deviceId: DEVICE,
+      checkpoints,
+      pinnedKey: key.publicKey,
+      localKey: key.publicKey,
+    });
     verifyS.push(secs(v0));
     l2.close();
     // The figure only counts if the work was right.
@@ -233,15 +281,27 @@ async function run(opts, dir) {
     const db = openSqlite(file);
     const s0 = process.hrtime.bigint();
     let rows = 0;
-    for (const row of db.prepare('SELECT seq, ts, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq').raw().iterate()) {
+    for (const row of db
+      .prepare<[], EventRow>('SELECT seq, ts, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq')
+      .raw()
+      .iterate()) {
       if (row[0] > 0) rows++;
     }
     scanS.push(secs(s0));
     db.close();
     if (rows !== n) throw new Error('scan lost rows');
   }
-  const line = { figure: 'verify', value: round(median(verifyS), 2), unit: 's', runs: verifyS.map((x) => round(x, 2)), n, checkpoints: checkpoints.length, perSecond: Math.round(n / median(verifyS)) };
-  if (n === VERIFY_TARGET_EVENTS) Object.assign(line, { target: `< ${TARGET_VERIFY_S} s`, met: line.value < TARGET_VERIFY_S });
+  const line = {
+    figure: 'verify',
+    value: round(median(verifyS), 2),
+    unit: 's',
+    runs: verifyS.map((x) => round(x, 2)),
+    n,
+    checkpoints: checkpoints.length,
+    perSecond: Math.round(n / median(verifyS)),
+  };
+  if (n === VERIFY_TARGET_EVENTS)
+    Object.assign(line, { target: `< ${TARGET_VERIFY_S} s`, met: line.value < TARGET_VERIFY_S });
   emit(line);
   emit({ figure: 'baseline_scan', value: round(median(scanS), 2), unit: 's', runs: scanS.map((x) => round(x, 2)), n });
 }
