@@ -1,3 +1,5 @@
+import type { Envelope, SessionStatus, StreamEvent } from '@fabric/protocol';
+
 /**
  * Carries messages between the node that owns a device socket and whoever
  * watches the device's sessions. Topics:
@@ -10,18 +12,34 @@
  * The NATS implementation slots in behind this interface.
  */
 export interface Bus {
-  publish(topic: string, message: unknown): void;
+  publish<M>(topic: Topic<M>, message: M): void;
   /** Returns the function that unsubscribes. */
-  subscribe(topic: string, handler: (message: unknown) => void): () => void;
+  subscribe<M>(topic: Topic<M>, handler: (message: M) => void): () => void;
   close(): Promise<void>;
 }
 
+/** A topic's name, typed with the messages it carries: publishing the wrong message is a type error. */
+export interface Topic<M> {
+  readonly name: string;
+  /** Never set; it carries `M` for the type checker. */
+  readonly message?: M;
+}
+
+/** Messages on a `device:<id>` topic, carried out by the node that holds that device's socket: send an envelope, or close. */
+export type DeviceCommand = { type: 'send'; envelope: Envelope } | { type: 'close'; code: number; reason: string };
+
+/** Messages on the `fleet` topic. */
+export type FleetChange =
+  | { type: 'device'; id: string; online: boolean }
+  | { type: 'session'; id: string; status: SessionStatus; deviceId: string | null }
+  | { type: 'board'; cardId: string };
+
 /** Single-process bus: synchronous fan-out, no copies. */
 export class InProcessBus implements Bus {
-  private readonly topics = new Map<string, Set<(message: unknown) => void>>();
+  private readonly topics = new Map<string, Set<(message: never) => void>>();
 
-  publish(topic: string, message: unknown): void {
-    const handlers = this.topics.get(topic);
+  publish<M>(topic: Topic<M>, message: M): void {
+    const handlers = this.topics.get(topic.name) as Set<(message: M) => void> | undefined;
     if (!handlers) return;
     for (const handler of [...handlers]) {
       try {
@@ -35,13 +53,13 @@ export class InProcessBus implements Bus {
     }
   }
 
-  subscribe(topic: string, handler: (message: unknown) => void): () => void {
-    let handlers = this.topics.get(topic);
-    if (!handlers) this.topics.set(topic, (handlers = new Set()));
+  subscribe<M>(topic: Topic<M>, handler: (message: M) => void): () => void {
+    let handlers = this.topics.get(topic.name) as Set<(message: M) => void> | undefined;
+    if (!handlers) this.topics.set(topic.name, (handlers = new Set()));
     handlers.add(handler);
     return () => {
       handlers.delete(handler);
-      if (handlers.size === 0) this.topics.delete(topic);
+      if (handlers.size === 0) this.topics.delete(topic.name);
     };
   }
 
@@ -51,7 +69,7 @@ export class InProcessBus implements Bus {
 }
 
 export const topics = {
-  device: (id: string) => `device:${id}`,
-  session: (id: string) => `session:${id}`,
-  fleet: 'fleet',
+  device: (id: string): Topic<DeviceCommand> => ({ name: `device:${id}` }),
+  session: (id: string): Topic<StreamEvent> => ({ name: `session:${id}` }),
+  fleet: { name: 'fleet' } as Topic<FleetChange>,
 } as const;

@@ -15,7 +15,8 @@ import { enforce, policy, type CardAction, type Viewer } from '../auth/policy.js
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Clock } from '../clock.js';
-import type { FleetChange, SessionService } from '../sessions/service.js';
+import type { FleetChange } from '../bus.js';
+import type { SessionService } from '../sessions/service.js';
 import type { Db } from '../store/db.js';
 import type { BoardCardsTable } from '../store/schema.js';
 
@@ -45,7 +46,7 @@ export class BoardStore {
     private readonly sessions: SessionService,
   ) {
     this.unsubscribe = bus.subscribe(topics.fleet, (m) => {
-      const change = m as FleetChange;
+      const change = m;
       if (change.type === 'session') void this.follow(change.id, change.status).catch(() => {});
     });
   }

@@ -17,7 +17,7 @@ import { readFuel } from '../fuel/query.js';
 import { z } from 'zod';
 import { topics } from '../bus.js';
 import type { ServerContext } from '../context.js';
-import type { DeviceCommand, FleetChange } from '../sessions/service.js';
+import type { DeviceCommand, FleetChange } from '../bus.js';
 import { policy } from '../auth/policy.js';
 import { assertDeviceNameFree, deviceFor, deviceViewOf, listDevices } from '../store/devices.js';
 import { getSessionView, listSessionViews, readEvents, sessionFor } from '../store/sessions.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FabricError, isTerminal, type StreamEvent } from '@fabric/protocol';
+import { FabricError, isTerminal } from '@fabric/protocol';
 import { z } from 'zod';
 import { topics } from '../bus.js';
 import type { ServerContext } from '../context.js';
@@ -66,7 +66,7 @@ export async function streamSession(
       res.destroy();
     },
   );
-  const unsubscribe = ctx.bus.subscribe(topics.session(sessionId), (e) => stream.offer(e as StreamEvent));
+  const unsubscribe = ctx.bus.subscribe(topics.session(sessionId), (e) => stream.offer(e));
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), ctx.keepaliveMs);
   res.on('close', () => {
     clearInterval(keepalive);

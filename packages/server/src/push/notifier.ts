@@ -1,8 +1,8 @@
-import { isTerminal, terminalStatuses, type SessionStatus, type StreamEvent } from '@fabric/protocol';
+import { isTerminal, terminalStatuses, type SessionStatus } from '@fabric/protocol';
 import { topics, type Bus } from '../bus.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { FleetChange } from '../sessions/service.js';
+import type { FleetChange } from '../bus.js';
 import type { Db } from '../store/db.js';
 import { approvalMessage, NOTIFY_ON, sessionEndedMessage, type PushMessage } from './messages.js';
 import type { PushSender, SendOptions } from './sender.js';
@@ -43,7 +43,7 @@ export class PushNotifier {
 
   /** Listen to the bus, and watch the sessions that are already live. */
   async start(): Promise<void> {
-    this.stopFleet = this.deps.bus.subscribe(topics.fleet, (m) => this.onFleet(m as FleetChange));
+    this.stopFleet = this.deps.bus.subscribe(topics.fleet, (m) => this.onFleet(m));
     const live = await this.deps.db
       .selectFrom('sessions')
       .select('id')
@@ -90,7 +90,7 @@ export class PushNotifier {
     this.watched.set(
       sessionId,
       this.deps.bus.subscribe(topics.session(sessionId), (m) => {
-        const event = m as StreamEvent;
+        const event = m;
         const meta = event.meta;
         if (event.kind === 'approval' && meta?.requestId && meta.expiresAt !== undefined && !meta.decision) {
           this.track(this.approvalRequested(sessionId, meta.requestId));

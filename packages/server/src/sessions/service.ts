@@ -14,8 +14,7 @@ import {
   type StreamEvent,
 } from '@fabric/protocol';
 import { enforce, policy, type Viewer } from '../auth/policy.js';
-import type { Bus } from '../bus.js';
-import { topics } from '../bus.js';
+import { topics, type Bus, type DeviceCommand, type FleetChange } from '../bus.js';
 import type { Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { describePlacement, place, type DeviceState, type Placement, type PlacementRequest } from '../router/place.js';
@@ -26,15 +25,6 @@ import type { VaultStore } from '../vault/store.js';
 import { Approvals } from './approvals.js';
 import { nextStatus, type SessionInput } from './state.js';
 import type { AppendInput, EventWriter } from './writer.js';
-
-/** Messages on a `device:<id>` bus topic, delivered by the node that holds that device's socket. */
-export type DeviceCommand = { type: 'send'; envelope: Envelope } | { type: 'close'; code: number; reason: string };
-
-/** Messages on the `fleet` topic. */
-export type FleetChange =
-  | { type: 'device'; id: string; online: boolean }
-  | { type: 'session'; id: string; status: SessionStatus; deviceId: string | null }
-  | { type: 'board'; cardId: string };
 
 interface Tracked {
   deviceId: string;

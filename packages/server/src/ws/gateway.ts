@@ -18,7 +18,8 @@ import { topics } from '../bus.js';
 import type { Clock } from '../clock.js';
 import { Liveness } from '../devices/liveness.js';
 import type { Tokens } from '../auth/tokens.js';
-import type { DeviceCommand, FleetChange, SessionService } from '../sessions/service.js';
+import type { DeviceCommand, FleetChange } from '../bus.js';
+import type { SessionService } from '../sessions/service.js';
 import type { EventWriter } from '../sessions/writer.js';
 import type { Db } from '../store/db.js';
 import { deviceAccess, getDevice } from '../store/devices.js';
@@ -93,7 +94,7 @@ export class Gateway {
     });
     this.sweepTimer = setInterval(() => this.sweep(), opts.sweepMs ?? 10_000);
     this.sweepTimer.unref();
-    this.unsubscribeFleet = opts.bus.subscribe(topics.fleet, (msg) => this.toBrowsers(msg as FleetChange));
+    this.unsubscribeFleet = opts.bus.subscribe(topics.fleet, (msg) => this.toBrowsers(msg));
   }
 
   /** `upgrade` listener for the HTTP server. */
@@ -338,7 +339,7 @@ class DeviceLink {
     private readonly ledger: LedgerStore,
   ) {
     this.liveness.touch(claims.sub);
-    this.unsubscribe = opts.bus.subscribe(topics.device(claims.sub), (msg) => this.command(msg as DeviceCommand));
+    this.unsubscribe = opts.bus.subscribe(topics.device(claims.sub), (msg) => this.command(msg));
     this.closed = new Promise((resolve) => {
       ws.on('close', () => {
         this.unsubscribe();
