@@ -341,9 +341,7 @@ export class SessionRunner {
           requestId,
           tool: req.tool.slice(0, 256),
           summary: s.redactor.redact(req.summary).slice(0, 2000),
-          input: s.redactor.active
-            ? (JSON.parse(s.redactor.redact(JSON.stringify(req.input ?? null))) as unknown)
-            : req.input,
+          input: s.redactor.redactValue(req.input ?? null),
           expiresAt,
         },
       });
@@ -572,8 +570,7 @@ export class SessionRunner {
 
   private event(sessionId: string, event: SessionEvent): void {
     const redactor = this.sessions.get(sessionId)?.redactor;
-    const safe = redactor?.active ? (JSON.parse(redactor.redact(JSON.stringify(event))) as SessionEvent) : event;
-    this.emit('session.event', sessionId, { sessionId, event: safe });
+    this.emit('session.event', sessionId, { sessionId, event: redactor ? redactor.redactValue(event) : event });
   }
 
   /** Report metadata; a harness session id already reported is not sent again. */

@@ -17,6 +17,35 @@ describe('Redactor', () => {
     expect(r.redact('pin 123')).toBe('pin 123');
   });
 
+  it('masks every string of a value, keys too, and keeps it a value', () => {
+    const r = new Redactor(
+      new Map([
+        ['API', 'sk-12345'],
+        ['PIN', '98765'],
+        ['QUOTE', 'pa"ss'],
+      ]),
+    );
+    const event = {
+      kind: 'tool_call',
+      name: 'Bash',
+      input: { command: 'curl -H "x: sk-12345"', 'sk-12345': ['ok', 'pa"ss', 2, null, true] },
+      code: 98765,
+      other: 1,
+    };
+    expect(r.redactValue(event)).toEqual({
+      kind: 'tool_call',
+      name: 'Bash',
+      input: { command: 'curl -H "x: [redacted:API]"', '[redacted:API]': ['ok', '[redacted:QUOTE]', 2, null, true] },
+      code: '[redacted:PIN]',
+      other: 1,
+    });
+    expect(event.input.command).toBe('curl -H "x: sk-12345"'); // the original is not changed
+    // A harness that echoes JSON text inside a string: the escaped form is caught too.
+    expect(r.redactValue({ text: JSON.stringify({ q: 'pa"ss' }) })).toEqual({ text: '{"q":"[redacted:QUOTE]"}' });
+    const none = new Redactor(new Map());
+    expect(none.redactValue(event)).toBe(event);
+  });
+
   it('catches a secret split across chunks, at every split point', () => {
     const r = new Redactor(new Map([['KEY', SECRET]]));
     const text = `before ${SECRET} after`;

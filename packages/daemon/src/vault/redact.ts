@@ -38,6 +38,29 @@ export class Redactor {
     return out;
   }
 
+  /**
+   * Mask every string in a JSON-shaped value (object keys too), without
+   * encoding it: events and tool inputs stay objects. A number whose digits
+   * hold a secret becomes the masked string.
+   */
+  redactValue<T>(value: T): T {
+    return this.active ? (this.walk(value) as T) : value;
+  }
+
+  private walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (typeof value === 'number') {
+      const text = String(value);
+      const masked = this.redact(text);
+      return masked === text ? value : masked;
+    }
+    if (Array.isArray(value)) return value.map((v) => this.walk(v));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.redact(k), this.walk(v)]));
+    }
+    return value;
+  }
+
   /** A stream of chunks: returns what may go out now; `carry` holds what must wait. */
   stream(): { push(chunk: string): string; flush(): string } {
     let carry = '';
