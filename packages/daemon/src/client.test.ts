@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DeviceClient } from './client.js';
 import { Outbox } from './outbox.js';
 import type { SessionRunner } from './runner.js';
+import { until } from '@fabric/node/testing';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -262,10 +263,3 @@ describe('DeviceClient delivery', () => {
   });
 });
 
-async function until(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('condition never held');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -172,16 +172,4 @@ export function tryUpgrade(
   });
 }
 
-export async function until<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '@fabric/node/testing';
