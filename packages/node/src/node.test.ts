@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isFabricError } from '@fabric/protocol';
-import { LOCK_FILE, lockDataDir, openSqlite, writePrivateFile, writePrivateJson } from './index.js';
+import { LOCK_FILE, lockDataDir, migrateSqlite, openSqlite, writePrivateFile, writePrivateJson } from './index.js';
 
 let dir: string;
 beforeEach(() => {
@@ -30,6 +30,51 @@ describe('openSqlite', () => {
     writeFileSync(file, '', { mode: 0o644 });
     openSqlite(file).close();
     expect(mode(file)).toBe(0o600);
+  });
+});
+
+describe('migrateSqlite', () => {
+  const steps = ['CREATE TABLE a (x INTEGER)', 'ALTER TABLE a ADD COLUMN y TEXT', 'CREATE TABLE b (z INTEGER)'];
+  const tables = (db: ReturnType<typeof openSqlite>) =>
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+
+  it('runs the steps a file lacks, in order, and none twice', () => {
+    const db = openSqlite(join(dir, 'm.db'));
+    migrateSqlite(db, 'm.db', steps.slice(0, 2));
+    db.prepare('INSERT INTO a (x, y) VALUES (1, ?)').run('kept');
+    migrateSqlite(db, 'm.db', steps);
+    migrateSqlite(db, 'm.db', steps);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(tables(db)).toEqual(['a', 'b']);
+    expect(db.prepare('SELECT y FROM a').all()).toEqual([{ y: 'kept' }]);
+    db.close();
+  });
+
+  it('leaves the file at the last good version when a step fails', () => {
+    const db = openSqlite(join(dir, 'm.db'));
+    expect(() => migrateSqlite(db, 'm.db', [steps[0]!, 'CREATE TABLE c (q INTEGER); SELECT * FROM missing'])).toThrow(
+      /missing/,
+    );
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(tables(db)).toEqual(['a']);
+    db.close();
+  });
+
+  it('refuses a file a newer version wrote, by name, changing nothing', () => {
+    const db = openSqlite(join(dir, 'm.db'));
+    migrateSqlite(db, 'm.db', steps);
+    let error: unknown;
+    try {
+      migrateSqlite(db, 'm.db', steps.slice(0, 1));
+    } catch (err) {
+      error = err;
+    }
+    expect(isFabricError(error) && error.code).toBe('unsupported');
+    expect((error as Error).message).toBe('m.db has schema 3, this version of fabric knows 1: upgrade fabric');
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    db.close();
   });
 });
 

@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FabricError } from '@fabric/protocol';
 import Database from 'better-sqlite3';
 
 export type Sqlite = Database.Database;
@@ -27,4 +28,32 @@ export function openSqlite(file: string): Sqlite {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   return db;
+}
+
+/**
+ * Bring a SQLite file up to its schema. `migrations[i]` takes it from
+ * version `i` to `i + 1`, counted in SQLite's `user_version`; a shipped
+ * migration is never edited, later changes append one. Each step runs in an
+ * immediate transaction that reads the version first, so two processes
+ * opening one file at once never both run a step. Throws `unsupported`
+ * (naming `name`) when a newer program wrote the file: its tables may mean
+ * something this code does not know.
+ */
+export function migrateSqlite(db: Sqlite, name: string, migrations: readonly string[]): void {
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) {
+      throw new FabricError(
+        'unsupported',
+        `${name} has schema ${version}, this version of fabric knows ${migrations.length}: upgrade fabric`,
+      );
+    }
+    if (version === migrations.length) return true;
+    db.exec(migrations[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return false;
+  });
+  while (!step.immediate()) {
+    /* next migration */
+  }
 }

@@ -1,5 +1,4 @@
-import { FabricError } from '@fabric/protocol';
-import type { Sqlite } from '@fabric/node';
+import { migrateSqlite, type Sqlite } from '@fabric/node';
 
 /**
  * The schema of `agent.db`, versioned by SQLite's `user_version`: migration
@@ -53,27 +52,7 @@ export const RECORDS_SCHEMA_VERSION = MIGRATIONS.length;
 /** The tables a restore replaces, children after parents (the order rows are inserted in). */
 export const RECORD_TABLES = ['receipts', 'incidents', 'incident_steps'] as const;
 
-/**
- * Bring `db` up to the current schema. Throws `unsupported` when a newer
- * daemon wrote the file (its tables may mean something this code does not know).
- */
+/** Bring `db` up to the current schema (see `migrateSqlite`: a newer daemon's file is refused as `unsupported`). */
 export function migrateRecords(db: Sqlite): void {
-  // The version is read inside each write transaction: two processes opening
-  // the same file at once must not both run a migration.
-  const step = db.transaction((): boolean => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > RECORDS_SCHEMA_VERSION) {
-      throw new FabricError(
-        'unsupported',
-        `agent.db has schema ${version}, this daemon knows ${RECORDS_SCHEMA_VERSION}: upgrade fabric`,
-      );
-    }
-    if (version === RECORDS_SCHEMA_VERSION) return true;
-    db.exec(MIGRATIONS[version]!);
-    db.pragma(`user_version = ${version + 1}`);
-    return false;
-  });
-  while (!step.immediate()) {
-    /* next migration */
-  }
+  migrateSqlite(db, 'agent.db', MIGRATIONS);
 }
