@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { migrateSqlite, openSqlite, type Sqlite } from '@fabric/node';
+import { ToolHost } from '../agent/tools.js';
+import type { DaemonModule, KernelContext } from './module.js';
+
+const STORE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** What the kernel shares with every module; `db` is the kernel's own. */
+export type KernelServices = Omit<KernelContext, 'db'>;
+
+/**
+ * Starts a composition of modules and serves their tools. `start` runs the
+ * modules in order; a module that throws stops the ones before it, in
+ * reverse, and `start` rethrows. Two modules offering one tool name, or
+ * opening one store, are a composition bug: `start` throws naming both.
+ */
+export class Kernel {
+  readonly tools = new ToolHost();
+  private readonly started: { module: DaemonModule; dbs: Sqlite[] }[] = [];
+  private readonly stores = new Map<string, string>();
+  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+
+  constructor(
+    private readonly services: KernelServices,
+    private readonly modules: readonly DaemonModule[],
+  ) {
+    const names = new Set<string>();
+    for (const m of modules) {
+      if (names.has(m.name)) throw new Error(`module ${m.name} is composed twice`);
+      names.add(m.name);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`the kernel was already ${this.state}`);
+    this.state = 'starting';
+    const owners = new Map<string, string>();
+    for (const module of this.modules) {
+      const dbs: Sqlite[] = [];
+      try {
+        await module.start(this.contextFor(module, dbs));
+        for (const t of module.tools ?? []) {
+          const other = owners.get(t.spec.name);
+          if (other !== undefined) throw new Error(`tool ${t.spec.name} is offered by ${other} and ${module.name}`);
+          owners.set(t.spec.name, module.name);
+        }
+      } catch (err) {
+        for (const db of dbs) db.close();
+        await this.stop();
+        throw err;
+      }
+      this.started.push({ module, dbs });
+    }
+    for (const module of this.modules) for (const t of module.tools ?? []) this.tools.register(t.spec, t.handler);
+    this.state = 'running';
+  }
+
+  /** Stop every started module in reverse order, then close its stores; never throws. */
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    while (this.started.length > 0) {
+      const { module, dbs } = this.started.pop()!;
+      try {
+        await module.stop?.();
+      } catch (err) {
+        this.services.log.warn(`${module.name}: stop failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      for (const db of dbs) db.close();
+    }
+  }
+
+  private contextFor(module: DaemonModule, dbs: Sqlite[]): KernelContext {
+    return {
+      ...this.services,
+      db: (name, migrations) => {
+        if (!STORE_NAME.test(name))
+          throw new Error(`${module.name}: store name ${JSON.stringify(name)} is not a plain name`);
+        const owner = this.stores.get(name);
+        if (owner !== undefined) throw new Error(`store ${name}.db is opened by ${owner} and ${module.name}`);
+        this.stores.set(name, module.name);
+        const db = openSqlite(join(this.services.dataDir, `${name}.db`));
+        try {
+          migrateSqlite(db, `${name}.db`, migrations);
+        } catch (err) {
+          db.close();
+          throw err;
+        }
+        dbs.push(db);
+        return db;
+      },
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import type { Sqlite } from '@fabric/node';
+import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
+import type { SessionContext } from '../runner.js';
+import type { ToolHandler, ToolSpec } from '../agent/tools.js';
+
+/**
+ * A capability of the daemon: a folder under `modules/`, one line in the
+ * composition (`device.ts`). The kernel calls `start` once, in composition
+ * order, then serves `tools`; it calls `stop` once, in reverse order.
+ */
+export interface DaemonModule {
+  /** Lower-case, unique in the composition; names its stores and its log lines. */
+  readonly name: string;
+  /**
+   * Open what the module needs. Throwing aborts the daemon's start: the
+   * kernel stops the modules started before this one, in reverse, and
+   * rethrows. Tools are not callable before `start` resolves.
+   */
+  start(ctx: KernelContext): void | Promise<void>;
+  /** Release what `start` opened. Runs once, only after a `start` that resolved; what it throws is logged, not rethrown. */
+  stop?(): void | Promise<void>;
+  /** The module's agent tools, each schema beside its handler (see `tool`). */
+  readonly tools?: readonly ModuleTool[];
+}
+
+/** A tool's schema and handler, side by side. */
+export interface ModuleTool {
+  readonly spec: ToolSpec;
+  readonly handler: ToolHandler<ToolSpec>;
+}
+
+/** Pair a tool's schema with its handler; the handler's input and answer are typed from the schema. */
+export function tool<S extends ToolSpec>(spec: S, handler: ToolHandler<S>): ModuleTool {
+  return { spec, handler: handler };
+}
+
+/** What the kernel gives every module. */
+export interface KernelContext {
+  /** The daemon's data directory (0700); a module keeps its files under it. */
+  readonly dataDir: string;
+  readonly clock: { now(): number };
+  readonly log: { info(message: string): void; warn(message: string): void };
+  /**
+   * Append to the device's hash-chained ledger and return the event's seq.
+   * Throws when it cannot be written: an action that must be on the record
+   * does not happen unrecorded.
+   */
+  audit(actor: string, kind: string, payload: unknown): { seq: number };
+  /** A running session's work dir and permission mode; null when it does not run here. */
+  session(sessionId: string): SessionContext | null;
+  /** Ask the owner on a session's behalf: the same path as a harness's permission requests. */
+  approve(sessionId: string, req: ApprovalRequest): Promise<ApprovalDecision>;
+  /**
+   * Open `<dataDir>/<name>.db` (0600, WAL; see `openSqlite`) and bring it up
+   * to `migrations` (see `migrateSqlite`). The kernel closes it after the
+   * module stops. Throws `unsupported` for a file a newer daemon wrote.
+   */
+  db(name: string, migrations: readonly string[]): Sqlite;
+}
