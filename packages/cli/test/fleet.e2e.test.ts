@@ -211,8 +211,7 @@ describe('a fleet of two devices on loopback', () => {
   it('cancels a running session', async () => {
     const started = await cli(['session', 'start', '--device', 'alpha', '--prompt', 'sleep 30']);
     const id = started.stdout.trim();
-    await until(async () => (await session(id)).status === 'running', 5000, 'running');
-    const t0 = Date.now();
+    await until(async () => (await session(id)).status === 'running', 20_000, 'running');
     const r = await cli(['session', 'cancel', id]);
     expect(r.code).toBe(0);
     const done = await until(
@@ -220,10 +219,10 @@ describe('a fleet of two devices on loopback', () => {
         const s = await session(id);
         return s.status === 'cancelled' ? s : null;
       },
-      5000,
+      20_000,
       'cancelled',
     );
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // Ended by the first rung of the ladder (not SIGTERM or SIGKILL later, not the 30 s sleep running out).
     expect(done.signal).toBe('SIGINT');
     const again = await cli(['session', 'cancel', id]);
     expect(again.code).toBe(1);
