@@ -55,6 +55,12 @@ export const boundaries = [
     `^@fabric/(server|cli|web)(/|$)|${into('server', 'cli', 'web')}`,
     'the device daemon never imports the control plane or the CLI: they meet only on the wire.',
   ),
+  // Listed after the daemon's own: for a module's files this one replaces it, so it repeats its refusals.
+  boundary(
+    ['packages/daemon/src/modules/*/**'],
+    `^\\.\\./(?!\\.\\./)|(^|/)modules/|(^|/)runner(\\.js)?$|^@fabric/(node|server|cli|web)(/|$)|${into('server', 'cli', 'web')}`,
+    'a daemon module reaches the machine through the kernel: never another module, the runner, a store opener or the control plane.',
+  ),
 ];
 
 export default defineConfig(

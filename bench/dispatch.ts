@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import type { CapabilityDigest, Envelope, SessionView } from '@fabric/protocol';
+import { routes, type CapabilityDigest, type Envelope, type SessionView } from '@fabric/protocol';
 import WebSocket from 'ws';
 import { startServer } from '@fabric/server';
 import { median, percentileSorted, round } from './lib/stats.js';
@@ -93,7 +93,7 @@ export async function main(args: string[]): Promise<void> {
     const wsBase = server.url.replace('http', 'ws');
 
     // The device: acks every start at once, then exits the session so capacity stays constant.
-    const device = await open(`${wsBase}/ws/device`, ['fabric.v1', `bearer.${paired.token}`]);
+    const device = await open(`${wsBase}${routes.deviceSocket.path}`, ['fabric.v1', `bearer.${paired.token}`]);
     const startSeen = new Map<string, bigint>();
     device.on('message', (raw) => {
       const env = JSON.parse((raw as Buffer).toString()) as Envelope;
@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<void> {
     );
 
     // The browser: learns that a session is running from the fleet feed.
-    const browser = await open(`${wsBase}/ws/browser`, ['fabric.v1', `bearer.${userToken}`]);
+    const browser = await open(`${wsBase}${routes.browserSocket.path}`, ['fabric.v1', `bearer.${userToken}`]);
     // `running` can reach the browser before the POST answers, so arrivals are kept until asked for.
     const runningAt = new Map<string, bigint>();
     const waiting = new Map<string, (t: bigint) => void>();
@@ -154,7 +154,7 @@ export async function main(args: string[]): Promise<void> {
       for (let i = 0; i < n; i++) {
         const t0 = process.hrtime.bigint();
         const view = await post<SessionView>(
-          `${server.url}/api/sessions`,
+          `${server.url}${routes.createSession.path}`,
           userToken,
           { harness: 'shell', prompt: 'echo bench' },
           agent,

@@ -33,7 +33,7 @@ import {
   nextEvent,
   verifyLedger,
   type LedgerAppend,
-  type LedgerEvent,
+  type LedgerRow,
 } from '../../packages/daemon/dist/ledger/index.js';
 import { openSqlite, type Sqlite } from '@fabric/node';
 import { reporter, type Figure } from './lib/report.js';
@@ -66,15 +66,27 @@ function parseArgs(args: string[]): Options {
   return opts;
 }
 
-/** The i-th event: a file write by a session, ~120 bytes of JSON, like most of what the daemon records. */
+/** The i-th event: a session's file write (~250 bytes of JSON), like most of what the daemon records, or its start. */
 function item(i: number): LedgerAppend {
+  const sessionId = `ses_${String(i % 97).padStart(16, '0')}`;
+  const actor = `session:${sessionId}`;
+  if (i % 10 === 0) {
+    return {
+      actor,
+      kind: 'session.start',
+      payload: { sessionId, pid: 1000 + i, harness: 'claude', workDir: '/home/dev/project', permissionMode: 'ask' },
+    };
+  }
+  const path = `/home/dev/project/src/module-${i % 1000}/file-${i}.ts`;
+  const bytes = (i * 7919) % 65536;
   return {
-    actor: `session:ses_${String(i % 97).padStart(16, '0')}`,
-    kind: i % 10 ? 'fs.write' : 'session.start',
+    actor,
+    kind: 'mutation.requested',
     payload: {
-      path: `/home/dev/project/src/module-${i % 1000}/file-${i}.ts`,
-      bytes: (i * 7919) % 65536,
-      mode: 'overwrite',
+      tool: 'file_write',
+      summary: `create ${path} with ${bytes} bytes`,
+      destructive: false,
+      plan: { kind: 'file_write', path, where: 'work_dir', exists: false, bytes },
     },
   };
 }
@@ -96,7 +108,7 @@ type EventRow = [number, number, string, string, string, string, string];
 /** Rows exactly as the ledger would store them, made before any clock starts. */
 function precomputedRows(n: number): EventRow[] {
   const rows = new Array<EventRow>(n);
-  let prev: LedgerEvent | null = null;
+  let prev: LedgerRow | null = null;
   for (let i = 0; i < n; i++) {
     const it = item(i);
     const ev = nextEvent(prev, 1_700_000_000_000, it.actor, it.kind, JSON.stringify(it.payload));

@@ -10,7 +10,14 @@
 import http from 'node:http';
 import os from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { CapabilityDigest, Envelope, EnvelopeOf, SessionView } from '@fabric/protocol';
+import {
+  fillPath,
+  routes,
+  type CapabilityDigest,
+  type Envelope,
+  type EnvelopeOf,
+  type SessionView,
+} from '@fabric/protocol';
 import WebSocket from 'ws';
 import { SseParser, type SseHandler } from './sse.js';
 import { percentileSorted } from './stats.js';
@@ -292,7 +299,10 @@ export class RelayClient implements ClientApi {
   }
 
   async connectFabric({ url, userToken, deviceId, deviceToken }: FabricTarget): Promise<boolean> {
-    const ws = await connectWs(`${url.replace('http', 'ws')}/ws/device`, ['fabric.v1', `bearer.${deviceToken}`]);
+    const ws = await connectWs(`${url.replace('http', 'ws')}${routes.deviceSocket.path}`, [
+      'fabric.v1',
+      `bearer.${deviceToken}`,
+    ]);
     const pipe: FabricPipe = {
       kind: 'fabric',
       url,
@@ -393,7 +403,7 @@ export class RelayClient implements ClientApi {
   private async openFabricSession(): Promise<FabricSession> {
     const pipe = this.fabricPipe();
     const auth = { Authorization: `Bearer ${pipe.userToken}` };
-    const created = await request<SessionView>('POST', `${pipe.url}/api/sessions`, auth, {
+    const created = await request<SessionView>('POST', `${pipe.url}${routes.createSession.path}`, auth, {
       harness: 'shell',
       prompt: 'echo bench',
     });
@@ -413,23 +423,27 @@ export class RelayClient implements ClientApi {
       endedResolve = resolve;
     });
     const session: FabricSession = { id, lastId: 0, idDupes: 0, idGaps: 0, stdout: 0, ended, endedResolve, kinds: {} };
-    session.sse = await openSse(`${pipe.url}/api/sessions/${id}/stream`, auth, (sseId, event, data) => {
-      // The end frame repeats the last event's id (so an EventSource stops on reconnect): not a duplicate.
-      if (sseId !== null && event !== 'end') {
-        if (sseId <= session.lastId) session.idDupes++;
-        else {
-          if (sseId !== session.lastId + 1) session.idGaps += sseId - session.lastId - 1;
-          session.lastId = sseId;
+    session.sse = await openSse(
+      `${pipe.url}${fillPath(routes.streamSession.path, { id })}`,
+      auth,
+      (sseId, event, data) => {
+        // The end frame repeats the last event's id (so an EventSource stops on reconnect): not a duplicate.
+        if (sseId !== null && event !== 'end') {
+          if (sseId <= session.lastId) session.idDupes++;
+          else {
+            if (sseId !== session.lastId + 1) session.idGaps += sseId - session.lastId - 1;
+            session.lastId = sseId;
+          }
         }
-      }
-      session.kinds[event] = (session.kinds[event] ?? 0) + 1;
-      if (event === 'stdout') {
-        session.stdout++;
-        this.onOutput(data);
-      } else if (event === 'end') {
-        session.endedResolve();
-      }
-    });
+        session.kinds[event] = (session.kinds[event] ?? 0) + 1;
+        if (event === 'stdout') {
+          session.stdout++;
+          this.onOutput(data);
+        } else if (event === 'end') {
+          session.endedResolve();
+        }
+      },
+    );
     pipe.current = session;
     return session;
   }
@@ -458,7 +472,7 @@ export class RelayClient implements ClientApi {
     }
     s.sse?.res.destroy();
     s.sse?.req.destroy();
-    const view = await request<SessionView>('GET', `${pipe.url}/api/sessions/${s.id}`, {
+    const view = await request<SessionView>('GET', `${pipe.url}${fillPath(routes.getSession.path, { id: s.id })}`, {
       Authorization: `Bearer ${pipe.userToken}`,
     });
     return {

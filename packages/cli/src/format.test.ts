@@ -26,6 +26,8 @@ describe('printable', () => {
     expect(renderPlain({ name: 'a\u001bb', text: 'one\ntwo\u202e' })).toBe(
       'name: a\\x1bb\ntext: |\n  one\n  two\\u202e',
     );
+    // Keys too, of nested objects as of scalars: a stored ledger payload can hold any key.
+    expect(renderPlain({ payload: { 'k\u001b[2J': { 'x\u001b': 1 } } })).toBe('payload:\n  k\\x1b[2J:\n    x\\x1b: 1');
   });
 });
 

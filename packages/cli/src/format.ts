@@ -180,7 +180,7 @@ export function renderPlain(value: unknown, indent = '', key = ''): string {
   return entries
     .map(([k, v]) => {
       if (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
-        return `${indent}${k}:\n${renderPlain(v, `${indent}  `, k)}`;
+        return `${indent}${printable(k)}:\n${renderPlain(v, `${indent}  `, k)}`;
       }
       const scalar =
         typeof v === 'string' && v.includes('\n')

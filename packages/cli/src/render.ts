@@ -79,9 +79,13 @@ function printNormalised(data: string, out: Out): void {
     case 'file_change':
       out.stderr(`[file] ${e.change} ${printable(e.path)}\n`);
       return;
-    case 'status':
-      out.stderr(`[status] ${printable(e.status)}${e.detail ? `: ${printable(e.detail)}` : ''}\n`);
+    case 'status': {
+      // The shared status, then the harness's own word for it. A stored event from an older daemon
+      // (a free-string status) was normalised by the schema: `turn_begin` reads `turn_started (turn_begin)`.
+      const word = e.harnessStatus ? ` (${printable(e.harnessStatus)})` : '';
+      out.stderr(`[status] ${e.status}${word}${e.detail ? `: ${printable(e.detail)}` : ''}\n`);
       return;
+    }
     case 'error':
       out.stderr(`[error] ${printable(e.message)}\n`);
       return;

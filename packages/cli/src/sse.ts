@@ -22,9 +22,9 @@ export async function followSession(api: Api, sessionId: string, opts: FollowOpt
   for (;;) {
     let ended = false;
     try {
-      const res = await api.open(`/api/sessions/${encodeURIComponent(sessionId)}/stream`, {
-        accept: 'text/event-stream',
-        'last-event-id': String(last),
+      const res = await api.$open('streamSession', {
+        params: { id: sessionId },
+        headers: { accept: 'text/event-stream', 'last-event-id': String(last) },
       });
       failingSince = null;
       ended = await readStream(res, (e) => {

@@ -40,14 +40,16 @@ interface Recorded {
   sessions: { sessionId: string; pid: number; sandboxed: boolean }[];
 }
 interface LedgerAnswer {
-  events: { kind: string; payload: string }[];
+  events: { kind: string; payload: unknown; legacy?: true }[];
 }
 
-/** The payloads of the ledger events of one kind (the agent tool gives each as its canonical JSON text). */
+/** The payloads of the ledger events of one kind (the agent tool gives each as an object, checked against its kind). */
 async function ledgerPayloads(cli: (a: string[]) => ReturnType<typeof optimal>, kind: string): Promise<unknown[]> {
   const r = await cli(['agent', 'ledger', '--kind', kind, '--json']);
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as LedgerAnswer).events.map((e) => JSON.parse(e.payload) as unknown);
+  const { events } = JSON.parse(r.stdout) as LedgerAnswer;
+  expect(events.filter((e) => e.legacy)).toEqual([]);
+  return events.map((e) => e.payload);
 }
 
 /** The session as the control plane sees it, once it has learnt how it ended. */

@@ -8,6 +8,7 @@ import {
   errorBodySchema,
   newId,
   parseFrame,
+  routes,
   type CapabilityDigest,
   type Envelope,
   type RunningSession,
@@ -169,7 +170,7 @@ export class DeviceClient {
   private connect(): void {
     if (this.stopped) return;
     this.opts.onState?.('connecting');
-    const url = this.opts.server.replace(/^http/, 'ws').replace(/\/$/, '') + '/ws/device';
+    const url = this.opts.server.replace(/^http/, 'ws').replace(/\/$/, '') + routes.deviceSocket.path;
     const ws = new WebSocket(url, [WS_PROTOCOL, WS_BEARER_PREFIX + this.token], {
       maxPayload: MAX_FRAME_BYTES * 4,
       handshakeTimeout: 10_000,

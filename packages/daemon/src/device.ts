@@ -1,21 +1,21 @@
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FabricError, type Envelope, type Labels } from '@fabric/protocol';
-import { createAgentTools } from './agent/handlers.js';
+import { FabricError, type Envelope, type Labels, type LedgerEventKind, type LedgerPayload } from '@fabric/protocol';
 import { writeOwnerToken } from './agent/owner-token.js';
 import { AgentSocket, agentSocketPath } from './agent/socket.js';
 import { Capabilities } from './capabilities.js';
 import { DeviceClient, type DeviceLog } from './client.js';
 import { Outbox } from './outbox.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
-import { createOpenClawHarness } from './harness/openclaw.js';
+import { createOpenClawHarness } from './harness/openclaw/adapter.js';
 import { defaultAdapters } from './harness/registry.js';
-import { DEFAULT_ALLOWLIST } from './harness/shell.js';
+import { DEFAULT_ALLOWLIST } from './harness/shell/adapter.js';
 import { Checkpointer } from './ledger/checkpoint.js';
 import { LedgerKey, ledgerKeyPath } from './ledger/key.js';
 import { Ledger } from './ledger/store.js';
-import { Memory } from './memory/memory.js';
+import { Kernel } from './kernel/kernel.js';
+import { defaultModules } from './modules/index.js';
 import { fabricMcpWiring, MCP_SERVER_ENTRY } from './mcp/wiring.js';
 import { Records } from './records/store.js';
 import { ProcessRecord, procFilePath } from './procs/record.js';
@@ -81,14 +81,13 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   // OpenClaw takes MCP servers from its config file only: the daemon writes one that includes the user's.
   adapters.set('openclaw', createOpenClawHarness({ mcpConfigDir: join(dataDir, 'openclaw') }));
 
-  // The device's own records: the ledger (append-only, hash-chained, checkpointed
-  // to the control plane), receipts and incidents, and memory (markdown + index).
+  // The device's audit trail: the ledger (append-only, hash-chained, checkpointed
+  // to the control plane), and receipts and incidents.
   const ledger = new Ledger(join(dataDir, 'ledger.db'));
   const ledgerKey = LedgerKey.loadOrCreate(ledgerKeyPath(dataDir));
   const records = new Records(openSqlite(join(dataDir, 'agent.db')));
-  const memory = new Memory({ dir: join(dataDir, 'memory'), indexFile: join(dataDir, 'memory-index.db') });
   // The audit trail must not take sessions down: a failed append is logged, not thrown.
-  const record = (actor: string, kind: string, payload: unknown) => {
+  const record: RecordEvent = (actor, kind, payload) => {
     try {
       ledger.append(actor, kind, payload);
       checkpointer.tick();
@@ -205,23 +204,40 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
   });
   const caps = new Capabilities(adapters, opts.labels ?? {}, allowlist, () => runner.size, sandbox.isolation);
-  if (agent) {
-    createAgentTools({
+  // The capabilities agents call (system, ledger, memory, records, backup, card), served on the agent socket.
+  const kernel = new Kernel(
+    {
       dataDir,
-      defaultWorkDir: join(dataDir, 'work'),
+      clock: { now: Date.now },
+      log: opts.log,
+      audit: (actor, kind, payload) => {
+        const entry = ledger.append(actor, kind, payload);
+        checkpointer.tick();
+        return entry;
+      },
       ledger,
       records,
-      memory,
       session: (id) => runner.context(id),
       approve: (id, req) => runner.requestApproval(id, req),
+    },
+    defaultModules({
+      defaultWorkDir: join(dataDir, 'work'),
+      systemd: opts.systemd,
       deviceId: paired.deviceId,
       deviceName: () => readDeviceFile(dataDir)?.name ?? hostname(),
       capabilities: () => caps.digest(),
       ledgerPublicKey: ledgerKey.publicKey,
-      socketPath: agent.path,
-      ...(opts.systemd ? { systemd: opts.systemd } : {}),
-    }).mount(agent);
-  }
+      socketPath: agent?.path ?? '',
+    }),
+  );
+  const kernelUp = kernel.start().then(
+    () => {
+      if (agent) kernel.tools.mount(agent);
+    },
+    (err: unknown) => {
+      opts.log.warn(`agent tools: ${err instanceof Error ? err.message : String(err)}; the agent API serves none`);
+    },
+  );
   record('daemon', 'daemon.start', { deviceId: paired.deviceId, pid: process.pid });
   client = new DeviceClient({
     server: paired.server,
@@ -268,7 +284,8 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     clearInterval(checkpointTimer);
     await agentUp;
     await agent?.close();
-    await memory.close();
+    await kernelUp;
+    await kernel.stop();
     ledger.close();
   };
   void done.then(closeAll, closeAll);
@@ -289,12 +306,11 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   };
 }
 
+/** Append one event to the ledger, logging (never throwing) a failure. */
+type RecordEvent = <K extends LedgerEventKind>(actor: string, kind: K, payload: LedgerPayload<K>) => void;
+
 /** The ledger's view of what a session does: starts, refusals, exits, approval requests. */
-function auditEnvelope(
-  env: Envelope,
-  runner: SessionRunner,
-  record: (actor: string, kind: string, payload: unknown) => void,
-): void {
+function auditEnvelope(env: Envelope, runner: SessionRunner, record: RecordEvent): void {
   switch (env.type) {
     case 'session.ack': {
       const ctx = runner.context(env.payload.sessionId);

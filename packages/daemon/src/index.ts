@@ -4,7 +4,7 @@ export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './client
 export { deviceFilePath, readDeviceFile, writeDeviceFile, type DeviceFile } from './config.js';
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
 export { defaultAdapters } from './harness/registry.js';
-export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell.js';
+export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell/adapter.js';
 export type {
   ApprovalDecision,
   ApprovalRequest,

@@ -494,7 +494,7 @@ export class SessionRunner {
           this.exit(s, code, signal);
           return;
         }
-        this.event(sessionId, { kind: 'status', status: 'turn', detail: 'resuming with queued input' });
+        this.event(sessionId, { kind: 'status', status: 'turn_started', detail: 'resuming with queued input' });
         this.spawnTurn(s, plan, false, { ...s.start, prompt, resume });
         return;
       }

@@ -9,14 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId, type CapabilityDigest, type LedgerVerifyReport } from '@fabric/protocol';
 import { agentCall, type AgentEndpoint } from '../src/agent/client.js';
-import { createAgentTools } from '../src/agent/handlers.js';
 import { TOOLS_PATH } from '../src/agent/protocol.js';
 import { AgentSocket, agentSocketPath } from '../src/agent/socket.js';
 import type { ApprovalDecision, ApprovalRequest } from '../src/harness/types.js';
 import { LedgerKey, ledgerKeyPath } from '../src/ledger/key.js';
 import { Ledger } from '../src/ledger/store.js';
 import { verifyLedger } from '../src/ledger/verify.js';
-import { Memory } from '../src/memory/memory.js';
+import type { Memory } from '../src/memory/memory.js';
+import { Kernel } from '../src/kernel/kernel.js';
+import { defaultModules } from '../src/modules/index.js';
+import type { MemoryModule } from '../src/modules/memory/index.js';
 import { Records } from '../src/records/store.js';
 import type { SessionContext } from '../src/runner.js';
 import { openSqlite } from '@fabric/node';
@@ -125,7 +127,6 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
   const ledger = new Ledger(join(dataDir, 'ledger.db'));
   const recordsDb = openSqlite(join(dataDir, 'agent.db'));
   const records = new Records(recordsDb);
-  const memory = new Memory({ dir: join(dataDir, 'memory'), indexFile: join(dataDir, 'memory-index.db') });
 
   const sessions = new Map<string, SessionContext>();
   const asked: AskedApproval[] = [];
@@ -141,21 +142,32 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
 
   const ownerToken = 'owner-token-'.padEnd(43, 'x');
   const socket = new AgentSocket({ path: agentSocketPath(dataDir), approve, ownerToken });
-  createAgentTools({
-    dataDir,
+  // The daemon's own composition of modules, on this stack's stores.
+  const modules = defaultModules({
     defaultWorkDir,
-    ledger,
-    records,
-    memory,
-    session: (id) => sessions.get(id) ?? null,
-    approve,
+    systemd,
     deviceId,
     deviceName: () => 'stack-test',
     capabilities: async () => capabilities(),
     ledgerPublicKey: ledgerKey.publicKey,
     socketPath: socket.path,
-    systemd,
-  }).mount(socket);
+  });
+  const kernel = new Kernel(
+    {
+      dataDir,
+      clock: { now: Date.now },
+      log: { info: () => undefined, warn: () => undefined },
+      audit: (actor, kind, payload) => ledger.append(actor, kind, payload),
+      ledger,
+      records,
+      session: (id) => sessions.get(id) ?? null,
+      approve,
+    },
+    modules,
+  );
+  await kernel.start();
+  kernel.tools.mount(socket);
+  const memory = (modules.find((m) => m.name === 'memory') as MemoryModule).memory();
   await socket.listen();
 
   const owner: AgentEndpoint = { socket: socket.path, token: ownerToken };
@@ -205,7 +217,7 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
       if (closed) return;
       closed = true;
       await socket.close();
-      await memory.close();
+      await kernel.stop();
       recordsDb.close();
       ledger.close();
       rmSync(root, { recursive: true, force: true });

@@ -312,18 +312,31 @@ export const updateCardRequestSchema = z
 // ---- fuel -------------------------------------------------------------------
 
 /** Throughput and yield over one slice (everything, a device, a harness); rules in server/src/fuel/compute.ts. */
-export interface FuelFigures {
-  throughput: { tokensPerMinute: number; windowMinutes: number; sparkline: number[] };
-  yield: { sessionsSucceeded: number; tokens: number; cached: number; tokensPerSession: number | null };
-}
+export const fuelFiguresSchema = z.object({
+  throughput: z.object({ tokensPerMinute: z.number(), windowMinutes: z.number(), sparkline: z.array(z.number()) }),
+  yield: z.object({
+    sessionsSucceeded: z.number(),
+    tokens: z.number(),
+    cached: z.number(),
+    tokensPerSession: z.number().nullable(),
+  }),
+});
+export type FuelFigures = z.infer<typeof fuelFiguresSchema>;
 
 /** GET /api/fuel. */
-export interface FuelReport extends FuelFigures {
-  generatedAt: number;
-  dayStart: number;
-  mission: { active: boolean; streakMs: number; since: number | null; lastActivity: number | null; idleGapMs: number };
-  byDevice: (FuelFigures & { key: string })[];
-  byHarness: (FuelFigures & { key: string })[];
+export const fuelReportSchema = fuelFiguresSchema.extend({
+  generatedAt: z.number(),
+  dayStart: z.number(),
+  mission: z.object({
+    active: z.boolean(),
+    streakMs: z.number(),
+    since: z.number().nullable(),
+    lastActivity: z.number().nullable(),
+    idleGapMs: z.number(),
+  }),
+  byDevice: z.array(fuelFiguresSchema.extend({ key: z.string() })),
+  byHarness: z.array(fuelFiguresSchema.extend({ key: z.string() })),
   /** Device names by id, for the breakdown. */
-  devices: Record<string, string>;
-}
+  devices: z.record(z.string(), z.string()),
+});
+export type FuelReport = z.infer<typeof fuelReportSchema>;

@@ -4,6 +4,14 @@ export { Tokens } from './auth/tokens.js';
 export { InProcessBus, topics, type Bus } from './bus.js';
 export { FakeClock, systemClock, type Clock } from './clock.js';
 export { consoleLogger, silentLogger, type Logger } from './log.js';
-export { dbFile, startServer, SERVER_VERSION, type RunningServer, type ServerOptions } from './server.js';
+export {
+  buildServer,
+  dbFile,
+  startServer,
+  SERVER_VERSION,
+  type BuiltServer,
+  type RunningServer,
+  type ServerOptions,
+} from './server.js';
 export { openSqlite, type Db } from './store/db.js';
 export { closeCodes } from './ws/gateway.js';

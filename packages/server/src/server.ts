@@ -8,14 +8,9 @@ import { InProcessBus, type Bus } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerContext } from './context.js';
 import { registerRoutes } from './http/routes.js';
-import { registerVaultRoutes } from './http/vault-routes.js';
-import { registerBoardRoutes } from './http/board-routes.js';
-import { registerPasskeyRoutes } from './http/passkey-routes.js';
-import { registerPushRoutes } from './http/push-routes.js';
-import { registerLedgerRoutes } from './http/ledger-routes.js';
 import { parsePublicOrigin } from './auth/passkeys-origin.js';
 import { startPush, type Push, type PushOptions } from './push/index.js';
-import { CSP, gateCloudOnly, serveCockpit, wantsCockpit } from './http/web.js';
+import { CSP, serveCockpit, wantsCockpit } from './http/web.js';
 import { BoardStore } from './board/store.js';
 import { silentLogger, type Logger } from './log.js';
 import { SessionService } from './sessions/service.js';
@@ -52,11 +47,15 @@ export interface ServerOptions {
   publicOrigin?: string;
   /** Web Push (cloud mode only). */
   push?: PushOptions;
+  /**
+   * Check every JSON answer against its route's response schema; a mismatch
+   * fails the request (500, logged). For tests: it keeps the route table true.
+   */
+  checkResponses?: boolean;
 }
 
-export interface RunningServer {
-  url: string;
-  port: number;
+/** A control plane built but not listening: its routes are registered once `app.ready()` resolves (for `app.inject()`). */
+export interface BuiltServer {
   ctx: ServerContext;
   app: FastifyInstance;
   gateway: Gateway;
@@ -65,16 +64,23 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A control plane listening on `url`. */
+export interface RunningServer extends BuiltServer {
+  url: string;
+  port: number;
+}
+
 /** The embedded store's file inside a data directory. */
 export function dbFile(dataDir: string): string {
   return join(dataDir, 'fabric.db');
 }
 
 /**
- * Start a control plane: store, key ring, HTTP API, WebSocket gateway.
- * Listens on 127.0.0.1 unless `host` says otherwise.
+ * Build a control plane without listening or starting its timers: store,
+ * key ring, HTTP API (the route table, registered when the app gets
+ * ready), WebSocket gateway. `startServer` is this, then listen.
  */
-export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+export async function buildServer(opts: ServerOptions = {}): Promise<BuiltServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLogger;
   const db = opts.db ?? (await openSqlite(opts.dataDir ? dbFile(opts.dataDir) : ':memory:'));
@@ -146,7 +152,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       void reply.code(500).send({ code: 'internal', message: 'internal error; see the server log' });
     }
   });
-  gateCloudOnly(app, ctx.mode);
   const cockpit = opts.webRoot ? await serveCockpit(app, opts.webRoot) : false;
   app.setNotFoundHandler((req, reply) => {
     if (cockpit && wantsCockpit(req.method, req.url, req.headers.accept)) {
@@ -155,18 +160,50 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     void reply.code(404).send({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
-  registerRoutes(app, ctx);
-  registerVaultRoutes(app, ctx);
-  registerBoardRoutes(app, ctx);
-  registerLedgerRoutes(app, ctx);
-  registerPasskeyRoutes(app, ctx, {
-    publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN),
-  });
   const push = ctx.mode === 'cloud' ? await startPush(ctx, opts.push) : null;
-  if (push) registerPushRoutes(app, ctx, push);
+  // Every route of the table, with its authentication and validation; cloud-only ones answer 410 in local mode.
+  // A plugin, so registration waits for ready() and a caller may watch it (onRoute) before.
+  void app.register(async (api) => {
+    registerRoutes(api, ctx, {
+      publicOrigin: parsePublicOrigin(opts.publicOrigin ?? process.env.FABRIC_PUBLIC_ORIGIN),
+      push,
+      checkResponses: opts.checkResponses ?? false,
+    });
+  });
 
   const gateway = new Gateway({ db, bus, tokens, sessions, writer, clock, log, ...opts.gateway });
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+
+  let closing: Promise<void> | null = null;
+  return {
+    ctx,
+    app,
+    gateway,
+    push,
+    close() {
+      closing ??= (async () => {
+        ctx.board.close();
+        await push?.close();
+        await sessions.close();
+        await gateway.close();
+        await app.close();
+        await writer.drained();
+        await bus.close();
+        if (!opts.db) await db.destroy();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Start a control plane: {@link buildServer}, its key rotation and queue
+ * timers, and listen on 127.0.0.1 unless `host` says otherwise.
+ */
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const built = await buildServer(opts);
+  const { app, ctx } = built;
+  const { keys, log, sessions } = ctx;
 
   // Rotate the signing key when due (and pick up keys another node rotated in).
   const rotation = setInterval(
@@ -188,28 +225,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const shownHost = host.includes(':') ? `[${host}]` : host;
   log.info(`control plane listening on http://${shownHost}:${port}`);
 
-  let closing: Promise<void> | null = null;
   return {
+    ...built,
     url: `http://${shownHost}:${port}`,
     port,
-    ctx,
-    app,
-    gateway,
-    push,
     close() {
-      closing ??= (async () => {
-        clearInterval(rotation);
-        clearInterval(queueSweep);
-        ctx.board.close();
-        await push?.close();
-        await sessions.close();
-        await gateway.close();
-        await app.close();
-        await writer.drained();
-        await bus.close();
-        if (!opts.db) await db.destroy();
-      })();
-      return closing;
+      clearInterval(rotation);
+      clearInterval(queueSweep);
+      return built.close();
     },
   };
 }

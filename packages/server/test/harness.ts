@@ -4,7 +4,7 @@ import { startServer, type RunningServer, type ServerOptions } from '../src/serv
 
 /** A control plane in this process on a free port, with an owner, a CLI token and helpers. */
 export async function testServer(opts: ServerOptions = {}) {
-  const server = await startServer({ port: 0, ...opts });
+  const server = await startServer({ port: 0, checkResponses: true, ...opts });
   const owner = await server.ctx.accounts.ensureOwner('ada');
   const { token: userToken } = await server.ctx.accounts.signIn({ ...owner, role: 'owner' }, 'cli');
   return {

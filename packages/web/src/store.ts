@@ -1,14 +1,9 @@
 import { signal } from '@preact/signals';
-import type { BoardCard, DeviceView, SessionView } from '@fabric/protocol';
-import { ApiError, get, onSignedOut } from './api.js';
+import { routes, type BoardCard, type DeviceView, type MeResponse, type SessionView } from '@fabric/protocol';
+import { api, ApiError, onSignedOut } from './api.js';
 import type { FuelView } from './model/fuel.js';
 
-export interface Me {
-  id: string;
-  name: string;
-  role: 'owner' | 'member';
-  expiresAt: number;
-}
+export type Me = MeResponse;
 
 /** undefined: not known yet; null: signed out. */
 export const me = signal<Me | null | undefined>(undefined);
@@ -25,7 +20,7 @@ onSignedOut.add(() => {
 
 export async function loadMe(): Promise<void> {
   try {
-    me.value = await get<Me>('/api/auth/me');
+    me.value = await api.me();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) me.value = null;
     else throw err;
@@ -33,16 +28,16 @@ export async function loadMe(): Promise<void> {
 }
 
 export async function refreshDevices(): Promise<void> {
-  devices.value = (await get<{ devices: DeviceView[] }>('/api/devices')).devices;
+  devices.value = (await api.listDevices()).devices;
 }
 
 export async function refreshSessions(): Promise<void> {
-  sessions.value = (await get<{ sessions: SessionView[] }>('/api/sessions?limit=100')).sessions;
+  sessions.value = (await api.listSessions({ query: { limit: 100 } })).sessions;
 }
 
 export async function refreshFuel(): Promise<void> {
   try {
-    fuel.value = await get<FuelView>(`/api/fuel?tzOffset=${new Date().getTimezoneOffset()}`);
+    fuel.value = await api.fuel({ query: { tzOffset: new Date().getTimezoneOffset() } });
   } catch (err) {
     if (err instanceof ApiError && err.code === 'cloud_only') fuel.value = null;
     else throw err;
@@ -50,7 +45,7 @@ export async function refreshFuel(): Promise<void> {
 }
 
 export async function refreshBoard(): Promise<void> {
-  board.value = (await get<{ cards: BoardCard[] }>('/api/board')).cards;
+  board.value = (await api.listCards()).cards;
 }
 
 export function refreshAll(): Promise<unknown> {
@@ -90,7 +85,10 @@ export function connectFleet(): () => void {
   const open = () => {
     if (stopped) return;
     live.value = 'connecting';
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/browser`, ['fabric.v1']);
+    ws = new WebSocket(
+      `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${routes.browserSocket.path}`,
+      ['fabric.v1'],
+    );
     ws.onopen = () => {
       attempt = 0;
       live.value = 'live';

@@ -2,7 +2,7 @@ import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { FabricError, type AuthResponse, type CodeResponse, type PairResponse } from '@fabric/protocol';
+import { FabricError, type CodeResponse, type PairResponse } from '@fabric/protocol';
 import { deviceKeyPath, ensureDeviceKey, readDeviceFile, recordPairing, writeDeviceFile } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type GlobalOptions } from '../context.js';
@@ -27,11 +27,11 @@ export function loginCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (o: { user: string; code?: string; passwordStdin?: boolean }) => {
       const g = globals();
       const server = serverUrl(g, null);
-      const api = new Api(server, null);
+      const api = Api.at(server, null);
       const pw = await password(o);
       const auth = o.code
-        ? await api.post<AuthResponse>('/api/auth/redeem', { code: o.code, name: o.user, password: pw, client: 'cli' })
-        : await api.post<AuthResponse>('/api/auth/login', { name: o.user, password: pw, client: 'cli' });
+        ? await api.redeem({ body: { code: o.code, name: o.user, password: pw, client: 'cli' } })
+        : await api.login({ body: { name: o.user, password: pw, client: 'cli' } });
       const dir = dataDir(g);
       writeCliFile(dir, { server, token: auth.token, user: auth.user, expiresAt: auth.expiresAt });
       out.stdout(`signed in to ${server} as ${auth.user.name} (${auth.user.role}); credentials in ${dir}/cli.json\n`);
@@ -53,7 +53,7 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
       // hand out the owner setup code. Otherwise a signed-in owner invites through the API.
       const local = existsSync(join(dir, 'fabric.db'));
       if (!local && cli) {
-        code = await Api.forUser(g).post<CodeResponse>('/api/auth/invites', { role: o.role });
+        code = await Api.forUser(g).createInvite({ body: { role: o.role } });
       } else {
         const local = await openLocalAccounts(dir);
         try {
@@ -88,14 +88,14 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
       const dir = dataDir(g);
       if (!o.token) {
         const api = Api.forUser(g);
-        const code = await api.post<CodeResponse>('/api/devices/pairing-tokens');
+        const code = await api.createPairingToken();
         if (o.json) {
-          out.stdout(JSON.stringify({ ...code, server: api.server }) + '\n');
+          out.stdout(JSON.stringify({ ...code, server: api.baseUrl }) + '\n');
           return;
         }
         out.stdout(`pairing token (single use, 10 minutes):\n${code.code}\n`);
         out.stdout(
-          `on the device: optimal pair --server ${api.server} --token <token> --data <dir>, then optimal device --data <dir>\n`,
+          `on the device: optimal pair --server ${api.baseUrl} --token <token> --data <dir>, then optimal device --data <dir>\n`,
         );
         return;
       }
@@ -113,10 +113,12 @@ export function pairCommand(globals: () => GlobalOptions, out: Out): Command {
       const key = await ensureDeviceKey(dir);
       let paired: PairResponse;
       try {
-        paired = await new Api(server, null).post<PairResponse>('/api/devices/pair', {
-          token: o.token,
-          name: o.name ?? (hostname().slice(0, 64) || 'device'),
-          vaultRecipient: key.recipient,
+        paired = await Api.at(server, null).pairDevice({
+          body: {
+            token: o.token,
+            name: o.name ?? (hostname().slice(0, 64) || 'device'),
+            vaultRecipient: key.recipient,
+          },
         });
       } catch (err) {
         if (!hadKey) rmSync(deviceKeyPath(dir), { force: true });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { FabricError, type DeviceView, type Health, type SessionView } from '@fabric/protocol';
+import { FabricError } from '@fabric/protocol';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
 import { deviceRows, printable, sessionRows, table } from '../format.js';
@@ -14,16 +14,16 @@ export function statusCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (o: { json?: boolean; limit: string }) => {
       const api = Api.forUser(globals());
       const [health, { devices }, { sessions }] = await Promise.all([
-        api.get<Health>('/healthz'),
-        api.get<{ devices: DeviceView[] }>('/api/devices'),
-        api.get<{ sessions: SessionView[] }>(`/api/sessions?limit=${encodeURIComponent(o.limit)}`),
+        api.health(),
+        api.listDevices(),
+        api.listSessions({ query: { limit: Number(o.limit) } }),
       ]);
       if (o.json) {
-        out.stdout(JSON.stringify({ server: api.server, health, devices, sessions }) + '\n');
+        out.stdout(JSON.stringify({ server: api.baseUrl, health, devices, sessions }) + '\n');
         return;
       }
       out.stdout(
-        `control plane ${api.server} (v${health.version}, ${health.mode}), ${health.devicesOnline} device(s) online\n\n`,
+        `control plane ${api.baseUrl} (v${health.version}, ${health.mode}), ${health.devicesOnline} device(s) online\n\n`,
       );
       out.stdout(
         devices.length
@@ -46,7 +46,7 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .description('list devices')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const { devices } = await Api.forUser(globals()).get<{ devices: DeviceView[] }>('/api/devices');
+      const { devices } = await Api.forUser(globals()).listDevices();
       out.stdout(
         o.json
           ? JSON.stringify(devices) + '\n'
@@ -59,25 +59,21 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .command('rename <id> <name>')
     .description('rename a device')
     .action(async (id: string, name: string) => {
-      const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { name });
+      const d = await Api.forUser(globals()).updateDevice({ params: { id }, body: { name } });
       out.stdout(`${d.id} is now ${printable(d.name)}\n`);
     });
   cmd
     .command('drain <id>')
     .description('let a device finish its sessions but take no new ones')
     .action(async (id: string) => {
-      const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, {
-        draining: true,
-      });
+      const d = await Api.forUser(globals()).updateDevice({ params: { id }, body: { draining: true } });
       out.stdout(`${printable(d.name)} is draining (${d.runningSessions} running)\n`);
     });
   cmd
     .command('undrain <id>')
     .description('let a drained device take sessions again')
     .action(async (id: string) => {
-      const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, {
-        draining: false,
-      });
+      const d = await Api.forUser(globals()).updateDevice({ params: { id }, body: { draining: false } });
       out.stdout(`${printable(d.name)} takes sessions again\n`);
     });
   cmd
@@ -87,7 +83,7 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
       const priority = Number(value);
       if (!Number.isInteger(priority) || priority < -10 || priority > 10)
         throw new FabricError('bad_request', 'priority must be an integer from -10 to 10');
-      const d = await Api.forUser(globals()).patch<DeviceView>(`/api/devices/${encodeURIComponent(id)}`, { priority });
+      const d = await Api.forUser(globals()).updateDevice({ params: { id }, body: { priority } });
       out.stdout(`${printable(d.name)} priority ${d.priority}\n`);
     });
   cmd
@@ -95,9 +91,7 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .description('let another person see and use a device (owners only); their sessions may then run there')
     .requiredOption('--with <user>', "the person's account name")
     .action(async (id: string, o: { with: string }) => {
-      const d = await Api.forUser(globals()).post<DeviceView>(`/api/devices/${encodeURIComponent(id)}/shares`, {
-        user: o.with,
-      });
+      const d = await Api.forUser(globals()).shareDevice({ params: { id }, body: { user: o.with } });
       out.stdout(`${printable(d.name)} is shared with ${(d.sharedWith ?? []).map((n) => printable(n)).join(', ')}\n`);
     });
   cmd
@@ -105,10 +99,7 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .description('stop sharing a device with a person; sessions already running there go on')
     .requiredOption('--with <user>', "the person's account name")
     .action(async (id: string, o: { with: string }) => {
-      const d = await Api.forUser(globals()).request<DeviceView>(
-        'DELETE',
-        `/api/devices/${encodeURIComponent(id)}/shares/${encodeURIComponent(o.with)}`,
-      );
+      const d = await Api.forUser(globals()).unshareDevice({ params: { id, user: o.with } });
       const left = d.sharedWith ?? [];
       out.stdout(
         `${printable(d.name)} is ${left.length ? `shared with ${left.map((n) => printable(n)).join(', ')}` : 'no longer shared'}\n`,
@@ -118,7 +109,7 @@ export function devicesCommand(globals: () => GlobalOptions, out: Out): Command 
     .command('revoke <id>')
     .description('revoke a device: its connection closes now and its token stops working')
     .action(async (id: string) => {
-      const d = await Api.forUser(globals()).post<DeviceView>(`/api/devices/${encodeURIComponent(id)}/revoke`);
+      const d = await Api.forUser(globals()).revokeDevice({ params: { id } });
       out.stdout(`${printable(d.name)} (${d.id}) revoked\n`);
     });
   return cmd;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { FuelFigures, FuelReport } from '@fabric/protocol';
+import type { FuelFigures } from '@fabric/protocol';
 import { Api } from '../api.js';
 import type { GlobalOptions } from '../context.js';
 import { table } from '../format.js';
@@ -35,7 +35,7 @@ export function fuelCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const tz = new Date().getTimezoneOffset();
-      const f = await Api.forUser(globals()).get<FuelReport>(`/api/fuel?tzOffset=${tz}`);
+      const f = await Api.forUser(globals()).fuel({ query: { tzOffset: tz } });
       if (o.json) {
         out.stdout(JSON.stringify(f) + '\n');
         return;

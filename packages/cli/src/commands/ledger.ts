@@ -1,12 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import {
-  FabricError,
-  ledgerCheckpointListSchema,
-  type LedgerCheckpointList,
-  type LedgerVerifyReport,
-} from '@fabric/protocol';
+import { FabricError, MAX_LEDGER_PAGE, type LedgerCheckpointList, type LedgerVerifyReport } from '@fabric/protocol';
 import { Ledger, LedgerKey, ledgerKeyPath, readDeviceFile, verifyLedger } from '@fabric/daemon';
 import { Api } from '../api.js';
 import { dataDir, type GlobalOptions } from '../context.js';
@@ -17,11 +12,12 @@ async function fetchCheckpoints(api: Api, deviceId: string): Promise<LedgerCheck
   const checkpoints: LedgerCheckpointList['checkpoints'] = [];
   let after = 0;
   for (;;) {
-    const page: LedgerCheckpointList = ledgerCheckpointListSchema.parse(
-      await api.get(`/api/devices/${encodeURIComponent(deviceId)}/ledger?afterSeq=${after}&limit=5000`),
-    );
+    const page = await api.deviceLedger({
+      params: { id: deviceId },
+      query: { afterSeq: after, limit: MAX_LEDGER_PAGE },
+    });
     checkpoints.push(...page.checkpoints);
-    if (page.checkpoints.length < 5000) return { ...page, checkpoints };
+    if (page.checkpoints.length < MAX_LEDGER_PAGE) return { ...page, checkpoints };
     after = page.checkpoints[page.checkpoints.length - 1]!.seq;
   }
 }
@@ -67,7 +63,7 @@ export function ledgerCommand(globals: () => GlobalOptions, out: Out, setExit: (
       let anchor: LedgerCheckpointList | null = null;
       if (!o.offline) {
         try {
-          anchor = await fetchCheckpoints(new Api(device.server, device.token), device.deviceId);
+          anchor = await fetchCheckpoints(Api.at(device.server, device.token), device.deviceId);
         } catch (err) {
           if (err instanceof FabricError && err.code === 'server_unreachable') {
             throw new FabricError('server_unreachable', `${err.message}; run with --offline to check the chain alone`);

@@ -4,8 +4,10 @@ import {
   harnessNames,
   isTerminal,
   type ApprovalView,
+  type CreateSessionRequest,
+  type HarnessName,
+  type PermissionMode,
   type SessionView,
-  type StreamEvent,
 } from '@fabric/protocol';
 import { printEvent } from '../render.js';
 import { Api } from '../api.js';
@@ -28,22 +30,30 @@ async function follow(api: Api, id: string, out: Out, json: boolean, after = 0):
     after,
     onEvent: (e) => printEvent(e, out, json, id),
   });
-  const view = await api.get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
+  const view = await api.getSession({ params: { id } });
   if (!json && (view.status === 'refused' || (view.status === 'failed' && view.exitCode === null)) && view.errorCode) {
     throw new FabricError(view.errorCode, view.errorMessage ?? `session ${view.status}`);
   }
   return exitCodeOf(view);
 }
 
+/** Commander's choices check `harness` and `permissionMode`. */
 interface StartOptions {
-  harness: string;
+  harness: HarnessName;
   prompt: string;
   device?: string;
   label: Record<string, string>;
   cwd?: string;
-  permissionMode: string;
+  permissionMode: PermissionMode;
   model?: string;
   credential: string[];
+  follow?: boolean;
+  json?: boolean;
+}
+
+interface ResumeOptions {
+  prompt: string;
+  permissionMode?: PermissionMode;
   follow?: boolean;
   json?: boolean;
 }
@@ -92,7 +102,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .option('-f, --follow', "stream the output and exit with the session's exit code")
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
     .action(async (o: StartOptions) => {
-      const body = {
+      const body: CreateSessionRequest = {
         harness: o.harness,
         prompt: o.prompt,
         permissionMode: o.permissionMode,
@@ -114,8 +124,8 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     )
     .option('-f, --follow', "stream the output and exit with the session's exit code")
     .option('--json', 'print the session (or, with --follow, each event) as JSON lines')
-    .action(async (id: string, o: { prompt: string; permissionMode?: string; follow?: boolean; json?: boolean }) => {
-      const parent = await Api.forUser(globals()).get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
+    .action(async (id: string, o: ResumeOptions) => {
+      const parent = await Api.forUser(globals()).getSession({ params: { id } });
       await launch(
         {
           harness: parent.harness,
@@ -127,9 +137,9 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       );
     });
 
-  async function launch(body: Record<string, unknown>, o: { follow?: boolean; json?: boolean }): Promise<void> {
+  async function launch(body: CreateSessionRequest, o: { follow?: boolean; json?: boolean }): Promise<void> {
     const api = Api.forUser(globals());
-    const view = await api.postOnce<SessionView>('/api/sessions', body);
+    const view = await api.createSession({ body });
     if (!o.follow) {
       out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.id}\n`);
       return;
@@ -152,11 +162,9 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .option('--status <status>', 'only this status')
     .option('--json', 'print JSON')
     .action(async (o: { limit: string; device?: string; status?: string; json?: boolean }) => {
-      const api = Api.forUser(globals());
-      const q = new URLSearchParams({ limit: o.limit });
-      if (o.device) q.set('device', o.device);
-      if (o.status) q.set('status', o.status);
-      const { sessions } = await api.get<{ sessions: SessionView[] }>(`/api/sessions?${q.toString()}`);
+      const { sessions } = await Api.forUser(globals()).listSessions({
+        query: { limit: Number(o.limit), device: o.device, status: o.status },
+      });
       out.stdout(
         o.json
           ? JSON.stringify(sessions) + '\n'
@@ -171,7 +179,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .description('show one session')
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
-      const view = await Api.forUser(globals()).get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`);
+      const view = await Api.forUser(globals()).getSession({ params: { id } });
       if (o.json) {
         out.stdout(JSON.stringify(view) + '\n');
         return;
@@ -193,9 +201,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         ['events', String(view.lastSeq)],
       ];
       out.stdout(table(lines) + '\n');
-      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(
-        `/api/sessions/${encodeURIComponent(id)}/approvals`,
-      );
+      const { approvals } = await Api.forUser(globals()).listApprovals({ params: { id } });
       if (approvals.length > 0) out.stdout('\n' + table(approvalRows(approvals)) + '\n');
     });
 
@@ -204,9 +210,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .description("list a session's permission requests")
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
-      const { approvals } = await Api.forUser(globals()).get<{ approvals: ApprovalView[] }>(
-        `/api/sessions/${encodeURIComponent(id)}/approvals`,
-      );
+      const { approvals } = await Api.forUser(globals()).listApprovals({ params: { id } });
       out.stdout(
         o.json
           ? JSON.stringify(approvals) + '\n'
@@ -225,10 +229,10 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       .option('--reason <text>', 'told to the harness')
       .option('--json', 'print JSON')
       .action(async (id: string, request: string, o: { reason?: string; json?: boolean }) => {
-        const view = await Api.forUser(globals()).post<ApprovalView>(
-          `/api/sessions/${encodeURIComponent(id)}/approvals/${encodeURIComponent(request)}`,
-          { decision: decision === 'approve' ? 'allow' : 'deny', ...(o.reason ? { reason: o.reason } : {}) },
-        );
+        const view = await Api.forUser(globals()).decideApproval({
+          params: { id, req: request },
+          body: { decision: decision === 'approve' ? 'allow' : 'deny', ...(o.reason ? { reason: o.reason } : {}) },
+        });
         out.stdout(o.json ? JSON.stringify(view) + '\n' : `${view.requestId} ${view.status}\n`);
       });
   }
@@ -250,9 +254,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       }
       let last = after;
       for (;;) {
-        const page = await api.get<{ session: SessionView; events: StreamEvent[] }>(
-          `/api/sessions/${encodeURIComponent(id)}/events?after=${last}&limit=1000`,
-        );
+        const page = await api.sessionEvents({ params: { id }, query: { after: last, limit: 1000 } });
         for (const e of page.events) printEvent(e, out, o.json ?? false, id);
         if (page.events.length < 1000) break;
         last = page.events[page.events.length - 1]!.seq;
@@ -272,11 +274,11 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
       if (!o.raw && !o.stdin && text !== undefined) data += '\n';
       const api = Api.forUser(globals());
       try {
-        await api.post(`/api/sessions/${encodeURIComponent(id)}/input`, { data, eof: o.eof ?? false });
+        await api.sendInput({ params: { id }, body: { data, eof: o.eof ?? false } });
       } catch (err) {
         // Only a session whose harness reported a conversation id can be resumed: for the others, say what does work.
         if (!(err instanceof FabricError) || err.code !== 'session_finished') throw err;
-        const view = await api.get<SessionView>(`/api/sessions/${encodeURIComponent(id)}`).catch(() => null);
+        const view = await api.getSession({ params: { id } }).catch(() => null);
         if (!view || view.harnessSessionId) throw err;
         throw new FabricError(
           'session_finished',
@@ -291,10 +293,10 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     .option('--reason <text>', 'recorded with the cancellation')
     .option('--json', 'print the session as JSON')
     .action(async (id: string, o: { reason?: string; json?: boolean }) => {
-      const view = await Api.forUser(globals()).post<SessionView>(
-        `/api/sessions/${encodeURIComponent(id)}/cancel`,
-        o.reason ? { reason: o.reason } : {},
-      );
+      const view = await Api.forUser(globals()).cancelSession({
+        params: { id },
+        body: o.reason ? { reason: o.reason } : {},
+      });
       out.stdout(
         o.json ? JSON.stringify(view) + '\n' : `${view.id} ${isTerminal(view.status) ? view.status : 'cancelling'}\n`,
       );

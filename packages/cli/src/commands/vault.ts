@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import {
+  entriesWithCiphertext,
   FabricError,
   newId,
-  type AccessLogView,
   type DeviceView,
   type EntryView,
   type EntryWithCiphertext,
-  type RecipientSetWire,
 } from '@fabric/protocol';
 import {
   decodeSigner,
@@ -126,7 +125,7 @@ export function recipientLabel(r: RecipientEntry, names: ReadonlyMap<string, str
 
 /** Device id → current name, for the devices this person can see. */
 async function deviceNames(api: Api): Promise<Map<string, string>> {
-  const { devices } = await api.get<{ devices: DeviceView[] }>('/api/devices');
+  const { devices } = await api.listDevices();
   return new Map(devices.map((d) => [d.id, d.name]));
 }
 
@@ -160,12 +159,12 @@ class VaultClient {
   /** The current set, verified against the last one this CLI trusted (and every version between). */
   async verifiedSet(): Promise<RecipientSet> {
     const local = this.local;
-    const { set } = await this.api.get<{ set: RecipientSetWire }>('/api/vault/set');
+    const { set } = await this.api.getVaultSet();
     let chain: RecipientSet[] = [];
     if (set.version > local.trusted.version + 1) {
-      chain = (
-        await this.api.get<{ sets: RecipientSetWire[] }>(`/api/vault/sets?after=${local.trusted.version}`)
-      ).sets.filter((s) => s.version < set.version);
+      chain = (await this.api.listVaultSets({ query: { after: local.trusted.version } })).sets.filter(
+        (s) => s.version < set.version,
+      );
     }
     const trusted = verifyRecipientSet(set, local.trusted, chain);
     if (trusted.version !== local.trusted.version) this.save({ ...local, trusted });
@@ -209,7 +208,7 @@ class VaultClient {
       signer,
     );
     const trusted = verifyRecipientSet(next, local.trusted);
-    const { entries } = await this.api.get<{ entries: EntryWithCiphertext[] }>('/api/vault/entries?ciphertext=1');
+    const entries = entriesWithCiphertext((await this.api.listVaultEntries({ query: { ciphertext: '1' } })).entries);
     const targets = next.recipients.map((r) => r.recipient);
     const { rewrapped, unreadable } = await rewrapReadable(entries, identity, targets, (done, total) => {
       if (total >= 50 && (done % 50 === 0 || done === total))
@@ -220,14 +219,16 @@ class VaultClient {
         `dropping ${unreadable.length} entr${unreadable.length === 1 ? 'y' : 'ies'} no key of this vault can open (written to other keys, or damaged): ${unreadable.map((n) => printable(n)).join(', ')}\n`,
       );
     }
-    await this.api.put('/api/vault/set', { set: next });
+    await this.api.putVaultSet({ body: { set: next } });
     this.save({ ...local, trusted });
     const names = rewrapped.map((e) => e.name);
-    await this.api.post('/api/vault/rewrap', {
-      setVersion: next.version,
-      entries: rewrapped.map((e) => ({ name: e.name, ciphertext: e.ciphertext, baseVersion: e.version })),
-      rotate: rotate(names),
-      drop: unreadable,
+    await this.api.rewrapVault({
+      body: {
+        setVersion: next.version,
+        entries: rewrapped.map((e) => ({ name: e.name, ciphertext: e.ciphertext, baseVersion: e.version })),
+        rotate: rotate(names),
+        drop: unreadable,
+      },
     });
     return { set: next, names };
   }
@@ -352,7 +353,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (o: { pq?: boolean }) => {
       const g = globals();
       const api = Api.forUser(g);
-      const existing = await api.get<{ set: RecipientSetWire }>('/api/vault/set').catch((err: unknown) => {
+      const existing = await api.getVaultSet().catch((err: unknown) => {
         if (err instanceof FabricError && err.code === 'vault_not_initialized') return null;
         throw err;
       });
@@ -374,7 +375,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
         signer: recoverySigner(phrase).publicKey,
         addedAt: Date.now(),
       };
-      const { devices } = await api.get<{ devices: DeviceView[] }>('/api/devices');
+      const { devices } = await api.listDevices();
       const set = signRecipientSet(
         {
           vaultId: newId('vlt'),
@@ -387,10 +388,10 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
         cli.signer,
       );
       const trusted = verifyRecipientSet(set, null);
-      await api.put('/api/vault/set', { set });
+      await api.putVaultSet({ body: { set } });
       new VaultClient(api, dataDir(g), null).save({
         vaultId: set.vaultId,
-        server: api.server,
+        server: api.baseUrl,
         recipientId: cli.entry.id,
         recipient: cli.entry.recipient,
         wrapped: cli.wrapped,
@@ -409,17 +410,15 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
       const vault = VaultClient.open(globals());
       const set = await vault.verifiedSet();
       const value = await secretValue(name);
-      const { entries } = await vault.api.get<{ entries: EntryView[] }>('/api/vault/entries');
+      const { entries } = await vault.api.listVaultEntries();
       const base = entries.find((e) => e.name === name)?.version ?? 0;
       const ciphertext = await encryptEntry(
         value,
         set.recipients.map((r) => r.recipient),
       );
-      const saved = await vault.api.put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, {
-        ciphertext,
-        setVersion: set.version,
-        baseVersion: base,
-        clientId: vault.local.recipientId,
+      const saved = await vault.api.putVaultEntry({
+        params: { name },
+        body: { ciphertext, setVersion: set.version, baseVersion: base, clientId: vault.local.recipientId },
       });
       out.stdout(`${name} saved (version ${saved.version}, readable by ${set.recipients.length} recipients)\n`);
       if (saved.flagReason) out.stderr(`note: ${name} is ${saved.flagReason}\n`);
@@ -431,9 +430,9 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (name: string) => {
       const vault = VaultClient.open(globals());
       const { identity } = await vault.unlock();
-      const entry = await vault.api.get<EntryWithCiphertext>(`/api/vault/entries/${encodeURIComponent(name)}`);
+      const entry = await vault.api.getVaultEntry({ params: { name } });
       const plain = await decryptEntry(entry.ciphertext, [identity]);
-      await vault.api.post('/api/vault/log', { action: 'entry.read', entry: name });
+      await vault.api.reportVaultAccess({ body: { action: 'entry.read', entry: name } });
       // Who wrote it goes to stderr, so the value on stdout stays clean for pipes.
       if (entry.flagReason) out.stderr(`warning: ${name} was ${entry.flagReason}\n`);
       else if (entry.writtenBy) out.stderr(`${name} version ${entry.version}, written by ${writer(entry)}\n`);
@@ -447,13 +446,13 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const api = Api.forUser(globals());
-      const { entries } = await api.get<{ entries: EntryView[] }>('/api/vault/entries');
+      const { entries } = await api.listVaultEntries();
       if (o.json) {
         out.stdout(JSON.stringify(entries) + '\n');
         return;
       }
       // No entries may mean no vault at all: that answer says what to run.
-      if (entries.length === 0) await api.get('/api/vault/set');
+      if (entries.length === 0) await api.getVaultSet();
       out.stdout(
         entries.length === 0
           ? 'the vault is empty\n'
@@ -482,10 +481,10 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--write', 'may also overwrite the entry')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { with: string; write?: boolean; json?: boolean }) => {
-      const entry = await Api.forUser(globals()).post<EntryView>(
-        `/api/vault/entries/${encodeURIComponent(name)}/share`,
-        { user: o.with, write: o.write ?? false },
-      );
+      const entry = await Api.forUser(globals()).shareVaultEntry({
+        params: { name },
+        body: { user: o.with, write: o.write ?? false },
+      });
       if (o.json) {
         out.stdout(JSON.stringify(entry) + '\n');
         return;
@@ -499,10 +498,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .requiredOption('--with <user>', 'the person (name or id)')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { with: string; json?: boolean }) => {
-      const entry = await Api.forUser(globals()).request<EntryView>(
-        'DELETE',
-        `/api/vault/entries/${encodeURIComponent(name)}/share/${encodeURIComponent(o.with)}`,
-      );
+      const entry = await Api.forUser(globals()).unshareVaultEntry({ params: { name, user: o.with } });
       if (o.json) {
         out.stdout(JSON.stringify(entry) + '\n');
         return;
@@ -514,7 +510,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .command('rm <name>')
     .description('delete an entry (its creator or an owner)')
     .action(async (name: string) => {
-      await Api.forUser(globals()).request('DELETE', `/api/vault/entries/${encodeURIComponent(name)}`);
+      await Api.forUser(globals()).deleteVaultEntry({ params: { name } });
       out.stdout(`${name} deleted\n`);
     });
 
@@ -582,7 +578,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .action(async (o: { device?: string[] }) => {
       const vault = VaultClient.open(globals());
       const set = await vault.verifiedSet();
-      const { devices } = await vault.api.get<{ devices: DeviceView[] }>('/api/devices');
+      const { devices } = await vault.api.listDevices();
       const known = new Set(set.recipients.map((r) => r.recipient));
       const added = deviceEntries(
         devices.filter((d) => d.vaultRecipient && !known.has(d.vaultRecipient)),
@@ -612,7 +608,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
         ? await askSecret('recovery phrase (24 words): ', 'stdin')
         : await readStdin();
       validatePhrase(phraseInput);
-      const { sets } = await api.get<{ sets: RecipientSetWire[] }>('/api/vault/sets?after=0');
+      const { sets } = await api.listVaultSets({ query: { after: 0 } });
       if (sets.length === 0) throw new FabricError('vault_not_initialized', 'this server has no vault to recover');
       // No earlier trust on this machine: the chain is checked from its first version.
       let trusted: TrustedSetState | null = null;
@@ -627,7 +623,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
       const vault = new VaultClient(api, dataDir(g), null);
       vault.save({
         vaultId: current.vaultId,
-        server: api.server,
+        server: api.baseUrl,
         recipientId: cli.entry.id,
         recipient: cli.entry.recipient,
         wrapped: cli.wrapped,
@@ -641,7 +637,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
         () => [],
         out,
       );
-      await api.post('/api/vault/log', { action: 'vault.recover' });
+      await api.reportVaultAccess({ body: { action: 'vault.recover' } });
       out.stdout(
         `recovered: this CLI is enrolled and ${names.length} entr${names.length === 1 ? 'y is' : 'ies are'} readable\n`,
       );
@@ -653,9 +649,7 @@ export function vaultCommand(globals: () => GlobalOptions, out: Out): Command {
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'print JSON')
     .action(async (o: { limit: string; json?: boolean }) => {
-      const { log } = await Api.forUser(globals()).get<{ log: AccessLogView[] }>(
-        `/api/vault/log?limit=${encodeURIComponent(o.limit)}`,
-      );
+      const { log } = await Api.forUser(globals()).readVaultLog({ query: { limit: Number(o.limit) } });
       if (o.json) {
         out.stdout(JSON.stringify(log) + '\n');
         return;

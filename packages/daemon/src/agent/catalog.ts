@@ -268,16 +268,17 @@ export const agentCardTool = spec({
   description: "This device agent's identity card (EIP-8004 style): who it is and which tools and skills it offers.",
 });
 
+/** Every tool, in the order the modules compose them (`modules/index.ts`): the order every surface lists them in. */
 export const TOOL_CATALOG: readonly ToolSpec[] = [
   healthTool,
   systemQueryTool,
-  ledgerEventsTool,
   serviceRestartTool,
   serviceStopTool,
   serviceStartTool,
   processSignalTool,
   fileWriteTool,
   fileDeleteTool,
+  ledgerEventsTool,
   memoryStoreTool,
   memoryIngestTool,
   memoryRecallTool,

@@ -1,6 +1,6 @@
-import { FabricError, isFabricError } from '@fabric/protocol';
+import { FabricError, isFabricError, type MutationResult } from '@fabric/protocol';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import type { Ledger } from '../ledger/store.js';
+import type { KernelContext } from '../kernel/module.js';
 import type { Records } from '../records/store.js';
 import type { SessionContext } from '../runner.js';
 import { describeMutation, isDestructive, planMutation, type MutationKind, type MutationPlan } from '../system/plan.js';
@@ -10,8 +10,8 @@ export interface MutationDeps {
   dataDir: string;
   /** Where the owner's own mutations count as "inside the work dir" (the daemon's default session dir). */
   defaultWorkDir: string;
-  ledger: Ledger;
-  records: Records;
+  ledger: { append: KernelContext['audit'] };
+  records: Pick<Records, 'addReceipt'>;
   /** A running session's work dir and permission mode; null when it does not run here. */
   session(sessionId: string): SessionContext | null;
   /** Ask the owner on a session's behalf: the same path as a harness's permission requests. */
@@ -37,7 +37,7 @@ type Grant = 'owner' | 'not_destructive' | 'permission_mode_full' | 'approved';
  * executor gets the plan, and a file executor acts only on the path the plan
  * (and the approval) named.
  */
-export async function runMutation<T>(
+export async function runMutation<T extends MutationResult>(
   deps: MutationDeps,
   caller: AgentCaller,
   tool: string,
@@ -95,10 +95,7 @@ export async function runMutation<T>(
     throw e;
   }
   const done = deps.ledger.append(actor, 'mutation.done', { tool, requestedSeq: requested.seq, grant, result });
-  deps.records.addReceipt(
-    { kind: 'mutation', summary, detail: { tool, grant, result } as never, ledgerSeq: done.seq },
-    actor,
-  );
+  deps.records.addReceipt({ kind: 'mutation', summary, detail: { tool, grant, result }, ledgerSeq: done.seq }, actor);
   return result;
 }
 

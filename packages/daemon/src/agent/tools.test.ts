@@ -17,6 +17,7 @@ import {
   backupRestoredSchema,
   incidentListAnswerSchema,
   incidentSchema,
+  ledgerEntryIs,
   ledgerEventsAnswerSchema,
   memoryHealthSchema,
   memoryRecallAnswerSchema,
@@ -407,7 +408,7 @@ describe('the agent tools on the agent socket: each tool', () => {
     const creates = ledgerEventsAnswerSchema.parse(
       await s.call(s.owner, 'ledger_events', { kind: 'incident.create', order: 'asc' }),
     );
-    expect(creates.events.map((e) => [e.actor, JSON.parse(e.payload).title])).toEqual([
+    expect(creates.events.map((e) => [e.actor, ledgerEntryIs(e, 'incident.create') && e.payload.title])).toEqual([
       ['session:ses_ledger001', 'from the session'],
       ['owner', 'from the owner'],
     ]);
@@ -415,7 +416,7 @@ describe('the agent tools on the agent socket: each tool', () => {
     const own = ledgerEventsAnswerSchema.parse(
       await s.call(session, 'ledger_events', { kind: 'incident.create', order: 'asc' }),
     );
-    expect(own.events.map((e) => [e.actor, JSON.parse(e.payload).title])).toEqual([
+    expect(own.events.map((e) => [e.actor, ledgerEntryIs(e, 'incident.create') && e.payload.title])).toEqual([
       ['session:ses_ledger001', 'from the session'],
     ]);
     const bySession = ledgerEventsAnswerSchema.parse(

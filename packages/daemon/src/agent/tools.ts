@@ -29,7 +29,7 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
 export type ToolHandler<S extends ToolSpec> = (
   caller: AgentCaller,
   input: z.infer<S['input']>,
-) => Promise<z.infer<S['output']>>;
+) => Promise<z.infer<S['output']>> | z.infer<S['output']>;
 
 /** A tool's name and description, as the tool list answers. */
 export const toolSummarySchema = z.object({
@@ -42,7 +42,7 @@ export type ToolSummary = z.infer<typeof toolSummarySchema>;
 
 interface Registered {
   spec: ToolSpec;
-  handler: (caller: AgentCaller, input: unknown) => Promise<unknown>;
+  handler: (caller: AgentCaller, input: unknown) => unknown;
 }
 
 /**

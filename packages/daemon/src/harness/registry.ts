@@ -1,10 +1,10 @@
 import type { HarnessName } from '@fabric/protocol';
-import { claudeHarness } from './claude.js';
-import { codexHarness } from './codex.js';
-import { kimiHarness } from './kimi.js';
-import { opencodeHarness } from './opencode.js';
-import { openclawHarness } from './openclaw.js';
-import { shellHarness } from './shell.js';
+import { claudeHarness } from './claude/adapter.js';
+import { codexHarness } from './codex/adapter.js';
+import { kimiHarness } from './kimi/adapter.js';
+import { opencodeHarness } from './opencode/adapter.js';
+import { openclawHarness } from './openclaw/adapter.js';
+import { shellHarness } from './shell/adapter.js';
 import type { HarnessAdapter } from './types.js';
 
 /** Every adapter this daemon knows, by name; `detect` decides which a device reports. */

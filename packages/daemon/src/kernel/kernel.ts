@@ -6,7 +6,7 @@ import type { DaemonModule, KernelContext } from './module.js';
 const STORE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
 /** What the kernel shares with every module; `db` is the kernel's own. */
-export type KernelServices = Omit<KernelContext, 'db'>;
+export type KernelServices = Omit<KernelContext, 'db' | 'toolList'>;
 
 /**
  * Starts a composition of modules and serves their tools. `start` runs the
@@ -72,6 +72,7 @@ export class Kernel {
   private contextFor(module: DaemonModule, dbs: Sqlite[]): KernelContext {
     return {
       ...this.services,
+      toolList: () => this.tools.list(),
       db: (name, migrations) => {
         if (!STORE_NAME.test(name))
           throw new Error(`${module.name}: store name ${JSON.stringify(name)} is not a plain name`);

@@ -1,4 +1,8 @@
 import type { Sqlite } from '@fabric/node';
+import type { LedgerEventKind, LedgerPayload } from '@fabric/protocol';
+import type { Ledger } from '../ledger/store.js';
+import type { Records } from '../records/store.js';
+import type { ToolSummary } from '../agent/tools.js';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
 import type { SessionContext } from '../runner.js';
 import type { ToolHandler, ToolSpec } from '../agent/tools.js';
@@ -45,7 +49,13 @@ export interface KernelContext {
    * Throws when it cannot be written: an action that must be on the record
    * does not happen unrecorded.
    */
-  audit(actor: string, kind: string, payload: unknown): { seq: number };
+  audit<K extends LedgerEventKind>(actor: string, kind: K, payload: LedgerPayload<K>): { seq: number };
+  /** The ledger, to read (modules append through `audit`). */
+  readonly ledger: Pick<Ledger, 'list' | 'head'>;
+  /** Receipts and incidents (`agent.db`), the audit trail people read. */
+  readonly records: Records;
+  /** Every tool the composition serves (for the agent card); complete once the kernel has started. */
+  toolList(): ToolSummary[];
   /** A running session's work dir and permission mode; null when it does not run here. */
   session(sessionId: string): SessionContext | null;
   /** Ask the owner on a session's behalf: the same path as a harness's permission requests. */
@@ -56,4 +66,24 @@ export interface KernelContext {
    * module stops. Throws `unsupported` for a file a newer daemon wrote.
    */
   db(name: string, migrations: readonly string[]): Sqlite;
+}
+
+/**
+ * Where a module keeps the context `start` gave it: `get` throws (naming the
+ * module) when a handler runs before `start`, which the kernel never allows.
+ */
+export function contextSlot(module: string): {
+  readonly set: (ctx: KernelContext) => void;
+  readonly get: () => KernelContext;
+} {
+  let held: KernelContext | null = null;
+  return {
+    set: (ctx) => {
+      held = ctx;
+    },
+    get: () => {
+      if (!held) throw new Error(`the ${module} module has not started`);
+      return held;
+    },
+  };
 }

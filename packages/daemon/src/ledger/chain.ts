@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import type { LedgerEvent } from '@fabric/protocol';
+import type { LedgerRow } from '@fabric/protocol';
 
-export type { LedgerEvent };
+export type { LedgerRow };
 
 /** `prevHash` of event 1. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -56,7 +56,7 @@ export function eventHash(
 }
 
 /** Whether an event's stored hash is the hash of its own fields (says nothing about its link to the previous event). */
-export function eventHashValid(ev: LedgerEvent): boolean {
+export function eventHashValid(ev: LedgerRow): boolean {
   return eventHash(ev.prevHash, ev.seq, ev.ts, ev.actor, ev.kind, ev.payload) === ev.hash;
 }
 
@@ -67,7 +67,7 @@ export function nextEvent(
   actor: string,
   kind: string,
   payload: string,
-): LedgerEvent {
+): LedgerRow {
   const seq = prev ? prev.seq + 1 : 1;
   const prevHash = prev ? prev.hash : GENESIS_HASH;
   return { seq, ts, actor, kind, payload, prevHash, hash: eventHash(prevHash, seq, ts, actor, kind, payload) };

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { LedgerPayload } from '@fabric/protocol';
 import { Ledger } from './store.js';
 
 /**
@@ -6,11 +7,7 @@ import { Ledger } from './store.js';
  * of a device's ledger). Called by `optimal pair` and `optimal up` right
  * after they write `device.json`.
  */
-export function recordPairing(
-  dataDir: string,
-  actor: string,
-  facts: { deviceId: string; name: string; server: string },
-): void {
+export function recordPairing(dataDir: string, actor: string, facts: LedgerPayload<'device.paired'>): void {
   const ledger = new Ledger(join(dataDir, 'ledger.db'));
   try {
     ledger.append(actor, 'device.paired', facts);

@@ -1,11 +1,19 @@
 import Database from 'better-sqlite3';
+import type { z } from 'zod';
 import {
   FabricError,
   LEDGER_EVENTS_MAX_LIMIT,
+  ledgerEntryFromRow,
+  ledgerPayloadSchema,
+  type LedgerEntry,
+  type LedgerEntryOf,
   type LedgerEvent,
+  type LedgerEventKind,
   type LedgerEventsAnswer,
   type LedgerEventsInput,
   type LedgerHead,
+  type LedgerPayload,
+  type LedgerRow,
 } from '@fabric/protocol';
 import { openSqlite, type Sqlite } from '@fabric/node';
 import { nextEvent } from './chain.js';
@@ -15,8 +23,6 @@ export const LEDGER_MAX_PAYLOAD_BYTES = 64 * 1024;
 
 /** Printable ASCII without spaces: `owner`, `daemon`, `session:ses_…`. */
 const ACTOR_RE = /^[\x21-\x7e]{1,128}$/;
-/** Dotted names: `session.start`, `vault.access`. */
-const KIND_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -38,12 +44,8 @@ BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 
 const COLUMNS = 'seq, ts, actor, kind, payload, prev_hash AS prevHash, hash';
 
-/** One event to append: `payload` is any JSON-serialisable value (undefined is stored as null). */
-export interface LedgerAppend {
-  actor: string;
-  kind: string;
-  payload: unknown;
-}
+/** One event to append: its actor, and a kind with that kind's payload (`ledgerEventSchema`). */
+export type LedgerAppend = { actor: string } & LedgerEvent;
 
 export interface LedgerOptions {
   /** The clock for event timestamps (ms); Date.now by default. */
@@ -65,17 +67,25 @@ export interface LedgerOptions {
  *
  * Appends are `BEGIN IMMEDIATE` transactions that read the head and insert,
  * so several processes appending to one file keep a single linear chain.
- * Expected failures (a bad actor, kind or payload) throw
- * `FabricError('bad_request')` and write nothing.
+ * Every event is checked against `ledgerEventSchema` before it is hashed;
+ * expected failures (a bad actor, an unknown kind, a payload outside its
+ * kind's schema or over 64 KiB) throw `FabricError('bad_request')` and
+ * write nothing. The payload is stored and hashed as `JSON.stringify` of
+ * the value given.
+ *
+ * Reads (`get`, `list`) answer {@link LedgerEntry}s: typed events, and
+ * events outside the union (older daemons' kinds and payloads) as stored,
+ * marked `legacy`. `iterate` answers the rows exactly as stored, for
+ * verification.
  */
 export class Ledger {
   private readonly db: Sqlite;
   private readonly now: () => number;
   private readonly headStmt: Database.Statement<[], LedgerHead>;
   private readonly insertStmt: Database.Statement<[number, number, string, string, string, string, string]>;
-  private readonly getStmt: Database.Statement<[number], LedgerEvent>;
-  private readonly listStmts = new Map<string, Database.Statement<unknown[], LedgerEvent>>();
-  private readonly appendTx: (items: readonly LedgerAppend[]) => LedgerEvent[];
+  private readonly getStmt: Database.Statement<[number], LedgerRow>;
+  private readonly listStmts = new Map<string, Database.Statement<unknown[], LedgerRow>>();
+  private readonly appendTx: (items: readonly LedgerAppend[]) => LedgerEntry[];
 
   /** Opens (creating when missing, 0600) the ledger at `file`; `:memory:` for a private one. */
   constructor(file: string, opts: LedgerOptions = {}) {
@@ -101,11 +111,12 @@ export class Ledger {
       const rows = items.map((it) => checkedRow(it));
       let head: LedgerHead | null = this.headStmt.get() ?? null;
       const ts = this.now();
-      const out: LedgerEvent[] = [];
-      for (const [actor, kind, payload] of rows) {
+      const out: LedgerEntry[] = [];
+      for (const [i, [actor, kind, payload]] of rows.entries()) {
         const ev = nextEvent(head, ts, actor, kind, payload);
         this.insertStmt.run(ev.seq, ev.ts, ev.actor, ev.kind, ev.payload, ev.prevHash, ev.hash);
-        out.push(ev);
+        const { seq, prevHash, hash } = ev;
+        out.push({ seq, ts, actor, ...eventOf(items[i]!), prevHash, hash });
         head = ev;
       }
       return out;
@@ -115,13 +126,18 @@ export class Ledger {
     this.appendTx = (items) => tx.immediate(items);
   }
 
-  /** Append one event; answers it as stored. */
-  append(actor: string, kind: string, payload: unknown): LedgerEvent {
-    return this.appendTx([{ actor, kind, payload }])[0]!;
+  /**
+   * Append one event of `kind` with its payload; answers it as stored. Throws
+   * `FabricError('bad_request')`, appending nothing, when the payload is not
+   * one of that kind (see the class notes).
+   */
+  append<K extends LedgerEventKind>(actor: string, kind: K, payload: LedgerPayload<K>): LedgerEntryOf<K> {
+    // A kind and its own payload make an event; the compiler cannot see that through the generic.
+    return this.appendTx([{ actor, kind, payload } as LedgerAppend])[0] as LedgerEntryOf<K>;
   }
 
   /** Append several events in one transaction (all or none), in order, with one timestamp. */
-  appendBatch(items: readonly LedgerAppend[]): LedgerEvent[] {
+  appendBatch(items: readonly LedgerAppend[]): LedgerEntry[] {
     if (items.length === 0) return [];
     return this.appendTx(items);
   }
@@ -131,9 +147,10 @@ export class Ledger {
     return this.headStmt.get() ?? null;
   }
 
-  /** Event `seq`, or null when there is none. */
-  get(seq: number): LedgerEvent | null {
-    return this.getStmt.get(seq) ?? null;
+  /** Event `seq` (legacy when outside the union), or null when there is none. */
+  get(seq: number): LedgerEntry | null {
+    const row = this.getStmt.get(seq);
+    return row ? ledgerEntryFromRow(row) : null;
   }
 
   /**
@@ -169,18 +186,19 @@ export class Ledger {
       this.listStmts.set(sql, stmt);
     }
     // One more than asked tells whether there is a next page.
-    const events = stmt.all(...params, limit + 1);
-    const hasMore = events.length > limit;
-    if (hasMore) events.pop();
-    return { events, hasMore, head: this.head() };
+    const rows = stmt.all(...params, limit + 1);
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.pop();
+    return { events: rows.map(ledgerEntryFromRow), hasMore, head: this.head() };
   }
 
   /**
-   * Every event in seq order, read lazily (constant memory) from one
+   * Every event in seq order as stored (payloads as the hashed text, kinds
+   * unchecked: what `verifyLedger` reads), lazily (constant memory) from one
    * snapshot. While it is being iterated this connection can run nothing
    * else: finish (or `return()`) the iterator first.
    */
-  *iterate(): IterableIterator<LedgerEvent> {
+  *iterate(): IterableIterator<LedgerRow> {
     // Raw rows made into objects here read faster than better-sqlite3's own row objects.
     const stmt = this.db
       .prepare<[], [number, number, string, string, string, string, string]>(
@@ -202,18 +220,33 @@ export class Ledger {
   }
 }
 
-/** `[actor, kind, payload JSON]` for one item, or FabricError('bad_request'). */
+/** The kind and payload of an item, without its actor. */
+function eventOf(item: LedgerAppend): LedgerEvent {
+  const { kind, payload } = item;
+  return { kind, payload } as LedgerEvent;
+}
+
+/**
+ * `[actor, kind, payload JSON]` for one item, or FabricError('bad_request').
+ * The item may come from code the compiler did not check: everything is
+ * checked again here.
+ */
 function checkedRow(item: LedgerAppend): [string, string, string] {
-  const { actor, kind } = item;
+  const { actor, kind } = item as { actor: unknown; kind: unknown };
   if (typeof actor !== 'string' || !ACTOR_RE.test(actor)) {
     throw new FabricError('bad_request', 'ledger actor must be 1-128 printable ascii characters without spaces');
   }
-  if (typeof kind !== 'string' || !KIND_RE.test(kind)) {
-    throw new FabricError('bad_request', 'ledger kind must be 1-64 characters of letters, digits and . _ : / -');
+  const schema = typeof kind === 'string' ? ledgerPayloadSchema(kind) : undefined;
+  if (typeof kind !== 'string' || !schema) {
+    throw new FabricError('bad_request', `no ledger event kind ${JSON.stringify(String(kind)).slice(0, 80)}`);
+  }
+  const checked = schema.safeParse(item.payload);
+  if (!checked.success) {
+    throw new FabricError('bad_request', `ledger ${kind}: ${describeIssue(checked.error)}; nothing was recorded`);
   }
   let payload: string | undefined;
   try {
-    payload = JSON.stringify(item.payload ?? null);
+    payload = JSON.stringify(item.payload);
   } catch {
     throw new FabricError('bad_request', 'ledger payload must be serialisable as json');
   }
@@ -227,4 +260,12 @@ function checkedRow(item: LedgerAppend): [string, string, string] {
     );
   }
   return [actor, kind, payload];
+}
+
+/** The first problem of a payload, naming its field: `payload.plan.path: must not contain NUL`. */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'payload is not valid';
+  const at = ['payload', ...issue.path.map(String)].join('.');
+  return `${at}: ${issue.message}`;
 }

@@ -1,9 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ledgerVerifyReportSchema, type LedgerCheckpoint, type LedgerVerifyReport } from '@fabric/protocol';
+import { fileURLToPath } from 'node:url';
+import {
+  ledgerRowSchema,
+  ledgerVerifyReportSchema,
+  type LedgerCheckpoint,
+  type LedgerVerifyReport,
+} from '@fabric/protocol';
 import { eventHash } from './chain.js';
 import { makeCheckpoint } from './checkpoint.js';
 import { LedgerKey } from './key.js';
@@ -30,10 +36,20 @@ function honest(n: number, at: number[]): LedgerCheckpoint[] {
   const l = new Ledger(file, { now: () => (t += 1000) });
   const cps: LedgerCheckpoint[] = [];
   for (let i = 1; i <= n; i++) {
-    const ev = l.append(i % 2 ? 'owner' : 'daemon', i % 5 ? 'fs.write' : 'session.start', {
-      i,
-      path: `/work/file-${i}`,
-    });
+    const actor = i % 2 ? 'owner' : 'daemon';
+    const ev =
+      i % 5
+        ? l.append(actor, 'mutation.failed', {
+            tool: 'file_write',
+            requestedSeq: i,
+            code: 'path_not_allowed',
+            message: `/work/file-${i} is outside the work dir`,
+          })
+        : l.append(actor, 'session.exit', {
+            sessionId: `ses_verifytest${String(i).padStart(6, '0')}`,
+            code: 0,
+            signal: null,
+          });
     if (at.includes(i)) cps.push(makeCheckpoint(key, DEVICE, ev, t));
   }
   l.close();
@@ -121,7 +137,7 @@ describe('verifyLedger', () => {
     const r = verify(cps);
     expect(r.ok).toBe(false);
     expect(codes(r)).toEqual([['hash_mismatch', 37]]);
-    expect(r.firstBad!.message).toContain(`event 37 (${new Date(T0 + 37_000).toISOString()}, fs.write)`);
+    expect(r.firstBad!.message).toContain(`event 37 (${new Date(T0 + 37_000).toISOString()}, mutation.failed)`);
     // The stored hashes were left alone, so the checkpoints still match them.
     expect(r.checkpoints.matched).toBe(2);
   });
@@ -178,8 +194,8 @@ describe('verifyLedger', () => {
     expect(r.checkpoints).toEqual({ total: 4, matched: 2 });
     expect(r.firstBad).toMatchObject({ seq: 41, code: 'checkpoint_mismatch' });
     expect(r.firstBad!.message).toBe(
-      'event 80 (2025-01-01T00:01:20.000Z, session.start) differs from its checkpoint signed 2025-01-01T00:01:20.000Z: ' +
-        'the ledger was rewritten between event 41 (2025-01-01T00:00:41.000Z, fs.write) and event 80 ' +
+      'event 80 (2025-01-01T00:01:20.000Z, session.exit) differs from its checkpoint signed 2025-01-01T00:01:20.000Z: ' +
+        'the ledger was rewritten between event 41 (2025-01-01T00:00:41.000Z, mutation.failed) and event 80 ' +
         '(the last checkpoint that matches is at seq 40); 1 later checkpoint differs too',
     );
     expect(codes(r)).toEqual([['checkpoint_mismatch', 41]]);
@@ -254,5 +270,33 @@ describe('verifyLedger', () => {
       pinnedKey: null,
     });
     expect(codes(r)).toEqual([['out_of_order', 2]]);
+  });
+
+  it('verifies a ledger written before events were typed, kinds outside the union and all, and after appends to it', () => {
+    const rows = readFileSync(
+      fileURLToPath(new URL('../../../protocol/fixtures/ledger.v1.jsonl', import.meta.url)),
+      'utf8',
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ledgerRowSchema.parse(JSON.parse(line)));
+    // The hash covers the same bytes as it did: every stored hash is still the hash of its row.
+    for (const r of rows) expect(eventHash(r.prevHash, r.seq, r.ts, r.actor, r.kind, r.payload)).toBe(r.hash);
+    new Ledger(file).close();
+    tamper((db) => {
+      const insert = db.prepare(
+        'INSERT INTO events (seq, ts, actor, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const r of rows) insert.run(r.seq, r.ts, r.actor, r.kind, r.payload, r.prevHash, r.hash);
+    });
+    const l = new Ledger(file, { now: () => T0 });
+    const cp = makeCheckpoint(key, DEVICE, l.head()!, T0);
+    l.append('daemon', 'daemon.start', { deviceId: DEVICE, pid: 1 });
+    l.close();
+    const r = verify([cp]);
+    expect(r).toMatchObject({ ok: true, events: rows.length + 1, checkpoints: { total: 1, matched: 1 } });
+    // And an edit to one of its legacy rows is found like any other.
+    tamper((db) => db.prepare("UPDATE events SET payload = '{}' WHERE seq = 38").run());
+    expect(codes(verify([cp]))).toEqual([['hash_mismatch', 38]]);
   });
 });

@@ -1,8 +1,8 @@
 import type {
   LedgerCheckpoint,
-  LedgerEvent,
   LedgerProblem,
   LedgerProblemCode,
+  LedgerRow,
   LedgerVerifyReport,
 } from '@fabric/protocol';
 import { GENESIS_HASH, eventHash } from './chain.js';
@@ -48,7 +48,7 @@ interface Landmark {
  * With no checkpoints only the chain is checked, and the summary says so:
  * a rewrite of the whole file then goes unnoticed.
  */
-export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOptions): LedgerVerifyReport {
+export function verifyLedger(events: Iterable<LedgerRow>, opts: VerifyLedgerOptions): LedgerVerifyReport {
   const found = new Problems(opts.maxProblems ?? 100);
 
   if (opts.localKey && opts.pinnedKey && opts.localKey !== opts.pinnedKey) {
@@ -81,7 +81,7 @@ export function verifyLedger(events: Iterable<LedgerEvent>, opts: VerifyLedgerOp
   trusted.sort((a, b) => a.seq - b.seq);
 
   let count = 0;
-  let prev: LedgerEvent | null = null;
+  let prev: LedgerRow | null = null;
   let next = 0; // index into `trusted`
   let matched = 0;
   let lastMatchedSeq = 0;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { summarizeToolCall } from '../harness/claude-tools.js';
+import { summarizeToolCall } from '../harness/claude/tools.js';
 import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
 
 /**

@@ -25,14 +25,32 @@ function tempFile(): string {
   return join(d, 'procs.json');
 }
 
-/** A detached process group, as the runner spawns a turn; `script` runs in sh. */
-function group(script: string): Promise<{ child: ChildProcess; exited: Promise<void>; entry: ProcEntry }> {
-  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+/**
+ * A detached process group, as the runner spawns a turn; `script` runs in sh.
+ * With `ready`, resolves once the script has printed that line (its traps are set).
+ */
+function group(
+  script: string,
+  ready?: string,
+): Promise<{ child: ChildProcess; exited: Promise<void>; entry: ProcEntry }> {
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: ['ignore', ready ? 'pipe' : 'ignore', 'ignore'] });
   children.push(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return new Promise((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     child.once('error', reject);
-    child.once('spawn', () =>
+    if (!ready) {
+      child.once('spawn', () => resolve());
+      return;
+    }
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.split('\n').includes(ready)) resolve();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    started.catch(reject);
+    void started.then(() =>
       resolve({
         child,
         exited,
@@ -97,7 +115,7 @@ describe('ending leftovers', () => {
   }, 30_000);
 
   it('uses SIGKILL on a group that ignores SIGTERM', async () => {
-    const { entry, exited } = await group('trap "" TERM; while :; do sleep 1; done');
+    const { entry, exited } = await group('trap "" TERM; echo trapped; while :; do sleep 1; done', 'trapped');
     const [result] = await endLeftovers([entry], 300);
     await exited;
     expect(result!.outcome).toBe('killed');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ledgerPayloadSchema, type LedgerEvent, type LedgerEventKind, type LedgerEventOf } from '../ledger-events.js';
 
 /**
  * The device ledger as the agent API shows it: an append-only, hash-chained
@@ -9,16 +10,18 @@ import { z } from 'zod';
 const hashSchema = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
- * One ledger event as stored. `payload` is the JSON text exactly as it was
- * hashed (parse it to read it; re-serialising could change the bytes).
- * `hash` = SHA-256 over a domain tag and `prevHash, seq, ts, actor, kind,
- * payload`, each length-prefixed; `prevHash` of event 1 is 64 zeros.
+ * One ledger event exactly as stored (`ledger.db`'s `events` table), as the
+ * hash chain and `verifyLedger` read it. `payload` is the JSON text exactly
+ * as it was hashed. `hash` = SHA-256 over a domain tag and `prevHash, seq,
+ * ts, actor, kind, payload`, each length-prefixed; `prevHash` of event 1 is
+ * 64 zeros. A stored kind and payload are whatever the writing daemon wrote:
+ * read them as a {@link LedgerEntry}.
  */
-export const ledgerEventSchema = z.object({
+export const ledgerRowSchema = z.object({
   seq: z.number().int().positive(),
   /** When it was appended (ms since the epoch). */
   ts: z.number().int().nonnegative(),
-  /** Who did it: `owner`, `daemon`, `session:<id>`, … */
+  /** Who did it: `owner`, `daemon`, `control-plane`, `session:<id>`. */
   actor: z.string(),
   /** What happened, dotted: `session.start`, `vault.access`, … */
   kind: z.string(),
@@ -26,7 +29,84 @@ export const ledgerEventSchema = z.object({
   prevHash: hashSchema,
   hash: hashSchema,
 });
-export type LedgerEvent = z.infer<typeof ledgerEventSchema>;
+export type LedgerRow = z.infer<typeof ledgerRowSchema>;
+
+/** Where an event sits in the chain: everything a row holds but its kind and payload. */
+export const ledgerStampSchema = ledgerRowSchema.omit({ kind: true, payload: true });
+export type LedgerStamp = z.infer<typeof ledgerStampSchema>;
+
+/**
+ * A stored event that `ledgerEventSchema` does not describe: a kind it
+ * does not name, or a payload outside its kind's schema (written by an older
+ * or newer daemon, or edited in the file). It is kept as stored: `payload`
+ * is the stored JSON parsed, or the stored text itself when that is not JSON.
+ */
+export interface LegacyLedgerEvent {
+  kind: string;
+  payload: unknown;
+  legacy: true;
+}
+
+/**
+ * One ledger event as read back: its place in the chain and either a typed
+ * event (narrow it with {@link ledgerEntryIs}) or, marked `legacy: true`,
+ * one outside the union. Reading never fails on what a file holds.
+ */
+export type LedgerEntry = LedgerStamp & (LedgerEvent | LegacyLedgerEvent);
+/** A typed entry of one kind. */
+export type LedgerEntryOf<K extends LedgerEventKind> = LedgerStamp & LedgerEventOf<K>;
+
+const entryShape = {
+  seq: ledgerRowSchema.shape.seq,
+  ts: ledgerRowSchema.shape.ts,
+  actor: ledgerRowSchema.shape.actor,
+  kind: z.string(),
+  // Passed through as it is (never rebuilt by a schema), so it serialises to the text that was hashed.
+  payload: z.unknown(),
+  prevHash: hashSchema,
+  hash: hashSchema,
+};
+
+/**
+ * {@link LedgerEntry} on the wire: a typed entry's payload is checked
+ * against its kind's schema; a legacy entry's is anything. Payloads pass
+ * through unchanged.
+ */
+export const ledgerEntrySchema = z.union([
+  z.object(entryShape).refine((e) => ledgerPayloadSchema(e.kind)?.safeParse(e.payload).success === true, {
+    error: 'not an event of a known kind with its payload (mark it legacy)',
+    path: ['payload'],
+  }),
+  z.object({ ...entryShape, legacy: z.literal(true) }),
+  // The refinement ties kind to payload, which the inferred type cannot say.
+]) as unknown as z.ZodType<LedgerEntry>;
+
+/** Whether `entry` is a typed event of `kind` (a legacy entry never is, whatever its kind says). */
+export function ledgerEntryIs<K extends LedgerEventKind>(entry: LedgerEntry, kind: K): entry is LedgerEntryOf<K> {
+  return entry.kind === kind && !('legacy' in entry);
+}
+
+/**
+ * Read a stored row: a typed entry when its kind is known and its payload
+ * parses with that kind's schema, else a legacy one. Never throws. A typed
+ * entry's payload is the stored JSON parsed (so for every event a daemon
+ * wrote, `JSON.stringify(payload)` gives back the text the hash covers).
+ */
+export function ledgerEntryFromRow(row: LedgerRow): LedgerEntry {
+  const stamp = { seq: row.seq, ts: row.ts, actor: row.actor };
+  const chain = { prevHash: row.prevHash, hash: row.hash };
+  let value: unknown;
+  try {
+    value = JSON.parse(row.payload);
+  } catch {
+    return { ...stamp, kind: row.kind, payload: row.payload, ...chain, legacy: true };
+  }
+  if (ledgerPayloadSchema(row.kind)?.safeParse(value).success) {
+    // Checked against the kind's schema just above: the union is what the compiler cannot follow.
+    return { ...stamp, kind: row.kind, payload: value, ...chain } as LedgerEntry;
+  }
+  return { ...stamp, kind: row.kind, payload: value, ...chain, legacy: true };
+}
 
 /** The newest event's seq and hash; null while the ledger is empty. */
 export const ledgerHeadSchema = z.object({ seq: z.number().int().positive(), hash: hashSchema });
@@ -50,8 +130,9 @@ export const ledgerEventsInputSchema = z.object({
 });
 export type LedgerEventsInput = z.input<typeof ledgerEventsInputSchema>;
 
+/** `ledger.events`: typed entries (and legacy ones, as stored), see {@link ledgerEntryFromRow}. */
 export const ledgerEventsAnswerSchema = z.object({
-  events: z.array(ledgerEventSchema),
+  events: z.array(ledgerEntrySchema),
   /** More events match beyond this page. */
   hasMore: z.boolean(),
   head: ledgerHeadSchema.nullable(),

@@ -9,7 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { FabricError, type Role } from '@fabric/protocol';
+import { FabricError, type PasskeyView, type Role } from '@fabric/protocol';
 import type { Selectable } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -22,18 +22,6 @@ export const CHALLENGE_MS = 5 * 60 * 1000;
 const CEREMONY_TIMEOUT_MS = 2 * 60 * 1000;
 const MAX_PASSKEYS_PER_USER = 20;
 const RP_NAME = 'Fabric';
-
-/** A passkey as its owner sees it; no key material. */
-export interface PasskeyView {
-  id: string;
-  label: string;
-  transports: string[];
-  /** `multiDevice` when the passkey syncs (backed up by a password manager), else `singleDevice`. */
-  deviceType: string;
-  backedUp: boolean;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
 
 /** What a pending ceremony hands back: the browser keeps `challengeId` in an HttpOnly cookie. */
 export interface Ceremony<O> {

@@ -71,6 +71,11 @@ describe('the policy, as a table', () => {
     }
   });
 
+  it("keeps the vault's administration (recipient sets, rewraps, every ciphertext, the access log) to owners", () => {
+    expect(policy.account(ada, 'manage_vault')).toBe(true);
+    expect(policy.account(bob, 'manage_vault')).toBe(false);
+  });
+
   // requester × device (paired by, that account's role, shared with) × pinned → may be placed there
   const placements: [Viewer, string, 'owner' | 'member', string[], boolean, boolean][] = [
     [ada, 'usr_ada', 'owner', [], false, true],

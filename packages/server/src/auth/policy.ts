@@ -52,8 +52,12 @@ export type DeviceAction = 'read' | 'use' | 'manage' | 'share';
 /** - `read`: see it on the board; `edit`: change, move, delete, launch it. */
 export type CardAction = 'read' | 'edit';
 
-/** Account-wide actions that belong to no single resource. */
-export type AccountAction = 'invite' | 'read_ledger' | 'read_all_fuel';
+/**
+ * Account-wide actions that belong to no single resource. `manage_vault`:
+ * publish the vault's recipient set, rewrap every entry, read every
+ * entry's ciphertext and the vault access log.
+ */
+export type AccountAction = 'invite' | 'read_ledger' | 'read_all_fuel' | 'manage_vault';
 
 const isOwner = (v: Viewer): boolean => v.role === 'owner';
 
@@ -81,7 +85,7 @@ export const policy = {
     return isOwner(viewer) || card.createdBy === viewer.sub;
   },
 
-  /** Invites, device ledgers and the whole fleet's fuel: owners only. */
+  /** Invites, device ledgers, the whole fleet's fuel and the vault's administration: owners only. */
   account(viewer: Viewer, _action: AccountAction): boolean {
     return isOwner(viewer);
   },

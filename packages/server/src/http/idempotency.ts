@@ -8,21 +8,6 @@ import { getSessionView } from '../store/sessions.js';
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** A claim whose session never appeared for this long was abandoned (its server died before creating it). */
 const ABANDONED_MS = 30_000;
-const KEY = /^[\x21-\x7e]{1,128}$/;
-
-/**
- * The `Idempotency-Key` header: null when absent; a `bad_request` unless it is
- * 1-128 printable ASCII characters without spaces (a UUID fits).
- */
-export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | null {
-  const raw = headers['idempotency-key'];
-  if (raw === undefined) return null;
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || !KEY.test(value)) {
-    throw new FabricError('bad_request', 'idempotency-key must be 1-128 printable characters without spaces (a uuid)');
-  }
-  return value;
-}
 
 /** The result of an idempotent create: the session, and whether it was made by an earlier request. */
 export interface IdempotentResult {

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { FabricError, isTerminal } from '@fabric/protocol';
 import { z } from 'zod';
 import { topics } from '../bus.js';
@@ -19,16 +19,14 @@ const SLOW_READER_BYTES = 1024 * 1024;
  */
 export async function streamSession(
   ctx: ServerContext,
-  req: FastifyRequest,
   reply: FastifyReply,
   sessionId: string,
+  resume: { lastEventId: string | undefined; after: string | undefined },
 ): Promise<void> {
   const row = await getSessionRow(ctx.db, sessionId);
   if (!row) throw new FabricError('session_not_found', `no session ${sessionId}`);
-  const lastEventId = req.headers['last-event-id'];
-  const raw =
-    (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? (req.query as { after?: string }).after ?? '0';
-  const parsed = resumeSchema.safeParse(raw);
+  const { lastEventId } = resume;
+  const parsed = resumeSchema.safeParse(lastEventId ?? resume.after ?? '0');
   if (!parsed.success) throw new FabricError('bad_request', 'last-event-id must be a non-negative integer');
   const after = parsed.data;
   // A reconnect (the header, as an EventSource sends it) to a finished stream it has read to the end:

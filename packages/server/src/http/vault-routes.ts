@@ -1,149 +1,137 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  clientLogRequestSchema,
-  enrolIdentityRequestSchema,
-  putEntryRequestSchema,
-  putRecipientSetRequestSchema,
-  rewrapRequestSchema,
-  shareEntryRequestSchema,
-  vaultNameSchema,
-} from '@fabric/protocol';
-import { z } from 'zod';
+import { FabricError, type UserClaims } from '@fabric/protocol';
+import type { FastifyRequest } from 'fastify';
+import { policy } from '../auth/policy.js';
 import type { ServerContext } from '../context.js';
 import type { VaultCaller } from '../vault/store.js';
-import { requireUser } from './auth.js';
+import type { Bindings } from './bind.js';
 import { RateLimiter } from './ratelimit.js';
-import { parse } from './validate.js';
 
-const nameParams = z.object({ name: vaultNameSchema });
-const shareParams = z.object({ name: vaultNameSchema, user: z.string().min(1).max(128) });
-const idParams = z.object({ id: z.string().min(1).max(128) });
-const afterQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
-const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+type VaultRoute =
+  | 'getVaultSet'
+  | 'listVaultSets'
+  | 'putVaultSet'
+  | 'listVaultEntries'
+  | 'getVaultEntry'
+  | 'listVaultEntryWrites'
+  | 'putVaultEntry'
+  | 'deleteVaultEntry'
+  | 'shareVaultEntry'
+  | 'unshareVaultEntry'
+  | 'rewrapVault'
+  | 'enrolVaultIdentity'
+  | 'getVaultIdentity'
+  | 'reportVaultAccess'
+  | 'readVaultLog';
+
+const ownersOnly = { action: 'manage_vault', refusal: 'only an owner can do this' } as const;
 
 /**
- * `/api/vault/*`: ciphertext in, ciphertext out. Reading needs a signed-in
- * person; changing the recipient set and rewrapping need an owner. Each
- * entry's access list (`vault/access.ts`) decides who may see, read,
- * overwrite, delete or share it.
- * Everything an unlock touches (the set, entries, wrapped unlock material)
- * is rate limited per person and address.
+ * `/api/vault/*`: ciphertext in, ciphertext out. Changing the recipient set,
+ * rewrapping and the access log are owners' (`manage_vault`). Each entry's
+ * access list (`vault/access.ts`) decides who may see, read, overwrite,
+ * delete or share it. Everything an unlock touches (the set, entries,
+ * wrapped unlock material) is rate limited per person and address.
  */
-export function registerVaultRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function vaultBindings(ctx: ServerContext): Bindings<VaultRoute> {
   const { vault } = ctx;
   const unlockLimiter = new RateLimiter(ctx.clock, 10, 60_000);
   const readLimiter = new RateLimiter(ctx.clock, 120, 60_000);
-  const actor = async (req: FastifyRequest, role?: 'owner') => `user:${(await requireUser(ctx, req, role)).sub}`;
-  const caller = async (req: FastifyRequest, role?: 'owner'): Promise<VaultCaller> => {
-    const user = await requireUser(ctx, req, role);
-    return { id: user.sub, role: user.role, client: user.typ };
-  };
-  const limitReads = async (req: FastifyRequest) => {
-    const who = await caller(req);
-    readLimiter.take(`user:${who.id}@${req.ip}`);
-    return who;
+  const actor = (user: UserClaims) => `user:${user.sub}`;
+  const caller = (user: UserClaims): VaultCaller => ({ id: user.sub, role: user.role, client: user.typ });
+  /** A read that counts against the person's budget at this address. */
+  const limitedRead = (user: UserClaims, req: FastifyRequest) => {
+    readLimiter.take(`user:${user.sub}@${req.ip}`);
   };
 
-  app.get('/api/vault/set', async (req) => {
-    await limitReads(req);
-    return { set: await vault.requireSet() };
-  });
+  return {
+    getVaultSet: {
+      guard: limitedRead,
+      handle: async () => ({ set: await vault.requireSet() }),
+    },
 
-  /** The versions after `after`, so a client can check every link of the chain it missed. */
-  app.get('/api/vault/sets', async (req) => {
-    await limitReads(req);
-    const q = parse(afterQuery, req.query, 'query');
-    return { sets: await vault.setsAfter(q.after) };
-  });
+    /** The versions after `after`, so a client can check every link of the chain it missed. */
+    listVaultSets: {
+      guard: limitedRead,
+      handle: async ({ query }) => ({ sets: await vault.setsAfter(query.after) }),
+    },
 
-  app.put('/api/vault/set', async (req) => {
-    const who = await actor(req, 'owner');
-    const body = parse(putRecipientSetRequestSchema, req.body);
-    await vault.putSet(body.set, who);
-    return { set: body.set };
-  });
+    putVaultSet: {
+      owner: ownersOnly,
+      handle: async ({ caller: user, body }) => {
+        await vault.putSet(body.set, actor(user));
+        return { set: body.set };
+      },
+    },
 
-  /** With `?ciphertext=1` (owners), every entry's ciphertext too: what a rewrap needs in one read. A member sees only the entries they may use. */
-  app.get('/api/vault/entries', async (req) => {
-    const q = parse(z.object({ ciphertext: z.enum(['0', '1']).default('0') }), req.query, 'query');
-    if (q.ciphertext === '1') {
-      const who = await actor(req, 'owner');
-      return { entries: await vault.listWithCiphertext(who) };
-    }
-    return { entries: await vault.listEntries(await limitReads(req)) };
-  });
+    /** With `?ciphertext=1` (owners), every entry's ciphertext too: what a rewrap needs in one read. A member sees only the entries they may use. */
+    listVaultEntries: {
+      handle: async ({ caller: user, query, req }) => {
+        if (query.ciphertext === '1') {
+          if (!policy.account(user, ownersOnly.action)) throw new FabricError('forbidden', ownersOnly.refusal);
+          return { entries: await vault.listWithCiphertext(actor(user)) };
+        }
+        limitedRead(user, req);
+        return { entries: await vault.listEntries(caller(user)) };
+      },
+    },
 
-  app.get('/api/vault/entries/:name', async (req) => {
-    const who = await limitReads(req);
-    const { name } = parse(nameParams, req.params, 'params');
-    return vault.getEntry(name, who);
-  });
+    getVaultEntry: {
+      guard: limitedRead,
+      handle: async ({ caller: user, params }) => vault.getEntry(params.name, caller(user)),
+    },
 
-  /** Who wrote each version of an entry, and through which client. */
-  app.get('/api/vault/entries/:name/writes', async (req) => {
-    const who = await limitReads(req);
-    const { name } = parse(nameParams, req.params, 'params');
-    return { writes: await vault.writes(name, who) };
-  });
+    /** Who wrote each version of an entry, and through which client. */
+    listVaultEntryWrites: {
+      guard: limitedRead,
+      handle: async ({ caller: user, params }) => ({ writes: await vault.writes(params.name, caller(user)) }),
+    },
 
-  app.put('/api/vault/entries/:name', async (req) => {
-    const who = await caller(req);
-    const { name } = parse(nameParams, req.params, 'params');
-    return vault.putEntry(name, parse(putEntryRequestSchema, req.body), who);
-  });
+    putVaultEntry: {
+      handle: async ({ caller: user, params, body }) => vault.putEntry(params.name, body, caller(user)),
+    },
 
-  app.delete('/api/vault/entries/:name', async (req, reply) => {
-    const who = await caller(req);
-    const { name } = parse(nameParams, req.params, 'params');
-    await vault.deleteEntry(name, who);
-    reply.code(204);
-  });
+    deleteVaultEntry: {
+      handle: async ({ caller: user, params }) => vault.deleteEntry(params.name, caller(user)),
+    },
 
-  app.post('/api/vault/entries/:name/share', async (req) => {
-    const who = await caller(req);
-    const { name } = parse(nameParams, req.params, 'params');
-    const body = parse(shareEntryRequestSchema, req.body);
-    return vault.share(name, who, body.user, body.write);
-  });
+    shareVaultEntry: {
+      handle: async ({ caller: user, params, body }) => vault.share(params.name, caller(user), body.user, body.write),
+    },
 
-  app.delete('/api/vault/entries/:name/share/:user', async (req) => {
-    const who = await caller(req);
-    const { name, user } = parse(shareParams, req.params, 'params');
-    return vault.unshare(name, who, user);
-  });
+    unshareVaultEntry: {
+      handle: async ({ caller: user, params }) => vault.unshare(params.name, caller(user), params.user),
+    },
 
-  app.post('/api/vault/rewrap', async (req) => {
-    const who = await caller(req, 'owner');
-    return { entries: await vault.rewrap(parse(rewrapRequestSchema, req.body), who) };
-  });
+    rewrapVault: {
+      owner: ownersOnly,
+      handle: async ({ caller: user, body }) => ({ entries: await vault.rewrap(body, caller(user)) }),
+    },
 
-  app.post('/api/vault/identities', async (req, reply) => {
-    const who = await actor(req);
-    await vault.enrolIdentity(parse(enrolIdentityRequestSchema, req.body), who);
-    reply.code(201);
-    return { ok: true };
-  });
+    enrolVaultIdentity: {
+      handle: async ({ caller: user, body }) => {
+        await vault.enrolIdentity(body, actor(user));
+        return { ok: true };
+      },
+    },
 
-  app.get('/api/vault/identities/:id', async (req) => {
-    const user = await requireUser(ctx, req);
-    const who = `user:${user.sub}`;
-    unlockLimiter.take(`${who}@${req.ip}`);
-    const { id } = parse(idParams, req.params, 'params');
-    return vault.unlockMaterial(id, who, user.role === 'owner');
-  });
+    getVaultIdentity: {
+      guard: (user, req) => {
+        unlockLimiter.take(`${actor(user)}@${req.ip}`);
+      },
+      handle: async ({ caller: user, params }) => vault.unlockMaterial(params.id, actor(user), user.role === 'owner'),
+    },
 
-  /** Clients report what they decrypted: the server never sees a read happen. */
-  app.post('/api/vault/log', async (req, reply) => {
-    const who = await actor(req);
-    const body = parse(clientLogRequestSchema, req.body);
-    await vault.log(who, body.action, body.entry ?? null, 'reported by the client');
-    reply.code(201);
-    return { ok: true };
-  });
+    /** Clients report what they decrypted: the server never sees a read happen. */
+    reportVaultAccess: {
+      handle: async ({ caller: user, body }) => {
+        await vault.log(actor(user), body.action, body.entry ?? null, 'reported by the client');
+        return { ok: true };
+      },
+    },
 
-  app.get('/api/vault/log', async (req) => {
-    await actor(req, 'owner');
-    const q = parse(logQuery, req.query, 'query');
-    return { log: await vault.readLog(q.limit) };
-  });
+    readVaultLog: {
+      owner: ownersOnly,
+      handle: async ({ query }) => ({ log: await vault.readLog(query.limit) }),
+    },
+  };
 }

@@ -2,34 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { FabricError } from '@fabric/protocol';
-
-/** Routes that exist only where the control plane is the fleet's cloud (FABRIC_MODE=cloud). */
-const CLOUD_ONLY = [
-  '/api/vault',
-  '/api/fuel',
-  '/api/devices/pairing-tokens',
-  '/api/devices/pair',
-  '/api/auth/invites',
-  '/api/push',
-];
-
-/**
- * In local mode (a device serving its own cockpit on the LAN) the cloud-only
- * routes answer 410 Gone with a body that says why, so one build serves both.
- */
-export function gateCloudOnly(app: FastifyInstance, mode: 'local' | 'cloud'): void {
-  if (mode === 'cloud') return;
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (CLOUD_ONLY.some((p) => path === p || path.startsWith(`${p}/`))) {
-      throw new FabricError(
-        'cloud_only',
-        `${path} is a fabric (cloud) feature; this control plane runs in local mode (FABRIC_MODE=local)`,
-      );
-    }
-  });
-}
 
 const CSP = [
   "default-src 'self'",

@@ -1,11 +1,11 @@
-import { FabricError, type LedgerCheckpoint, type LedgerCheckpointList } from '@fabric/protocol';
+import { FabricError, MAX_LEDGER_PAGE, type LedgerCheckpoint, type LedgerCheckpointList } from '@fabric/protocol';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 import { judgeCheckpoint } from './judge.js';
 import { checkpointSignatureValid } from '@fabric/vault';
 
-/** Largest page `list` returns; a reader pages on with `afterSeq` = the last seq it got. */
-export const MAX_LEDGER_PAGE = 5000;
+/** Largest page `list` returns (the route table's bound); a reader pages on with `afterSeq` = the last seq it got. */
+export { MAX_LEDGER_PAGE };
 
 /**
  * The control plane's copy of each device's ledger checkpoints: the ledger

@@ -1,27 +1,20 @@
 import { isIP } from 'node:net';
-import { FabricError, newId } from '@fabric/protocol';
-import { z } from 'zod';
+import {
+  FabricError,
+  newId,
+  subscriptionRequestSchema,
+  unsubscribeRequestSchema,
+  type SubscriptionRequest,
+  type SubscriptionView,
+} from '@fabric/protocol';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 
 const MAX_PER_USER = 20;
 
-const b64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, 'must be base64url');
-
-/** The body of `POST /api/push/subscriptions`: what `PushSubscription.toJSON()` gives in a browser. */
-export const subscriptionRequestSchema = z.object({
-  endpoint: z.string().min(12).max(2048),
-  expirationTime: z.number().nullable().optional(),
-  keys: z.object({
-    /** The browser's P-256 public key: 65 bytes, uncompressed. */
-    p256dh: b64url.max(200),
-    /** The 16-byte authentication secret. */
-    auth: b64url.max(64),
-  }),
-});
-export type SubscriptionRequest = z.infer<typeof subscriptionRequestSchema>;
-
-export const unsubscribeRequestSchema = z.object({ endpoint: z.string().min(1).max(2048) });
+/** The push request bodies are the route table's; exported here too, where the store that takes them lives. */
+export { subscriptionRequestSchema, unsubscribeRequestSchema };
+export type { SubscriptionRequest, SubscriptionView };
 
 /** A stored subscription, as the sender needs it. */
 export interface StoredSubscription {
@@ -29,14 +22,6 @@ export interface StoredSubscription {
   userId: string;
   endpoint: string;
   keys: { p256dh: string; auth: string };
-}
-
-/** A subscription as its owner sees it: the push service's origin, never the endpoint (a bearer capability). */
-export interface SubscriptionView {
-  id: string;
-  service: string;
-  createdAt: number;
-  lastSentAt: number | null;
 }
 
 export interface SubscriptionRules {

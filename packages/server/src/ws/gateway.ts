@@ -8,6 +8,7 @@ import {
   encodeEnvelope,
   newId,
   parseFrame,
+  routes,
   tokenLifetimes,
   type DeviceClaims,
   type Envelope,
@@ -101,7 +102,12 @@ export class Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
     socket.on('error', () => socket.destroy());
-    const accept = path === '/ws/device' ? this.authDevice(req) : path === '/ws/browser' ? this.authBrowser(req) : null;
+    const accept =
+      path === routes.deviceSocket.path
+        ? this.authDevice(req)
+        : path === routes.browserSocket.path
+          ? this.authBrowser(req)
+          : null;
     if (!accept) {
       rejectUpgrade(socket, new FabricError('not_found', `no websocket endpoint at ${path}`));
       return;

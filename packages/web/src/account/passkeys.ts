@@ -4,24 +4,10 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/browser';
-import { ApiError, call, get, post } from '../api.js';
+import type { PasskeyView, TrustState } from '@fabric/protocol';
+import { api, ApiError } from '../api.js';
 
-/** A passkey as the server lists it. */
-export interface PasskeyView {
-  id: string;
-  label: string;
-  transports: string[];
-  deviceType: string;
-  backedUp: boolean;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
-
-/** Whether this browser's trust window is open (see the sign-in screen). */
-export interface TrustState {
-  trusted: boolean;
-  expiresAt: number | null;
-}
+export type { PasskeyView, TrustState };
 
 /**
  * WebAuthn exists here: a browser that has it and a secure context
@@ -35,11 +21,19 @@ export function passkeysSupported(): boolean {
 /** @simplewebauthn/browser, loaded on first use so the first page load does not pay for it. */
 const webauthn = () => import('@simplewebauthn/browser');
 
+/**
+ * Ceremony options, made by @simplewebauthn/server for this browser library:
+ * the contract names only their challenge and passes the rest through.
+ */
+function ceremonyOptions<T>(options: Promise<{ challenge: string }>): Promise<T> {
+  return options as Promise<unknown> as Promise<T>;
+}
+
 /** Sign in with a discoverable passkey, naming no user: the server sets the session and trust cookies. */
 export async function signInWithPasskey(): Promise<void> {
   const [{ startAuthentication }, optionsJSON] = await Promise.all([
     webauthn(),
-    post<PublicKeyCredentialRequestOptionsJSON>('/api/auth/passkeys/authentication/options'),
+    ceremonyOptions<PublicKeyCredentialRequestOptionsJSON>(api.passkeyAuthenticationOptions()),
   ]);
   let response: AuthenticationResponseJSON;
   try {
@@ -47,14 +41,14 @@ export async function signInWithPasskey(): Promise<void> {
   } catch (err) {
     throw ceremonyError(err, 'sign-in');
   }
-  await post('/api/auth/passkeys/authentication/verify', { response: { ...response, clientExtensionResults: {} } });
+  await api.passkeyAuthenticationVerify({ body: { response: { ...response, clientExtensionResults: {} } } });
 }
 
 /** Enrol a new passkey for the signed-in user (this browser becomes trusted for 30 days). */
 export async function addPasskey(label: string): Promise<PasskeyView> {
   const [{ startRegistration }, optionsJSON] = await Promise.all([
     webauthn(),
-    post<PublicKeyCredentialCreationOptionsJSON>('/api/auth/passkeys/registration/options'),
+    ceremonyOptions<PublicKeyCredentialCreationOptionsJSON>(api.passkeyRegistrationOptions()),
   ]);
   let response: RegistrationResponseJSON;
   try {
@@ -67,19 +61,19 @@ export async function addPasskey(label: string): Promise<PasskeyView> {
     response: { ...response, clientExtensionResults: {} },
     ...(label.trim() ? { label: label.trim() } : {}),
   };
-  return (await post<{ passkey: PasskeyView }>('/api/auth/passkeys/registration/verify', body)).passkey;
+  return (await api.passkeyRegistrationVerify({ body })).passkey;
 }
 
 export async function listPasskeys(): Promise<PasskeyView[]> {
-  return (await get<{ passkeys: PasskeyView[] }>('/api/auth/passkeys')).passkeys;
+  return (await api.listPasskeys()).passkeys;
 }
 
 export function removePasskey(id: string): Promise<void> {
-  return call<undefined>('DELETE', `/api/auth/passkeys/${encodeURIComponent(id)}`);
+  return api.deletePasskey({ params: { id } });
 }
 
 export function trustState(): Promise<TrustState> {
-  return get<TrustState>('/api/auth/passkeys/trust');
+  return api.passkeyTrust();
 }
 
 /** What a failed `navigator.credentials` call means for the person holding the phone. */

@@ -1,4 +1,4 @@
-import { call, get, post } from '../api.js';
+import { api } from '../api.js';
 
 /** Where this browser stands with notifications. */
 export type PushState =
@@ -36,7 +36,7 @@ export async function enablePush(): Promise<void> {
   if (permission === 'denied')
     throw new Error("notifications are blocked for this site; allow them in the browser's site settings");
   if (permission !== 'granted') throw new Error('notifications were not allowed; try again and choose allow');
-  const { publicKey } = await get<{ publicKey: string }>('/api/push/key');
+  const { publicKey } = await api.pushKey();
   const registration = await within(
     navigator.serviceWorker.ready,
     READY_MS,
@@ -57,7 +57,15 @@ export async function enablePush(): Promise<void> {
       { cause: err },
     );
   }
-  await post('/api/push/subscriptions', sub.toJSON());
+  // The browser's own JSON of it; a field it left out is the server's to refuse, naming it.
+  const json = sub.toJSON();
+  await api.subscribePush({
+    body: {
+      endpoint: json.endpoint ?? '',
+      expirationTime: json.expirationTime ?? null,
+      keys: { p256dh: json.keys?.p256dh ?? '', auth: json.keys?.auth ?? '' },
+    },
+  });
 }
 
 /** Opt out: drop the browser's subscription and tell the server to forget it. */
@@ -67,7 +75,7 @@ export async function disablePush(): Promise<void> {
   if (!sub) return;
   const { endpoint } = sub;
   await sub.unsubscribe();
-  await call('DELETE', '/api/push/subscriptions', { endpoint });
+  await api.unsubscribePush({ body: { endpoint } });
 }
 
 /** `work`, or a rejection with `message` if it has not settled within `ms`; its own rejection passes through unchanged. */

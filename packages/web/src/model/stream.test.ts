@@ -106,14 +106,30 @@ describe('toItems', () => {
 
   it('drops bare turn and step markers from harnesses but keeps statuses that say something', () => {
     const items = toItems([
-      norm({ kind: 'status', status: 'turn_begin' }),
-      norm({ kind: 'status', status: 'step_start' }),
-      norm({ kind: 'status', status: 'init', detail: 'model claude-sonnet-5' }),
-      norm({ kind: 'status', status: 'plan', detail: '[x] read\n[ ] write' }),
+      norm({ kind: 'status', status: 'turn_started', harnessStatus: 'TurnBegin' }),
+      norm({ kind: 'status', status: 'step_started', harnessStatus: 'step_start' }),
+      norm({ kind: 'status', status: 'init', harnessStatus: 'init', detail: 'model claude-sonnet-5' }),
+      norm({ kind: 'status', status: 'plan', harnessStatus: 'todo_list', detail: '[x] read\n[ ] write' }),
+      norm({ kind: 'status', status: 'turn_ended', harnessStatus: 'success' }),
     ]);
     expect(items).toMatchObject([
-      { kind: 'status', status: 'init', message: 'model claude-sonnet-5' },
-      { kind: 'status', status: 'plan' },
+      { kind: 'status', status: 'init', harnessStatus: 'init', message: 'model claude-sonnet-5' },
+      { kind: 'status', status: 'plan', harnessStatus: 'todo_list' },
+    ]);
+  });
+
+  it('still reads statuses stored by older daemons as free strings', () => {
+    const items = toItems([
+      norm({ kind: 'status', status: 'turn_begin' }),
+      norm({ kind: 'status', status: 'step_start' }),
+      norm({ kind: 'status', status: 'success' }),
+      norm({ kind: 'status', status: 'api_retry', detail: 'attempt 1 of 2' }),
+      norm({ kind: 'status', status: 'weird-new-status' }),
+      norm({ kind: 'status', status: 42 }),
+    ]);
+    expect(items).toEqual([
+      expect.objectContaining({ status: 'retrying', harnessStatus: 'api_retry', message: 'attempt 1 of 2' }),
+      expect.objectContaining({ status: 'other', harnessStatus: 'weird-new-status', message: null }),
     ]);
   });
 

@@ -1,4 +1,4 @@
-import type { SessionEvent, StreamEvent } from '@fabric/protocol';
+import { sessionEventSchema, type SessionEvent, type SessionEventStatus, type StreamEvent } from '@fabric/protocol';
 import { editsOf } from './tools.js';
 
 /** What the session screen draws, in order. Consecutive output chunks are merged. */
@@ -29,19 +29,20 @@ export type Item =
       seq: number;
     }
   | { kind: 'input'; text: string; seq: number }
-  | { kind: 'status'; status: string; message: string | null; error: boolean; seq: number }
+  | {
+      kind: 'status';
+      /** A session's lifecycle status, `error`, or a harness's status event's shared status. */
+      status: string;
+      /** The harness's own word for a status event's status, when it sent one. */
+      harnessStatus: string | null;
+      message: string | null;
+      error: boolean;
+      seq: number;
+    }
   | { kind: 'exit'; code: number | null; signal: string | null; status: string | null; seq: number };
 
 /** Harness markers that say nothing a reader needs when they carry no detail (turns and steps begin and end). */
-const QUIET_STATUSES: ReadonlySet<string> = new Set([
-  'init',
-  'turn_begin',
-  'turn_end',
-  'turn_started',
-  'step_start',
-  'completed',
-  'success',
-]);
+const QUIET_STATUSES: ReadonlySet<SessionEventStatus> = new Set(['init', 'turn_started', 'step_started', 'turn_ended']);
 
 /**
  * Parsed event data, per event object: folding again after each new event
@@ -59,9 +60,18 @@ function parseJson(e: StreamEvent): unknown {
     } catch {
       value = null;
     }
+    if (e.kind === 'event' && isStatusEvent(value)) {
+      // Through the schema: a status stored from an older daemon is a free string, read as the shared status.
+      const read = sessionEventSchema.safeParse(value);
+      value = read.success ? read.data : null;
+    }
   }
   parsed.set(e, value);
   return value;
+}
+
+function isStatusEvent(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'status';
 }
 
 /**
@@ -124,12 +134,26 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
           if (call) call.files.push({ path: ev.path, change: ev.change });
           else items.push({ kind: 'file', path: ev.path, change: ev.change, seq: e.seq });
         } else if (ev.kind === 'error')
-          items.push({ kind: 'status', status: 'error', message: ev.message, error: true, seq: e.seq });
+          items.push({
+            kind: 'status',
+            status: 'error',
+            harnessStatus: null,
+            message: ev.message,
+            error: true,
+            seq: e.seq,
+          });
         else if (ev.kind === 'raw') {
           if (last?.kind === 'output' && last.stream === 'stdout') last.text += `${ev.line}\n`;
           else items.push({ kind: 'output', stream: 'stdout', text: `${ev.line}\n`, seq: e.seq });
         } else if (ev.kind === 'status' && !(QUIET_STATUSES.has(ev.status) && !ev.detail)) {
-          items.push({ kind: 'status', status: ev.status, message: ev.detail ?? null, error: false, seq: e.seq });
+          items.push({
+            kind: 'status',
+            status: ev.status,
+            harnessStatus: ev.harnessStatus ?? null,
+            message: ev.detail ?? null,
+            error: false,
+            seq: e.seq,
+          });
         }
         break;
       }
@@ -166,6 +190,7 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
         items.push({
           kind: 'status',
           status,
+          harnessStatus: null,
           message: e.meta?.message ?? null,
           error: Boolean(e.meta?.errorCode),
           seq: e.seq,

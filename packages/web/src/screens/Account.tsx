@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { post } from '../api.js';
+import { api } from '../api.js';
 import {
   addPasskey,
   listPasskeys,
@@ -19,7 +19,7 @@ import { me } from '../store.js';
 export function AccountScreen({ mode }: { mode: Mode }) {
   const user = me.value;
   const signOut = async () => {
-    await post('/api/auth/logout').catch(() => {});
+    await api.logout().catch(() => {});
     navigate('/', true);
     me.value = null;
   };

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { BoardCard, BoardColumn } from '@fabric/protocol';
-import { del, patch, post } from '../api.js';
+import { api } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import {
   COLUMNS,
@@ -92,10 +92,10 @@ export function BoardScreen() {
     setError(null);
     try {
       for (const p of plan.patches)
-        await patch(
-          `/api/board/cards/${p.id}`,
-          p.column ? { column: p.column, position: p.position } : { position: p.position },
-        );
+        await api.updateCard({
+          params: { id: p.id },
+          body: p.column ? { column: p.column, position: p.position } : { position: p.position },
+        });
     } catch (err) {
       setError(err);
       for (const p of plan.patches) pending.current.delete(p.id);
@@ -111,7 +111,7 @@ export function BoardScreen() {
     setBusy(card.id);
     setError(null);
     try {
-      const launched = await post<BoardCard>(`/api/board/cards/${card.id}/launch`);
+      const launched = await api.launchCard({ params: { id: card.id } });
       board.value = board.value.map((c) => (c.id === launched.id ? launched : c));
       await refreshSessions();
     } catch (err) {
@@ -124,7 +124,7 @@ export function BoardScreen() {
     if (!confirm(`delete the card "${card.title}"?`)) return;
     board.value = board.value.filter((c) => c.id !== card.id);
     try {
-      await del(`/api/board/cards/${card.id}`);
+      await api.deleteCard({ params: { id: card.id } });
     } catch (err) {
       setError(err);
       await refreshBoard().catch(() => {});

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { CodeResponse, DeviceView } from '@fabric/protocol';
-import { del, patch, post } from '../api.js';
+import { api } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { shortCount } from '../model/fuel.js';
 import { devices, me, refreshDevices } from '../store.js';
@@ -28,9 +28,7 @@ export function DevicesScreen({ mode }: { mode: Mode }) {
         <section class="panel" aria-label="pair a device">
           <h2>pair a device</h2>
           <p class="tiny muted">Make a single-use pairing token (10 minutes) and run on the device:</p>
-          <button
-            onClick={() => void act(async () => setPairing(await post<CodeResponse>('/api/devices/pairing-tokens')))}
-          >
+          <button onClick={() => void act(async () => setPairing(await api.createPairingToken()))}>
             new pairing token
           </button>
           {pairing && (
@@ -105,7 +103,7 @@ function DeviceRow({
           <button
             onClick={() => {
               const user = prompt(`share ${d.name} with (account name)`);
-              if (user) void act(() => post(`/api/devices/${d.id}/shares`, { user }));
+              if (user) void act(() => api.shareDevice({ params: { id: d.id }, body: { user } }));
             }}
           >
             share
@@ -113,7 +111,7 @@ function DeviceRow({
           {(d.sharedWith ?? []).map((n) => (
             <button
               data-unshare={n}
-              onClick={() => void act(() => del(`/api/devices/${d.id}/shares/${encodeURIComponent(n)}`))}
+              onClick={() => void act(() => api.unshareDevice({ params: { id: d.id, user: n } }))}
             >
               unshare {visible(n)}
             </button>
@@ -125,19 +123,21 @@ function DeviceRow({
           <button
             onClick={() => {
               const name = prompt('new name', d.name);
-              if (name) void act(() => patch(`/api/devices/${d.id}`, { name }));
+              if (name) void act(() => api.updateDevice({ params: { id: d.id }, body: { name } }));
             }}
           >
             rename
           </button>
-          <button onClick={() => void act(() => patch(`/api/devices/${d.id}`, { draining: !d.draining }))}>
+          <button
+            onClick={() => void act(() => api.updateDevice({ params: { id: d.id }, body: { draining: !d.draining } }))}
+          >
             {d.draining ? 'undrain' : 'drain'}
           </button>
           <button
             class="danger"
             onClick={() => {
               if (confirm(`revoke ${d.name}? It is disconnected at once.`))
-                void act(() => post(`/api/devices/${d.id}/revoke`));
+                void act(() => api.revokeDevice({ params: { id: d.id } }));
             }}
           >
             revoke

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isTerminal, type SessionView } from '@fabric/protocol';
-import { get, post, postOnce } from '../api.js';
+import { api } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { pendingApprovals, toItems } from '../model/stream.js';
 import { navigate } from '../router.js';
@@ -42,7 +42,7 @@ export function SessionScreen({ id }: { id: string }) {
     if (l.timer) return;
     l.timer = setTimeout(() => {
       l.timer = null;
-      get<SessionView>(`/api/sessions/${id}`).then(
+      api.getSession({ params: { id } }).then(
         (v) => {
           if (l.alive) {
             setView(v);
@@ -58,7 +58,7 @@ export function SessionScreen({ id }: { id: string }) {
   useEffect(() => {
     const l = loading.current;
     l.alive = true;
-    get<SessionView>(`/api/sessions/${id}`).then(
+    api.getSession({ params: { id } }).then(
       (v) => {
         if (l.alive) setView(v);
       },
@@ -161,7 +161,7 @@ export function SessionScreen({ id }: { id: string }) {
           onSubmit={(e) => {
             e.preventDefault();
             void act(async () => {
-              await post(`/api/sessions/${id}/input`, { data: `${input}\n` });
+              await api.sendInput({ params: { id }, body: { data: `${input}\n` } });
               setInput('');
             });
           }}
@@ -175,7 +175,11 @@ export function SessionScreen({ id }: { id: string }) {
           <button type="submit" disabled={!input}>
             send
           </button>
-          <button type="button" class="danger" onClick={() => void act(() => post(`/api/sessions/${id}/cancel`, {}))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() => void act(() => api.cancelSession({ params: { id }, body: {} }))}
+          >
             stop
           </button>
         </form>
@@ -186,10 +190,8 @@ export function SessionScreen({ id }: { id: string }) {
           onSubmit={(e) => {
             e.preventDefault();
             void act(async () => {
-              const next = await postOnce<SessionView>('/api/sessions', {
-                harness: view.harness,
-                prompt: resumePrompt,
-                resumeFrom: id,
+              const next = await api.createSession({
+                body: { harness: view.harness, prompt: resumePrompt, resumeFrom: id },
               });
               navigate(`/sessions/${next.id}`);
             });

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { harnessNames, type SessionView } from '@fabric/protocol';
-import { postOnce } from '../api.js';
+import { harnessNames, type HarnessName, type PermissionMode } from '@fabric/protocol';
+import { api } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { navigate } from '../router.js';
 import { devices, refreshSessions, sessions } from '../store.js';
@@ -21,11 +21,11 @@ const STATUS_CLASS: Record<string, string> = {
 export function StartForm() {
   const online = devices.value.filter((d) => d.online && !d.revoked);
   const installed = new Set(online.flatMap((d) => d.capabilities?.harnesses.map((h) => h.name) ?? []));
-  const [harness, setHarness] = useState('shell');
+  const [harness, setHarness] = useState<HarnessName>('shell');
   const [device, setDevice] = useState('');
   const [labels, setLabels] = useState('');
   const [prompt, setPrompt] = useState('');
-  const [mode, setMode] = useState('ask');
+  const [mode, setMode] = useState<PermissionMode>('ask');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -38,12 +38,14 @@ export function StartForm() {
     setBusy(true);
     setError(null);
     try {
-      const view = await postOnce<SessionView>('/api/sessions', {
-        harness,
-        prompt,
-        permissionMode: mode,
-        ...(device ? { deviceId: device } : {}),
-        ...(Object.keys(parsed).length ? { labels: parsed } : {}),
+      const view = await api.createSession({
+        body: {
+          harness,
+          prompt,
+          permissionMode: mode,
+          ...(device ? { deviceId: device } : {}),
+          ...(Object.keys(parsed).length ? { labels: parsed } : {}),
+        },
       });
       setPrompt('');
       await refreshSessions();
@@ -65,7 +67,7 @@ export function StartForm() {
         <div class="row">
           <div class="grow">
             <label for="harness">harness</label>
-            <select id="harness" value={harness} onChange={(e) => setHarness(e.currentTarget.value)}>
+            <select id="harness" value={harness} onChange={(e) => setHarness(e.currentTarget.value as HarnessName)}>
               {harnessNames.map((h) => (
                 <option value={h} disabled={!installed.has(h)}>
                   {h}
@@ -102,7 +104,7 @@ export function StartForm() {
           </div>
           <div class="grow">
             <label for="mode">permissions</label>
-            <select id="mode" value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
+            <select id="mode" value={mode} onChange={(e) => setMode(e.currentTarget.value as PermissionMode)}>
               <option value="ask">ask me</option>
               <option value="auto-edit">auto-edit files</option>
               <option value="full">full (never ask)</option>

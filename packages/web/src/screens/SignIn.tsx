@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, post } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { passkeysSupported, signInWithPasskey, trustState, type TrustState } from '../account/passkeys.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { loadMe } from '../store.js';
@@ -50,8 +50,8 @@ export function SignIn({ setup }: { setup: boolean }) {
     e.preventDefault();
     void run(() =>
       withCode
-        ? post('/api/auth/redeem', { code, name, password, client: 'browser' })
-        : post('/api/auth/login', { name, password, client: 'browser' }),
+        ? api.redeem({ body: { code, name, password, client: 'browser' } })
+        : api.login({ body: { name, password, client: 'browser' } }),
     );
   };
 

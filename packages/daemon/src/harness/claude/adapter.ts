@@ -1,8 +1,8 @@
 import type { SessionStartPayload } from '@fabric/protocol';
-import { FABRIC_APPROVAL_TOOL } from '../mcp/wiring.js';
-import { claudeUserLine, ClaudeStreamDriver } from './claude-stream.js';
-import { detectCli } from './detect.js';
-import type { HarnessAdapter, McpWiring, PlanContext, SpawnPlan } from './types.js';
+import { FABRIC_APPROVAL_TOOL } from '../../mcp/wiring.js';
+import { claudeUserLine, ClaudeStreamDriver } from './stream.js';
+import { detectCli } from '../detect.js';
+import type { HarnessAdapter, McpWiring, PlanContext, SpawnPlan } from '../types.js';
 
 /** How Claude Code names a tool of an MCP server: `mcp__<server>__<tool>`. */
 export const claudeMcpToolName = (server: string, tool: string): string => `mcp__${server}__${tool}`;
@@ -27,22 +27,8 @@ function mcpConfig(mcp: McpWiring): string {
 }
 
 /**
- * Claude Code (`@anthropic-ai/claude-code`, binary `claude`) in print mode
- * with stream-json both ways: the first prompt is a user message on stdin,
- * stdin stays open so follow-up input joins the running conversation live,
- * and the driver ends the process once a turn leaves nothing to do.
- *
- * Argv facts (checked against the real CLI's parser by claude.real-cli.test.ts):
- * `--permission-prompt-tool` is accepted but hidden from `--help`;
- * `--replay-user-messages` echoes each stdin message as the CLI takes it,
- * which is how the driver knows when a turn is really the last. Values that
- * come from the control plane use the `--flag=value` form, so a value that
- * starts with `-` cannot be read as another flag (`--resume` takes an
- * optional value; the Agent SDK does the same).
- * `--include-partial-messages` is not passed: Claude Code already prints one
- * `assistant` line per content block as each completes, and token deltas
- * would multiply the events on the wire without adding content.
- * Running as root, Claude Code refuses `bypassPermissions` unless IS_SANDBOX=1.
+ * Claude Code (`@anthropic-ai/claude-code`, binary `claude`) in print mode with stream-json both ways.
+ * The full account: docs/harnesses/claude.md.
  */
 export const claudeHarness: HarnessAdapter = {
   name: 'claude',

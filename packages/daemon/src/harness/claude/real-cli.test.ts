@@ -10,13 +10,13 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, HarnessName, PermissionMode, SessionEvent, SessionStartPayload } from '@fabric/protocol';
-import { AgentSocket } from '../agent/socket.js';
-import { fabricMcpWiring } from '../mcp/wiring.js';
-import { SessionRunner } from '../runner.js';
-import { claudeHarness } from './claude.js';
-import type { HarnessAdapter, SpawnPlan } from './types.js';
+import { AgentSocket } from '../../agent/socket.js';
+import { fabricMcpWiring } from '../../mcp/wiring.js';
+import { SessionRunner } from '../../runner.js';
+import { claudeHarness } from './adapter.js';
+import type { HarnessAdapter, SpawnPlan } from '../types.js';
 
-const REAL_CLIS = fileURLToPath(new URL('../../../../.cache/real-clis/node_modules', import.meta.url));
+const REAL_CLIS = fileURLToPath(new URL('../../../../../.cache/real-clis/node_modules', import.meta.url));
 
 /**
  * The real `claude`. install-real-clis.sh installs with --ignore-scripts, so
@@ -172,7 +172,7 @@ describe('the argv claudeHarness plans, against the real claude CLI', () => {
 describe('a session through the real claude CLI (mock Messages API)', () => {
   it('asks the owner through the approval MCP server: a denied Bash call fails, an approved Edit changes the file', async () => {
     const { startMockApi } = (await import(
-      fileURLToPath(new URL('../../../protocol/fixtures/harness/claude/record/mock-api.mjs', import.meta.url))
+      fileURLToPath(new URL('../../../../protocol/fixtures/harness/claude/record/mock-api.mjs', import.meta.url))
     )) as {
       startMockApi(script: unknown[]): Promise<{ url: string; close(): Promise<void> }>;
     };

@@ -1,32 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { SessionEvent, Usage } from '@fabric/protocol';
-import { fileTouchedBy } from './claude-tools.js';
-import type { DriverContext, HarnessDriver } from './types.js';
+import type { SessionEvent, StatusWords, Usage } from '@fabric/protocol';
+import { fileTouchedBy } from './tools.js';
+import { statusEvent, wordStatusEvent } from '../status.js';
+import type { DriverContext, HarnessDriver } from '../types.js';
 
 /**
- * Claude Code's stream-json protocol, the client side: stdout lines of
- * `claude -p --output-format stream-json --input-format stream-json --verbose
- * --replay-user-messages` mapped onto Fabric's session events, and the lines
- * we write to its stdin.
- *
- * Shapes come from anthropics/claude-agent-sdk-python
- * `src/claude_agent_sdk/_internal/message_parser.py` (what each `type`
- * carries) and from the real CLI (2.1.x) recorded in
- * packages/protocol/fixtures/harness/claude/. Facts this driver relies on,
- * each seen in those recordings:
- * - every turn starts with `system/init` (same `session_id` each turn) and
- *   ends with one `result`;
- * - a user message written while a turn runs is either folded into that
- *   turn or starts the next one; `--replay-user-messages` echoes each one
- *   (`isReplay: true`, our `uuid`) at the moment the CLI takes it in;
- * - the process waits for more stdin after a `result`, and exits when sent a
- *   `control_request` `end_session` (0, or 1 if a turn failed);
- * - `result.usage` covers that turn only, while `result.modelUsage` and
- *   `total_cost_usd` add up over the whole process (a resumed process starts
- *   again from zero); an `assistant` line's `message.usage` is the
- *   `message_start` snapshot (output_tokens 1) repeated for every content
- *   block of the same API message.
+ * Claude Code's stream-json protocol, the client side.
+ * The full account: docs/harnesses/claude.md.
  */
 
 /** One stream-json user message line (what the SDKs write): the first prompt and live follow-ups. */
@@ -152,6 +133,25 @@ function resultText(content: unknown): string {
     .join('\n');
 }
 
+/**
+ * Claude's `system` subtypes, and the values of `system/status`, as Fabric
+ * statuses. A `result` always ends its turn (its subtype is kept as the
+ * harness's word), and a `rate_limit_event` is `rate_limit` whatever its state.
+ */
+export const CLAUDE_STATUS_WORDS: StatusWords = {
+  init: 'init',
+  api_retry: 'retrying',
+  compacting: 'compacting',
+  compact_boundary: 'compacted',
+  hook_started: 'hook',
+  hook_progress: 'hook',
+  hook_response: 'hook',
+  task_started: 'notification',
+  task_progress: 'notification',
+  task_notification: 'notification',
+  notification: 'notification',
+};
+
 /** The one control request a driver sends (once per process): end it. */
 const END_REQUEST_ID = 'fabric-end-session';
 
@@ -271,21 +271,17 @@ export class ClaudeStreamDriver implements HarnessDriver {
               .filter((x) => x !== undefined && x !== null)
               .join(', ')
           : undefined;
-        this.event(
-          detail
-            ? { kind: 'status', status: 'api_retry', detail: clip(detail, 2000) }
-            : { kind: 'status', status: 'api_retry' },
-        );
+        this.status('api_retry', detail && clip(detail, 2000));
         return;
       }
       case 'status': {
         const r = systemStatusSchema.safeParse(json);
-        this.event({ kind: 'status', status: clip(r.success && r.data.status ? r.data.status : 'status', 64) });
+        this.status(r.success && r.data.status ? r.data.status : 'status');
         return;
       }
       // compact_boundary, hook_*, task_*, notification…: the CLI's own progress notes, by name.
       default:
-        this.event({ kind: 'status', status: clip(sys.data.subtype, 64) });
+        this.status(sys.data.subtype);
         return;
     }
     const init = initSchema.safeParse(json);
@@ -297,7 +293,7 @@ export class ClaudeStreamDriver implements HarnessDriver {
     const detail = [model && `model ${model}`, permissionMode && `permission mode ${permissionMode}`]
       .filter(Boolean)
       .join(', ');
-    this.event(detail ? { kind: 'status', status: 'init', detail } : { kind: 'status', status: 'init' });
+    this.status('init', detail);
     this.sawSessionId(id);
   }
 
@@ -373,7 +369,7 @@ export class ClaudeStreamDriver implements HarnessDriver {
     if (uuid && this.untaken.delete(uuid)) {
       this.event({
         kind: 'status',
-        status: 'input',
+        status: 'input_taken',
         detail: clip(typeof content === 'string' ? content : resultText(content), 2000),
       });
       return;
@@ -396,11 +392,9 @@ export class ClaudeStreamDriver implements HarnessDriver {
     ]
       .filter(Boolean)
       .join(', ');
-    this.event(
-      detail
-        ? { kind: 'status', status: clip(res.subtype, 64), detail }
-        : { kind: 'status', status: clip(res.subtype, 64) },
-    );
+    // Every result ends its turn; a failed one says so by is_error ("success" when not logged in) or an error_* subtype.
+    const ended = res.is_error || res.subtype.startsWith('error') ? 'turn_failed' : 'turn_ended';
+    this.event(statusEvent(ended, res.subtype, detail));
     const denied = (res.permission_denials ?? []).map((d) => d.tool_name ?? '?');
     if (denied.length > 0)
       this.event({ kind: 'status', status: 'permission_denied', detail: clip(denied.join(', '), 2000) });
@@ -476,7 +470,7 @@ export class ClaudeStreamDriver implements HarnessDriver {
       rateLimitType,
       resetsAt !== undefined && `resets ${new Date(resetsAt * 1000).toISOString()}`,
     ].filter(Boolean);
-    this.event({ kind: 'status', status: 'rate_limit', detail: clip(parts.join(', '), 2000) });
+    this.event(statusEvent('rate_limit', status, clip(parts.join(', '), 2000)));
   }
 
   /** A bare `{"type":"error"}` line (not in the SDK's parser, but an error by any reading): its message, else raw. */
@@ -506,6 +500,11 @@ export class ClaudeStreamDriver implements HarnessDriver {
 
   private event(e: SessionEvent): void {
     this.ctx.event(e);
+  }
+
+  /** A status for one of Claude's own words, by {@link CLAUDE_STATUS_WORDS}. */
+  private status(word: string, detail?: string): void {
+    this.event(wordStatusEvent(CLAUDE_STATUS_WORDS, word, detail));
   }
 
   private error(message: string): void {

@@ -17,11 +17,11 @@ import {
   type SessionEvent,
   type SessionStartPayload,
 } from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
-import { SessionRunner } from '../runner.js';
-import { codexHarness, codexMcpOverrides, createCodexHarness } from './codex.js';
-import { CodexExecDriver, CodexThreadTotals } from './codex-events.js';
-import type { McpWiring, PlanContext } from './types.js';
+import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../test/fake-cli/index.js';
+import { SessionRunner } from '../../runner.js';
+import { codexHarness, codexMcpOverrides, createCodexHarness } from './adapter.js';
+import { CodexExecDriver, CodexThreadTotals } from './events.js';
+import type { McpWiring, PlanContext } from '../types.js';
 
 const fixture = (name: string) => harnessFixture(`codex/${name}`);
 const lines = (name: string) =>
@@ -44,7 +44,11 @@ function drive(totals = new CodexThreadTotals()) {
   const metas: Record<string, unknown>[] = [];
   const driver = new CodexExecDriver(
     {
-      event: (e) => events.push(sessionEventSchema.parse(e)),
+      event: (e) => {
+        // Already in the current shape: reading it back changes nothing.
+        expect(sessionEventSchema.parse(e)).toEqual(e);
+        events.push(e);
+      },
       meta: (m) => metas.push(m),
       write: () => {
         throw new Error('exec takes no stdin after the prompt');
@@ -68,7 +72,7 @@ describe('the codex exec driver', () => {
     d.feed(lines('exec-full.jsonl'));
     expect(d.events).toEqual([
       { kind: 'harness_session', id: THREAD },
-      { kind: 'status', status: 'turn_started' },
+      { kind: 'status', status: 'turn_started', harnessStatus: 'turn.started' },
       { kind: 'reasoning', text: "**Listing the workspace**\n\nI'll look at the files before writing the greeting." },
       { kind: 'tool_call', id: 'item_1', name: 'shell', input: { command: "/bin/bash -c 'ls -1'" } },
       { kind: 'tool_result', id: 'item_1', output: 'README.md\nnotes.md\n', isError: false },
@@ -99,6 +103,7 @@ describe('the codex exec driver', () => {
       {
         kind: 'status',
         status: 'warning',
+        harnessStatus: 'error',
         detail:
           'Model metadata for `gpt-5` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.',
       },
@@ -142,10 +147,17 @@ describe('the codex exec driver', () => {
     const d = drive();
     d.feed(lines('exec-offline.jsonl'));
     expect(d.events.filter((e) => e.kind === 'error')).toEqual([]);
-    expect(d.events.filter((e) => e.kind === 'status' && e.status === 'reconnecting')).toHaveLength(8);
+    expect(d.events.filter((e) => e.kind === 'status' && e.status === 'retrying')).toHaveLength(8);
+    expect(d.events).toContainEqual({
+      kind: 'status',
+      status: 'retrying',
+      harnessStatus: 'error',
+      detail: expect.stringMatching(/^Reconnecting\.\.\. \d\/5/),
+    });
     expect(d.events).toContainEqual({
       kind: 'status',
       status: 'warning',
+      harnessStatus: 'error',
       detail: expect.stringContaining('Falling back from WebSockets'),
     });
   });
@@ -177,15 +189,30 @@ describe('the codex exec driver', () => {
     d.feed(ls);
     expect(d.events).toEqual([
       { kind: 'harness_session', id: '0199a213-81c0-7800-8aa1-bbab2a035a53' },
-      { kind: 'status', status: 'turn_started' },
-      { kind: 'status', status: 'plan', detail: '[ ] Read the failing test\n[ ] Fix the parser' },
-      { kind: 'status', status: 'plan', detail: '[x] Read the failing test\n[ ] Fix the parser' },
-      { kind: 'status', status: 'file_change_failed', detail: '/work/src/parser.ts' },
+      { kind: 'status', status: 'turn_started', harnessStatus: 'turn.started' },
+      {
+        kind: 'status',
+        status: 'plan',
+        harnessStatus: 'todo_list',
+        detail: '[ ] Read the failing test\n[ ] Fix the parser',
+      },
+      {
+        kind: 'status',
+        status: 'plan',
+        harnessStatus: 'todo_list',
+        detail: '[x] Read the failing test\n[ ] Fix the parser',
+      },
+      { kind: 'status', status: 'file_change_failed', harnessStatus: 'failed', detail: '/work/src/parser.ts' },
       { kind: 'tool_call', id: 'item_2', name: 'shell', input: { command: "/bin/bash -c 'rm -rf build'" } },
       { kind: 'tool_result', id: 'item_2', output: 'declined', isError: true },
       { kind: 'raw', line: ls[8]! }, // item.plan.delta: not mapped
       { kind: 'raw', line: ls[9]! }, // collab_tool_call: not mapped
-      { kind: 'status', status: 'plan', detail: '[x] Read the failing test\n[x] Fix the parser' },
+      {
+        kind: 'status',
+        status: 'plan',
+        harnessStatus: 'todo_list',
+        detail: '[x] Read the failing test\n[x] Fix the parser',
+      },
       { kind: 'raw', line: ls[11]! }, // agent_message without text
       { kind: 'raw', line: ls[12]! }, // truncated JSON
       { kind: 'raw', line: 'Reading additional input from stdin...' },
@@ -530,7 +557,7 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
   });
 });
 
-const REAL_CODEX = fileURLToPath(new URL('../../../../.cache/real-clis/node_modules/.bin/codex', import.meta.url));
+const REAL_CODEX = fileURLToPath(new URL('../../../../../.cache/real-clis/node_modules/.bin/codex', import.meta.url));
 
 /** Run the real CLI; resolves with its exit code and output (never rejects). */
 function run(

@@ -1,31 +1,25 @@
 import { z } from 'zod';
-import type { SessionEvent, Usage } from '@fabric/protocol';
-import type { DriverContext, HarnessDriver } from './types.js';
+import type { SessionEvent, StatusWords, Usage } from '@fabric/protocol';
+import { statusEvent, wordStatusEvent } from '../status.js';
+import type { DriverContext, HarnessDriver } from '../types.js';
 
 /**
- * `codex exec --json` output, one JSON object a line, mapped onto Fabric's
- * session events. Shapes come from openai/codex `codex-rs/exec/src/exec_events.rs`
- * (`ThreadEvent`, `ThreadItem`) and `event_processor_with_jsonl_output.rs`
- * (what is printed when), and from codex-cli 0.169.0 itself, recorded in
- * packages/protocol/fixtures/harness/codex/. Facts this driver relies on:
- * - `thread.started{thread_id}` comes first, also on `exec resume` (same id);
- * - `agent_message` and `reasoning` items are printed once, on
- *   `item.completed`; commands, MCP calls and web searches are printed on
- *   `item.started` and again on `item.completed`; a `todo_list` is started,
- *   updated as steps change and completed at the turn's end;
- * - item ids (`item_0`, …) are unique within one process, except a web
- *   search, which prints `id` twice (exec id, then the search id; JSON.parse
- *   keeps the last) — the same on its start and completion, so still a key;
- * - a top-level `error` is not always fatal: "Reconnecting... n/5" lines
- *   are printed while it retries; an `error` *item* is a warning (unknown
- *   model metadata, ignored config keys);
- * - a failed turn prints `error{message}` and then `turn.failed{error}` with
- *   the same message;
- * - `turn.completed.usage` is the *thread's* running total: on `exec resume`
- *   it includes the earlier turns (recorded: 12200 input tokens, then 18700
- *   after a resumed turn of 6500). `input_tokens` includes the cached ones and
- *   `output_tokens` includes reasoning; codex reports no cost.
+ * `codex exec --json` output, one JSON object a line, mapped onto Fabric's session events.
+ * The full account: docs/harnesses/codex.md.
  */
+
+/**
+ * The codex words reported as status (event and item types) as Fabric
+ * statuses. Two read more than the word: a top-level `error` that says
+ * "Reconnecting..." is `retrying` (other errors are errors), and a
+ * `file_change` that did not complete is `file_change_failed` with its item
+ * status as the word.
+ */
+export const CODEX_STATUS_WORDS: StatusWords = {
+  'turn.started': 'turn_started',
+  todo_list: 'plan',
+  error: 'warning', // an error item
+};
 
 const count = z.number().int().nonnegative();
 const itemSchema = z.looseObject({ id: z.string().max(256), type: z.string() });
@@ -160,7 +154,7 @@ export class CodexExecDriver implements HarnessDriver {
         return true;
       }
       case 'turn.started':
-        this.event({ kind: 'status', status: 'turn_started' });
+        this.event(wordStatusEvent(CODEX_STATUS_WORDS, type));
         return true;
       case 'turn.completed': {
         const t = turnCompleted.safeParse(json);
@@ -192,7 +186,7 @@ export class CodexExecDriver implements HarnessDriver {
         const t = messageSchema.safeParse(json);
         if (!t.success) return false;
         if (t.data.message.startsWith('Reconnecting...')) {
-          this.event({ kind: 'status', status: 'reconnecting', detail: clip(t.data.message, 2000) });
+          this.event(statusEvent('retrying', type, clip(t.data.message, 2000)));
         } else {
           this.error(t.data.message);
           this.lastError = t.data.message;
@@ -268,11 +262,8 @@ export class CodexExecDriver implements HarnessDriver {
         if (phase !== 'completed') return true; // the same changes are printed again once applied (or not)
         this.done.add(id);
         if (t.data.status !== 'completed') {
-          this.event({
-            kind: 'status',
-            status: 'file_change_failed',
-            detail: clip(t.data.changes.map((c) => c.path).join(', '), 2000),
-          });
+          const paths = clip(t.data.changes.map((c) => c.path).join(', '), 2000);
+          this.event(statusEvent('file_change_failed', t.data.status, paths));
           return true;
         }
         for (const c of t.data.changes)
@@ -283,7 +274,7 @@ export class CodexExecDriver implements HarnessDriver {
         const t = todoItem.safeParse(item);
         if (!t.success) return false;
         const detail = clip(t.data.items.map((s) => `[${s.completed ? 'x' : ' '}] ${s.text}`).join('\n'), 2000);
-        if (this.todos.get(id) !== detail) this.event({ kind: 'status', status: 'plan', detail });
+        if (this.todos.get(id) !== detail) this.event(wordStatusEvent(CODEX_STATUS_WORDS, item.type, detail));
         this.todos.set(id, detail);
         return true;
       }
@@ -292,7 +283,7 @@ export class CodexExecDriver implements HarnessDriver {
         if (!t.success) return false;
         if (phase !== 'completed') return true;
         this.done.add(id);
-        this.event({ kind: 'status', status: 'warning', detail: clip(t.data.message, 2000) });
+        this.event(wordStatusEvent(CODEX_STATUS_WORDS, item.type, clip(t.data.message, 2000)));
         return true;
       }
       default:

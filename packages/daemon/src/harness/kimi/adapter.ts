@@ -1,31 +1,13 @@
 import type { SessionStartPayload } from '@fabric/protocol';
-import { DAEMON_VERSION } from '../version.js';
-import { detectCli } from './detect.js';
-import { KIMI_WIRE_PROTOCOL_VERSION, kimiWireIds } from './kimi-protocol.js';
-import { createKimiWireDriver } from './kimi-wire.js';
-import type { HarnessAdapter, PlanContext, SpawnPlan } from './types.js';
+import { DAEMON_VERSION } from '../../version.js';
+import { detectCli } from '../detect.js';
+import { KIMI_WIRE_PROTOCOL_VERSION, kimiWireIds } from './protocol.js';
+import { createKimiWireDriver } from './wire.js';
+import type { HarnessAdapter, PlanContext, SpawnPlan } from '../types.js';
 
 /**
- * Kimi Code CLI (MoonshotAI/kimi-cli, binary `kimi`) driven in wire mode:
- * `kimi --wire` speaks JSON-RPC 2.0, one object a line, on stdin/stdout
- * (docs/en/customization/wire-mode.md; src/kimi_cli/wire/{server,jsonrpc,types}.py).
- * Wire mode is the one that takes live input (`steer` into a running turn,
- * a new `prompt` after it) and asks the client before tools run
- * (`ApprovalRequest`), which is how approvals from anywhere reach Kimi.
- *
- * Facts from the source this relies on:
- * - `--session <id>` resumes that session, and creates one with exactly
- *   that id when none exists (cli/__init__.py `_run`: `Session.create(work_dir,
- *   session_id)`), so a new session gets a Fabric-chosen id and resuming
- *   needs no id reported back. Sessions are per working directory.
- * - `--yolo` auto-approves every action; `--model` names a model *alias*
- *   from ~/.kimi/config.toml (an unknown alias leaves no model configured).
- * - Credentials come from the environment only: KIMI_API_KEY, KIMI_BASE_URL,
- *   KIMI_MODEL_NAME for `kimi` providers, OPENAI_API_KEY / OPENAI_BASE_URL for
- *   OpenAI ones (llm.py `augment_provider_with_env_vars`).
- * - Closing stdin ends the wire server (exit 0) and cancels a running turn,
- *   so stdin stays open until the turn's `prompt` response arrives.
- * - JSON-RPC ids must be strings (jsonrpc.py `id: str`).
+ * Kimi Code CLI (MoonshotAI/kimi-cli, binary `kimi`) driven in wire mode.
+ * The full account: docs/harnesses/kimi.md.
  */
 export const kimiHarness: HarnessAdapter = {
   name: 'kimi',

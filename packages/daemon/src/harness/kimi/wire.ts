@@ -1,4 +1,4 @@
-import type { PermissionMode, SessionEvent } from '@fabric/protocol';
+import type { PermissionMode, StatusWords } from '@fabric/protocol';
 import {
   approvalRequestSchema,
   AUTO_EDIT_ACTIONS,
@@ -22,14 +22,33 @@ import {
   toolResultSchema,
   userInputSchema,
   type KimiApprovalRequest,
-} from './kimi-protocol.js';
-import type { ApprovalDecision, DriverContext, HarnessDriver } from './types.js';
+} from './protocol.js';
+import { wordStatusEvent } from '../status.js';
+import type { ApprovalDecision, DriverContext, HarnessDriver } from '../types.js';
 
 /**
  * Kimi CLI wire mode, the client side: JSON-RPC 2.0 lines from `kimi --wire`
  * mapped onto Fabric's session events, and our answers to Kimi's requests
  * (what it sends when: MoonshotAI/kimi-cli src/kimi_cli/wire/server.py).
  */
+
+/**
+ * The Kimi words reported as status, as Fabric statuses: wire event types,
+ * the request types Fabric answers itself, and `prompt` result statuses.
+ */
+export const KIMI_STATUS_WORDS: StatusWords = {
+  TurnBegin: 'turn_started',
+  TurnEnd: 'turn_ended',
+  StepInterrupted: 'interrupted',
+  StepRetry: 'retrying',
+  CompactionBegin: 'compacting',
+  SteerInput: 'input_taken',
+  Notification: 'notification',
+  ApprovalRequest: 'auto_answered', // allowed by the permission mode
+  QuestionRequest: 'auto_answered', // dismissed: Fabric declares no question support
+  cancelled: 'interrupted',
+  max_steps_reached: 'turn_failed',
+};
 
 /**
  * The runner's context, with `closeStdin` optional so unit tests can leave it
@@ -170,17 +189,17 @@ class KimiWire implements KimiWireDriver {
         return;
       }
       case 'TurnBegin': {
-        this.status('turn_begin');
+        this.status('TurnBegin');
         return;
       }
       case 'TurnEnd':
         this.toolInputs.clear();
         {
-          this.status('turn_end');
+          this.status('TurnEnd');
           return;
         }
       case 'StepInterrupted': {
-        this.status('interrupted');
+        this.status('StepInterrupted');
         return;
       }
       case 'StepRetry': {
@@ -191,24 +210,24 @@ class KimiWire implements KimiWireDriver {
         }
         const d = r.data;
         this.status(
-          'retrying',
+          'StepRetry',
           `step ${d.n}: ${d.error_type}; attempt ${d.next_attempt} of ${d.max_attempts} in ${d.wait_s}s`,
         );
         return;
       }
       case 'CompactionBegin': {
-        this.status('compacting');
+        this.status('CompactionBegin');
         return;
       }
       case 'SteerInput': {
         const s = userInputSchema.safeParse(payload);
-        if (s.success) this.status('steered', partsText(s.data.user_input));
+        if (s.success) this.status('SteerInput', partsText(s.data.user_input));
         else this.raw(line);
         return;
       }
       case 'Notification': {
         const n = notificationSchema.safeParse(payload);
-        if (n.success) this.status('notification', `${n.data.title}: ${n.data.body}`);
+        if (n.success) this.status('Notification', `${n.data.title}: ${n.data.body}`);
         else this.raw(line);
         return;
       }
@@ -274,7 +293,7 @@ class KimiWire implements KimiWireDriver {
       const q = questionRequestSchema.safeParse(payload);
       if (q.success) {
         this.reply(rpcId, { request_id: q.data.id, answers: {} });
-        this.status('question_dismissed', q.data.questions.map((x) => x.question).join(' / '));
+        this.status('QuestionRequest', q.data.questions.map((x) => x.question).join(' / '));
         return;
       }
     } else if (type === 'HookRequest') {
@@ -301,7 +320,7 @@ class KimiWire implements KimiWireDriver {
   private approve(rpcId: string, req: KimiApprovalRequest): void {
     const summary = `${req.sender}: ${req.description}`;
     if (this.mode === 'full' || (this.mode === 'auto-edit' && AUTO_EDIT_ACTIONS.has(req.action))) {
-      this.status('auto_approved', summary);
+      this.status('ApprovalRequest', summary);
       this.answerApproval(rpcId, req.id, { decision: 'allow' });
       return;
     }
@@ -336,9 +355,9 @@ class KimiWire implements KimiWireDriver {
     }
     if (method === 'prompt' && this.prompts.delete(id)) {
       const r = promptResultSchema.safeParse(result);
-      if (r.success && r.data.status === 'cancelled') this.status('cancelled');
+      if (r.success && r.data.status === 'cancelled') this.status(r.data.status);
       if (r.success && r.data.status === 'max_steps_reached')
-        this.status('max_steps_reached', r.data.steps ? `stopped after ${r.data.steps} steps` : undefined);
+        this.status(r.data.status, r.data.steps ? `stopped after ${r.data.steps} steps` : undefined);
       this.maybeClose();
       return;
     }
@@ -413,10 +432,9 @@ class KimiWire implements KimiWireDriver {
     if (!this.closed) this.ctx.write(`${JSON.stringify(msg)}\n`);
   }
 
-  private status(status: string, detail?: string): void {
-    const e: SessionEvent = { kind: 'status', status };
-    if (detail) e.detail = detail.slice(0, 2000);
-    this.ctx.event(e);
+  /** A status for one of Kimi's own words, by {@link KIMI_STATUS_WORDS}. */
+  private status(word: string, detail?: string): void {
+    this.ctx.event(wordStatusEvent(KIMI_STATUS_WORDS, word, detail));
   }
 
   private raw(line: string): void {

@@ -41,10 +41,10 @@ import {
   type SessionEvent,
   type SessionStartPayload,
 } from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
-import { SessionRunner } from '../runner.js';
-import { createOpenClawDriver, createOpenClawHarness, openclawHarness } from './openclaw.js';
-import type { HarnessAdapter, McpWiring, PlanContext } from './types.js';
+import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../test/fake-cli/index.js';
+import { SessionRunner } from '../../runner.js';
+import { createOpenClawDriver, createOpenClawHarness, openclawHarness } from './adapter.js';
+import type { HarnessAdapter, McpWiring, PlanContext } from '../types.js';
 
 const fixture = (name: string) => harnessFixture(`openclaw/${name}`);
 const lines = (name: string) =>
@@ -87,7 +87,7 @@ describe('the OpenClaw --json driver', () => {
     d.feed(json.slice(0, -1));
     expect(d.events).toEqual([]); // nothing until the value closes
     d.feed(json.slice(-1));
-    expect(d.events).toEqual([...localTexts, { kind: 'status', status: 'completed' }]);
+    expect(d.events).toEqual([...localTexts, { kind: 'status', status: 'turn_ended' }]);
     expect(d.metas).toEqual(localMetas);
     expect(d.driver.harnessSessionId()).toBe('fabric-ses_clawFixture01');
   });
@@ -95,7 +95,7 @@ describe('the OpenClaw --json driver', () => {
   it('reads the compact variant the same way', () => {
     const d = drive();
     d.feed(lines('agent-compact.jsonl'));
-    expect(d.events).toEqual([...localTexts, { kind: 'status', status: 'completed' }]);
+    expect(d.events).toEqual([...localTexts, { kind: 'status', status: 'turn_ended' }]);
     expect(d.metas).toEqual(localMetas);
   });
 
@@ -105,7 +105,7 @@ describe('the OpenClaw --json driver', () => {
     expect(d.events).toEqual([
       { kind: 'raw', line: '[plugins] preloaded plugin registry (4 providers, 2 channels)' },
       ...localTexts,
-      { kind: 'status', status: 'completed' },
+      { kind: 'status', status: 'turn_ended' },
     ]);
   });
 
@@ -114,7 +114,7 @@ describe('the OpenClaw --json driver', () => {
     d.feed(lines('agent-gateway.json'));
     expect(d.events).toEqual([
       { kind: 'text', text: 'Done: the inbox has 3 unread messages.\nAttachment: https://example.com/inbox.png' },
-      { kind: 'status', status: 'completed' },
+      { kind: 'status', status: 'turn_ended', harnessStatus: 'ok' },
     ]);
     expect(d.metas).toEqual([
       { usage: { input: 512, output: 96, cached: 0 } },
@@ -127,7 +127,7 @@ describe('the OpenClaw --json driver', () => {
     gateway.feed(lines('agent-gateway-error.json'));
     expect(gateway.events).toEqual([
       { kind: 'error', message: 'openclaw run failed: Error: No API key found for provider "anthropic".' },
-      { kind: 'status', status: 'failed' },
+      { kind: 'status', status: 'turn_failed', harnessStatus: 'error' },
     ]);
     expect(gateway.metas).toEqual([]);
 
@@ -136,7 +136,7 @@ describe('the OpenClaw --json driver', () => {
     expect(local.events).toEqual([
       { kind: 'text', text: expect.stringContaining('Context overflow') },
       { kind: 'error', message: 'context_overflow: prompt is too long: 271000 tokens > 272000 maximum' },
-      { kind: 'status', status: 'failed' },
+      { kind: 'status', status: 'turn_failed' },
     ]);
     expect(local.metas).toEqual([
       { usage: { input: 271000, output: 0, cached: 0 } },
@@ -154,7 +154,7 @@ describe('the OpenClaw --json driver', () => {
     ]);
     expect(d.events).toEqual([
       { kind: 'text', text: 'a } b { c " } \\' },
-      { kind: 'status', status: 'completed' },
+      { kind: 'status', status: 'turn_ended' },
     ]);
   });
 
@@ -165,7 +165,7 @@ describe('the OpenClaw --json driver', () => {
       { kind: 'raw', line: '{ "started": "but never finished"' },
       { kind: 'raw', line: '  "more": 1' },
     ]);
-    expect(d.events.slice(2)).toEqual([...localTexts, { kind: 'status', status: 'completed' }]);
+    expect(d.events.slice(2)).toEqual([...localTexts, { kind: 'status', status: 'turn_ended' }]);
 
     const cut = drive();
     const json = lines('agent-local.json');
@@ -205,8 +205,14 @@ describe('the OpenClaw --json driver', () => {
       expect(() => d.feed([...garbage, ...lines(name)])).not.toThrow();
     }
     d.driver.end();
-    for (const e of d.events) expect(sessionEventSchema.safeParse(e).success).toBe(true);
-    expect(d.events).toContainEqual({ kind: 'status', status: 'weird-new-status', detail: 's' });
+    // Each in the current shape: reading it back changes nothing.
+    for (const e of d.events) expect(sessionEventSchema.parse(e)).toEqual(e);
+    expect(d.events).toContainEqual({
+      kind: 'status',
+      status: 'other',
+      harnessStatus: 'weird-new-status',
+      detail: 's',
+    });
   });
 
   it('takes no live input', () => {
@@ -606,7 +612,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
     expect(recorder.events(id)).toEqual([
       { kind: 'raw', line: '[plugins] preloaded plugin registry (4 providers, 2 channels)' },
       ...localTexts,
-      { kind: 'status', status: 'completed' },
+      { kind: 'status', status: 'turn_ended' },
     ]);
     // The id is Fabric's own, reported as soon as the process starts; the output's echo of it is not sent twice.
     expect(recorder.of('session.meta', id).map((e) => e.payload)).toEqual([
@@ -651,7 +657,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
       .events(id)
       .filter((e) => e.kind === 'status')
       .map((e) => (e as { status: string }).status);
-    expect(statuses).toEqual(['input_queued', 'completed', 'turn', 'completed']);
+    expect(statuses).toEqual(['input_queued', 'turn_ended', 'turn_started', 'turn_ended']);
     expect(recorder.of('session.exit', id)).toHaveLength(1);
   });
 

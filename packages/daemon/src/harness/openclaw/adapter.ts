@@ -1,47 +1,19 @@
-import { FabricError, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import { FabricError, type SessionEventStatus, type SessionStartPayload, type StatusWords } from '@fabric/protocol';
 import { z } from 'zod';
-import { detectCli } from './detect.js';
+import { detectCli } from '../detect.js';
 import {
   nodeOpenClawHost,
   openclawMcpSetup,
   writeOpenClawMcpFile,
   type OpenClawHost,
   type OpenClawMcpFile,
-} from './openclaw-mcp.js';
-import type { DriverContext, HarnessAdapter, HarnessDriver, PlanContext, SpawnPlan } from './types.js';
+} from './mcp.js';
+import { statusEvent, wordStatusEvent } from '../status.js';
+import type { DriverContext, HarnessAdapter, HarnessDriver, PlanContext, SpawnPlan } from '../types.js';
 
 /**
- * OpenClaw (`openclaw`, openclaw/openclaw) as a one-shot CLI:
- * `openclaw agent --local --json --session-id <id> --message <prompt>`.
- *
- * From the source:
- * - Flags: src/cli/program/register.agent.ts and docs/cli/agent.md
- *   (`-m/--message`, `--session-id`, `--local`, `--json`, and in current
- *   releases `--model <provider/model or id>`).
- * - `--session-id` is used as given, new or existing
- *   (src/commands/agent/session.ts `resolveSession`), so a new session gets a
- *   Fabric-chosen id and a queued follow-up resumes it with the same flag.
- * - `--local` runs the embedded agent in this process (credentials from the
- *   environment, cancellable by signal, the session's cwd) instead of handing
- *   the turn to a gateway daemon. Its `--json` output is
- *   `{payloads, meta}` (src/commands/agent/delivery.ts via
- *   src/infra/outbound/envelope.ts); through the gateway it is
- *   `{runId, status, summary, result: {payloads, meta}}`
- *   (src/commands/agent-via-gateway.ts; statuses "ok" | "error" | "timeout" in
- *   src/gateway/server-methods/agent.ts). Both are printed with
- *   `JSON.stringify(v, null, 2)`, so one value spans many lines.
- * - `meta` is EmbeddedPiRunMeta (src/agents/pi-embedded-runner/types.ts):
- *   `agentMeta{sessionId, usage{input, output, cacheRead, cacheWrite, total}}`,
- *   `aborted`, `error{kind, message}`.
- *
- * OpenClaw reads no input while it runs and has no approval channel on this
- * path (its own exec-approval policy applies), so the permission mode is not
- * passed on and follow-up input is queued as a resumed turn.
- *
- * OpenClaw takes MCP servers from its config only (`mcp.servers`), not from a
- * flag: with a `mcpConfigDir`, each turn runs with `OPENCLAW_CONFIG_PATH` on a
- * file there that `$include`s the user's config and adds the daemon's server
- * (openclaw-mcp.ts says how, from OpenClaw's source).
+ * OpenClaw (`openclaw`, openclaw/openclaw) as a one-shot CLI.
+ * The full account: docs/harnesses/openclaw.md.
  */
 export interface OpenClawHarnessOptions {
   /**
@@ -54,6 +26,17 @@ export interface OpenClawHarnessOptions {
   /** Writes that file before the turn starts; `writeOpenClawMcpFile` by default. */
   writeFile?: (file: OpenClawMcpFile) => void;
 }
+
+/**
+ * A gateway response's `status` (server-methods/agent.ts) as a Fabric status.
+ * An "ok" run is still read from its meta (an error or an abort in it wins);
+ * a local run has no status word, only that meta.
+ */
+export const OPENCLAW_STATUS_WORDS: StatusWords = {
+  ok: 'turn_ended',
+  error: 'turn_failed',
+  timeout: 'turn_failed',
+};
 
 export function createOpenClawHarness(opts: OpenClawHarnessOptions = {}): HarnessAdapter {
   const host = opts.host ?? nodeOpenClawHost;
@@ -236,21 +219,22 @@ class OpenClawJson implements OpenClawDriver {
     if (gateway.success && (gateway.data.runId || gateway.data.result !== undefined)) {
       const result = runResultSchema.safeParse(gateway.data.result);
       const meta = result.success ? this.result(result.data.payloads ?? [], result.data.meta) : null;
-      if (gateway.data.status === 'ok') this.runStatus(meta);
+      if (gateway.data.status === 'ok') this.runStatus(meta, gateway.data.status);
       else this.gatewayStatus(gateway.data.status, gateway.data.summary ?? null);
       return true;
     }
     const local = runResultSchema.safeParse(value);
     if (!local.success || (local.data.payloads == null && local.data.meta === undefined)) return false;
-    this.runStatus(this.result(local.data.payloads ?? [], local.data.meta));
+    this.runStatus(this.result(local.data.payloads ?? [], local.data.meta), null);
     return true;
   }
 
-  /** A finished run's outcome, from its meta: an error, an abort, or done. */
-  private runStatus(meta: z.infer<typeof metaSchema> | null): void {
+  /** A finished run's outcome, from its meta: an error, an abort, or done; `word` is the gateway's status, if any. */
+  private runStatus(meta: z.infer<typeof metaSchema> | null, word: string | null): void {
     if (meta?.error)
       this.ctx.event({ kind: 'error', message: `${meta.error.kind}: ${meta.error.message}`.slice(0, 4000) });
-    this.status(meta?.error ? 'failed' : meta?.aborted ? 'aborted' : 'completed');
+    const outcome: SessionEventStatus = meta?.error ? 'turn_failed' : meta?.aborted ? 'interrupted' : 'turn_ended';
+    this.ctx.event(statusEvent(outcome, word));
   }
 
   /** Payloads as content events, then usage and the session id as metadata. */
@@ -296,15 +280,9 @@ class OpenClawJson implements OpenClawDriver {
           4000,
         ),
       });
-      this.status(status === 'timeout' ? 'timeout' : 'failed');
+      this.ctx.event(wordStatusEvent(OPENCLAW_STATUS_WORDS, status));
       return;
     }
-    this.status(status.slice(0, 64), summary ?? undefined);
-  }
-
-  private status(status: string, detail?: string): void {
-    const e: SessionEvent = { kind: 'status', status };
-    if (detail) e.detail = detail.slice(0, 2000);
-    this.ctx.event(e);
+    this.ctx.event(wordStatusEvent(OPENCLAW_STATUS_WORDS, status, summary ?? undefined));
   }
 }

@@ -3,43 +3,11 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { writePrivateFile } from '@fabric/node';
-import type { McpWiring } from './types.js';
+import type { McpWiring } from '../types.js';
 
 /**
- * How an OpenClaw process gets the daemon's MCP server. OpenClaw reads MCP
- * servers from its config only (`mcp.servers`), and its config from one file,
- * so a session runs with a config file of Fabric's own that includes the
- * user's config and adds the server. From openclaw/openclaw:
- *
- * - src/config/paths.ts: the file is `OPENCLAW_CONFIG_PATH` when set, else the
- *   first existing of `$OPENCLAW_STATE_DIR/{openclaw,clawdbot}.json` and
- *   `~/.openclaw/…`, `~/.clawdbot/…` (home is `OPENCLAW_HOME`, else `HOME`).
- *   The state directory (sessions, auth profiles, locks) is
- *   `OPENCLAW_STATE_DIR`, else `~/.openclaw` (`~/.clawdbot` when only that
- *   exists; src/config/state-dir.ts), and does not follow the config path.
- * - src/utils.ts `resolveConfigDir`: the directory of `.env`, skills, plugins,
- *   media and cron is `OPENCLAW_STATE_DIR`, else the config file's directory.
- *   So the state directory is pinned here: otherwise those would move to the
- *   directory of Fabric's file.
- * - src/config/includes.ts: `$include` loads a JSON5 file; sibling keys are
- *   deep-merged over it (objects merge, arrays concatenate, the sibling's
- *   primitives win), so `mcp.servers.fabric` joins the user's own servers. An
- *   include must lie in the including file's directory or under
- *   `OPENCLAW_INCLUDE_ROOTS` (path-delimiter list), checked by path and by
- *   realpath, so both directories of the user's file are added. The included
- *   file must be a regular file of at most 2 MiB with no other hard link.
- * - src/config/io.load.ts: includes are resolved first, then `${VAR}`
- *   substitution (src/config/env-substitution.ts, names `[A-Z_][A-Z0-9_]*`,
- *   `$${VAR}` for a literal) runs over every string of the merged config. So
- *   the server's env names its variables as `${VAR}` and the values travel in
- *   the process environment: the session token is never in the file. The
- *   `$include` path itself is not substituted; command and args are escaped.
- * - src/config/zod-schema.mcp-server.ts: a server is `{enabled?, command?,
- *   args?: string[], env?: Record<string, string|number|boolean>, cwd?,
- *   transport?: "stdio"|"sse"|"streamable-http", …}`.
- * - src/agents/mcp-stdio-transport.ts: a stdio server is spawned with the MCP
- *   SDK's default environment (PATH, HOME, …) plus its `env` only, not
- *   OpenClaw's whole environment, which is why `env` must name the variables.
+ * How an OpenClaw process gets the daemon's MCP server.
+ * The full account: docs/harnesses/openclaw.md.
  */
 
 /** The environment variables OpenClaw takes its paths from. */

@@ -17,11 +17,11 @@ import {
   type SessionEvent,
   type SessionStartPayload,
 } from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../test/fake-cli/index.js';
-import { SessionRunner } from '../runner.js';
-import { opencodeHarness, opencodePermission } from './opencode.js';
-import { OpencodeRunDriver } from './opencode-events.js';
-import type { McpWiring, PlanContext } from './types.js';
+import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../test/fake-cli/index.js';
+import { SessionRunner } from '../../runner.js';
+import { opencodeHarness, opencodePermission } from './adapter.js';
+import { OpencodeRunDriver } from './events.js';
+import type { McpWiring, PlanContext } from '../types.js';
 
 const fixture = (name: string) => harnessFixture(`opencode/${name}`);
 const lines = (name: string) =>
@@ -42,7 +42,11 @@ function drive() {
   const events: SessionEvent[] = [];
   const metas: Record<string, unknown>[] = [];
   const driver = new OpencodeRunDriver({
-    event: (e) => events.push(sessionEventSchema.parse(e)),
+    event: (e) => {
+      // Already in the current shape: reading it back changes nothing.
+      expect(sessionEventSchema.parse(e)).toEqual(e);
+      events.push(e);
+    },
     meta: (m) => metas.push(m),
     write: () => {
       throw new Error('run mode takes no stdin after the prompt');
@@ -62,7 +66,7 @@ describe('the opencode run driver', () => {
   it('maps a recorded session: session id, reasoning, text, tools with results and file changes, usage and cost per step', () => {
     const d = drive();
     d.feed(lines('run-full.jsonl'));
-    const step = { kind: 'status', status: 'step_start' };
+    const step = { kind: 'status', status: 'step_started', harnessStatus: 'step_start' };
     expect(d.events).toEqual([
       { kind: 'harness_session', id: SESSION },
       step,
@@ -167,7 +171,7 @@ describe('the opencode run driver', () => {
     const ls = lines('run-composed.jsonl');
     d.feed(ls);
     expect(d.events.slice(1)).toEqual([
-      { kind: 'status', status: 'step_start' },
+      { kind: 'status', status: 'step_started', harnessStatus: 'step_start' },
       {
         kind: 'tool_call',
         id: 'call_test',
@@ -512,7 +516,7 @@ describe('opencode through the SessionRunner, with a fake `opencode` first on PA
   });
 });
 
-const REAL_CLIS = fileURLToPath(new URL('../../../../.cache/real-clis/node_modules/', import.meta.url));
+const REAL_CLIS = fileURLToPath(new URL('../../../../../.cache/real-clis/node_modules/', import.meta.url));
 
 /**
  * The real opencode binary. `.bin/opencode` is a placeholder until opencode's

@@ -1,36 +1,12 @@
 import { FabricError, type PermissionMode, type SessionStartPayload } from '@fabric/protocol';
-import { detectCli } from './detect.js';
-import { OpencodeRunDriver } from './opencode-events.js';
-import type { HarnessAdapter, McpWiring, PlanContext, SpawnPlan } from './types.js';
+import { detectCli } from '../detect.js';
+import { OpencodeRunDriver } from './events.js';
+import type { HarnessAdapter, McpWiring, PlanContext, SpawnPlan } from '../types.js';
 
 /**
- * OpenCode (`opencode-ai`, binary `opencode`) driven one turn per process
- * with `opencode run --format json --thinking`.
- *
- * Facts checked against opencode 1.18.33 (`opencode run --help`, runs
- * recorded in packages/protocol/fixtures/harness/opencode/, and
- * packages/opencode/src/cli/cmd/run.ts):
- * - with no message arguments the prompt is the whole of stdin (run.ts reads
- *   it to EOF before it starts), so it stays out of argv; it also means run
- *   mode takes no live input: follow-ups become a resumed turn;
- * - `--session <id>` continues a session (`ses_…`, printed as `sessionID` on
- *   every line); `-m provider/model`; `--thinking` prints reasoning parts;
- * - permissions: run mode answers every permission request itself — `--auto`
- *   approves ("auto-approve permissions that are not explicitly denied"),
- *   otherwise it rejects, and a rejection ends the turn. OpenCode's defaults
- *   allow nearly everything without asking, so `ask` and `auto-edit` set
- *   rules that make the rest ask (and so be rejected) through the
- *   OPENCODE_PERMISSION environment variable, which opencode merges over every
- *   config file (an explicit deny there still wins over `--auto`);
- * - the working directory is `$PWD` when set, not the process's cwd (run.ts:
- *   `process.env.PWD ?? process.cwd()`), so PWD is removed from the
- *   environment: a daemon started from a shell would otherwise run every
- *   session in its own directory;
- * - MCP servers come from config; OPENCODE_CONFIG_CONTENT (merged over the
- *   user's files) adds the daemon's, and a local server inherits opencode's
- *   environment, which carries its token: nothing secret reaches argv. Its
- *   tools are named `<server>_<tool>`;
- * - credentials (provider API keys) are read from the environment.
+ * OpenCode (`opencode-ai`, binary `opencode`) driven one turn per process with `opencode run --format
+ * json --thinking`.
+ * The full account: docs/harnesses/opencode.md.
  */
 export const opencodeHarness: HarnessAdapter = {
   name: 'opencode',

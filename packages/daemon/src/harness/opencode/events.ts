@@ -1,31 +1,21 @@
 import { z } from 'zod';
-import type { SessionEvent, Usage } from '@fabric/protocol';
-import type { DriverContext, HarnessDriver } from './types.js';
+import type { SessionEvent, StatusWords, Usage } from '@fabric/protocol';
+import { wordStatusEvent } from '../status.js';
+import type { DriverContext, HarnessDriver } from '../types.js';
 
 /**
  * `opencode run --format json` output mapped onto Fabric's session events.
- * Each line is `{type, timestamp, sessionID, ...}` (sst/opencode — now
- * anomalyco/opencode — `packages/opencode/src/cli/cmd/run.ts`, `emit`), its
- * `part` a message part of `packages/opencode/src/session/message-v2.ts`.
- * Recorded from opencode 1.18.33 in packages/protocol/fixtures/harness/opencode/.
- * Facts this driver relies on:
- * - `text` and `reasoning` lines are printed once, when the part has ended
- *   (`reasoning` only with `--thinking`);
- * - `tool_use` is printed once a tool has finished (`state.status`
- *   `completed` or `error`), never while it runs, so the call and its result
- *   arrive on one line; a permission the run rejected is an `error` state
- *   ("The user rejected permission to use this specific tool call.") and
- *   ends the turn;
- * - `bash` reports its exit code in `state.metadata.exit` (a failing command
- *   is still `completed`); `write` says in `metadata.exists` whether the file
- *   was there; `apply_patch` lists `metadata.files[{filePath, type, movePath?}]`;
- * - `step_finish.part` carries that step's own `cost` (USD, from the model's
- *   prices) and `tokens{input, output, reasoning, cache{read, write}}`:
- *   `input` excludes cache reads and writes, `output` excludes reasoning;
- * - `error.error` is a NamedError `{name, data{message, ...}}`;
- * - `done{reason, rejected[]}` ends the stream in run.ts's source, but
- *   1.18.33 did not print it in any recorded run; it is handled, never relied on.
+ * The full account: docs/harnesses/opencode.md.
  */
+
+/**
+ * The opencode line types reported as status, as Fabric statuses. A step is
+ * one model call, several to a turn. (Refused permissions, read from `done`,
+ * are `permission_denied`: Fabric's reading, not a word of opencode's.)
+ */
+export const OPENCODE_STATUS_WORDS: StatusWords = {
+  step_start: 'step_started',
+};
 
 const count = z.number().nonnegative();
 const lineSchema = z.looseObject({ type: z.string(), sessionID: z.string().min(1).max(256).optional() });
@@ -171,7 +161,7 @@ export class OpencodeRunDriver implements HarnessDriver {
     switch (type) {
       case 'step_start':
         if (!partLine.safeParse(json).success) return false;
-        this.event({ kind: 'status', status: 'step_start' });
+        this.event(wordStatusEvent(OPENCODE_STATUS_WORDS, type));
         return true;
       case 'text':
       case 'reasoning': {

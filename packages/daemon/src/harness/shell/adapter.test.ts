@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isFabricError, sessionStartPayloadSchema, type SessionStartPayload } from '@fabric/protocol';
-import { DEFAULT_ALLOWLIST, shellHarness } from './shell.js';
+import { DEFAULT_ALLOWLIST, shellHarness } from './adapter.js';
 
 const start = (prompt: string): SessionStartPayload =>
   sessionStartPayloadSchema.parse({ sessionId: 'ses_shelltest', harness: 'shell', prompt, cwd: null, labels: {} });

@@ -1,28 +1,10 @@
 import { FabricError, splitCommandLine, type SessionStartPayload } from '@fabric/protocol';
-import { DAEMON_VERSION } from '../version.js';
-import type { HarnessAdapter, PlanContext, SpawnPlan } from './types.js';
+import { DAEMON_VERSION } from '../../version.js';
+import type { HarnessAdapter, PlanContext, SpawnPlan } from '../types.js';
 
 /**
- * Commands a new device allows when started without `--allow`: only programs
- * that neither run code nor read a file's content through their arguments
- * (checked against GTFOBins), because whoever may start a session chooses
- * the arguments.
- *
- * Kept: `echo`, `pwd`, `uname`, `sleep`, `whoami`, `true`, `false` (print
- * fixed facts or nothing; no option names a file or a program); `ls` (names
- * and metadata of directory entries, never their content; it runs nothing).
- *
- * Left out, and why:
- * - `git`: `-c alias.x=!cmd`, `-c core.pager=`, `--exec-path`, hooks and
- *   `core.sshCommand` run any command; `git show`/`diff --no-index` read any file.
- * - `cat`, `head`, `tail`: print any file the daemon's user can read.
- * - `wc`: `--files0-from=FILE` echoes FILE's content in its errors.
- * - `date`: `-f FILE` echoes every line of FILE in its errors.
- * - never add `env`, `xargs`, `find` (`-exec`), `awk`, `sed` (`e`), `tar`
- *   (`--to-command`, `--checkpoint-action`), `node`, `python`, `sh`: each runs code.
- *
- * `--allow` may add any of these; a session then has that program's full
- * power, limited only by its sandbox.
+ * Commands a new device allows when started without `--allow`.
+ * The full account: docs/harnesses/shell.md.
  */
 export const DEFAULT_ALLOWLIST = ['echo', 'ls', 'pwd', 'uname', 'sleep', 'whoami', 'true', 'false'] as const;
 

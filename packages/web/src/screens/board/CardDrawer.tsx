@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { BoardCard, HarnessName } from '@fabric/protocol';
-import { patch, post } from '../../api.js';
+import { api } from '../../api.js';
 import { ErrorLine } from '../../components/ErrorLine.js';
 import { harnessChoices } from '../../model/board.js';
 import { board, devices } from '../../store.js';
@@ -34,9 +34,7 @@ export function CardDrawer({ card, onClose }: { card: BoardCard | null; onClose:
     setError(null);
     try {
       const body = { title, prompt, harness, deviceId: device || null };
-      const saved = card
-        ? await patch<BoardCard>(`/api/board/cards/${card.id}`, body)
-        : await post<BoardCard>('/api/board/cards', body);
+      const saved = card ? await api.updateCard({ params: { id: card.id }, body }) : await api.createCard({ body });
       board.value = [...board.value.filter((c) => c.id !== saved.id), saved];
       onClose();
     } catch (err) {

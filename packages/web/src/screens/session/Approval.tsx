@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { post } from '../../api.js';
+import { api } from '../../api.js';
 import { ErrorLine } from '../../components/ErrorLine.js';
 import type { Item } from '../../model/stream.js';
 import { describeApproval } from '../../model/tools.js';
@@ -33,7 +33,7 @@ export function Approval({
     setBusy(decision);
     setError(null);
     try {
-      await post(`/api/sessions/${sessionId}/approvals/${encodeURIComponent(item.requestId)}`, { decision });
+      await api.decideApproval({ params: { id: sessionId, req: item.requestId }, body: { decision } });
     } catch (err) {
       setError(err);
       setBusy(null);

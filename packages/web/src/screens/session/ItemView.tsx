@@ -56,8 +56,10 @@ export function ItemView({
       return <div class="ses-input">› {item.text}</div>;
     case 'status':
       return (
-        <div class={`ses-note ${item.error ? 'error' : ''}`}>
-          [{item.status}]{item.message ? ` ${item.message}` : ''}
+        // A status with no shared name shows the harness's own word; otherwise that word is the tooltip.
+        <div class={`ses-note ${item.error ? 'error' : ''}`} title={item.harnessStatus ?? undefined}>
+          [{item.status === 'other' && item.harnessStatus ? item.harnessStatus : item.status}]
+          {item.message ? ` ${item.message}` : ''}
         </div>
       );
     case 'exit':

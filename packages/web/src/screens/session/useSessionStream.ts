@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { StreamEvent } from '@fabric/protocol';
+import { api } from '../../api.js';
 
 const KINDS = ['stdout', 'stderr', 'event', 'status', 'exit', 'input', 'usage', 'approval'] as const;
 /** Events arriving within this window render together (a replay of thousands is one render, not thousands). */
@@ -82,7 +83,9 @@ export function useSessionStream(id: string, onChange: () => void): SessionStrea
       if (stopped || ended) return;
       retry = null;
       source?.close();
-      const s = new EventSource(`/api/sessions/${encodeURIComponent(id)}/stream${lastSeq ? `?after=${lastSeq}` : ''}`);
+      const s = new EventSource(
+        api.$url('streamSession', { params: { id }, ...(lastSeq ? { query: { after: String(lastSeq) } } : {}) }),
+      );
       source = s;
       for (const kind of KINDS) s.addEventListener(kind, onEvent as EventListener);
       s.addEventListener('end', () => {

@@ -14,7 +14,7 @@ import {
   type RecipientSet,
   type TrustedSetState,
 } from '@fabric/vault';
-import { post, put } from '../../api.js';
+import { api } from '../../api.js';
 import { recoveryEntry, setAdding, verifyFrom, verifyFromStart, type VerifiedSet } from '../../model/vault-chain.js';
 import { VaultUiError } from '../../model/vault-errors.js';
 import { writeEnrolment, type StoredEnrolment } from '../../model/vault-storage.js';
@@ -140,7 +140,7 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
     };
 
     i.onProgress('upload');
-    await post('/api/vault/identities', material);
+    await api.enrolVaultIdentity({ body: material });
 
     i.onProgress('sign');
     const now = Date.now();
@@ -154,7 +154,7 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
     };
     const next = signRecipientSet(setAdding(v.set, entry, now), recoveryKey);
     const trusted = verifyRecipientSet(next, v.trusted);
-    await put('/api/vault/set', { set: next });
+    await api.putVaultSet({ body: { set: next } });
     const stored: StoredEnrolment = {
       v: 1,
       vaultId: next.vaultId,
@@ -169,7 +169,7 @@ export async function enrol(i: EnrolInput): Promise<{ stored: StoredEnrolment; k
 
     const keys: UnlockedKeys = { identity: identity.identity, signer, identityId: id };
     i.onProgress('rewrap', 0, 0);
-    void post('/api/vault/log', { action: 'vault.recover' }).catch(() => {});
+    void api.reportVaultAccess({ body: { action: 'vault.recover' } }).catch(() => {});
     try {
       await rewrapEverything(
         next,

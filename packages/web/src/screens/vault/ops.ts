@@ -1,4 +1,4 @@
-import type { EntryView, EntryWithCiphertext } from '@fabric/protocol';
+import { entriesWithCiphertext, type EntryView, type UnlockMaterial } from '@fabric/protocol';
 import {
   checkCanary,
   decodeSigner,
@@ -19,7 +19,7 @@ import {
   type TrustedSetState,
   type VaultIdentity,
 } from '@fabric/vault';
-import { ApiError, get, post, put } from '../../api.js';
+import { api, ApiError } from '../../api.js';
 import { rotationFor, setRemoving, verifyFrom, type SetSource } from '../../model/vault-chain.js';
 import { VaultUiError } from '../../model/vault-errors.js';
 import { writeEnrolment, type StoredEnrolment } from '../../model/vault-storage.js';
@@ -33,21 +33,11 @@ import { createPasskey, fromBase64url, prfFromGet, random, toBase64url } from '.
  * lazily loaded vault chunk.
  */
 
-/** What the server keeps for an enrolled browser (`GET /api/vault/identities/:id`): wrapped keys it cannot open. */
-export interface UnlockMaterial {
-  id: string;
-  kind: string;
-  label: string;
-  wrappedByPassphrase: string | null;
-  wrappedByPasskey: string | null;
-  canary: string | null;
-  prfSalt: string | null;
-  credentialId: string | null;
-}
+export type { UnlockMaterial };
 
 export const serverSets: SetSource = {
-  current: async () => (await get<{ set: RecipientSet }>('/api/vault/set')).set,
-  after: async (v) => (await get<{ sets: RecipientSet[] }>(`/api/vault/sets?after=${v}`)).sets,
+  current: async () => (await api.getVaultSet()).set,
+  after: async (v) => (await api.listVaultSets({ query: { after: v } })).sets,
 };
 
 export const storage = () => localStorage;
@@ -78,7 +68,7 @@ export async function verifiedSet(
 }
 
 export function listEntries(): Promise<EntryView[]> {
-  return get<{ entries: EntryView[] }>('/api/vault/entries').then((r) => r.entries);
+  return api.listVaultEntries().then((r) => r.entries);
 }
 
 // ---------------------------------------------------------------- unlock
@@ -89,12 +79,13 @@ let material: UnlockMaterial | null = null;
 async function unlockMaterial(stored: StoredEnrolment): Promise<UnlockMaterial> {
   if (material?.id === stored.identityId) return material;
   try {
-    material = await get<UnlockMaterial>(`/api/vault/identities/${encodeURIComponent(stored.identityId)}`);
+    const fetched = await api.getVaultIdentity({ params: { id: stored.identityId } });
+    material = fetched;
+    return fetched;
   } catch (err) {
     if (err instanceof ApiError && err.code === 'not_found') throw new VaultUiError('enrolment_missing');
     throw err;
   }
-  return material;
 }
 
 /** Forget the fetched material (after an unlock, or when the enrolment changes). */
@@ -146,7 +137,7 @@ async function opened(stored: StoredEnrolment, m: UnlockMaterial, secret: string
   if ((await recipientOf(parsed.identity)) !== stored.recipient)
     throw new VaultError('canary_mismatch', "the unwrapped key is not this browser's");
   const keys = { identity: parsed.identity, signer: decodeSigner(parsed.signer), identityId: stored.identityId };
-  void post('/api/vault/log', { action: 'vault.unlock' }).catch(() => {});
+  void api.reportVaultAccess({ body: { action: 'vault.unlock' } }).catch(() => {});
   return keys;
 }
 
@@ -178,15 +169,17 @@ export async function enrolPasskey(
     prfSalt: toBase64url(salt),
     credentialId: toBase64url(created.credentialId),
   };
-  await post('/api/vault/identities', {
-    id: stored.identityId,
-    kind: 'browser',
-    label: stored.label,
-    wrappedByPassphrase: next.wrappedByPassphrase,
-    wrappedByPasskey,
-    canary: next.canary,
-    prfSalt: next.prfSalt,
-    credentialId: next.credentialId,
+  await api.enrolVaultIdentity({
+    body: {
+      id: stored.identityId,
+      kind: 'browser',
+      label: stored.label,
+      wrappedByPassphrase: next.wrappedByPassphrase,
+      wrappedByPasskey,
+      canary: next.canary,
+      prfSalt: next.prfSalt,
+      credentialId: next.credentialId,
+    },
   });
   material = next;
   return remember(stored, stored.trusted, { passkey: true });
@@ -196,13 +189,13 @@ export async function enrolPasskey(
 
 /** Fetch, decrypt here, and report the read (the server never sees one happen). */
 export async function reveal(name: string, keys: UnlockedKeys): Promise<string> {
-  const entry = await get<EntryWithCiphertext>(`/api/vault/entries/${encodeURIComponent(name)}`);
+  const entry = await api.getVaultEntry({ params: { name } });
   const bytes = await decryptEntry(entry.ciphertext, [keys.identity]);
   try {
     return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   } finally {
     bytes.fill(0);
-    void post('/api/vault/log', { action: 'entry.read', entry: name }).catch(() => {});
+    void api.reportVaultAccess({ body: { action: 'entry.read', entry: name } }).catch(() => {});
   }
 }
 
@@ -222,11 +215,9 @@ export async function saveEntry(
     value,
     v.set.recipients.map((r) => r.recipient),
   );
-  const entry = await put<EntryView>(`/api/vault/entries/${encodeURIComponent(name)}`, {
-    ciphertext,
-    setVersion: v.set.version,
-    baseVersion,
-    clientId: stored.identityId,
+  const entry = await api.putVaultEntry({
+    params: { name },
+    body: { ciphertext, setVersion: v.set.version, baseVersion, clientId: stored.identityId },
   });
   return { entry, stored: v.stored, recipients: v.set.recipients.length };
 }
@@ -249,7 +240,7 @@ export async function revoke(
   onProgress('signing the next set', 0, 0);
   const next = signRecipientSet(setRemoving(v.set, id, Date.now()), keys.signer);
   const trusted = verifyRecipientSet(next, v.stored.trusted);
-  await put('/api/vault/set', { set: next });
+  await api.putVaultSet({ body: { set: next } });
   const after = remember(v.stored, trusted);
   const names = await rewrapEverything(
     next,
@@ -295,15 +286,17 @@ export async function rewrapEverything(
 ): Promise<string[]> {
   const targets = set.recipients.map((r) => r.recipient);
   for (let attempt = 0; ; attempt++) {
-    const { entries } = await get<{ entries: EntryWithCiphertext[] }>('/api/vault/entries?ciphertext=1');
+    const entries = entriesWithCiphertext((await api.listVaultEntries({ query: { ciphertext: '1' } })).entries);
     onProgress(0, entries.length);
     const rewrapped = await rewrapAll(entries, identities, targets, onProgress);
     const names = entries.map((e) => e.name);
     try {
-      await post('/api/vault/rewrap', {
-        setVersion: set.version,
-        entries: rewrapped.map((e) => ({ name: e.name, ciphertext: e.ciphertext, baseVersion: e.version })),
-        rotate: rotate(names),
+      await api.rewrapVault({
+        body: {
+          setVersion: set.version,
+          entries: rewrapped.map((e) => ({ name: e.name, ciphertext: e.ciphertext, baseVersion: e.version })),
+          rotate: rotate(names),
+        },
       });
       return names;
     } catch (err) {
