@@ -186,6 +186,17 @@ export const deviceShareRequestSchema = z
   .strict();
 export type DeviceShareRequest = z.infer<typeof deviceShareRequestSchema>;
 
+/** What the router was asked (a pinned device, labels) and what it decided, as one line for people. */
+export const sessionPlacementSchema = z.object({
+  /** Where it went and why, or why it waits (`describePlacement`). */
+  text: z.string(),
+  /** The device the request pinned, if any. */
+  deviceId: z.string().nullable(),
+  /** The labels a device had to carry. */
+  labels: labelsSchema,
+});
+export type SessionPlacement = z.infer<typeof sessionPlacementSchema>;
+
 export const sessionViewSchema = z.object({
   id: z.string(),
   harness: harnessNameSchema,
@@ -209,7 +220,7 @@ export const sessionViewSchema = z.object({
   harnessSessionId: z.string().nullable(),
   parentId: z.string().nullable(),
   /** Where the router put the session and why, or why it waits. */
-  placement: z.string().nullable(),
+  placement: sessionPlacementSchema.nullable(),
   queuedUntil: z.number().nullable(),
   pendingApprovals: z.number().int(),
   /** Vault entry names the session gets as environment variables. */

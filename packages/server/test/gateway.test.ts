@@ -279,7 +279,7 @@ describe('a session over the gateway', () => {
     expect((await slow.next((e) => e.type === 'session.cancel')).payload).toMatchObject({ sessionId: view.id });
     const now = await t.api(`/api/sessions/${view.id}`).then((r) => r.json() as Promise<SessionView>);
     expect(now).toMatchObject({ status: 'starting', deviceName: 'spare' });
-    expect(now.placement).toContain('slow did not acknowledge');
+    expect(now.placement?.text).toContain('slow did not acknowledge');
   });
 
   it('waits queued when the only device does not acknowledge, then fails when the queue times out', async () => {

@@ -26,7 +26,7 @@ async function create(body: Record<string, unknown>): Promise<SessionView> {
   if (res.status !== 201) throw new Error(`${res.status} ${JSON.stringify(json)}`);
   return json;
 }
-const placementText = (v: SessionView) => (JSON.parse(v.placement ?? '{}') as { text?: string }).text ?? '';
+const placementText = (v: SessionView) => v.placement?.text ?? '';
 const ack = (d: FakeDevice, sessionId: string) =>
   d.send({ corrId: sessionId, type: 'session.ack', direction: 'to_cloud', ts: 1, payload: { sessionId, pid: 1 } });
 const GiB = 2 ** 30;

@@ -147,7 +147,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
     if (!o.json) {
       out.stderr(
         view.status === 'queued'
-          ? `session ${view.id} queued: ${view.placement ? printable(String((JSON.parse(view.placement) as { text?: unknown }).text)) : 'waiting for a device'}\n`
+          ? `session ${view.id} queued: ${view.placement ? printable(view.placement.text) : 'waiting for a device'}\n`
           : `session ${view.id} on ${printable(view.deviceName ?? view.deviceId ?? '?')}\n`,
       );
     }
@@ -194,7 +194,7 @@ export function sessionCommand(globals: () => GlobalOptions, out: Out, setExit: 
         ['error', view.errorCode ? `${view.errorCode}: ${view.errorMessage ?? ''}` : '-'],
         ['permission', view.permissionMode],
         ['model', view.model ?? '-'],
-        ['placement', view.placement ? ((JSON.parse(view.placement) as { text?: string }).text ?? '-') : '-'],
+        ['placement', view.placement?.text ?? '-'],
         ['harness id', view.harnessSessionId ?? '-'],
         ['resumed from', view.parentId ?? '-'],
         ['created', localTime(view.createdAt)],

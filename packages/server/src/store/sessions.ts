@@ -8,6 +8,7 @@ import {
   sessionStatusSchema,
   streamEventKindSchema,
   type SessionStatus,
+  type SessionPlacement,
   type SessionView,
   type StreamEvent,
 } from '@fabric/protocol';
@@ -44,7 +45,7 @@ export function sessionView(row: SessionRow, deviceName: string | null, pendingA
     model: row.model,
     harnessSessionId: row.harness_session_id,
     parentId: row.parent_id,
-    placement: row.placement,
+    placement: placementView(row.placement),
     queuedUntil: row.queued_until === null ? null : Number(row.queued_until),
     pendingApprovals,
     credentials: row.credentials ? (JSON.parse(row.credentials) as string[]) : [],
@@ -155,4 +156,21 @@ export async function readEvents(db: Db, sessionId: string, after: number, limit
       ts: Number(r.ts),
     };
   });
+}
+
+/** The stored placement (JSON written by the session service) as the view's object; null when absent or unreadable. */
+function placementView(raw: string | null): SessionPlacement | null {
+  if (!raw) return null;
+  try {
+    const stored = JSON.parse(raw) as { text?: unknown; deviceId?: unknown; labels?: unknown };
+    if (typeof stored.text !== 'string') return null;
+    const labels = labelsSchema.safeParse(stored.labels ?? {});
+    return {
+      text: stored.text,
+      deviceId: typeof stored.deviceId === 'string' ? stored.deviceId : null,
+      labels: labels.success ? labels.data : {},
+    };
+  } catch {
+    return null;
+  }
 }

@@ -88,14 +88,7 @@ export function SessionScreen({ id }: { id: string }) {
       setError(err);
     }
   };
-  const placement = useMemo(() => {
-    if (!view?.placement) return null;
-    try {
-      return (JSON.parse(view.placement) as { text?: string }).text ?? null;
-    } catch {
-      return null;
-    }
-  }, [view?.placement]);
+  const placement = view?.placement?.text ?? null;
 
   return (
     <section class="panel ses" aria-label="session" data-testid="session">
