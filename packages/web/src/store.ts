@@ -1,6 +1,14 @@
 import { signal } from '@preact/signals';
-import { routes, type BoardCard, type DeviceView, type MeResponse, type SessionView } from '@fabric/protocol';
+import {
+  isTerminal,
+  routes,
+  type BoardCard,
+  type DeviceView,
+  type MeResponse,
+  type SessionView,
+} from '@fabric/protocol';
 import { api, ApiError, onSignedOut } from './api.js';
+import { SESSION_LIMIT, upsertDevice, upsertSession } from './model/fleet.js';
 import type { FuelView } from './model/fuel.js';
 
 export type Me = MeResponse;
@@ -32,7 +40,7 @@ export async function refreshDevices(): Promise<void> {
 }
 
 export async function refreshSessions(): Promise<void> {
-  sessions.value = (await api.listSessions({ query: { limit: 100 } })).sessions;
+  sessions.value = (await api.listSessions({ query: { limit: SESSION_LIMIT } })).sessions;
 }
 
 export async function refreshFuel(): Promise<void> {
@@ -64,17 +72,70 @@ function debounced(fn: () => Promise<void>, ms = 150): () => void {
   };
 }
 
-const onDevice = debounced(refreshDevices);
-const onSession = debounced(async () => {
-  await refreshSessions();
-  await refreshFuel();
-  await refreshDevices();
-});
+/**
+ * Fleet changes name what changed; the cockpit fetches only that: the one
+ * session (and its device, whose running count moves), the one device, and
+ * the fuel report once a session has ended. Changes in one 150 ms burst are
+ * fetched once each.
+ */
+const changed = { sessions: new Set<string>(), devices: new Set<string>(), fuel: false };
+let flushing: ReturnType<typeof setTimeout> | null = null;
+
+function schedule(): void {
+  flushing ??= setTimeout(() => {
+    flushing = null;
+    void applyChanges();
+  }, 150);
+}
+
+async function applyChanges(): Promise<void> {
+  const sessionIds = [...changed.sessions];
+  const deviceIds = [...changed.devices];
+  const fuelToo = changed.fuel;
+  changed.sessions.clear();
+  changed.devices.clear();
+  changed.fuel = false;
+  await Promise.allSettled([
+    ...sessionIds.map(async (id) => {
+      sessions.value = upsertSession(sessions.value, await api.getSession({ params: { id } }));
+    }),
+    ...deviceIds.map(async (id) => {
+      devices.value = upsertDevice(devices.value, id, await deviceOrGone(id));
+    }),
+    fuelToo ? refreshFuel() : Promise.resolve(),
+  ]);
+}
+
+/** The device as this person sees it now; null once it is not theirs to see (revoked, unshared). */
+async function deviceOrGone(id: string): Promise<DeviceView | null> {
+  try {
+    return await api.getDevice({ params: { id } });
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return null;
+    throw err;
+  }
+}
+
+function onFleet(env: { type: string; payload?: unknown }): void {
+  if (env.type === 'fleet.device') {
+    changed.devices.add((env.payload as { id: string }).id);
+    schedule();
+  } else if (env.type === 'fleet.session') {
+    const change = env.payload as { id: string; status: string; deviceId: string | null };
+    changed.sessions.add(change.id);
+    if (change.deviceId !== null) changed.devices.add(change.deviceId);
+    if (isTerminal(change.status as SessionView['status'])) changed.fuel = true;
+    schedule();
+  } else if (env.type === 'fleet.board') {
+    onBoard();
+  }
+}
+
 const onBoard = debounced(refreshBoard);
 
 /**
  * The fleet feed: `/ws/browser` (authenticated by the session cookie) pushes
- * device, session and board changes; each refreshes what it touches.
+ * device, session and board changes; each fetches only what it names.
  * Reconnects with backoff and refreshes everything after a gap.
  */
 export function connectFleet(): () => void {
@@ -95,10 +156,7 @@ export function connectFleet(): () => void {
       void refreshAll();
     };
     ws.onmessage = (m) => {
-      const env = JSON.parse(String(m.data)) as { type: string };
-      if (env.type === 'fleet.device') onDevice();
-      else if (env.type === 'fleet.session') onSession();
-      else if (env.type === 'fleet.board') onBoard();
+      onFleet(JSON.parse(String(m.data)) as { type: string; payload?: unknown });
     };
     ws.onclose = () => {
       live.value = 'offline';
