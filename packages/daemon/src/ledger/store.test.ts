@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -183,6 +183,24 @@ describe('Ledger', () => {
     } finally {
       again.close();
     }
+  });
+
+  it('versions a file made before versioning without touching its events, and refuses a newer one', () => {
+    mkdirSync(dirname(file), { recursive: true });
+    const raw = new Database(file);
+    raw.exec(
+      'CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)',
+    );
+    raw.close();
+    const first = ledger();
+    first.append('owner', 'daemon.stop', { deviceId: DEV });
+    first.close();
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    expect(check.prepare('SELECT kind FROM events').all()).toEqual([{ kind: 'daemon.stop' }]);
+    check.pragma('user_version = 2');
+    check.close();
+    expect(() => ledger()).toThrow('ledger.db has schema 2, this version of fabric knows 1: upgrade fabric');
   });
 
   it('opens read-only for verification: the file is left exactly as found, and appends are refused', () => {

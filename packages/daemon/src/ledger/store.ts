@@ -15,7 +15,8 @@ import {
   type LedgerPayload,
   type LedgerRow,
 } from '@fabric/protocol';
-import { openSqlite, type Sqlite } from '@fabric/node';
+import { basename } from 'node:path';
+import { migrateSqlite, openSqlite, type Sqlite } from '@fabric/node';
 import { nextEvent } from './chain.js';
 
 /** Largest payload accepted, as UTF-8 bytes of its JSON text. */
@@ -24,7 +25,12 @@ export const LEDGER_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Printable ASCII without spaces: `owner`, `daemon`, `session:ses_…`. */
 const ACTOR_RE = /^[\x21-\x7e]{1,128}$/;
 
-const SCHEMA = `
+/**
+ * The ledger's schema, versioned in `user_version` (see `migrateSqlite`). The
+ * first step keeps IF NOT EXISTS: files made before versioning adopt it as is.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   ts INTEGER NOT NULL,
@@ -36,6 +42,11 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, seq);
 CREATE INDEX IF NOT EXISTS events_actor ON events (actor, seq);
+`,
+];
+
+/** Put back on every open: a file whose triggers were dropped is append-only again before anyone appends. */
+const APPEND_ONLY = `
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
@@ -99,7 +110,13 @@ export class Ledger {
       }
     } else {
       this.db = openSqlite(file);
-      this.db.exec(SCHEMA);
+      try {
+        migrateSqlite(this.db, basename(file), MIGRATIONS);
+        this.db.exec(APPEND_ONLY);
+      } catch (err) {
+        this.db.close();
+        throw err;
+      }
     }
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
     this.insertStmt = this.db.prepare(
