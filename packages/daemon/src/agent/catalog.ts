@@ -42,7 +42,7 @@ import type { ToolSpec } from './tools.js';
  * Every agent tool the daemon offers, as data: name, description, input and
  * answer schemas, effect. The socket, the MCP server (a separate process that
  * only forwards) and `optimal agent` all read this one list; handlers are
- * attached in `handlers.ts`. Names are snake_case, as MCP clients show them
+ * attached by the modules that offer them (`modules/`). Names are snake_case, as MCP clients show them
  * (Claude Code calls them `mcp__fabric__<name>`).
  */
 
