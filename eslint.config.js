@@ -58,8 +58,8 @@ export const boundaries = [
   // Listed after the daemon's own: for a module's files this one replaces it, so it repeats its refusals.
   boundary(
     ['packages/daemon/src/modules/*/**'],
-    `^\\.\\./(?!\\.\\./)|(^|/)modules/|(^|/)runner(\\.js)?$|^@fabric/(node|server|cli|web)(/|$)|${into('server', 'cli', 'web')}`,
-    'a daemon module reaches the machine through the kernel: never another module, the runner, a store opener or the control plane.',
+    `^\\.\\./(?!\\.\\./kernel/)|(^|/)modules/|^@fabric/(node|daemon|server|cli|web)(/|$)|${into('server', 'cli', 'web')}`,
+    'a daemon module imports its own folder, the kernel (kernel/index.ts) and libraries: never another module, the runner, the agent socket, a store opener or the control plane.',
   ),
 ];
 

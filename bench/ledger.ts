@@ -34,7 +34,7 @@ import {
   verifyLedger,
   type LedgerAppend,
   type LedgerRow,
-} from '../../packages/daemon/dist/ledger/index.js';
+} from '../../packages/daemon/dist/audit/ledger/index.js';
 import { openSqlite, type Sqlite } from '@fabric/node';
 import { reporter, type Figure } from './lib/report.js';
 import { median, round } from './lib/stats.js';

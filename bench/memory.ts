@@ -31,13 +31,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { Memory } from '../../packages/daemon/dist/memory/memory.js';
-import { MemoryIndex } from '../../packages/daemon/dist/memory/index.js';
-import { FeatureHashEmbedder } from '../../packages/daemon/dist/memory/embed.js';
-import { fileNameFor } from '../../packages/daemon/dist/memory/files.js';
-import { formatMemoryFile, type MemoryRecord } from '../../packages/daemon/dist/memory/frontmatter.js';
-import { int8Vector } from '../../packages/daemon/dist/memory/quantize.js';
-import { ftsMatch, queryTerms } from '../../packages/daemon/dist/memory/recall.js';
+import { Memory } from '../../packages/daemon/dist/modules/memory/memory.js';
+import { MemoryIndex } from '../../packages/daemon/dist/modules/memory/search-index.js';
+import { FeatureHashEmbedder } from '../../packages/daemon/dist/modules/memory/embed.js';
+import { fileNameFor } from '../../packages/daemon/dist/modules/memory/files.js';
+import { formatMemoryFile, type MemoryRecord } from '../../packages/daemon/dist/modules/memory/frontmatter.js';
+import { int8Vector } from '../../packages/daemon/dist/modules/memory/quantize.js';
+import { ftsMatch, queryTerms } from '../../packages/daemon/dist/modules/memory/recall.js';
 import { reporter, type Figure } from './lib/report.js';
 import { median, percentileSorted, round } from './lib/stats.js';
 
@@ -256,7 +256,7 @@ async function run(opts: Options, root: string, started: number): Promise<void> 
   }
   log(`files written in ${round(ms(t0) / 1000, 1)} s`);
 
-  const memory = new Memory({ dir, indexFile, now: () => NOW });
+  const memory = new Memory({ dir, index: indexFile, now: () => NOW });
   log('indexing from the files (Memory.reindex)');
   t0 = process.hrtime.bigint();
   const built = await memory.reindex();

@@ -15,9 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope } from '@fabric/protocol';
-import { defaultAdapters } from '../../packages/daemon/dist/harness/registry.js';
-import { SessionRunner } from '../../packages/daemon/dist/runner.js';
-import { detectSandbox, Sandbox } from '../../packages/daemon/dist/sandbox/sandbox.js';
+import { defaultAdapters } from '../../packages/daemon/dist/sessions/harness/registry.js';
+import { SessionRunner } from '../../packages/daemon/dist/sessions/runner.js';
+import { detectSandbox, Sandbox } from '../../packages/daemon/dist/sessions/sandbox/sandbox.js';
 import { reporter } from './lib/report.js';
 import { percentileSorted, round } from './lib/stats.js';
 

@@ -1,10 +1,10 @@
-export { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
+export { backoffDelay, defaultBackoff, type BackoffOptions } from './link/backoff.js';
 export { Capabilities } from './capabilities.js';
-export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './client.js';
+export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './link/client.js';
 export { deviceFilePath, readDeviceFile, writeDeviceFile, type DeviceFile } from './config.js';
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
-export { defaultAdapters } from './harness/registry.js';
-export { DEFAULT_ALLOWLIST, shellHarness } from './harness/shell/adapter.js';
+export { defaultAdapters } from './sessions/harness/registry.js';
+export { DEFAULT_ALLOWLIST, shellHarness } from './sessions/harness/shell/adapter.js';
 export type {
   ApprovalDecision,
   ApprovalRequest,
@@ -14,10 +14,10 @@ export type {
   McpWiring,
   PlanContext,
   SpawnPlan,
-} from './harness/types.js';
-export { detectCli, which } from './harness/detect.js';
-export { Outbox } from './outbox.js';
-export { SessionRunner, type RunnerOptions } from './runner.js';
+} from './sessions/harness/types.js';
+export { detectCli, which } from './sessions/harness/detect.js';
+export { Outbox } from './link/outbox.js';
+export { SessionRunner, type RunnerOptions } from './sessions/runner.js';
 export { DAEMON_VERSION } from './version.js';
 export { CredentialCache, CREDENTIAL_TTL_MS } from './vault/cache.js';
 export { deviceKeyPath, ensureDeviceKey, readDeviceKey } from './vault/device-key.js';
@@ -28,13 +28,13 @@ export { readOwnerToken } from './agent/owner-token.js';
 export { AGENT_ENV, TOOLS_PATH, callerActor, type AgentCaller } from './agent/protocol.js';
 export { agentSocketPath } from './agent/socket.js';
 export { ToolHost, type ToolSpec, type ToolSummary } from './agent/tools.js';
-export { Checkpointer, makeCheckpoint } from './ledger/checkpoint.js';
-export { LedgerKey, ledgerKeyPath } from './ledger/key.js';
-export { Ledger } from './ledger/store.js';
-export { verifyLedger } from './ledger/verify.js';
-export { loadSkills, DEFAULT_SKILLS_DIR } from './skills/load.js';
-export { recordPairing } from './ledger/pairing.js';
-export { eventHash, GENESIS_HASH } from './ledger/chain.js';
+export { Checkpointer, makeCheckpoint } from './audit/ledger/checkpoint.js';
+export { LedgerKey, ledgerKeyPath } from './audit/ledger/key.js';
+export { Ledger } from './audit/ledger/store.js';
+export { verifyLedger } from './audit/ledger/verify.js';
+export { loadSkills, DEFAULT_SKILLS_DIR } from './agent/skills/load.js';
+export { recordPairing } from './audit/ledger/pairing.js';
+export { eventHash, GENESIS_HASH } from './audit/ledger/chain.js';
 export {
   checkWorkDir,
   detectSandbox,
@@ -43,4 +43,4 @@ export {
   Sandbox,
   type SandboxMode,
   type SandboxStatus,
-} from './sandbox/index.js';
+} from './sessions/sandbox/index.js';

@@ -11,18 +11,18 @@ import { newId, type CapabilityDigest, type LedgerVerifyReport } from '@fabric/p
 import { agentCall, type AgentEndpoint } from '../src/agent/client.js';
 import { TOOLS_PATH } from '../src/agent/protocol.js';
 import { AgentSocket, agentSocketPath } from '../src/agent/socket.js';
-import type { ApprovalDecision, ApprovalRequest } from '../src/harness/types.js';
-import { LedgerKey, ledgerKeyPath } from '../src/ledger/key.js';
-import { Ledger } from '../src/ledger/store.js';
-import { verifyLedger } from '../src/ledger/verify.js';
-import type { Memory } from '../src/memory/memory.js';
+import type { ApprovalDecision, ApprovalRequest } from '../src/sessions/harness/types.js';
+import { LedgerKey, ledgerKeyPath } from '../src/audit/ledger/key.js';
+import { Ledger } from '../src/audit/ledger/store.js';
+import { verifyLedger } from '../src/audit/ledger/verify.js';
+import type { Memory } from '../src/modules/memory/memory.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { defaultModules } from '../src/modules/index.js';
 import type { MemoryModule } from '../src/modules/memory/index.js';
-import { Records } from '../src/records/store.js';
-import type { SessionContext } from '../src/runner.js';
+import { Records } from '../src/audit/records/store.js';
+import type { SessionContext } from '../src/sessions/runner.js';
 import { openSqlite } from '@fabric/node';
-import type { SystemdOptions } from '../src/system/systemd.js';
+import type { SystemdOptions } from '../src/modules/system/systemd.js';
 import { installFakeSystemctl } from './fake-systemctl.js';
 
 /** `systemctl list-units --type=service --all --plain --no-legend` as the fake prints it. */

@@ -4,7 +4,7 @@
 // for BROKEN_SERVICE).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SystemdOptions } from '../src/system/systemd.js';
+import type { SystemdOptions } from '../src/modules/system/systemd.js';
 
 /** The unit the fake fails for, as the real one does for a unit whose control process errs. */
 export const BROKEN_SERVICE = 'broken.service';

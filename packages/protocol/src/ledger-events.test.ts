@@ -20,7 +20,7 @@ const SHA = 'a'.repeat(64);
 
 /**
  * Each kind's payload as its call site builds it (daemon `device.ts`,
- * `ledger/pairing.ts`, `agent/mutations.ts`, the modules in `modules/`), keys in
+ * `audit/ledger/pairing.ts`, the modules in `modules/`), keys in
  * the order it writes them.
  */
 const written: [string, LedgerEvent][] = [

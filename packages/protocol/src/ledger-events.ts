@@ -156,7 +156,7 @@ export const ledgerEventSchema = z.discriminatedUnion('kind', [
     ]),
   ),
 
-  // ---- mutations through the agent API (agent/mutations.ts) ------------------
+  // ---- mutations through the agent API (modules/system/mutations.ts) ---------
   event('mutation.requested', z.strictObject({ tool, summary, destructive: z.boolean(), plan: mutationPlanSchema })),
   event('mutation.denied', z.strictObject({ tool, requestedSeq: seq, reason: reason.nullable() })),
   event('mutation.failed', z.strictObject({ tool, requestedSeq: seq, code: errorCodeSchema, message })),

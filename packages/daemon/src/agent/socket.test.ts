@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
+import type { ApprovalDecision, ApprovalRequest } from '../sessions/harness/types.js';
 import { agentCall } from './client.js';
 import { APPROVALS_PATH } from './protocol.js';
 import { AgentSocket, agentSocketPath } from './socket.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { FabricError, isFabricError, type ErrorBody } from '@fabric/protocol';
-import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
+import type { ApprovalDecision, ApprovalRequest } from '../sessions/harness/types.js';
 import {
   agentCallSchema,
   APPROVALS_PATH,

@@ -35,8 +35,8 @@ import {
   type AgentStackOptions,
 } from '../../test/agent-stack.js';
 import { openSqlite } from '@fabric/node';
-import { LIST_SERVICES_ARGS } from '../system/systemd.js';
-import { loadSkills } from '../skills/load.js';
+import { LIST_SERVICES_ARGS } from '../modules/system/systemd.js';
+import { loadSkills } from './skills/load.js';
 import { TOOL_CATALOG } from './catalog.js';
 import { agentCall } from './client.js';
 import { APPROVALS_PATH, TOOLS_PATH } from './protocol.js';

@@ -26,6 +26,12 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   effect: ToolEffect;
 }
 
+/** Declare a tool: the identity function that keeps its input and answer types. */
+export const spec = <I extends z.ZodObject, O extends z.ZodType>(s: ToolSpec<I, O>): ToolSpec<I, O> => s;
+
+/** The input of a tool that takes none. */
+export const emptyInput = z.strictObject({});
+
 export type ToolHandler<S extends ToolSpec> = (
   caller: AgentCaller,
   input: z.infer<S['input']>,

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { migrateSqlite, openSqlite, type Sqlite } from '@fabric/node';
+import type { Sqlite } from '@fabric/node';
 import { ToolHost } from '../agent/tools.js';
 import type { DaemonModule, KernelContext } from './module.js';
+import { openStore } from './stores.js';
 
 const STORE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
@@ -79,13 +80,7 @@ export class Kernel {
         const owner = this.stores.get(name);
         if (owner !== undefined) throw new Error(`store ${name}.db is opened by ${owner} and ${module.name}`);
         this.stores.set(name, module.name);
-        const db = openSqlite(join(this.services.dataDir, `${name}.db`));
-        try {
-          migrateSqlite(db, `${name}.db`, migrations);
-        } catch (err) {
-          db.close();
-          throw err;
-        }
+        const db = openStore(join(this.services.dataDir, `${name}.db`), `${name}.db`, migrations);
         dbs.push(db);
         return db;
       },

@@ -1,10 +1,10 @@
 import type { Sqlite } from '@fabric/node';
 import type { LedgerEventKind, LedgerPayload } from '@fabric/protocol';
-import type { Ledger } from '../ledger/store.js';
-import type { Records } from '../records/store.js';
+import type { Ledger } from '../audit/ledger/store.js';
+import type { Records } from '../audit/records/store.js';
 import type { ToolSummary } from '../agent/tools.js';
-import type { ApprovalDecision, ApprovalRequest } from '../harness/types.js';
-import type { SessionContext } from '../runner.js';
+import type { ApprovalDecision, ApprovalRequest } from '../sessions/harness/types.js';
+import type { SessionContext } from '../sessions/runner.js';
 import type { ToolHandler, ToolSpec } from '../agent/tools.js';
 
 /**

@@ -1,4 +1,6 @@
+import { loadSkills } from '../agent/skills/load.js';
 import type { DaemonModule } from '../kernel/module.js';
+import { DAEMON_VERSION } from '../version.js';
 import { backupModule } from './backup/index.js';
 import { cardModule, type CardModuleOptions } from './card/index.js';
 import { ledgerModule } from './ledger/index.js';
@@ -6,7 +8,7 @@ import { memoryModule } from './memory/index.js';
 import { recordsModule } from './records/index.js';
 import { systemModule, type SystemModuleOptions } from './system/index.js';
 
-export type DefaultModulesOptions = SystemModuleOptions & CardModuleOptions;
+export type DefaultModulesOptions = SystemModuleOptions & Omit<CardModuleOptions, 'version' | 'skills'>;
 
 /**
  * The daemon's capabilities, in start order. Adding one is a folder under
@@ -20,6 +22,6 @@ export function defaultModules(opts: DefaultModulesOptions): DaemonModule[] {
     memory,
     recordsModule(),
     backupModule({ afterRestore: () => memory.memory().reindex() }),
-    cardModule(opts),
+    cardModule({ ...opts, version: DAEMON_VERSION, skills: () => loadSkills() }),
   ];
 }

@@ -1,8 +1,7 @@
 import { FabricError } from '@fabric/protocol';
-import * as t from '../../agent/catalog.js';
-import { callerActor } from '../../agent/protocol.js';
-import { createBackup, listBackups, restoreBackup } from '../../backup/backup.js';
-import { contextSlot, tool, type DaemonModule, type KernelContext } from '../../kernel/module.js';
+import * as t from './tools.js';
+import { callerActor, contextSlot, tool, type DaemonModule, type KernelContext } from '../../kernel/index.js';
+import { createBackup, listBackups, restoreBackup } from './backup.js';
 
 export interface BackupModuleOptions {
   /** Rebuild what a restore left stale (the memory index); a failure is recorded with the restore, not thrown. */

@@ -1,9 +1,7 @@
 import type { AgentCardService, CapabilityDigest } from '@fabric/protocol';
-import * as t from '../../agent/catalog.js';
-import { agentCard } from '../../card/card.js';
-import { contextSlot, tool, type DaemonModule } from '../../kernel/module.js';
-import { loadSkills } from '../../skills/load.js';
-import { DAEMON_VERSION } from '../../version.js';
+import * as t from './tools.js';
+import { agentCard, type NamedItem } from './card.js';
+import { contextSlot, tool, type DaemonModule } from '../../kernel/index.js';
 
 export interface CardModuleOptions {
   deviceId: string;
@@ -14,6 +12,10 @@ export interface CardModuleOptions {
   ledgerPublicKey: string | null;
   /** The agent socket's path. */
   socketPath: string;
+  /** The daemon's version. */
+  version: string;
+  /** The skills the MCP server offers, read when the card is asked for. */
+  skills: () => readonly NamedItem[];
 }
 
 /** The agent card: what this device is, the tools and skills it offers, and where to reach them. */
@@ -36,9 +38,9 @@ export function cardModule(opts: CardModuleOptions): DaemonModule {
         return agentCard({
           deviceId: opts.deviceId,
           name: opts.deviceName(),
-          version: DAEMON_VERSION,
+          version: opts.version,
           tools: ctx.get().toolList(),
-          skills: loadSkills(),
+          skills: opts.skills(),
           capabilities: { platform: caps.platform, arch: caps.arch, harnesses: caps.harnesses },
           endpoints,
           ledgerPublicKey: opts.ledgerPublicKey,

@@ -1,6 +1,5 @@
-import * as t from '../../agent/catalog.js';
-import { ownLedgerQuery } from '../../agent/policy.js';
-import { contextSlot, tool, type DaemonModule } from '../../kernel/module.js';
+import * as t from './tools.js';
+import { ownLedgerQuery, contextSlot, tool, type DaemonModule } from '../../kernel/index.js';
 
 /** Reading the device's ledger: the owner reads all of it, a session only its own events. */
 export function ledgerModule(): DaemonModule {

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import * as t from '../../agent/catalog.js';
-import { ownSource } from '../../agent/policy.js';
-import { callerActor } from '../../agent/protocol.js';
-import { tool, type DaemonModule, type KernelContext } from '../../kernel/module.js';
-import { Memory } from '../../memory/memory.js';
+import * as t from './tools.js';
+import { ownSource, callerActor, tool, type DaemonModule, type KernelContext } from '../../kernel/index.js';
+import { Memory } from './memory.js';
+import { MEMORY_INDEX_MIGRATIONS } from './search-index.js';
 
 /** The memory module, with the handle the composition uses to rebuild the index after a restore. */
 export interface MemoryModule extends DaemonModule {
@@ -30,7 +29,7 @@ export function memoryModule(): MemoryModule {
     name: 'memory',
     memory,
     start(c) {
-      open = new Memory({ dir: join(c.dataDir, 'memory'), indexFile: join(c.dataDir, 'memory-index.db') });
+      open = new Memory({ dir: join(c.dataDir, 'memory'), index: c.db('memory-index', MEMORY_INDEX_MIGRATIONS) });
       ctx = c;
     },
     async stop() {

@@ -1,6 +1,5 @@
-import * as t from '../../agent/catalog.js';
-import { callerActor } from '../../agent/protocol.js';
-import { contextSlot, tool, type DaemonModule } from '../../kernel/module.js';
+import * as t from './tools.js';
+import { callerActor, contextSlot, tool, type DaemonModule } from '../../kernel/index.js';
 
 /** Receipts (what was done, pointing at its ledger event) and incidents (what went wrong, step by step). */
 export function recordsModule(): DaemonModule {

@@ -1,12 +1,12 @@
 import { FabricError, type SystemQueryInput } from '@fabric/protocol';
-import * as t from '../../agent/catalog.js';
-import { runMutation, type MutationDeps } from '../../agent/mutations.js';
-import { tool, type DaemonModule, type KernelContext } from '../../kernel/module.js';
-import { health } from '../../system/health.js';
-import { deleteFile, serviceAction, signalProcess, writeFile } from '../../system/mutate.js';
-import type { MutationPlan } from '../../system/plan.js';
-import { systemQuery } from '../../system/query.js';
-import type { SystemdOptions } from '../../system/systemd.js';
+import * as t from './tools.js';
+import { runMutation, type MutationDeps } from './mutations.js';
+import { tool, type DaemonModule, type KernelContext } from '../../kernel/index.js';
+import { health } from './health.js';
+import { deleteFile, serviceAction, signalProcess, writeFile } from './mutate.js';
+import type { MutationPlan } from './plan.js';
+import { systemQuery } from './query.js';
+import type { SystemdOptions } from './systemd.js';
 
 export interface SystemModuleOptions {
   /** Where the owner's own mutations count as "inside the work dir" (the daemon's default session dir). */
