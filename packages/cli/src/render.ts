@@ -93,6 +93,6 @@ function printNormalised(data: string, out: Out): void {
       out.stdout(`${printableOutput(e.line)}\n`);
       return;
     default:
-      return; // usage and harness_session travel as metadata too
+      return; // usage (and, from older daemons, harness_session) travel as metadata too
   }
 }

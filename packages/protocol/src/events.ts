@@ -74,6 +74,7 @@ export const sessionEventSchema = z.discriminatedUnion('kind', [
     cached: tokenCountSchema(),
     costUsd: costUsdSchema().optional(),
   }),
+  // Sent by daemons before the harness session id travelled only as `session.meta`; still accepted from them.
   z.object({ kind: z.literal('harness_session'), id: safeLabel(256) }),
   z.object({ kind: z.literal('raw'), line: z.string() }),
   z.object({ kind: z.literal('error'), message: z.string().max(4000) }),

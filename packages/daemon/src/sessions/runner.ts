@@ -483,7 +483,7 @@ export class SessionRunner {
     this.flushLines(s, turn);
     const sessionId = s.start.sessionId;
     if (!s.cancelled && code === 0 && s.queue.length > 0) {
-      const resume = turn.driver?.harnessSessionId() ?? s.harnessSessionId;
+      const resume = s.harnessSessionId;
       const prompt = s.queue.splice(0).join('\n\n');
       if (resume) {
         let plan: SpawnPlan;

@@ -52,7 +52,11 @@ export interface ApprovalDecision {
 export interface DriverContext {
   /** A normalised content event for the session's stream. */
   event(e: SessionEvent): void;
-  /** Metadata the control plane reads: usage, the harness's own session id. */
+  /**
+   * Metadata the control plane reads: usage, and the harness's own session
+   * id — the one way a driver reports it (the runner resumes queued turns
+   * with it and the control plane keeps it for `session resume`).
+   */
   meta(m: { usage?: Usage; harnessSessionId?: string }): void;
   /** Write to the child's stdin. */
   write(data: string): void;
@@ -75,8 +79,6 @@ export interface HarnessDriver {
    * once this one ends.
    */
   input(text: string): boolean;
-  /** The harness's own session id, once seen; needed to resume a queued turn. */
-  harnessSessionId(): string | null;
   /** stdout has closed: flush anything still buffered (e.g. an unfinished multi-line JSON value). */
   end?(): void;
 }

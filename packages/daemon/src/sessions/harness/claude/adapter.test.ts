@@ -83,7 +83,6 @@ describe('the Claude stream-json driver', () => {
         harnessStatus: 'init',
         detail: 'model claude-sonnet-5, permission mode default',
       },
-      { kind: 'harness_session', id: sid },
       {
         kind: 'reasoning',
         text: 'The user wants hello.txt changed and a NOTES.md written. First set up build/ and look at the project.',
@@ -149,7 +148,6 @@ describe('the Claude stream-json driver', () => {
       { harnessSessionId: sid },
       { usage: { input: 11495, output: 178, cached: 22660, costUsd: 0.048783 } },
     ]);
-    expect(d.driver.harnessSessionId()).toBe(sid);
   });
 
   it("counts usage from results only: the turn's share of the process totals, never the per-message snapshots", () => {
@@ -224,7 +222,7 @@ describe('the Claude stream-json driver', () => {
   it('reports a denied tool as an error result and the denial, with no file change', () => {
     const d = drive();
     d.feed(lines('denied.jsonl'));
-    expect(d.events.filter((e) => e.kind !== 'status' && e.kind !== 'harness_session')).toEqual([
+    expect(d.events.filter((e) => e.kind !== 'status')).toEqual([
       {
         kind: 'tool_call',
         id: 'toolu_01Bash0101',
@@ -631,17 +629,11 @@ describe('a claude session through the SessionRunner (fake CLI)', () => {
     ]);
     const kinds = recorder.events(id).map((e) => e.kind);
     expect(kinds).toEqual(
-      expect.arrayContaining([
-        'status',
-        'harness_session',
-        'reasoning',
-        'text',
-        'tool_call',
-        'tool_result',
-        'file_change',
-      ]),
+      expect.arrayContaining(['status', 'reasoning', 'text', 'tool_call', 'tool_result', 'file_change']),
     );
     expect(kinds).not.toContain('raw');
+    // The harness session id travels once, as metadata, never as a stream event.
+    expect(kinds).not.toContain('harness_session');
 
     const [call] = fake.calls();
     expect(call!.stdin.map((l) => JSON.parse(l))).toEqual([

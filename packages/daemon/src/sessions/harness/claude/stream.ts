@@ -248,10 +248,6 @@ export class ClaudeStreamDriver implements HarnessDriver {
     return true;
   }
 
-  harnessSessionId(): string | null {
-    return this.sessionId;
-  }
-
   private onSystem(json: unknown, line: string): void {
     const sys = systemSchema.safeParse(json);
     if (!sys.success) {
@@ -495,7 +491,6 @@ export class ClaudeStreamDriver implements HarnessDriver {
     if (id === this.sessionId) return;
     this.sessionId = id;
     this.ctx.meta({ harnessSessionId: id });
-    this.event({ kind: 'harness_session', id });
   }
 
   private event(e: SessionEvent): void {

@@ -71,7 +71,6 @@ describe('the codex exec driver', () => {
     const d = drive();
     d.feed(lines('exec-full.jsonl'));
     expect(d.events).toEqual([
-      { kind: 'harness_session', id: THREAD },
       { kind: 'status', status: 'turn_started', harnessStatus: 'turn.started' },
       { kind: 'reasoning', text: "**Listing the workspace**\n\nI'll look at the files before writing the greeting." },
       { kind: 'tool_call', id: 'item_1', name: 'shell', input: { command: "/bin/bash -c 'ls -1'" } },
@@ -89,16 +88,13 @@ describe('the codex exec driver', () => {
     ]);
     // input_tokens 12200 include 11300 cached; output 230 includes reasoning. No cost: codex reports none.
     expect(d.metas).toEqual([{ harnessSessionId: THREAD }, { usage: { input: 900, output: 230, cached: 11300 } }]);
-    expect(d.driver.harnessSessionId()).toBe(THREAD);
     expect(d.driver.input()).toBe(false);
   });
 
   it('maps MCP calls, the one that ran and the one exec refused, and shows error items as warnings', () => {
     const d = drive();
     d.feed(lines('exec-mcp.jsonl'));
-    const shown = d.events.filter(
-      (e) => e.kind !== 'harness_session' && (e.kind !== 'status' || e.status === 'warning'),
-    );
+    const shown = d.events.filter((e) => e.kind !== 'status' || e.status === 'warning');
     expect(shown).toEqual([
       {
         kind: 'status',
@@ -173,14 +169,7 @@ describe('the codex exec driver', () => {
     const fresh = drive();
     fresh.feed(lines('exec-resume.jsonl'));
     expect(fresh.metas.at(-1)).toEqual({ usage: { input: 1200, output: 274, cached: 17500 } });
-    expect(resumed.events.map((e) => e.kind)).toEqual([
-      'harness_session',
-      'status',
-      'reasoning',
-      'tool_call',
-      'tool_result',
-      'text',
-    ]);
+    expect(resumed.events.map((e) => e.kind)).toEqual(['status', 'reasoning', 'tool_call', 'tool_result', 'text']);
   });
 
   it('reads the composed shapes: a plan once per change, a failed patch, a declined command; the rest raw', () => {
@@ -188,7 +177,6 @@ describe('the codex exec driver', () => {
     const ls = lines('exec-composed.jsonl');
     d.feed(ls);
     expect(d.events).toEqual([
-      { kind: 'harness_session', id: '0199a213-81c0-7800-8aa1-bbab2a035a53' },
       { kind: 'status', status: 'turn_started', harnessStatus: 'turn.started' },
       {
         kind: 'status',
@@ -219,6 +207,7 @@ describe('the codex exec driver', () => {
       { kind: 'raw', line: '[1,2,3]' },
       { kind: 'raw', line: ls[15]! }, // usage with a non-number
     ]);
+    expect(d.metas[0]).toEqual({ harnessSessionId: '0199a213-81c0-7800-8aa1-bbab2a035a53' });
     expect(d.metas.at(-1)).toEqual({ usage: { input: 200, output: 12, cached: 1000 } });
   });
 
@@ -232,7 +221,7 @@ describe('the codex exec driver', () => {
       expect(new Set(ids('tool_result')).size, name).toBe(ids('tool_result').length);
       const single = drive();
       single.feed(ls);
-      for (const kind of ['text', 'reasoning', 'file_change', 'harness_session'] as const) {
+      for (const kind of ['text', 'reasoning', 'file_change'] as const) {
         expect(
           d.events.filter((e) => e.kind === kind),
           `${name}: ${kind}`,
@@ -456,7 +445,6 @@ describe('codex through the SessionRunner, with a fake `codex` first on PATH', (
       { sessionId: id, usage: { input: 900, output: 230, cached: 11300 } },
     ]);
     expect(recorder.events(id).map((e) => e.kind)).toEqual([
-      'harness_session',
       'status',
       'reasoning',
       'tool_call',

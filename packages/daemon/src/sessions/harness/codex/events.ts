@@ -124,10 +124,6 @@ export class CodexExecDriver implements HarnessDriver {
     return false;
   }
 
-  harnessSessionId(): string | null {
-    return this.threadId;
-  }
-
   line(line: string): void {
     let json: unknown;
     try {
@@ -149,7 +145,6 @@ export class CodexExecDriver implements HarnessDriver {
         if (t.data.thread_id !== this.threadId) {
           this.threadId = t.data.thread_id;
           this.ctx.meta({ harnessSessionId: t.data.thread_id });
-          this.event({ kind: 'harness_session', id: t.data.thread_id });
         }
         return true;
       }

@@ -120,10 +120,6 @@ class KimiWire implements KimiWireDriver {
     return true;
   }
 
-  harnessSessionId(): string | null {
-    return this.kimiSessionId;
-  }
-
   end(): void {
     this.flush();
   }

@@ -168,10 +168,6 @@ class OpenClawJson implements OpenClawDriver {
     return false;
   }
 
-  harnessSessionId(): string | null {
-    return this.sessionId;
-  }
-
   end(): void {
     if (this.pending.length > 0) this.giveUp();
   }

@@ -68,7 +68,6 @@ describe('the opencode run driver', () => {
     d.feed(lines('run-full.jsonl'));
     const step = { kind: 'status', status: 'step_started', harnessStatus: 'step_start' };
     expect(d.events).toEqual([
-      { kind: 'harness_session', id: SESSION },
       step,
       { kind: 'reasoning', text: 'The user wants a greeting file. First I should look at what is in the directory.' },
       { kind: 'text', text: 'Let me look around first.' },
@@ -112,7 +111,6 @@ describe('the opencode run driver', () => {
       { usage: { input: 200, output: 30, cached: 5600, costUsd: 0.00273 } },
       { usage: { input: 200, output: 14, cached: 5800, costUsd: 0.00255 } },
     ]);
-    expect(d.driver.harnessSessionId()).toBe(SESSION);
     expect(d.driver.input()).toBe(false);
   });
 
@@ -145,32 +143,32 @@ describe('the opencode run driver', () => {
     const d = drive();
     d.feed(lines('run-mcp.jsonl'));
     expect(d.events.filter((e) => e.kind !== 'status')).toEqual([
-      { kind: 'harness_session', id: SESSION },
       { kind: 'reasoning', text: 'The ledger tool records notes for the owner.' },
       { kind: 'tool_call', id: 'call_note', name: 'fabric_ledger_note', input: { text: 'greeting checked' } },
       { kind: 'tool_result', id: 'call_note', output: 'noted: greeting checked', isError: false },
       { kind: 'text', text: 'Noted in the ledger.' },
     ]);
+    expect(d.metas[0]).toEqual({ harnessSessionId: SESSION });
   });
 
   it('reports an API error with its message', () => {
     const d = drive();
     d.feed(lines('run-error.jsonl'));
     expect(d.events).toEqual([
-      { kind: 'harness_session', id: 'ses_e02767de0ffex2xLB0MjeKh5eJ' },
       {
         kind: 'error',
         message:
           'Incorrect API key provided: sk-test. You can find your API key at https://platform.openai.com/account/api-keys.',
       },
     ]);
+    expect(d.metas).toEqual([{ harnessSessionId: 'ses_e02767de0ffex2xLB0MjeKh5eJ' }]);
   });
 
   it('reads the composed shapes: a failing command, an overwrite, a move, errors, rejected permissions; the rest raw', () => {
     const d = drive();
     const ls = lines('run-composed.jsonl');
     d.feed(ls);
-    expect(d.events.slice(1)).toEqual([
+    expect(d.events).toEqual([
       { kind: 'status', status: 'step_started', harnessStatus: 'step_start' },
       {
         kind: 'tool_call',
@@ -207,7 +205,6 @@ describe('the opencode run driver', () => {
   it('keeps the first session id: the one a resume needs', () => {
     const d = drive();
     d.feed([lines('run-full.jsonl')[0]!, lines('run-error.jsonl')[0]!]);
-    expect(d.driver.harnessSessionId()).toBe(SESSION);
     expect(d.metas).toEqual([{ harnessSessionId: SESSION }]);
   });
 
@@ -217,7 +214,7 @@ describe('the opencode run driver', () => {
       once.feed(lines(name));
       const twice = drive();
       twice.feed([...lines(name), ...lines(name)]);
-      for (const kind of ['text', 'reasoning', 'tool_call', 'tool_result', 'file_change', 'harness_session'] as const) {
+      for (const kind of ['text', 'reasoning', 'tool_call', 'tool_result', 'file_change'] as const) {
         expect(
           twice.events.filter((e) => e.kind === kind),
           `${name}: ${kind}`,

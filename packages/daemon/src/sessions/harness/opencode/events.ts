@@ -130,10 +130,6 @@ export class OpencodeRunDriver implements HarnessDriver {
     return false;
   }
 
-  harnessSessionId(): string | null {
-    return this.sessionId;
-  }
-
   line(line: string): void {
     let json: unknown;
     try {
@@ -151,7 +147,6 @@ export class OpencodeRunDriver implements HarnessDriver {
     if (head.data.sessionID && this.sessionId === null) {
       this.sessionId = head.data.sessionID;
       this.ctx.meta({ harnessSessionId: head.data.sessionID });
-      this.event({ kind: 'harness_session', id: head.data.sessionID });
     }
     if (!this.handle(head.data.type, json)) this.raw(line);
   }
