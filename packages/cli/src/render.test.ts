@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { StreamEvent } from '@fabric/protocol';
+import { streamEventSchema } from '@fabric/protocol';
 import { printEvent } from './render.js';
 
 function render(event: unknown): { stdout: string; stderr: string } {
   const out = { stdout: '', stderr: '' };
-  const e: StreamEvent = { seq: 1, kind: 'event', data: JSON.stringify(event), meta: null, ts: 1 };
+  // As the CLI reads it: the typed client and the SSE reader parse every event with the protocol schema.
+  const e = streamEventSchema.parse({ seq: 1, kind: 'event', data: event, meta: null, ts: 1 });
   printEvent(e, { stdout: (s) => (out.stdout += s), stderr: (s) => (out.stderr += s) }, false, 'ses_AbCdEfGh12345678');
   return out;
 }

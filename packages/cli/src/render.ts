@@ -1,4 +1,4 @@
-import { sessionEventSchema, type StreamEvent } from '@fabric/protocol';
+import type { SessionEvent, StreamEvent } from '@fabric/protocol';
 import type { Out } from './commands/shared.js';
 import { printable, printableOutput, truncate } from './format.js';
 
@@ -14,13 +14,13 @@ export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: s
   }
   switch (e.kind) {
     case 'stdout':
-      if (e.data !== null) out.stdout(printableOutput(e.data));
+      out.stdout(printableOutput(e.data));
       return;
     case 'stderr':
-      if (e.data !== null) out.stderr(printableOutput(e.data));
+      out.stderr(printableOutput(e.data));
       return;
     case 'event':
-      if (e.data !== null) printNormalised(e.data, out);
+      printNormalised(e.data, out);
       return;
     case 'approval':
       if (e.meta?.decision) {
@@ -46,20 +46,7 @@ export function printEvent(e: StreamEvent, out: Out, json: boolean, sessionId: s
   }
 }
 
-function printNormalised(data: string, out: Out): void {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    out.stderr(`[event] ${printable(data)}\n`);
-    return;
-  }
-  const parsed = sessionEventSchema.safeParse(value);
-  if (!parsed.success) {
-    out.stderr(`[event] ${printable(data)}\n`);
-    return;
-  }
-  const e = parsed.data;
+function printNormalised(e: SessionEvent, out: Out): void {
   switch (e.kind) {
     case 'text':
       out.stdout(printableOutput(e.text.endsWith('\n') ? e.text : `${e.text}\n`));

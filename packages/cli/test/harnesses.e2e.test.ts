@@ -52,7 +52,7 @@ const events = async (id: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as StreamEvent);
 const normalised = (es: StreamEvent[]) =>
-  es.filter((e) => e.kind === 'event').map((e) => JSON.parse(e.data!) as { kind: string; text?: string });
+  es.filter((e) => e.kind === 'event').map((e) => e.data as { kind: string; text?: string });
 
 beforeAll(async () => {
   up = new Proc(['up', '--data', D.path, '--port', '0', '--allow', 'echo'], fakes.env());

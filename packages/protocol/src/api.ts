@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { capabilityDigestSchema, harnessNameSchema, labelsSchema } from './capabilities.js';
 import { errorCodeSchema } from './errors.js';
+import { sessionEventSchema } from './events.js';
 import { permissionModeSchema, usageSchema } from './envelope.js';
 import { roleSchema } from './tokens.js';
 import { safeName, safeText } from './text.js';
@@ -230,8 +231,9 @@ export type SessionView = z.infer<typeof sessionViewSchema>;
 
 /**
  * One persisted session event as streamed over SSE (`id:` is `seq`, `event:`
- * is `kind`, `data:` is this object as JSON). `data` is the session's opaque
- * content (output text); `meta` is what the control plane itself reads.
+ * is `kind`, `data:` is this object as JSON). `data` is the session's
+ * content, typed by `kind`: output text, a normalised session event, or what
+ * an approval asks; `meta` is what the control plane itself reads.
  */
 export const streamEventKindSchema = z.enum([
   'stdout',
@@ -245,25 +247,35 @@ export const streamEventKindSchema = z.enum([
 ]);
 export type StreamEventKind = z.infer<typeof streamEventKindSchema>;
 
-export const streamEventSchema = z.object({
-  seq: z.number().int().positive(),
-  kind: streamEventKindSchema,
-  data: z.string().nullable(),
-  meta: z
-    .object({
-      status: sessionStatusSchema.optional(),
-      code: z.number().int().nullable().optional(),
-      signal: z.string().nullable().optional(),
-      errorCode: errorCodeSchema.optional(),
-      message: z.string().optional(),
-      usage: usageSchema.optional(),
-      requestId: z.string().optional(),
-      expiresAt: z.number().optional(),
-      decision: z.enum(['allow', 'deny']).optional(),
-    })
-    .nullable(),
-  ts: z.number(),
-});
+const streamEventMetaSchema = z
+  .object({
+    status: sessionStatusSchema.optional(),
+    code: z.number().int().nullable().optional(),
+    signal: z.string().nullable().optional(),
+    errorCode: errorCodeSchema.optional(),
+    message: z.string().optional(),
+    usage: usageSchema.optional(),
+    requestId: z.string().optional(),
+    expiresAt: z.number().optional(),
+    decision: z.enum(['allow', 'deny']).optional(),
+  })
+  .nullable();
+
+/** What an approval request asks, as its `approval` stream event carries it (a decision carries none). */
+export const approvalAskedSchema = z.object({ tool: z.string(), summary: z.string(), input: z.unknown() });
+export type ApprovalAsked = z.infer<typeof approvalAskedSchema>;
+
+const streamEventBase = { seq: z.number().int().positive(), meta: streamEventMetaSchema, ts: z.number() };
+
+export const streamEventSchema = z.discriminatedUnion('kind', [
+  /** Output text, and what a person typed. */
+  z.object({ ...streamEventBase, kind: z.enum(['stdout', 'stderr', 'input']), data: z.string() }),
+  /** A normalised session event, an object (a `status` from an older daemon reads in the current shape). */
+  z.object({ ...streamEventBase, kind: z.literal('event'), data: sessionEventSchema }),
+  z.object({ ...streamEventBase, kind: z.literal('approval'), data: approvalAskedSchema.nullable() }),
+  /** Everything is in `meta`. */
+  z.object({ ...streamEventBase, kind: z.enum(['status', 'exit', 'usage']), data: z.null() }),
+]);
 export type StreamEvent = z.infer<typeof streamEventSchema>;
 
 export const healthSchema = z.object({

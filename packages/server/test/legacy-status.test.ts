@@ -75,4 +75,29 @@ describe('status events from a device older than the status enum', () => {
     ]);
     expect(device.received.filter((e) => e.type === 'error')).toEqual([]);
   });
+
+  it('stored by an older control plane as free strings, read back in the current shape; unreadable data as raw', async () => {
+    const t = (current = await testServer());
+    const { view } = await runningSession(t);
+    const legacy = [
+      { kind: 'status', status: 'turn_begin' },
+      { kind: 'status', status: 'api_retry', detail: 'attempt 1 of 2' },
+      { kind: 'status', status: 'weird-new-status' },
+    ].map(JSON.stringify);
+    const rows = [...legacy, JSON.stringify({ kind: 'status', status: 42 }), '{not json'];
+    await t.server.ctx.db
+      .insertInto('session_events')
+      .values(rows.map((data, i) => ({ session_id: view.id, seq: 1000 + i, kind: 'event', data, meta: null, ts: i })))
+      .execute();
+
+    const res = await t.api(`/api/sessions/${view.id}/events?after=999`);
+    const page = (await res.json()) as { events: { kind: string; data: unknown }[] };
+    expect(page.events.map((e) => e.data)).toEqual([
+      { kind: 'status', status: 'turn_started', harnessStatus: 'turn_begin' },
+      { kind: 'status', status: 'retrying', harnessStatus: 'api_retry', detail: 'attempt 1 of 2' },
+      { kind: 'status', status: 'other', harnessStatus: 'weird-new-status' },
+      { kind: 'raw', line: '{"kind":"status","status":42}' },
+      { kind: 'raw', line: '{not json' },
+    ]);
+  });
 });

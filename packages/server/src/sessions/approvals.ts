@@ -34,7 +34,7 @@ export class Approvals {
       sessionId: p.sessionId,
       kind: 'approval',
       ts: now,
-      data: JSON.stringify({ tool: p.tool, summary: p.summary, input: p.input }),
+      data: { tool: p.tool, summary: p.summary, input: p.input },
       meta: { requestId: p.requestId, expiresAt: p.expiresAt, message: p.summary },
       approval: {
         request_id: p.requestId,

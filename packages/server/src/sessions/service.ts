@@ -297,7 +297,7 @@ export class SessionService {
       case 'session.event':
         if (ended) return finished;
         void this.writer
-          .appendOnce({ sessionId, kind: 'event', data: JSON.stringify(env.payload.event), meta: null, ts, ...dseq })
+          .appendOnce({ sessionId, kind: 'event', data: env.payload.event, meta: null, ts, ...dseq })
           .catch((err: unknown) => this.notStored(sessionId, err));
         return null;
       case 'session.meta':

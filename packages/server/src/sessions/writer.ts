@@ -1,15 +1,16 @@
-import type { SessionStatus, StreamEvent, StreamEventKind } from '@fabric/protocol';
+import type { SessionStatus, StreamEvent } from '@fabric/protocol';
 import type { Bus } from '../bus.js';
 import { topics } from '../bus.js';
 import type { Db } from '../store/db.js';
 import type { ApprovalsTable, SessionsTable, UsageTable } from '../store/schema.js';
 
-export interface AppendInput {
+/** A stream event before the writer numbers it: `kind`, `data` (typed by kind), `meta`, `ts`. */
+export type EventInput = StreamEvent extends infer E ? (E extends StreamEvent ? Omit<E, 'seq'> : never) : never;
+
+export type AppendInput = EventInput & AppendOptions;
+
+export interface AppendOptions {
   sessionId: string;
-  kind: StreamEventKind;
-  data: string | null;
-  meta: StreamEvent['meta'];
-  ts: number;
   /** Columns of the session row to change in the same transaction as this event. */
   patch?:
     | (Partial<
@@ -89,7 +90,7 @@ export class EventWriter {
   ) {}
 
   /** Resolves with the stored event once it is committed and published. */
-  append(input: Omit<AppendInput, 'dseq'>): Promise<StreamEvent> {
+  append(input: EventInput & Omit<AppendOptions, 'dseq'>): Promise<StreamEvent> {
     return this.enqueue(input) as Promise<StreamEvent>;
   }
 
@@ -251,7 +252,7 @@ export class EventWriter {
           continue;
         }
         next.set(input.sessionId, seq + 1);
-        const event: StreamEvent = { seq, kind: input.kind, data: input.data, meta: input.meta, ts: input.ts };
+        const event = { seq, kind: input.kind, data: input.data, meta: input.meta, ts: input.ts } as StreamEvent;
         results.push(event);
         rows.push({ input, event });
       }
@@ -263,7 +264,7 @@ export class EventWriter {
               session_id: input.sessionId,
               seq: event.seq,
               kind: event.kind,
-              data: event.data,
+              data: storedData(event),
               meta: event.meta === null ? null : JSON.stringify(event.meta),
               ts: event.ts,
             })),
@@ -294,4 +295,9 @@ export class EventWriter {
       return results;
     });
   }
+}
+
+/** `data` as its column holds it: text as is, an object (a session event, an approval's question) as JSON. */
+function storedData(e: StreamEvent): string | null {
+  return typeof e.data === 'string' || e.data === null ? e.data : JSON.stringify(e.data);
 }

@@ -4,6 +4,7 @@ import {
   errorCodeSchema,
   isTerminal,
   labelsSchema,
+  sessionEventSchema,
   permissionModeSchema,
   sessionStatusSchema,
   streamEventKindSchema,
@@ -144,18 +145,40 @@ export async function readEvents(db: Db, sessionId: string, after: number, limit
     .orderBy('seq', 'asc')
     .limit(limit)
     .execute();
-  // Rows the writer produced from validated input: checked cheaply, not re-parsed with zod
-  // (this runs for every event a catching-up viewer reads).
+  // Rows the writer produced from validated input: checked cheaply, not re-parsed with zod (this runs for
+  // every event a catching-up viewer reads); only a status event goes through its schema, which reads the
+  // free-string statuses older daemons sent in the current shape.
   return rows.map((r) => {
     if (!streamKinds.has(r.kind)) throw new Error(`session ${sessionId} event ${r.seq} has unknown kind ${r.kind}`);
     return {
       seq: Number(r.seq),
-      kind: r.kind as StreamEvent['kind'],
-      data: r.data,
+      kind: r.kind,
+      data: eventData(r.kind as StreamEvent['kind'], r.data),
       meta: r.meta === null ? null : (JSON.parse(r.meta) as StreamEvent['meta']),
       ts: Number(r.ts),
-    };
+    } as StreamEvent;
   });
+}
+
+/**
+ * A stored event's `data` as its kind carries it: text as is, JSON back to
+ * its object. A session event an older control plane stored that does not
+ * read as one (a status that is not a string, data that is not JSON) is
+ * shown as the raw line it is, never dropped or thrown on.
+ */
+function eventData(kind: StreamEvent['kind'], data: string | null): StreamEvent['data'] {
+  if (data === null || (kind !== 'event' && kind !== 'approval')) return data;
+  let value: { kind?: unknown } | null;
+  try {
+    value = JSON.parse(data) as { kind?: unknown } | null;
+  } catch {
+    value = null;
+  }
+  if (kind === 'approval') return (typeof value === 'object' ? value : null) as StreamEvent['data'];
+  if (value === null || typeof value !== 'object' || typeof value.kind !== 'string') return { kind: 'raw', line: data };
+  if (value.kind !== 'status') return value as StreamEvent['data'];
+  const read = sessionEventSchema.safeParse(value);
+  return read.success ? read.data : { kind: 'raw', line: data };
 }
 
 /** The stored placement (JSON written by the session service) as the view's object; null when absent or unreadable. */

@@ -3,14 +3,9 @@ import type { StreamEvent } from '@fabric/protocol';
 import { pendingApprovals, toItems } from './stream.js';
 
 let seq = 0;
-const ev = (kind: StreamEvent['kind'], data: string | null, meta: StreamEvent['meta'] = null): StreamEvent => ({
-  seq: ++seq,
-  kind,
-  data,
-  meta,
-  ts: seq,
-});
-const norm = (e: object) => ev('event', JSON.stringify(e));
+const ev = (kind: StreamEvent['kind'], data: unknown, meta: StreamEvent['meta'] = null): StreamEvent =>
+  ({ seq: ++seq, kind, data, meta, ts: seq }) as StreamEvent;
+const norm = (e: object) => ev('event', e);
 
 describe('toItems', () => {
   it('merges consecutive output chunks of one stream, keeps streams apart', () => {
@@ -53,10 +48,14 @@ describe('toItems', () => {
   it('keeps what an approval asks about and why it was denied', () => {
     const input = { command: 'rm -rf build' };
     const items = toItems([
-      ev('approval', JSON.stringify({ tool: 'Bash', summary: 'Bash: rm -rf build', input }), {
-        requestId: 'a1',
-        expiresAt: 2000,
-      }),
+      ev(
+        'approval',
+        { tool: 'Bash', summary: 'Bash: rm -rf build', input },
+        {
+          requestId: 'a1',
+          expiresAt: 2000,
+        },
+      ),
       ev('approval', null, { requestId: 'a1', decision: 'deny', message: 'not on my machine' }),
     ]);
     expect(items).toEqual([
@@ -66,12 +65,16 @@ describe('toItems', () => {
 
   it('pairs an approval with its decision and lists only unanswered, unexpired ones as pending', () => {
     const items = toItems([
-      ev('approval', JSON.stringify({ tool: 'Bash', summary: 'Bash: rm -rf build' }), {
-        requestId: 'a1',
-        expiresAt: 2000,
-        message: 'Bash: rm -rf build',
-      }),
-      ev('approval', JSON.stringify({ tool: 'Edit', summary: 'Edit: x' }), { requestId: 'a2', expiresAt: 2000 }),
+      ev(
+        'approval',
+        { tool: 'Bash', summary: 'Bash: rm -rf build' },
+        {
+          requestId: 'a1',
+          expiresAt: 2000,
+          message: 'Bash: rm -rf build',
+        },
+      ),
+      ev('approval', { tool: 'Edit', summary: 'Edit: x' }, { requestId: 'a2', expiresAt: 2000 }),
       ev('approval', null, { requestId: 'a1', decision: 'deny' }),
     ]);
     expect(items).toMatchObject([
@@ -118,14 +121,15 @@ describe('toItems', () => {
     ]);
   });
 
-  it('still reads statuses stored by older daemons as free strings', () => {
+  // The control plane reads statuses older daemons stored as free strings in today's shape
+  // (server/test/legacy-status.test.ts); this is what it then sends for them.
+  it('shows statuses stored by older daemons as the control plane reads them', () => {
     const items = toItems([
-      norm({ kind: 'status', status: 'turn_begin' }),
-      norm({ kind: 'status', status: 'step_start' }),
-      norm({ kind: 'status', status: 'success' }),
-      norm({ kind: 'status', status: 'api_retry', detail: 'attempt 1 of 2' }),
-      norm({ kind: 'status', status: 'weird-new-status' }),
-      norm({ kind: 'status', status: 42 }),
+      norm({ kind: 'status', status: 'turn_started', harnessStatus: 'turn_begin' }),
+      norm({ kind: 'status', status: 'step_started', harnessStatus: 'step_start' }),
+      norm({ kind: 'status', status: 'turn_ended', harnessStatus: 'success' }),
+      norm({ kind: 'status', status: 'retrying', harnessStatus: 'api_retry', detail: 'attempt 1 of 2' }),
+      norm({ kind: 'status', status: 'other', harnessStatus: 'weird-new-status' }),
     ]);
     expect(items).toEqual([
       expect.objectContaining({ status: 'retrying', harnessStatus: 'api_retry', message: 'attempt 1 of 2' }),
@@ -136,6 +140,7 @@ describe('toItems', () => {
   it('survives malformed event data and folds raw lines into output', () => {
     const items = toItems([
       ev('event', '{not json'),
+      ev('event', null),
       norm({ kind: 'raw', line: 'plain line' }),
       norm({ kind: 'raw', line: 'second' }),
     ]);

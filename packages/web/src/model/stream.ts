@@ -1,4 +1,4 @@
-import { sessionEventSchema, type SessionEvent, type SessionEventStatus, type StreamEvent } from '@fabric/protocol';
+import { type SessionEvent, type SessionEventStatus, type StreamEvent } from '@fabric/protocol';
 import { editsOf } from './tools.js';
 
 /** What the session screen draws, in order. Consecutive output chunks are merged. */
@@ -45,36 +45,6 @@ export type Item =
 const QUIET_STATUSES: ReadonlySet<SessionEventStatus> = new Set(['init', 'turn_started', 'step_started', 'turn_ended']);
 
 /**
- * Parsed event data, per event object: folding again after each new event
- * then hands the screen the same inputs, so what it derives from them
- * (diffs) is computed once. Events are immutable once received.
- */
-const parsed = new WeakMap<StreamEvent, unknown>();
-
-function parseJson(e: StreamEvent): unknown {
-  if (parsed.has(e)) return parsed.get(e);
-  let value: unknown = null;
-  if (e.data !== null) {
-    try {
-      value = JSON.parse(e.data);
-    } catch {
-      value = null;
-    }
-    if (e.kind === 'event' && isStatusEvent(value)) {
-      // Through the schema: a status stored from an older daemon is a free string, read as the shared status.
-      const read = sessionEventSchema.safeParse(value);
-      value = read.success ? read.data : null;
-    }
-  }
-  parsed.set(e, value);
-  return value;
-}
-
-function isStatusEvent(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'status';
-}
-
-/**
  * Fold stored events into display items. Pure: the same events give the same
  * items, so the screen can re-render from scratch after a reconnect. Tool
  * results attach to their call; approval decisions to their request; usage
@@ -89,16 +59,17 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
     switch (e.kind) {
       case 'stdout':
       case 'stderr':
-        if (e.data === null) break;
         if (last?.kind === 'output' && last.stream === e.kind) last.text += e.data;
         else items.push({ kind: 'output', stream: e.kind, text: e.data, seq: e.seq });
         break;
       case 'input':
-        items.push({ kind: 'input', text: e.data ?? '', seq: e.seq });
+        items.push({ kind: 'input', text: e.data, seq: e.seq });
         break;
       case 'event': {
-        const ev = parseJson(e) as SessionEvent | null;
-        if (!ev || typeof ev !== 'object') break;
+        // An object as the control plane read it (a status an older daemon sent reads in the current shape).
+        const ev: SessionEvent = e.data;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- SSE data is not re-validated here
+        if (typeof ev !== 'object' || ev === null) break;
         if (ev.kind === 'text') {
           if (last?.kind === 'text')
             last.text += ev.text.startsWith('\n') || last.text.endsWith('\n') ? ev.text : `\n\n${ev.text}`;
@@ -168,7 +139,7 @@ export function toItems(events: readonly StreamEvent[]): Item[] {
           }
           break;
         }
-        const body = parseJson(e) as { tool?: string; summary?: string; input?: unknown } | null;
+        const body = e.data;
         const item: Extract<Item, { kind: 'approval' }> = {
           kind: 'approval',
           requestId: id,
