@@ -1,83 +1,14 @@
 import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Envelope, EnvelopeOf, SessionStartPayload } from '@fabric/protocol';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { SessionStartPayload } from '@fabric/protocol';
+import { cleanupsAfterEach, EnvelopeRecorder } from '../../test/harness-kit.js';
 import { defaultAdapters } from './harness/registry.js';
 import { SessionRunner } from './runner.js';
 import { detectSandbox, Sandbox } from './sandbox/sandbox.js';
 
-/** The runner's "socket": every envelope it emits, and a way to wait for one. */
-class Recorder {
-  readonly envelopes: Envelope[] = [];
-  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
-
-  emit = (env: Envelope): void => {
-    this.envelopes.push(env);
-    for (const w of this.waiters.filter((w) => w.match(env))) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve(env);
-    }
-  };
-
-  /** The first envelope of `type` for `sessionId`, already emitted or still to come. */
-  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 20_000): Promise<EnvelopeOf<T>> {
-    const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId;
-    const seen = this.envelopes.find(match);
-    if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        match,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as EnvelopeOf<T>);
-        },
-      });
-    });
-  }
-
-  /** Resolves once `ready()` holds, checked after every envelope (no polling). */
-  until(what: string, ready: () => boolean, timeoutMs = 20_000): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      const waiter = {
-        match: () => ready(),
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  /** The envelopes for one session, as `type` names. */
-  types(sessionId: string): string[] {
-    return this.of(sessionId).map((e) => e.type);
-  }
-
-  /** Everything the session wrote to stdout, joined. */
-  stdout(sessionId: string): string {
-    return this.of(sessionId)
-      .filter((e) => e.type === 'session.stdout')
-      .map((e) => (e.payload as { data: string }).data)
-      .join('');
-  }
-
-  private of(sessionId: string): Envelope[] {
-    return this.envelopes.filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId);
-  }
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 /** Every case runs twice: spawned bare, and inside real bubblewrap (the daemon's way). */
 const sandboxStatus = detectSandbox();
@@ -86,7 +17,7 @@ let sandboxed = false;
 function setup(opts: { allowlist?: string[]; graceMs?: number; adapters?: ReturnType<typeof defaultAdapters> } = {}) {
   const workDir = mkdtempSync(join(tmpdir(), 'fabric-runner-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'fabric-runner-data-'));
-  const recorder = new Recorder();
+  const recorder = new EnvelopeRecorder();
   const runner = new SessionRunner({
     adapters: opts.adapters ?? defaultAdapters(),
     allowlist: opts.allowlist ?? ['echo', 'cat', 'sleep', 'pwd', 'false', 'ls'],
@@ -117,7 +48,7 @@ function start(runner: SessionRunner, prompt: string, extra: Partial<SessionStar
  * a second exit) it has emitted by then, so a test can assert that the
  * unwanted envelope did not come, without sleeping for a guessed while.
  */
-async function runsAnother(runner: SessionRunner, recorder: Recorder): Promise<void> {
+async function runsAnother(runner: SessionRunner, recorder: EnvelopeRecorder): Promise<void> {
   const marker = start(runner, 'echo marker');
   expect((await recorder.next('session.exit', marker)).payload.code).toBe(0);
   expect(recorder.stdout(marker)).toBe('marker\n');

@@ -4,23 +4,21 @@
 // Message shapes agree with anthropics/claude-agent-sdk-python
 // src/claude_agent_sdk/_internal/message_parser.py; argv with _internal/transport/subprocess_cli.py.
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   sessionEventSchema,
-  type Envelope,
-  type EnvelopeOf,
-  type HarnessName,
   type PermissionMode,
   type SessionEvent,
   type SessionStartPayload,
   type Usage,
 } from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../../test/fake-cli/index.js';
+import { harnessFixture, type Step } from '../../../../test/fake-cli/index.js';
+import { cleanupsAfterEach, fakeCliRunner } from '../../../../test/harness-kit.js';
 import { fabricMcpWiring } from '../../../agent/mcp/wiring.js';
 import { SessionRunner } from '../../runner.js';
 import { claudeHarness } from './adapter.js';
 import { claudeUserLine, ClaudeStreamDriver } from './stream.js';
-import type { HarnessAdapter, McpWiring, PlanContext } from '../types.js';
+import type { McpWiring, PlanContext } from '../types.js';
 
 const fixture = (name: string) => harnessFixture(`claude/${name}`);
 const lines = (name: string) =>
@@ -515,80 +513,23 @@ describe('claudeHarness.plan', () => {
 const PROMPT: Step = { read: 1 };
 
 /** The runner's "socket": every envelope, and a way to wait for one. */
-class Recorder {
-  readonly envelopes: Envelope[] = [];
-  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
-  onEmit: ((env: Envelope) => void) | null = null;
-
-  emit = (env: Envelope): void => {
-    this.envelopes.push(env);
-    this.onEmit?.(env);
-    for (const w of this.waiters.filter((w) => w.match(env))) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve(env);
-    }
-  };
-
-  next<T extends Envelope['type']>(type: T, sessionId: string, timeoutMs = 30_000): Promise<EnvelopeOf<T>> {
-    const match = (e: Envelope) => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId;
-    const seen = this.envelopes.find(match);
-    if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        match,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as EnvelopeOf<T>);
-        },
-      });
-    });
-  }
-
-  events(sessionId: string): SessionEvent[] {
-    return this.envelopes
-      .filter((e) => e.type === 'session.event' && e.payload.sessionId === sessionId)
-      .map((e) => (e as EnvelopeOf<'session.event'>).payload.event);
-  }
-
-  types(sessionId: string): string[] {
-    return this.envelopes
-      .filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId)
-      .map((e) => e.type);
-  }
-}
-
-let fake: FakeCli | null = null;
-const savedEnv = { PATH: process.env.PATH, FAKE_CLI_SCENARIO: process.env.FAKE_CLI_SCENARIO };
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  fake?.remove();
-  fake = null;
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+const cleanups = cleanupsAfterEach();
 
 function setup(steps: Step[]) {
-  fake = installFakeCli('claude', steps, '2.1.197 (Claude Code)');
-  process.env.PATH = fake.path;
-  const recorder = new Recorder();
-  const runner = new SessionRunner({
-    adapters: new Map<HarnessName, HarnessAdapter>([['claude', claudeHarness]]),
-    allowlist: [],
-    workDir: fake.binDir,
-    emit: recorder.emit,
-    graceMs: 300,
-    mcp: (sessionId) => fabricMcpWiring('/tmp/fabric-test-agent.sock', sessionId, `token-of-${sessionId}`),
-    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
-    credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-test-only')]]),
-  });
-  cleanups.push(() => runner.stopAll());
+  const { runner, recorder, fake } = fakeCliRunner(
+    {
+      cli: 'claude',
+      version: '2.1.197 (Claude Code)',
+      steps,
+      adapters: [claudeHarness],
+      credentials: { ANTHROPIC_API_KEY: 'sk-ant-test-only' },
+      runner: {
+        graceMs: 300,
+        mcp: (sessionId) => fabricMcpWiring('/tmp/fabric-test-agent.sock', sessionId, `token-of-${sessionId}`),
+      },
+    },
+    cleanups,
+  );
   return { runner, recorder, fake };
 }
 

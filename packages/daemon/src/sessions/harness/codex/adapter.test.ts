@@ -8,17 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  sessionEventSchema,
-  type Envelope,
-  type EnvelopeOf,
-  type PermissionMode,
-  type SessionEvent,
-  type SessionStartPayload,
-} from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../../test/fake-cli/index.js';
-import { SessionRunner } from '../../runner.js';
+import { describe, expect, it } from 'vitest';
+import { sessionEventSchema, type PermissionMode, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import { harnessFixture, type Step } from '../../../../test/fake-cli/index.js';
+import { cleanupsAfterEach, fakeCliRunner } from '../../../../test/harness-kit.js';
 import { codexHarness, codexMcpOverrides, createCodexHarness } from './adapter.js';
 import { CodexExecDriver, CodexThreadTotals } from './events.js';
 import type { McpWiring, PlanContext } from '../types.js';
@@ -340,78 +333,21 @@ describe('the codex plan', () => {
 });
 
 /** The runner's "socket": every envelope it emits, and a way to wait for one. */
-class Recorder {
-  readonly envelopes: Envelope[] = [];
-  private waiters: { match: (e: Envelope) => boolean; resolve: (e: Envelope) => void }[] = [];
-  emit = (env: Envelope): void => {
-    this.envelopes.push(env);
-    for (const w of this.waiters.filter((x) => x.match(env))) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve(env);
-    }
-  };
-  next<T extends Envelope['type']>(
-    type: T,
-    sessionId: string,
-    where: (e: EnvelopeOf<T>) => boolean = () => true,
-    timeoutMs = 30_000,
-  ): Promise<EnvelopeOf<T>> {
-    const match = (e: Envelope) =>
-      e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId && where(e as EnvelopeOf<T>);
-    const seen = this.envelopes.find(match);
-    if (seen) return Promise.resolve(seen as EnvelopeOf<T>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        match,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as EnvelopeOf<T>);
-        },
-      });
-    });
-  }
-  of(sessionId: string): Envelope[] {
-    return this.envelopes.filter((e) => (e.payload as { sessionId?: string }).sessionId === sessionId);
-  }
-  events(sessionId: string): SessionEvent[] {
-    return this.of(sessionId)
-      .filter((e) => e.type === 'session.event')
-      .map((e) => (e.payload as { event: SessionEvent }).event);
-  }
-}
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 let counter = 0;
 function setup(steps: Step[]) {
-  const fake: FakeCli = installFakeCli('codex', steps, '0.169.0');
-  const savedPath = process.env.PATH;
-  process.env.PATH = fake.path;
-  const workDir = mkdtempSync(join(tmpdir(), 'fabric-codex-'));
-  const recorder = new Recorder();
-  const runner = new SessionRunner({
-    adapters: new Map([[codexHarness.name, createCodexHarness()]]),
-    allowlist: [],
-    workDir,
-    emit: recorder.emit,
-    graceMs: 200,
-    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
-    credentials: async () => new Map([['OPENAI_API_KEY', new TextEncoder().encode('sk-test-secret')]]),
-  });
-  cleanups.push(async () => {
-    await runner.stopAll();
-    process.env.PATH = savedPath;
-    delete process.env.FAKE_CLI_SCENARIO;
-    fake.remove();
-    rmSync(workDir, { recursive: true, force: true });
-  });
+  const { fake, runner, recorder } = fakeCliRunner(
+    {
+      cli: 'codex',
+      version: '0.169.0',
+      steps,
+      adapters: [createCodexHarness()],
+      credentials: { OPENAI_API_KEY: 'sk-test-secret' },
+    },
+    cleanups,
+  );
   const start = (over: Partial<SessionStartPayload> = {}) => {
     const sessionId = `ses_codexrun${String(++counter).padStart(4, '0')}`;
     runner.start({

@@ -15,20 +15,11 @@
 //   tests_e2e/test_wire_approvals_tools.py   the order of a real approve/reject turn and its payloads
 //   src/kimi_cli/tools/{shell,file/write,file/read}.py, tools/file/__init__.py
 //                                            "run command" / "edit file" actions, descriptions, messages
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  sessionEventSchema,
-  type Envelope,
-  type EnvelopeOf,
-  type PermissionMode,
-  type SessionEvent,
-  type SessionStartPayload,
-} from '@fabric/protocol';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { sessionEventSchema, type PermissionMode, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
 import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../../test/fake-cli/index.js';
-import { SessionRunner } from '../../runner.js';
+import { cleanupsAfterEach, fakeCliRunner } from '../../../../test/harness-kit.js';
 import { kimiHarness } from './adapter.js';
 import { kimiWireIds } from './protocol.js';
 import { createKimiWireDriver, type KimiDriverContext } from './wire.js';
@@ -410,58 +401,21 @@ describe('the Kimi adapter', () => {
 // ---------------------------------------------------------------- end to end
 
 /** The runner's "socket": every envelope, and ways to wait for them. */
-class Recorder {
-  readonly envelopes: Envelope[] = [];
-  emit = (env: Envelope): void => {
-    this.envelopes.push(env);
-  };
-  of<T extends Envelope['type']>(type: T, sessionId: string): EnvelopeOf<T>[] {
-    return this.envelopes.filter(
-      (e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId,
-    );
-  }
-  events(sessionId: string): SessionEvent[] {
-    return this.of('session.event', sessionId).map((e) => e.payload.event);
-  }
-  async until<T>(get: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = get();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 function setup(steps: Step[], opts: { approvalTimeoutMs?: number } = {}) {
-  const fake: FakeCli = installFakeCli('kimi', steps, 'kimi, version 1.49.0');
-  const savedPath = process.env.PATH;
-  process.env.PATH = fake.path;
-  const workDir = mkdtempSync(join(tmpdir(), 'fabric-kimi-'));
-  const recorder = new Recorder();
-  const runner = new SessionRunner({
-    adapters: new Map([[kimiHarness.name, kimiHarness]]),
-    allowlist: [],
-    workDir,
-    emit: recorder.emit,
-    graceMs: 200,
-    approvalTimeoutMs: opts.approvalTimeoutMs ?? 5000,
-    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
-    credentials: async () => new Map([['KIMI_API_KEY', new TextEncoder().encode('sk-kimi-e2e')]]),
-  });
-  cleanups.push(async () => {
-    await runner.stopAll();
-    process.env.PATH = savedPath;
-    delete process.env.FAKE_CLI_SCENARIO;
-    fake.remove();
-    rmSync(workDir, { recursive: true, force: true });
-  });
+  const { fake, runner, recorder } = fakeCliRunner(
+    {
+      cli: 'kimi',
+      version: 'kimi, version 1.49.0',
+      steps,
+      adapters: [kimiHarness],
+      credentials: { KIMI_API_KEY: 'sk-kimi-e2e' },
+      runner: { approvalTimeoutMs: opts.approvalTimeoutMs ?? 5000 },
+    },
+    cleanups,
+  );
   const start = (
     sessionId: string,
     permissionMode: PermissionMode = 'ask',
@@ -502,8 +456,8 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
     const { fake, runner, recorder, start } = setup(approvalTurn('ask', 'fabric-ses_kimiE2E0001'));
     const id = start('ses_kimiE2E0001');
 
-    const first = await recorder.until(
-      () => recorder.of('session.approval_request', id)[0],
+    const first = await recorder.poll(
+      () => recorder.ofType('session.approval_request', id)[0],
       'the first approval request',
     );
     expect(first.payload).toMatchObject({
@@ -511,8 +465,8 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
       summary: 'WriteFile: Write file `/home/dev/proj/test_hello.py`',
     });
     runner.approve(id, first.payload.requestId, { decision: 'allow' });
-    const second = await recorder.until(
-      () => recorder.of('session.approval_request', id)[1],
+    const second = await recorder.poll(
+      () => recorder.ofType('session.approval_request', id)[1],
       'the second approval request',
     );
     expect(second.payload).toMatchObject({
@@ -521,12 +475,12 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
     });
     runner.approve(id, second.payload.requestId, { decision: 'deny', reason: 'no tests today' });
 
-    await recorder.until(
+    await recorder.poll(
       () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_ended'),
       'the turn end',
     );
     runner.input(id, '', true); // the user ends the session (the runner cannot yet let the driver close stdin)
-    const exit = await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
+    const exit = await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit');
     expect(exit.payload).toEqual({ sessionId: id, code: 0, signal: null });
 
     const call = fake.calls()[0]!;
@@ -557,7 +511,7 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
       result: { request_id: '7e21c4d8-3b9f-4a6c-b2e5-90f1d3a8c4b7', response: 'reject', feedback: 'no tests today' },
     });
 
-    const metas = recorder.of('session.meta', id).map((e) => e.payload);
+    const metas = recorder.ofType('session.meta', id).map((e) => e.payload);
     expect(metas[0]).toEqual({ sessionId: id, harnessSessionId: 'fabric-ses_kimiE2E0001' });
     const total = metas.reduce(
       (t, m) => ({
@@ -584,16 +538,19 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
   it('in auto-edit mode asks the owner only about the shell command', async () => {
     const { fake, runner, recorder, start } = setup(approvalTurn('auto-edit', 'fabric-ses_kimiE2E0002'));
     const id = start('ses_kimiE2E0002', 'auto-edit');
-    const request = await recorder.until(() => recorder.of('session.approval_request', id)[0], 'an approval request');
+    const request = await recorder.poll(
+      () => recorder.ofType('session.approval_request', id)[0],
+      'an approval request',
+    );
     expect(request.payload.tool).toBe('Shell');
     runner.approve(id, request.payload.requestId, { decision: 'allow' });
-    await recorder.until(
+    await recorder.poll(
       () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_ended'),
       'the turn end',
     );
     runner.input(id, '', true);
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
-    expect(recorder.of('session.approval_request', id)).toHaveLength(1);
+    expect((await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
+    expect(recorder.ofType('session.approval_request', id)).toHaveLength(1);
     expect(
       parsedStdin(fake)
         .slice(2)
@@ -614,13 +571,13 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
       { approvalTimeoutMs: 100 },
     );
     const id = start('ses_kimiE2E0003');
-    await recorder.until(
+    await recorder.poll(
       () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_ended'),
       'the answer to the approval',
     );
     runner.input(id, '', true);
-    await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
-    expect(recorder.of('session.approval_request', id)).toHaveLength(1);
+    await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit');
+    expect(recorder.ofType('session.approval_request', id)).toHaveLength(1);
     expect(parsedStdin(fake)[2]).toMatchObject({ result: { response: 'reject', feedback: 'nobody answered in time' } });
   });
 
@@ -635,13 +592,13 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
       { readUntilEof: true },
     ]);
     const id = start('ses_kimiE2E0004', 'ask', 'Write a fizzbuzz script');
-    await recorder.until(
+    await recorder.poll(
       () => recorder.events(id).some((e) => e.kind === 'text' && e.text.includes('JavaScript')),
       'the first text',
     );
     runner.input(id, 'Use Python instead', false);
     // No eof from us: the driver closes stdin itself when the prompt has answered, and Kimi exits 0.
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
+    expect((await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
 
     expect(parsedStdin(fake).slice(2)).toEqual([
       { jsonrpc: '2.0', id: 'fabric:steer:1', method: 'steer', params: { user_input: 'Use Python instead' } },
@@ -663,12 +620,12 @@ describe('Kimi through the SessionRunner (fake kimi on PATH)', () => {
       { readUntilEof: true },
     ]);
     const id = start('ses_kimiE2E0005');
-    await recorder.until(
+    await recorder.poll(
       () => recorder.events(id).some((e) => e.kind === 'status' && e.status === 'turn_started'),
       'the turn',
     );
     await runner.cancel(id);
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload).toEqual({
+    expect((await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit')).payload).toEqual({
       sessionId: id,
       code: null,
       signal: 'SIGINT',

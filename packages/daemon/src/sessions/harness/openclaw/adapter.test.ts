@@ -32,17 +32,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  FabricError,
-  sessionEventSchema,
-  type Envelope,
-  type EnvelopeOf,
-  type SessionEvent,
-  type SessionStartPayload,
-} from '@fabric/protocol';
-import { harnessFixture, installFakeCli, type FakeCli, type Step } from '../../../../test/fake-cli/index.js';
-import { SessionRunner } from '../../runner.js';
+import { describe, expect, it } from 'vitest';
+import { FabricError, sessionEventSchema, type SessionEvent, type SessionStartPayload } from '@fabric/protocol';
+import { harnessFixture, installFakeCli, type Step } from '../../../../test/fake-cli/index.js';
+import { cleanupsAfterEach, fakeCliRunner } from '../../../../test/harness-kit.js';
 import { createOpenClawDriver, createOpenClawHarness, openclawHarness } from './adapter.js';
 import type { HarnessAdapter, McpWiring, PlanContext } from '../types.js';
 
@@ -532,59 +525,21 @@ describe("OpenClaw and the daemon's MCP server", () => {
 
 // ---------------------------------------------------------------- end to end
 
-class Recorder {
-  readonly envelopes: Envelope[] = [];
-  emit = (env: Envelope): void => {
-    this.envelopes.push(env);
-  };
-  of<T extends Envelope['type']>(type: T, sessionId: string): EnvelopeOf<T>[] {
-    return this.envelopes.filter(
-      (e): e is EnvelopeOf<T> => e.type === type && (e.payload as { sessionId?: string }).sessionId === sessionId,
-    );
-  }
-  events(sessionId: string): SessionEvent[] {
-    return this.of('session.event', sessionId).map((e) => e.payload.event);
-  }
-  async until<T>(get: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = get();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 function setup(steps: Step[], opts: { adapter?: HarnessAdapter; mcp?: (sessionId: string) => McpWiring } = {}) {
-  const fake: FakeCli = installFakeCli('openclaw', steps, '2026.2.19-2');
-  const savedPath = process.env.PATH;
-  process.env.PATH = fake.path;
-  const workDir = mkdtempSync(join(tmpdir(), 'fabric-openclaw-'));
-  const recorder = new Recorder();
   const adapter = opts.adapter ?? openclawHarness;
-  const runner = new SessionRunner({
-    adapters: new Map([[adapter.name, adapter]]),
-    allowlist: [],
-    workDir,
-    emit: recorder.emit,
-    graceMs: 200,
-    // The vault's part (decrypting) is the cache's business; here the runner gets plaintext directly.
-    credentials: async () => new Map([['ANTHROPIC_API_KEY', new TextEncoder().encode('sk-ant-e2e')]]),
-    ...(opts.mcp ? { mcp: opts.mcp } : {}),
-  });
-  cleanups.push(async () => {
-    await runner.stopAll();
-    process.env.PATH = savedPath;
-    delete process.env.FAKE_CLI_SCENARIO;
-    fake.remove();
-    rmSync(workDir, { recursive: true, force: true });
-  });
+  const { fake, runner, recorder } = fakeCliRunner(
+    {
+      cli: 'openclaw',
+      version: '2026.2.19-2',
+      steps,
+      adapters: [adapter],
+      credentials: { ANTHROPIC_API_KEY: 'sk-ant-e2e' },
+      runner: opts.mcp ? { mcp: opts.mcp } : {},
+    },
+    cleanups,
+  );
   const start = (sessionId: string, prompt: string) => {
     runner.start({
       sessionId,
@@ -606,7 +561,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
   it('runs one turn: a log line, pretty-printed JSON, then text, usage, session id and exit 0; credentials in env only', async () => {
     const { fake, recorder, start } = setup([{ replay: fixture('agent-local-logged.txt') }]);
     const id = start('ses_clawFixture01', 'add greet()');
-    const exit = await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
+    const exit = await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit');
     expect(exit.payload).toEqual({ sessionId: id, code: 0, signal: null });
     expect(recorder.events(id)).toEqual([
       { kind: 'raw', line: '[plugins] preloaded plugin registry (4 providers, 2 channels)' },
@@ -614,7 +569,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
       { kind: 'status', status: 'turn_ended' },
     ]);
     // The id is Fabric's own, reported as soon as the process starts; the output's echo of it is not sent twice.
-    expect(recorder.of('session.meta', id).map((e) => e.payload)).toEqual([
+    expect(recorder.ofType('session.meta', id).map((e) => e.payload)).toEqual([
       { sessionId: id, harnessSessionId: 'fabric-ses_clawFixture01' },
       { sessionId: id, usage: localMetas[0]!.usage },
     ]);
@@ -638,7 +593,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
     const { fake, runner, recorder, start } = setup([{ replay: local }]);
     const id = start('ses_clawFixture01', 'add greet()');
     runner.input(id, 'now add a test', false); // the driver exists as soon as the turn is spawned
-    const exit = await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit');
+    const exit = await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit');
     expect(exit.payload.code).toBe(0);
 
     const calls = fake.calls();
@@ -657,7 +612,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
       .filter((e) => e.kind === 'status')
       .map((e) => (e as { status: string }).status);
     expect(statuses).toEqual(['input_queued', 'turn_ended', 'turn_started', 'turn_ended']);
-    expect(recorder.of('session.exit', id)).toHaveLength(1);
+    expect(recorder.ofType('session.exit', id)).toHaveLength(1);
   });
 
   it("hands the daemon's MCP server to each turn: a config file that includes the user's, the token only in env", async () => {
@@ -688,7 +643,7 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
     });
     const id = start('ses_clawFixture01', 'add greet()');
     runner.input(id, 'now add a test', false);
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
+    expect((await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit')).payload.code).toBe(0);
 
     const calls = fake.calls();
     expect(calls).toHaveLength(2);
@@ -711,8 +666,10 @@ describe('OpenClaw through the SessionRunner (fake openclaw on PATH)', () => {
   it('cancels with SIGINT', async () => {
     const { runner, recorder, start } = setup([{ stderr: 'working' }, { sleep: 10_000 }]);
     const id = start('ses_clawCancel01', 'take your time');
-    await recorder.until(() => recorder.of('session.stderr', id)[0], 'the process to run');
+    await recorder.poll(() => recorder.ofType('session.stderr', id)[0], 'the process to run');
     await runner.cancel(id);
-    expect((await recorder.until(() => recorder.of('session.exit', id)[0], 'the exit')).payload.signal).toBe('SIGINT');
+    expect((await recorder.poll(() => recorder.ofType('session.exit', id)[0], 'the exit')).payload.signal).toBe(
+      'SIGINT',
+    );
   });
 });
