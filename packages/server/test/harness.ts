@@ -2,6 +2,9 @@ import WebSocket from 'ws';
 import type { CapabilityDigest, Envelope } from '@fabric/protocol';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 
+/** A session's event stream: read while it is written, so it needs the socket. */
+const STREAM_PATH = /^\/api\/sessions\/[^/]+\/stream(\?|$)/;
+
 /** A control plane in this process on a free port, with an owner, a CLI token and helpers. */
 export async function testServer(opts: ServerOptions = {}) {
   const server = await startServer({ port: 0, checkResponses: true, ...opts });
@@ -15,22 +18,39 @@ export async function testServer(opts: ServerOptions = {}) {
       const pairing = await server.ctx.accounts.createPairingToken(owner.id);
       return server.ctx.accounts.pair(pairing.code, name);
     },
-    api(
+    /**
+     * Call the HTTP API as a client would. Through Fastify's `inject()`, no
+     * socket: only a stream (SSE), which a test reads while it is written,
+     * goes over the listening port.
+     */
+    async api(
       path: string,
       init: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
-    ) {
+    ): Promise<Response> {
       const token = init.token === undefined ? userToken : init.token;
-      return fetch(server.url + path, {
-        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...init.headers,
-        },
-        ...(init.body === undefined
-          ? {}
-          : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+      const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+      const headers: Record<string, string> = {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      };
+      const body =
+        init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      if (STREAM_PATH.test(path))
+        return fetch(server.url + path, { method, headers, ...(body === undefined ? {} : { body }) });
+      const res = await server.app.inject({
+        method: method as 'GET',
+        url: path,
+        headers: { host: new URL(server.url).host, ...headers },
+        ...(body === undefined ? {} : { payload: body }),
       });
+      const out = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v === undefined) continue;
+        for (const one of Array.isArray(v) ? v : [v]) out.append(k, String(one));
+      }
+      const empty = res.statusCode === 204 || res.statusCode === 205 || res.statusCode === 304;
+      return new Response(empty ? null : res.rawPayload, { status: res.statusCode, headers: out });
     },
   };
 }
