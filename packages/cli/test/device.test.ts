@@ -1,4 +1,6 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { openSqlite } from '@fabric/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '@fabric/server';
 import { startDevice, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
@@ -130,5 +132,23 @@ describe('the device daemon', () => {
     cleanups.push(() => server.close());
     expect(server.port).not.toBe(before);
     await until(online, 30_000, 'reconnection');
+  });
+
+  it('does not connect when one of its modules cannot start, and says which store and what to do', async () => {
+    const server = await plane();
+    const dir = tempDir('mod');
+    cleanups.push(dir.remove);
+    // The memory module's index, as a newer daemon would have left it.
+    const newer = openSqlite(join(dir.path, 'memory-index.db'));
+    newer.pragma('user_version = 99');
+    newer.close();
+    const device = await pairedDevice(server, dir.path);
+    await expect(device.done).rejects.toThrow(/memory-index\.db has schema 99, .*: upgrade fabric/);
+    const row = await server.ctx.db
+      .selectFrom('devices')
+      .select(['online', 'last_seen_at'])
+      .where('id', '=', device.deviceId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ online: 0, last_seen_at: null });
   });
 });

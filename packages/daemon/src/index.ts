@@ -1,5 +1,5 @@
 export { backoffDelay, defaultBackoff, type BackoffOptions } from './link/backoff.js';
-export { Capabilities } from './capabilities.js';
+export { Capabilities } from './sessions/capabilities.js';
 export { DeviceClient, type DeviceClientOptions, type DeviceLog } from './link/client.js';
 export { deviceFilePath, readDeviceFile, writeDeviceFile, type DeviceFile } from './config.js';
 export { startDevice, type DeviceOptions, type RunningDevice } from './device.js';
@@ -32,7 +32,7 @@ export { Checkpointer, makeCheckpoint } from './audit/ledger/checkpoint.js';
 export { LedgerKey, ledgerKeyPath } from './audit/ledger/key.js';
 export { Ledger } from './audit/ledger/store.js';
 export { verifyLedger } from './audit/ledger/verify.js';
-export { loadSkills, DEFAULT_SKILLS_DIR } from './agent/skills/load.js';
+export { loadSkills, DEFAULT_SKILLS_DIR } from './modules/skills/load.js';
 export { recordPairing } from './audit/ledger/pairing.js';
 export { eventHash, GENESIS_HASH } from './audit/ledger/chain.js';
 export {

@@ -158,6 +158,8 @@ export async function agentStack(opts: AgentStackOptions = {}): Promise<AgentSta
       clock: { now: Date.now },
       log: { info: () => undefined, warn: () => undefined },
       audit: (actor, kind, payload) => ledger.append(actor, kind, payload),
+      // No control plane here: the agent capabilities send it nothing.
+      emit: () => undefined,
       ledger,
       records,
       session: (id) => sessions.get(id) ?? null,

@@ -36,7 +36,7 @@ import {
 } from '../../test/agent-stack.js';
 import { openSqlite } from '@fabric/node';
 import { LIST_SERVICES_ARGS } from '../modules/system/systemd.js';
-import { loadSkills } from './skills/load.js';
+import { loadSkills } from '../modules/skills/load.js';
 import { TOOL_CATALOG } from './catalog.js';
 import { agentCall } from './client.js';
 import { APPROVALS_PATH, TOOLS_PATH } from './protocol.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Sqlite } from '@fabric/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Envelope } from '@fabric/protocol';
 import { Kernel, type KernelServices } from './kernel.js';
 import { tool, type DaemonModule, type KernelContext } from './module.js';
 
@@ -18,6 +19,7 @@ beforeEach(() => {
     clock: { now: () => 1_700_000_000_000 },
     log: { info: () => undefined, warn: (m) => warnings.push(m) },
     audit: () => ({ seq: 1 }),
+    emit: () => undefined,
     session: () => null,
     approve: () => Promise.resolve({ decision: 'deny' as const, reason: 'no one asked' }),
   };
@@ -124,5 +126,67 @@ describe('Kernel', () => {
     expect(trail).toEqual(['start alpha', 'start beta', 'stop beta', 'stop alpha']);
     expect(warnings).toEqual(['beta: stop failed: disk gone']);
     await expect(kernel.start()).rejects.toThrow('the kernel was already stopped');
+  });
+
+  it('hands each envelope to the module that handles its type, only while it runs', async () => {
+    const got: string[] = [];
+    const sessions: DaemonModule = {
+      name: 'sessions',
+      start: () => undefined,
+      envelopes: {
+        'session.cancel': (env) => got.push(`cancel ${env.payload.sessionId}`),
+        'session.input': (env) => got.push(`input ${env.payload.data}`),
+      },
+    };
+    const kernel = new Kernel(services, [sessions]);
+    const cancel: Envelope = {
+      corrId: 'ses_kernel000001',
+      type: 'session.cancel',
+      direction: 'to_device',
+      ts: 1,
+      payload: { sessionId: 'ses_kernel000001' },
+    };
+    const error: Envelope = {
+      corrId: 'err_1',
+      type: 'error',
+      direction: 'to_device',
+      ts: 1,
+      payload: { code: 'internal', message: 'x' },
+    };
+    expect(kernel.deliver(cancel)).toBe(false);
+    await kernel.start();
+    expect(kernel.deliver(cancel)).toBe(true);
+    expect(kernel.deliver(error)).toBe(false);
+    await kernel.stop();
+    expect(kernel.deliver(cancel)).toBe(false);
+    expect(got).toEqual(['cancel ses_kernel000001']);
+  });
+
+  it('lets a handler throw to its caller, and refuses two modules handling one envelope type', async () => {
+    const handles = (name: string, fail = false): DaemonModule => ({
+      name,
+      start: () => undefined,
+      envelopes: {
+        'ledger.checkpoint_ack': () => {
+          if (fail) throw new Error(`${name} broke`);
+        },
+      },
+    });
+    const ack: Envelope = {
+      corrId: 'lcp_1',
+      type: 'ledger.checkpoint_ack',
+      direction: 'to_device',
+      ts: 1,
+      payload: { seq: 1 },
+    };
+    const kernel = new Kernel(services, [handles('one', true)]);
+    await kernel.start();
+    expect(() => kernel.deliver(ack)).toThrow('one broke');
+    await kernel.stop();
+    const trail: string[] = [];
+    await expect(
+      new Kernel(services, [recorder('alpha', trail), handles('one'), handles('two')]).start(),
+    ).rejects.toThrow('envelope ledger.checkpoint_ack is handled by one and two');
+    expect(trail).toEqual(['start alpha', 'stop alpha']);
   });
 });

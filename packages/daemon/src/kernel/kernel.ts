@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Sqlite } from '@fabric/node';
+import type { Envelope, EnvelopeType } from '@fabric/protocol';
 import { ToolHost } from '../agent/tools.js';
-import type { DaemonModule, KernelContext } from './module.js';
+import type { DaemonModule, EnvelopeHandlers, KernelContext } from './module.js';
 import { openStore } from './stores.js';
 
 const STORE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
@@ -9,14 +10,19 @@ const STORE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 /** What the kernel shares with every module; `db` is the kernel's own. */
 export type KernelServices = Omit<KernelContext, 'db' | 'toolList'>;
 
+/** One envelope type's handler, as the kernel calls it (the type is checked when it is routed). */
+type AnyEnvelopeHandler = (env: Envelope) => void;
+
 /**
- * Starts a composition of modules and serves their tools. `start` runs the
- * modules in order; a module that throws stops the ones before it, in
- * reverse, and `start` rethrows. Two modules offering one tool name, or
- * opening one store, are a composition bug: `start` throws naming both.
+ * Starts a composition of modules, serves their tools and routes envelopes
+ * from the control plane to them. `start` runs the modules in order; a module
+ * that throws stops the ones before it, in reverse, and `start` rethrows.
+ * Two modules offering one tool name, handling one envelope type or opening
+ * one store are a composition bug: `start` throws naming both.
  */
 export class Kernel {
   readonly tools = new ToolHost();
+  private readonly handlers = new Map<EnvelopeType, AnyEnvelopeHandler>();
   private readonly started: { module: DaemonModule; dbs: Sqlite[] }[] = [];
   private readonly stores = new Map<string, string>();
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
@@ -36,6 +42,7 @@ export class Kernel {
     if (this.state !== 'new') throw new Error(`the kernel was already ${this.state}`);
     this.state = 'starting';
     const owners = new Map<string, string>();
+    const handledBy = new Map<EnvelopeType, string>();
     for (const module of this.modules) {
       const dbs: Sqlite[] = [];
       try {
@@ -45,6 +52,11 @@ export class Kernel {
           if (other !== undefined) throw new Error(`tool ${t.spec.name} is offered by ${other} and ${module.name}`);
           owners.set(t.spec.name, module.name);
         }
+        for (const type of envelopeTypes(module.envelopes)) {
+          const other = handledBy.get(type);
+          if (other !== undefined) throw new Error(`envelope ${type} is handled by ${other} and ${module.name}`);
+          handledBy.set(type, module.name);
+        }
       } catch (err) {
         for (const db of dbs) db.close();
         await this.stop();
@@ -52,13 +64,31 @@ export class Kernel {
       }
       this.started.push({ module, dbs });
     }
-    for (const module of this.modules) for (const t of module.tools ?? []) this.tools.register(t.spec, t.handler);
+    for (const module of this.modules) {
+      for (const t of module.tools ?? []) this.tools.register(t.spec, t.handler);
+      for (const type of envelopeTypes(module.envelopes))
+        this.handlers.set(type, module.envelopes![type] as AnyEnvelopeHandler);
+    }
     this.state = 'running';
+  }
+
+  /**
+   * Hand an envelope from the control plane to the module that handles its
+   * type. False when none does, or the kernel is not running (before `start`
+   * resolves, after `stop`). Throws what the handler throws.
+   */
+  deliver(env: Envelope): boolean {
+    if (this.state !== 'running') return false;
+    const handler = this.handlers.get(env.type);
+    if (!handler) return false;
+    handler(env);
+    return true;
   }
 
   /** Stop every started module in reverse order, then close its stores; never throws. */
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.handlers.clear();
     while (this.started.length > 0) {
       const { module, dbs } = this.started.pop()!;
       try {
@@ -86,4 +116,8 @@ export class Kernel {
       },
     };
   }
+}
+
+function envelopeTypes(handlers: EnvelopeHandlers | undefined): EnvelopeType[] {
+  return handlers ? (Object.keys(handlers) as EnvelopeType[]) : [];
 }

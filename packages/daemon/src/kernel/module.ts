@@ -1,5 +1,5 @@
 import type { Sqlite } from '@fabric/node';
-import type { LedgerEventKind, LedgerPayload } from '@fabric/protocol';
+import type { Envelope, EnvelopeOf, EnvelopeType, LedgerEventKind, LedgerPayload } from '@fabric/protocol';
 import type { Ledger } from '../audit/ledger/store.js';
 import type { Records } from '../audit/records/store.js';
 import type { ToolSummary } from '../agent/tools.js';
@@ -8,9 +8,11 @@ import type { SessionContext } from '../sessions/runner.js';
 import type { ToolHandler, ToolSpec } from '../agent/tools.js';
 
 /**
- * A capability of the daemon: a folder under `modules/`, one line in the
- * composition (`device.ts`). The kernel calls `start` once, in composition
- * order, then serves `tools`; it calls `stop` once, in reverse order.
+ * A capability of the daemon: a folder under `modules/` (or, for the parts the
+ * device is built around, `sessions/`, `vault/`, `audit/`), one line in the
+ * composition (`modules/index.ts`, `device.ts`). The kernel calls `start`
+ * once, in composition order, then serves `tools` and hands the module the
+ * envelopes it handles; it calls `stop` once, in reverse order.
  */
 export interface DaemonModule {
   /** Lower-case, unique in the composition; names its stores and its log lines. */
@@ -25,7 +27,17 @@ export interface DaemonModule {
   stop?(): void | Promise<void>;
   /** The module's agent tools, each schema beside its handler (see `tool`). */
   readonly tools?: readonly ModuleTool[];
+  /**
+   * Envelopes from the control plane this module handles, by type; one module
+   * per type. Called only while the kernel runs, in the order they arrive. A
+   * handler that throws costs that envelope only: the link logs it (and
+   * refuses the session a `session.start` was for).
+   */
+  readonly envelopes?: EnvelopeHandlers;
 }
+
+/** Handlers for envelopes from the control plane, by type. */
+export type EnvelopeHandlers = { readonly [T in EnvelopeType]?: (env: EnvelopeOf<T>) => void };
 
 /** A tool's schema and handler, side by side. */
 export interface ModuleTool {
@@ -50,6 +62,12 @@ export interface KernelContext {
    * does not happen unrecorded.
    */
   audit<K extends LedgerEventKind>(actor: string, kind: K, payload: LedgerPayload<K>): { seq: number };
+  /**
+   * Hand an envelope to the control plane: sent now, or after the next hello
+   * while offline; session envelopes are kept until the control plane has
+   * stored them (see `link/client.ts`). Never throws.
+   */
+  emit(env: Envelope): void;
   /** The ledger, to read (modules append through `audit`). */
   readonly ledger: Pick<Ledger, 'list' | 'head'>;
   /** Receipts and incidents (`agent.db`), the audit trail people read. */
@@ -86,4 +104,22 @@ export function contextSlot(module: string): {
       return held;
     },
   };
+}
+
+/**
+ * Append to the ledger through `ctx.audit`, logging (not throwing) a failure:
+ * for what is recorded about work that must not stop because the ledger
+ * cannot be written (a session's start and exit, a credential read).
+ */
+export function auditOrLog<K extends LedgerEventKind>(
+  ctx: KernelContext,
+  actor: string,
+  kind: K,
+  payload: LedgerPayload<K>,
+): void {
+  try {
+    ctx.audit(actor, kind, payload);
+  } catch (err) {
+    ctx.log.warn(`ledger: could not record ${kind}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceClient } from './client.js';
 import { Outbox } from './outbox.js';
-import type { SessionRunner } from '../sessions/runner.js';
 import { until } from '@fabric/node/testing';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -54,6 +53,9 @@ async function controlPlane() {
   };
 }
 
+/** A device that runs nothing. */
+const idle = { running: () => [], stopAll: async () => {} };
+
 const start = (sessionId: string, prompt: string): Envelope => ({
   corrId: sessionId,
   type: 'session.start',
@@ -74,23 +76,21 @@ const start = (sessionId: string, prompt: string): Envelope => ({
 });
 
 describe('DeviceClient', () => {
-  it('answers a session.start its runner throws on with a refusal, and keeps serving the next one', async () => {
+  it('answers a session.start its handler throws on with a refusal, and keeps serving the next one', async () => {
     const cp = await controlPlane();
     const started: string[] = [];
-    // A runner with a bug for one prompt: the throw must cost that session only.
-    const runner = {
-      start: (p: { sessionId: string; prompt: string }) => {
-        if (p.prompt === 'explode') throw new Error('a bug in start');
-        started.push(p.sessionId);
-      },
-      running: () => [],
-      stopAll: async () => {},
-    } as unknown as SessionRunner;
+    // A handler with a bug for one prompt: the throw must cost that session only.
+    const deliver = (env: Envelope) => {
+      if (env.type !== 'session.start') return;
+      if (env.payload.prompt === 'explode') throw new Error('a bug in start');
+      started.push(env.payload.sessionId);
+    };
     const client = new DeviceClient({
       server: cp.url,
       deviceId: 'dev_clienttest1',
       token: 't',
-      runner,
+      sessions: idle,
+      deliver,
       capabilities: async () => ({
         hostname: 'h',
         platform: 'linux',
@@ -144,7 +144,6 @@ const caps = async () => ({
   runningSessions: 0,
   isolation: 'bwrap' as const,
 });
-const idle = { start: () => {}, running: () => [], stopAll: async () => {} } as unknown as SessionRunner;
 const out = (sessionId: string, data: string): Envelope => ({
   corrId: sessionId,
   type: 'session.stdout',
@@ -167,7 +166,8 @@ describe('DeviceClient delivery', () => {
       server: cp.url,
       deviceId: 'dev_clienttest1',
       token: 't',
-      runner: idle,
+      sessions: idle,
+      deliver: () => {},
       capabilities: caps,
       log: { info: () => {}, warn: () => {} },
       backoff: { baseMs: 10, maxMs: 50 },
@@ -229,7 +229,8 @@ describe('DeviceClient delivery', () => {
       server: cp.url,
       deviceId: 'dev_clienttest1',
       token: 't',
-      runner: idle,
+      sessions: idle,
+      deliver: () => {},
       capabilities: caps,
       log: { info: () => {}, warn: () => {} },
       outbox: new Outbox({ file }),

@@ -15,7 +15,6 @@ import {
 } from '@fabric/protocol';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { Outbox, isSessionEnvelope } from './outbox.js';
-import type { SessionRunner } from '../sessions/runner.js';
 
 export interface DeviceLog {
   info(msg: string): void;
@@ -27,7 +26,15 @@ export interface DeviceClientOptions {
   server: string;
   deviceId: string;
   token: string;
-  runner: SessionRunner;
+  /** What runs here: hello and heartbeats report it; it is stopped when the device stops or is revoked. */
+  sessions: LinkSessions;
+  /**
+   * Envelopes from the control plane the link does not handle itself (it
+   * handles `delivered` and `error`, and `welcome` before passing it on).
+   * What this throws costs that envelope only: it is logged, and a
+   * `session.start` is answered with a refusal.
+   */
+  deliver: (env: Envelope) => void;
   capabilities: () => Promise<CapabilityDigest>;
   log: DeviceLog;
   backoff?: BackoffOptions;
@@ -39,13 +46,18 @@ export interface DeviceClientOptions {
   vaultRecipient?: () => string | null;
   /** Connection state changes, for status displays and tests. */
   onState?: (state: 'connecting' | 'online' | 'offline') => void;
-  /** The control plane keeps the ledger checkpoint with this seq. */
-  onLedgerAck?: (seq: number) => void;
   /**
    * Keeps session envelopes until the control plane has stored them (default:
    * in memory only). The daemon passes one backed by `outbox.jsonl` in its data dir.
    */
   outbox?: Outbox;
+}
+
+/** The sessions a device runs, as the link sees them. */
+export interface LinkSessions {
+  running(): RunningSession[];
+  /** End every session (the device stops, or was revoked). */
+  stopAll(): Promise<void>;
 }
 
 /** Envelopes outside sessions (ledger checkpoints) held while offline; they are re-made on connect anyway. */
@@ -111,8 +123,9 @@ export class DeviceClient {
     }
   }
 
-  /** Connect and keep connected; resolves when `stop()` is called, rejects on a fatal refusal. */
+  /** Connect and keep connected; resolves when `stop()` is called (at once if it was), rejects on a fatal refusal. */
   run(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.settle = (err) => (err ? reject(err) : resolve());
       this.connect();
@@ -146,7 +159,7 @@ export class DeviceClient {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.stopHeartbeat();
-    await this.opts.runner.stopAll();
+    await this.opts.sessions.stopAll();
     const ws = this.ws;
     if (ws?.readyState === WebSocket.OPEN) {
       // The exits just made are in the outbox file either way; waiting a moment saves a resend next start.
@@ -248,7 +261,7 @@ export class DeviceClient {
       const fatal = FATAL_CLOSE[code];
       if (fatal) {
         this.stopped = true;
-        void this.opts.runner.stopAll();
+        void this.opts.sessions.stopAll();
         this.finish(new FabricError('device_revoked', 'this device was revoked by its owner; pair it again to use it'));
         return;
       }
@@ -265,7 +278,7 @@ export class DeviceClient {
   private async hello(ws: WebSocket): Promise<void> {
     const capabilities = await this.opts.capabilities();
     if (ws.readyState !== WebSocket.OPEN) return;
-    const running: RunningSession[] = this.opts.runner.running();
+    const running: RunningSession[] = this.opts.sessions.running();
     const live = new Set(running.map((r) => r.sessionId));
     const finished = this.outbox
       .pendingExits()
@@ -295,7 +308,6 @@ export class DeviceClient {
   }
 
   private handle(env: Envelope): void {
-    const runner = this.opts.runner;
     switch (env.type) {
       case 'welcome':
         if (env.payload.heartbeatMs !== this.heartbeatMs && this.ws) {
@@ -307,32 +319,16 @@ export class DeviceClient {
           this.opts.onToken?.(env.payload.token);
         }
         this.opts.log.info(`online as ${env.payload.name}`);
-        return;
-      case 'session.start':
-        runner.start(env.payload);
-        return;
-      case 'session.input':
-        runner.input(env.payload.sessionId, env.payload.data, env.payload.eof);
-        return;
-      case 'session.cancel':
-        void runner.cancel(env.payload.sessionId);
-        return;
-      case 'session.approval':
-        runner.approve(env.payload.sessionId, env.payload.requestId, {
-          decision: env.payload.decision,
-          ...(env.payload.reason ? { reason: env.payload.reason } : {}),
-        });
+        this.opts.deliver(env);
         return;
       case 'delivered':
         this.outbox.ack(env.payload.upTo);
-        return;
-      case 'ledger.checkpoint_ack':
-        this.opts.onLedgerAck?.(env.payload.seq);
         return;
       case 'error':
         this.opts.log.warn(`control plane error ${env.payload.code}: ${env.payload.message}`);
         return;
       default:
+        this.opts.deliver(env);
         return;
     }
   }
@@ -363,7 +359,7 @@ export class DeviceClient {
         type: 'heartbeat',
         direction: 'to_cloud',
         ts: Date.now(),
-        payload: { capabilities, running: this.opts.runner.running().map((r) => r.sessionId) },
+        payload: { capabilities, running: this.opts.sessions.running().map((r) => r.sessionId) },
       }),
     );
   }

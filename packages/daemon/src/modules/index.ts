@@ -1,4 +1,3 @@
-import { loadSkills } from '../agent/skills/load.js';
 import type { DaemonModule } from '../kernel/module.js';
 import { DAEMON_VERSION } from '../version.js';
 import { backupModule } from './backup/index.js';
@@ -6,6 +5,7 @@ import { cardModule, type CardModuleOptions } from './card/index.js';
 import { ledgerModule } from './ledger/index.js';
 import { memoryModule } from './memory/index.js';
 import { recordsModule } from './records/index.js';
+import { skillsModule } from './skills/index.js';
 import { systemModule, type SystemModuleOptions } from './system/index.js';
 
 export type DefaultModulesOptions = SystemModuleOptions & Omit<CardModuleOptions, 'version' | 'skills'>;
@@ -16,12 +16,14 @@ export type DefaultModulesOptions = SystemModuleOptions & Omit<CardModuleOptions
  */
 export function defaultModules(opts: DefaultModulesOptions): DaemonModule[] {
   const memory = memoryModule();
+  const skills = skillsModule();
   return [
     systemModule(opts),
     ledgerModule(),
     memory,
     recordsModule(),
     backupModule({ afterRestore: () => memory.memory().reindex() }),
-    cardModule({ ...opts, version: DAEMON_VERSION, skills: () => loadSkills() }),
+    skills,
+    cardModule({ ...opts, version: DAEMON_VERSION, skills: () => skills.list() }),
   ];
 }

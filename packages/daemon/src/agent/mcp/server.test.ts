@@ -17,7 +17,7 @@ import { agentStack } from '../../../test/agent-stack.js';
 import { TOOL_CATALOG } from '../catalog.js';
 import { AgentSocket } from '../socket.js';
 import type { ApprovalDecision, ApprovalRequest } from '../../sessions/harness/types.js';
-import { loadSkills } from '../skills/load.js';
+import { loadSkills } from '../../modules/skills/load.js';
 import { MCP_SERVER_ENTRY, FABRIC_APPROVAL_TOOL, fabricMcpWiring } from './wiring.js';
 
 /** What Claude Code accepts back from a permission-prompt tool (its own schema, restated). */

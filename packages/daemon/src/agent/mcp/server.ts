@@ -4,7 +4,7 @@ import { isFabricError } from '@fabric/protocol';
 import { agentCall, agentEndpointFromEnv } from '../client.js';
 import { TOOL_CATALOG } from '../catalog.js';
 import { APPROVALS_PATH, approvalAnswerSchema, TOOLS_PATH } from '../protocol.js';
-import { loadSkills } from '../skills/load.js';
+import { loadSkills } from '../../modules/skills/load.js';
 import { DAEMON_VERSION } from '../../version.js';
 import { approvalToolHandler, approvalToolInput } from './approval-tool.js';
 import { FABRIC_APPROVAL_TOOL, FABRIC_MCP_NAME } from './wiring.js';

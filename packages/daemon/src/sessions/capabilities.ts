@@ -1,7 +1,7 @@
 import { arch, cpus, freemem, hostname, loadavg, platform, totalmem } from 'node:os';
 import type { CapabilityDigest, HarnessInfo, HarnessName, Labels } from '@fabric/protocol';
-import type { HarnessAdapter } from './sessions/harness/types.js';
-import { DAEMON_VERSION } from './version.js';
+import type { HarnessAdapter } from './harness/types.js';
+import { DAEMON_VERSION } from '../version.js';
 
 const DETECT_EVERY_MS = 5 * 60 * 1000;
 
