@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ledgerCheckpointMessage, parseFrame, type LedgerCheckpoint } from '@fabric/protocol';
-import { checkpointSignatureValid } from './checkpoint.js';
+import { checkCheckpointList, checkpointSignatureValid } from './checkpoint.js';
 
-function signed(deviceId: string, seq = 1): LedgerCheckpoint {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const body = { seq, head: 'c'.repeat(64), at: 1_763_715_600_000 };
+function signed(deviceId: string, seq = 1, key = generateKeyPairSync('ed25519')): LedgerCheckpoint {
+  const { publicKey, privateKey } = key;
+  const body = { seq, head: 'c'.repeat(64), at: 1_763_715_600_000 + seq };
   const signature = sign(null, Buffer.from(ledgerCheckpointMessage(deviceId, body), 'utf8'), privateKey).toString(
     'base64url',
   );
@@ -58,5 +58,42 @@ describe('checkpoint signatures', () => {
     const nodeVerdict = verify(null, Buffer.from(ledgerCheckpointMessage('dev_one', cp), 'utf8'), key, sig);
     expect(nodeVerdict).toBe(false);
     expect(checkpointSignatureValid('dev_one', malleated)).toBe(nodeVerdict);
+  });
+});
+
+describe('a list of checkpoints, as the control plane hands it out', () => {
+  const key = generateKeyPairSync('ed25519');
+  const list = (checkpoints: LedgerCheckpoint[], publicKey: string | null = checkpoints[0]?.publicKey ?? null) => ({
+    deviceId: 'dev_one',
+    publicKey,
+    checkpoints,
+  });
+  const three = [1, 5, 9].map((seq) => signed('dev_one', seq, key));
+
+  it('passes when each is signed by the pinned key for this device, in order, and says up to where', () => {
+    expect(checkCheckpointList(list(three))).toEqual({ ok: true, count: 3, last: { seq: 9, at: three[2]!.at } });
+    expect(checkCheckpointList(list([], null))).toEqual({ ok: true, count: 0, last: null });
+  });
+
+  it('names the first checkpoint that fails, and why', () => {
+    const [a, b, c] = three as [LedgerCheckpoint, LedgerCheckpoint, LedgerCheckpoint];
+    expect(checkCheckpointList(list([a, { ...b, head: 'd'.repeat(64) }, c]))).toEqual({
+      ok: false,
+      seq: 5,
+      problem: 'bad_signature',
+    });
+    expect(checkCheckpointList(list([a, b, signed('dev_one', 12)]))).toEqual({
+      ok: false,
+      seq: 12,
+      problem: 'other_key',
+    });
+    expect(checkCheckpointList(list([a, c, b]))).toEqual({ ok: false, seq: 5, problem: 'out_of_order' });
+    expect(checkCheckpointList(list(three, null))).toEqual({ ok: false, seq: 1, problem: 'no_pinned_key' });
+    // Valid signatures, but made for another device.
+    expect(checkCheckpointList({ ...list(three), deviceId: 'dev_two' })).toEqual({
+      ok: false,
+      seq: 1,
+      problem: 'bad_signature',
+    });
   });
 });

@@ -50,4 +50,9 @@ export {
   type RecipientSet,
   type TrustedSetState,
 } from './recipients.js';
-export { checkpointSignatureValid } from './checkpoint.js';
+export {
+  checkpointSignatureValid,
+  checkCheckpointList,
+  type CheckpointListVerdict,
+  type CheckpointProblem,
+} from './checkpoint.js';

@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
-import type { CodeResponse, DeviceView } from '@fabric/protocol';
+import { MAX_LEDGER_PAGE, type CodeResponse, type DeviceView } from '@fabric/protocol';
 import { api } from '../api.js';
 import { ErrorLine } from '../components/ErrorLine.js';
 import { shortCount } from '../model/fuel.js';
 import { devices, me, refreshDevices } from '../store.js';
 import type { Mode } from '../mode.js';
 import { visible } from '../model/text.js';
+import { checkDeviceLedger, ledgerLine } from '../model/ledger.js';
 
 const GiB = 1024 ** 3;
 
@@ -144,7 +145,47 @@ function DeviceRow({
           </button>
         </div>
       )}
+      {owner && <LedgerCheck id={d.id} name={d.name} />}
       <div class="tiny muted">{shortCount(d.runningSessions)} session(s)</div>
     </li>
+  );
+}
+
+/**
+ * The device's signed ledger checkpoints, fetched from the control plane and
+ * verified here: a store that was tampered with shows as the checkpoint
+ * that fails. Owners only (the route is theirs).
+ */
+function LedgerCheck({ id, name }: { id: string; name: string }) {
+  const [line, setLine] = useState<{ text: string; ok: boolean } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const check = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const verdict = await checkDeviceLedger((afterSeq) =>
+        api.deviceLedger({ params: { id }, query: { afterSeq, limit: MAX_LEDGER_PAGE } }),
+      );
+      setLine({ text: ledgerLine(verdict, (ms) => new Date(ms).toLocaleString()), ok: verdict.ok });
+    } catch (err) {
+      setLine(null);
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div style="margin-top: 6px;" aria-label={`ledger of ${name}`}>
+      <button disabled={busy} onClick={() => void check()}>
+        {busy ? 'checking…' : 'check ledger'}
+      </button>
+      <ErrorLine error={error} />
+      {line && (
+        <div class={`tiny ${line.ok ? 'muted' : 'warn'}`} data-testid="ledger-check" data-ok={String(line.ok)}>
+          {line.text}
+        </div>
+      )}
+    </div>
   );
 }

@@ -64,6 +64,48 @@ describe.each(['phone', 'desktop'] as Size[])('the cockpit at %s size', (size) =
     await context.close();
   });
 
+  it('checks the device ledger in the browser, and names a checkpoint the control plane altered', async () => {
+    const { page, context } = await openPage(browser, size);
+    await signIn(page, stack.url);
+    // The device sends a signed checkpoint when it connects: wait until the control plane holds one.
+    await page.waitForFunction(
+      async () => {
+        const list = (await (await fetch('/api/devices')).json()) as { id: string }[];
+        const id = list[0]?.id;
+        if (!id) return false;
+        const ledger = (await (await fetch(`/api/devices/${id}/ledger`)).json()) as { checkpoints: unknown[] };
+        return ledger.checkpoints.length > 0;
+      },
+      null,
+      { timeout: 30_000, polling: 200 },
+    );
+    await page.click('nav >> text=DEVICES');
+    await page.click('[data-testid=device-list] button:has-text("check ledger")');
+    await page.waitForSelector('[data-testid=ledger-check][data-ok=true]');
+    expect(await page.textContent('[data-testid=ledger-check]')).toMatch(
+      /^ledger: \d+ signed checkpoints? up to event \d+ \(.+\), each signature verified in this browser$/,
+    );
+
+    // The same answer with one stored head changed on its way: the browser, not the server, catches it.
+    let altered = 0;
+    await page.route('**/api/devices/*/ledger?*', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { checkpoints: { seq: number; head: string }[] };
+      const first = body.checkpoints[0]!;
+      first.head = first.head.startsWith('0') ? '1'.repeat(64) : '0'.repeat(64);
+      altered = first.seq;
+      await route.fulfill({ response, json: body });
+    });
+    await page.click('[data-testid=device-list] button:has-text("check ledger")');
+    await page.waitForSelector('[data-testid=ledger-check][data-ok=false]');
+    expect(altered).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid=ledger-check]')).toBe(
+      `ledger: checkpoint at event ${altered} fails: its signature does not verify for this device`,
+    );
+    await screenshot(page, `${size}-ledger-check`);
+    await context.close();
+  });
+
   it('shows devices with their health', async () => {
     const { page, context } = await openPage(browser, size);
     await signIn(page, stack.url);
