@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openSqlite } from '@fabric/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '@fabric/server';
-import { startDevice, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
+import { Ledger, startDevice, writeDeviceFile, type RunningDevice } from '@fabric/daemon';
 import { tempDir, until } from './procs.js';
 
 /** The device daemon in-process against a control plane in-process, with short timers. */
@@ -150,5 +150,25 @@ describe('the device daemon', () => {
       .where('id', '=', device.deviceId)
       .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ online: 0, last_seen_at: null });
+  });
+
+  it('stops cleanly when stopped while it starts, without ever connecting', async () => {
+    const server = await plane();
+    const dir = tempDir('early');
+    cleanups.push(dir.remove);
+    const device = await pairedDevice(server, dir.path);
+    await device.stop();
+    await device.done;
+    const row = await server.ctx.db
+      .selectFrom('devices')
+      .select(['online', 'last_seen_at'])
+      .where('id', '=', device.deviceId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ online: 0, last_seen_at: null });
+    // Its ledger says it started and stopped.
+    const ledger = new Ledger(join(dir.path, 'ledger.db'));
+    const kinds = ledger.list({ limit: 10 }).events.map((e) => e.kind);
+    ledger.close();
+    expect(kinds).toEqual(expect.arrayContaining(['daemon.start', 'daemon.stop']));
   });
 });

@@ -157,7 +157,10 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     deviceId: paired.deviceId,
     token: paired.token,
     sessions: sessions.runner,
-    deliver: (env) => void kernel.deliver(env),
+    deliver: (env) => {
+      // Only a stopping kernel handles no session.start: the link answers the throw with a refusal.
+      if (!kernel.deliver(env) && env.type === 'session.start') throw new Error('the device is stopping');
+    },
     capabilities: () => sessions.capabilities.digest(),
     log: opts.log,
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
@@ -183,10 +186,11 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   })();
   const done = up.then(() => link.run());
   let closed: Promise<void> | null = null;
+  // Each step runs whatever the one before it threw: decrypted credentials and open files never outlive the daemon.
   const closeAll = () =>
     (closed ??= (async () => {
       await up.catch(() => undefined);
-      await agent?.close();
+      await agent?.close().catch((err: unknown) => opts.log.warn(`agent socket: could not close: ${message(err)}`));
       await kernel.stop();
       ledger.close();
     })());
@@ -199,6 +203,8 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
     done,
     isolation: sessions.isolation,
     stop: async () => {
+      // What is starting finishes first (a leftover of a previous run is ended and reported), then everything stops.
+      await up.catch(() => undefined);
       await link.stop();
       recordDaemon(ledger, opts.log, 'daemon.stop', { deviceId: paired.deviceId });
       await closeAll();

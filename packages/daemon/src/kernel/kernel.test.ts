@@ -5,6 +5,7 @@ import type { Sqlite } from '@fabric/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Envelope } from '@fabric/protocol';
+import { until } from '@fabric/node/testing';
 import { Kernel, type KernelServices } from './kernel.js';
 import { tool, type DaemonModule, type KernelContext } from './module.js';
 
@@ -91,7 +92,7 @@ describe('Kernel', () => {
       broken,
       recorder('gamma', trail),
     ]);
-    await expect(kernel.start()).rejects.toThrow('broken cannot start');
+    await expect(kernel.start()).rejects.toThrow('broken could not start: broken cannot start');
     expect(trail).toEqual(['start alpha', 'start beta', 'start broken', 'stop beta', 'stop alpha']);
     expect(broken.db()!.open).toBe(false);
     expect(kernel.tools.list()).toEqual([]);
@@ -103,7 +104,8 @@ describe('Kernel', () => {
     await expect(new Kernel(services, [recorder('alpha', trail), twin]).start()).rejects.toThrow(
       'tool alpha_echo is offered by alpha and twin',
     );
-    expect(trail).toEqual(['start alpha', 'start twin', 'stop alpha']);
+    // Found before anything starts.
+    expect(trail).toEqual([]);
     const a = recorder('a', [], { store: 'shared' });
     const b = recorder('b', [], { store: 'shared' });
     await expect(new Kernel(services, [a, b]).start()).rejects.toThrow('store shared.db is opened by a and b');
@@ -187,6 +189,30 @@ describe('Kernel', () => {
     await expect(
       new Kernel(services, [recorder('alpha', trail), handles('one'), handles('two')]).start(),
     ).rejects.toThrow('envelope ledger.checkpoint_ack is handled by one and two');
-    expect(trail).toEqual(['start alpha', 'stop alpha']);
+    // Found before anything starts.
+    expect(trail).toEqual([]);
+  });
+
+  it('stops a module that was starting when stop was called, and starts none after it', async () => {
+    const trail: string[] = [];
+    let release: () => void = () => undefined;
+    const slow: DaemonModule = {
+      name: 'slow',
+      start: () =>
+        new Promise<void>((resolve) => {
+          trail.push('start slow');
+          release = resolve;
+        }),
+      stop: () => void trail.push('stop slow'),
+    };
+    const kernel = new Kernel(services, [recorder('alpha', trail), slow, recorder('beta', trail)]);
+    const starting = kernel.start();
+    await until(() => trail.includes('start slow'));
+    const stopping = kernel.stop();
+    release();
+    await stopping;
+    await expect(starting).rejects.toThrow('the kernel was stopped while it started');
+    expect(trail).toEqual(['start alpha', 'start slow', 'stop alpha', 'stop slow']);
+    expect(kernel.tools.list()).toEqual([]);
   });
 });

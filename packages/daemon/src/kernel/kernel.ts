@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Sqlite } from '@fabric/node';
-import type { Envelope, EnvelopeType } from '@fabric/protocol';
+import { FabricError, isFabricError, type Envelope, type EnvelopeType } from '@fabric/protocol';
 import { ToolHost } from '../agent/tools.js';
 import type { DaemonModule, EnvelopeHandlers, KernelContext } from './module.js';
 import { openStore } from './stores.js';
@@ -16,9 +16,11 @@ type AnyEnvelopeHandler = (env: Envelope) => void;
 /**
  * Starts a composition of modules, serves their tools and routes envelopes
  * from the control plane to them. `start` runs the modules in order; a module
- * that throws stops the ones before it, in reverse, and `start` rethrows.
- * Two modules offering one tool name, handling one envelope type or opening
- * one store are a composition bug: `start` throws naming both.
+ * that throws stops the ones before it, in reverse, and `start` throws a
+ * FabricError naming the module (its code kept when it threw one). Two
+ * modules offering one tool name or handling one envelope type are a
+ * composition bug, found before any module starts; two opening one store are
+ * refused when the second asks: `start` throws naming both.
  */
 export class Kernel {
   readonly tools = new ToolHost();
@@ -41,28 +43,36 @@ export class Kernel {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`the kernel was already ${this.state}`);
     this.state = 'starting';
+    // A composition bug is found before anything starts.
     const owners = new Map<string, string>();
     const handledBy = new Map<EnvelopeType, string>();
+    for (const module of this.modules) {
+      for (const t of module.tools ?? []) {
+        const other = owners.get(t.spec.name);
+        if (other !== undefined) throw new Error(`tool ${t.spec.name} is offered by ${other} and ${module.name}`);
+        owners.set(t.spec.name, module.name);
+      }
+      for (const type of envelopeTypes(module.envelopes)) {
+        const other = handledBy.get(type);
+        if (other !== undefined) throw new Error(`envelope ${type} is handled by ${other} and ${module.name}`);
+        handledBy.set(type, module.name);
+      }
+    }
     for (const module of this.modules) {
       const dbs: Sqlite[] = [];
       try {
         await module.start(this.contextFor(module, dbs));
-        for (const t of module.tools ?? []) {
-          const other = owners.get(t.spec.name);
-          if (other !== undefined) throw new Error(`tool ${t.spec.name} is offered by ${other} and ${module.name}`);
-          owners.set(t.spec.name, module.name);
-        }
-        for (const type of envelopeTypes(module.envelopes)) {
-          const other = handledBy.get(type);
-          if (other !== undefined) throw new Error(`envelope ${type} is handled by ${other} and ${module.name}`);
-          handledBy.set(type, module.name);
-        }
       } catch (err) {
         for (const db of dbs) db.close();
         await this.stop();
-        throw err;
+        throw startError(module.name, err);
       }
       this.started.push({ module, dbs });
+      // `stop` was called while this module started: it is stopped too, and nothing after it starts.
+      if (this.stopCalled()) {
+        await this.stop();
+        throw new Error('the kernel was stopped while it started');
+      }
     }
     for (const module of this.modules) {
       for (const t of module.tools ?? []) this.tools.register(t.spec, t.handler);
@@ -83,6 +93,11 @@ export class Kernel {
     if (!handler) return false;
     handler(env);
     return true;
+  }
+
+  /** Whether `stop` ran since `start` began (a method, so the check is read after the awaits). */
+  private stopCalled(): boolean {
+    return this.state === 'stopped';
   }
 
   /** Stop every started module in reverse order, then close its stores; never throws. */
@@ -116,6 +131,12 @@ export class Kernel {
       },
     };
   }
+}
+
+/** What a module threw at start, naming the module: a FabricError keeps its code. */
+function startError(module: string, err: unknown): FabricError {
+  if (isFabricError(err)) return new FabricError(err.code, `${module}: ${err.message}`);
+  return new FabricError('internal', `${module} could not start: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 function envelopeTypes(handlers: EnvelopeHandlers | undefined): EnvelopeType[] {

@@ -161,6 +161,8 @@ export class DeviceClient {
     this.stopHeartbeat();
     await this.opts.sessions.stopAll();
     const ws = this.ws;
+    // A socket still being opened would say hello to a device that has stopped.
+    if (ws?.readyState === WebSocket.CONNECTING) ws.terminate();
     if (ws?.readyState === WebSocket.OPEN) {
       // The exits just made are in the outbox file either way; waiting a moment saves a resend next start.
       if (this.ready) await this.outbox.emptied(500);
@@ -219,6 +221,10 @@ export class DeviceClient {
     });
 
     ws.on('open', () => {
+      if (this.stopped) {
+        ws.close(1000, 'device stopping');
+        return;
+      }
       this.attempt = 0;
       void this.hello(ws);
     });
@@ -316,7 +322,12 @@ export class DeviceClient {
         }
         if (env.payload.token) {
           this.token = env.payload.token;
-          this.opts.onToken?.(env.payload.token);
+          try {
+            this.opts.onToken?.(env.payload.token);
+          } catch (err) {
+            // The new token works for this run; the old one still works until it expires.
+            this.opts.log.warn(`could not save the refreshed device token: ${(err as Error).message}`);
+          }
         }
         this.opts.log.info(`online as ${env.payload.name}`);
         this.opts.deliver(env);

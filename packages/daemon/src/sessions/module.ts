@@ -99,29 +99,29 @@ export function sessionsModule(opts: SessionsModuleOptions): SessionsModule {
     runner,
     isolation: { kind: sandbox.isolation, mode: sandbox.mode, reason: sandbox.reason },
     capabilities: new Capabilities(adapters, opts.labels, opts.allowlist, () => runner.size, sandbox.isolation),
-    start(c) {
+    async start(c) {
       ctx.set(c);
       if (!status.available) c.log.warn(`isolation: none — ${status.reason}`);
       // What a previous run that crashed left running is read before this run starts anything.
       const leftovers = procs.takeLeftovers();
-      void runner.endLeftovers(leftovers).then((ended) => {
-        for (const l of ended) {
-          const what =
-            l.outcome === 'gone'
-              ? 'was already gone'
-              : l.outcome === 'terminated'
-                ? 'ended with SIGTERM'
-                : 'ended with SIGKILL';
-          c.log.warn(`session ${l.sessionId}: its process ${l.pid}, left by a previous run of the daemon, ${what}`);
-          auditOrLog(c, 'daemon', 'session.leftover', {
-            sessionId: l.sessionId,
-            pid: l.pid,
-            sandboxed: l.sandboxed,
-            outcome: l.outcome,
-            reason: 'left running by a previous run of the daemon',
-          });
-        }
-      });
+      // Ended before the link connects, so their exits are in the outbox when hello goes out.
+      const ended = await runner.endLeftovers(leftovers);
+      for (const l of ended) {
+        const what =
+          l.outcome === 'gone'
+            ? 'was already gone'
+            : l.outcome === 'terminated'
+              ? 'ended with SIGTERM'
+              : 'ended with SIGKILL';
+        c.log.warn(`session ${l.sessionId}: its process ${l.pid}, left by a previous run of the daemon, ${what}`);
+        auditOrLog(c, 'daemon', 'session.leftover', {
+          sessionId: l.sessionId,
+          pid: l.pid,
+          sandboxed: l.sandboxed,
+          outcome: l.outcome,
+          reason: 'left running by a previous run of the daemon',
+        });
+      }
     },
     async stop() {
       await runner.stopAll();
