@@ -50,6 +50,7 @@ export const errorCodes = [
   'credential_forbidden',
   'data_dir_in_use',
   'port_in_use',
+  'store_unavailable',
 ] as const;
 
 export const errorCodeSchema = z.enum(errorCodes);
@@ -111,6 +112,8 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   data_dir_in_use: 409,
   /** The port to listen on is taken by another process. */
   port_in_use: 409,
+  /** The control plane's database (PostgreSQL) cannot be reached. */
+  store_unavailable: 503,
 };
 
 /** Body of every non-2xx HTTP answer and payload of an `error` envelope. */

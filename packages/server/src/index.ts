@@ -13,5 +13,5 @@ export {
   type RunningServer,
   type ServerOptions,
 } from './server.js';
-export { openSqlite, type Db } from './store/db.js';
+export { isPostgresUrl, openPostgres, openSqlite, openStore, storeLabel, type Db } from './store/db.js';
 export { closeCodes } from './ws/gateway.js';

@@ -15,15 +15,17 @@ import { BoardStore } from './board/store.js';
 import { silentLogger, type Logger } from './log.js';
 import { SessionService } from './sessions/service.js';
 import { EventWriter } from './sessions/writer.js';
-import { openSqlite, type Db } from './store/db.js';
+import { openStore, type Db } from './store/db.js';
 import { VaultStore } from './vault/store.js';
 import { Gateway, type GatewayOptions } from './ws/gateway.js';
 
 export const SERVER_VERSION = '0.1.0';
 
 export interface ServerOptions {
-  /** Data directory holding `fabric.db`; ignored when `db` is given. */
+  /** Data directory holding `fabric.db`; ignored when `db` or `database` is given. */
   dataDir?: string;
+  /** The store: a PostgreSQL URL (`postgres://…`) or a SQLite file; default `<dataDir>/fabric.db`. */
+  database?: string;
   db?: Db;
   bus?: Bus;
   host?: string;
@@ -83,7 +85,7 @@ export function dbFile(dataDir: string): string {
 export async function buildServer(opts: ServerOptions = {}): Promise<BuiltServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLogger;
-  const db = opts.db ?? (await openSqlite(opts.dataDir ? dbFile(opts.dataDir) : ':memory:'));
+  const db = opts.db ?? (await openStore(opts.database ?? (opts.dataDir ? dbFile(opts.dataDir) : ':memory:')));
   const bus = opts.bus ?? new InProcessBus();
   const keys = new KeyRing(
     db,

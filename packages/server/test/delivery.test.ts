@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope, FinishedSession, RunningSession, SessionView, StreamEvent } from '@fabric/protocol';
@@ -186,9 +186,18 @@ describe('exactly once in the store', () => {
     device.session(1, 'session.ack', { sessionId: s.id, pid: 7 });
     await device.delivered(1);
     // A store that refuses one write, as a full disk would.
-    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`.execute(
-      server.ctx.db,
-    );
+    if (server.ctx.db.getExecutor().adapter instanceof PostgresAdapter) {
+      await sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.data = 'poison' THEN RAISE EXCEPTION 'disk says no'; END IF; RETURN NEW; END $$`.execute(
+        server.ctx.db,
+      );
+      await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events
+        FOR EACH ROW EXECUTE FUNCTION refuse_poison()`.execute(server.ctx.db);
+    } else {
+      await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON session_events WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`.execute(
+        server.ctx.db,
+      );
+    }
     const closed = new Promise<number>((resolve) => device.ws.once('close', (code) => resolve(code)));
     device.session(2, 'session.stdout', { sessionId: s.id, data: 'poison' });
     expect(await closed).toBe(1011);

@@ -89,11 +89,12 @@ afterAll(async () => {
 async function snapshot(): Promise<string> {
   const db = t.server.ctx.db;
   await t.server.ctx.writer.drained();
-  const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.execute(
-    db,
-  );
-  const out: Record<string, unknown[]> = {};
-  for (const { name } of tables.rows) out[name] = (await sql`SELECT * FROM ${sql.table(name)}`.execute(db)).rows;
+  // Through Kysely's introspection, so the same snapshot works on SQLite and PostgreSQL; rows sorted, as
+  // PostgreSQL returns an updated row in a new place.
+  const tables = (await db.introspection.getTables({ withInternalKyselyTables: true })).map((t) => t.name).sort();
+  const out: Record<string, string[]> = {};
+  for (const name of tables)
+    out[name] = (await sql`SELECT * FROM ${sql.table(name)}`.execute(db)).rows.map((r) => JSON.stringify(r)).sort();
   return JSON.stringify(out);
 }
 

@@ -9,7 +9,7 @@ import { dataDir, readCliFile, readServerFile, serverUrl, writeCliFile, type Glo
 import { localTime, printable } from '../format.js';
 import { askSecret, readStdin } from '../prompt.js';
 import { openLocalAccounts } from './runtime.js';
-import type { Out } from './shared.js';
+import { databaseOption, type Out } from './shared.js';
 
 async function password(o: { passwordStdin?: boolean }): Promise<string> {
   if (o.passwordStdin) return (await readStdin()).replace(/\r?\n$/, '');
@@ -44,18 +44,19 @@ export function inviteCommand(globals: () => GlobalOptions, out: Out): Command {
     .description('first run: print the owner setup code; afterwards: invite a person')
     .addOption(new Option('--role <role>', 'role of the invited person').choices(['member', 'owner']).default('member'))
     .option('--json', 'print JSON')
-    .action(async (o: { role: 'member' | 'owner'; json?: boolean }) => {
+    .addOption(databaseOption())
+    .action(async (o: { role: 'member' | 'owner'; json?: boolean; database?: string }) => {
       const g = globals();
       const dir = dataDir(g);
       let code: CodeResponse;
       const cli = readCliFile(dir);
       // A data dir holding the store (serve, up) acts with local authority: it alone can
       // hand out the owner setup code. Otherwise a signed-in owner invites through the API.
-      const local = existsSync(join(dir, 'fabric.db'));
+      const local = o.database !== undefined || existsSync(join(dir, 'fabric.db'));
       if (!local && cli) {
         code = await Api.forUser(g).createInvite({ body: { role: o.role } });
       } else {
-        const local = await openLocalAccounts(dir);
+        const local = await openLocalAccounts(dir, o.database);
         try {
           if (!(await local.accounts.hasPasswordAccount())) code = await local.accounts.createSetupCode();
           else if (local.ownerId) code = await local.accounts.createInvite(local.ownerId, o.role);

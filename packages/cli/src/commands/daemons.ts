@@ -11,8 +11,9 @@ import {
   runDevice,
   serve,
   stoppingLine,
+  storeLabelOf,
 } from './runtime.js';
-import { collectLabel, durationFlag, splitList, type Out } from './shared.js';
+import { collectLabel, databaseOption, durationFlag, splitList, type Out } from './shared.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -128,21 +129,25 @@ export function serveCommand(globals: () => GlobalOptions, out: Out): Command {
         'cloud: every feature; local: a device serving its own cockpit (vault, pairing and fuel answer 410)',
       ).choices(['cloud', 'local']),
     )
+    .addOption(databaseOption())
     .addOption(lostTimeoutOption())
     .addOption(queueTimeoutOption())
-    .action(async (o: Timeouts & { port: number; host: string; mode?: 'cloud' | 'local' }) => {
+    .action(async (o: Timeouts & { port: number; host: string; mode?: 'cloud' | 'local'; database?: string }) => {
       const dir = dataDir(globals());
       const server = await serve({
         dir,
         host: o.host,
         port: o.port,
         ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.database ? { database: o.database } : {}),
         lostTimeoutMs: o.lostTimeout,
         queueTimeoutMs: o.queueTimeout,
       });
-      out.stdout(`control plane listening on ${server.url} (data in ${dir})\n`);
+      const store = o.database ? `, store: ${await storeLabelOf(o.database)}` : '';
+      out.stdout(`control plane listening on ${server.url} (data in ${dir}${store})\n`);
       if (!(await server.ctx.accounts.hasPasswordAccount())) {
-        out.stdout(`no owner yet: run "optimal invite --data ${dir}" for the setup code\n`);
+        const db = o.database ? ' --database …' : '';
+        out.stdout(`no owner yet: run "optimal invite --data ${dir}${db}" for the setup code\n`);
       }
       await onShutdown(
         async () => {

@@ -23,6 +23,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   mode?: 'local' | 'cloud';
+  /** A PostgreSQL URL for the store; default the SQLite file in `dir`. */
+  database?: string;
   /** How long a `lost` session waits for its device, and a queued one for any. */
   lostTimeoutMs?: number;
   queueTimeoutMs?: number;
@@ -36,6 +38,12 @@ export function cockpitRoot(): string {
   );
 }
 
+/** Where a store is, for people: a PostgreSQL URL without its password. */
+export async function storeLabelOf(database: string): Promise<string> {
+  const { storeLabel } = await import('@fabric/server');
+  return storeLabel(database);
+}
+
 /** Start a control plane on `dir` and record where it listens (`server.json`). */
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   // Loaded on demand: client commands never pay for the server's imports.
@@ -47,6 +55,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     log: consoleLogger('server'),
     webRoot: cockpitRoot(),
     ...(o.mode ? { mode: o.mode } : {}),
+    ...(o.database ? { database: o.database } : {}),
     ...(o.lostTimeoutMs ? { lostTimeoutMs: o.lostTimeoutMs } : {}),
     ...(o.queueTimeoutMs ? { queueTimeoutMs: o.queueTimeoutMs } : {}),
   }).catch((err: unknown) => {
@@ -158,16 +167,17 @@ export function runDevice(dir: string, flags: DaemonFlags, out: Out): RunningDev
 /** Open the data directory's store directly (local authority: whoever can read the files owns the server). */
 export async function openLocalAccounts(
   dir: string,
+  database?: string,
 ): Promise<{ accounts: Accounts; close: () => Promise<void>; ownerId: string | null }> {
-  const { Accounts, KeyRing, Tokens, dbFile, openSqlite, systemClock } = await import('@fabric/server');
+  const { Accounts, KeyRing, Tokens, dbFile, openStore, systemClock } = await import('@fabric/server');
   const file = dbFile(dir);
-  if (!existsSync(file)) {
+  if (database === undefined && !existsSync(file)) {
     throw new FabricError(
       'not_found',
       `no control plane data in ${dir}; start one with "optimal serve --data ${dir}" or pass --server`,
     );
   }
-  const db = await openSqlite(file);
+  const db = await openStore(database ?? file);
   const keys = new KeyRing(db, systemClock);
   await keys.load();
   const accounts = new Accounts(db, new Tokens(keys, systemClock), systemClock);

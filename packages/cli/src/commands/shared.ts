@@ -1,4 +1,5 @@
 import { FabricError } from '@fabric/protocol';
+import { Option } from 'commander';
 
 /** Where commands print; tests and the CLI entry point pass real streams. */
 export interface Out {
@@ -39,4 +40,22 @@ export function durationFlag(flag: string): (value: string) => number {
     }
     return ms;
   };
+}
+
+/**
+ * `--database <url>` (or `FABRIC_DATABASE_URL`): the control plane's store on
+ * PostgreSQL; without it, the SQLite file in the data dir. The URL may hold a
+ * password, so it is never printed back (see `storeLabel`).
+ */
+export function databaseOption(): Option {
+  return new Option(
+    '--database <url>',
+    "the control plane's store on PostgreSQL (postgres://user@host:5432/db); default: fabric.db in the data dir",
+  )
+    .env('FABRIC_DATABASE_URL')
+    .argParser((value: string) => {
+      if (!/^postgres(ql)?:\/\/[^\s]+$/i.test(value))
+        throw new FabricError('bad_request', '--database takes a PostgreSQL URL: postgres://user@host:5432/db');
+      return value;
+    });
 }

@@ -1,4 +1,4 @@
-import { sql, SqliteAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, SqliteAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Schema migrations, in order. Only portable column types (text, integer,
@@ -196,7 +196,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('detail', 'text')
         .execute();
       await db.schema.createIndex('vault_access_log_ts').on('vault_access_log').columns(['ts', 'id']).execute();
-      // Append-only: the store itself refuses to change history. (PostgreSQL gets its own trigger with its dialect.)
+      // Append-only: the store itself refuses to change history. (PostgreSQL's triggers: 0011.)
       if (db.getExecutor().adapter instanceof SqliteAdapter) {
         await sql`CREATE TRIGGER vault_access_log_no_update BEFORE UPDATE ON vault_access_log BEGIN SELECT RAISE(ABORT, 'vault_access_log is append-only'); END`.execute(
           db,
@@ -379,6 +379,16 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
         .execute();
       await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+    },
+  },
+  '0011_postgres_append_only': {
+    async up(db: Kysely<unknown>) {
+      // 0003's append-only triggers, in PostgreSQL's dialect (SQLite has had them since 0003).
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await sql`CREATE FUNCTION vault_access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'vault_access_log is append-only'; END $$`.execute(db);
+      await sql`CREATE TRIGGER vault_access_log_no_change BEFORE UPDATE OR DELETE ON vault_access_log
+        FOR EACH ROW EXECUTE FUNCTION vault_access_log_append_only()`.execute(db);
     },
   },
 };
