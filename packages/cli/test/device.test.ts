@@ -73,6 +73,15 @@ async function pairedDevice(server: RunningServer, dir: string, url = server.url
   return device;
 }
 
+/** Whether the control plane ever saw the device: its online flag and when it was last heard from. */
+function presence(server: RunningServer, deviceId: string) {
+  return server.ctx.db
+    .selectFrom('devices')
+    .select(['online', 'last_seen_at'])
+    .where('id', '=', deviceId)
+    .executeTakeFirstOrThrow();
+}
+
 describe('the device daemon', () => {
   it('heartbeats its capability digest at the period the control plane asks for', async () => {
     const server = await plane();
@@ -144,12 +153,7 @@ describe('the device daemon', () => {
     newer.close();
     const device = await pairedDevice(server, dir.path);
     await expect(device.done).rejects.toThrow(/memory-index\.db has schema 99, .*: upgrade fabric/);
-    const row = await server.ctx.db
-      .selectFrom('devices')
-      .select(['online', 'last_seen_at'])
-      .where('id', '=', device.deviceId)
-      .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ online: 0, last_seen_at: null });
+    expect(await presence(server, device.deviceId)).toMatchObject({ online: 0, last_seen_at: null });
   });
 
   it('stops cleanly when stopped while it starts, without ever connecting', async () => {
@@ -159,12 +163,7 @@ describe('the device daemon', () => {
     const device = await pairedDevice(server, dir.path);
     await device.stop();
     await device.done;
-    const row = await server.ctx.db
-      .selectFrom('devices')
-      .select(['online', 'last_seen_at'])
-      .where('id', '=', device.deviceId)
-      .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ online: 0, last_seen_at: null });
+    expect(await presence(server, device.deviceId)).toMatchObject({ online: 0, last_seen_at: null });
     // Its ledger says it started and stopped.
     const ledger = new Ledger(join(dir.path, 'ledger.db'));
     const kinds = ledger.list({ limit: 10 }).events.map((e) => e.kind);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FabricError, type Labels, type LedgerPayload } from '@fabric/protocol';
+import { FabricError, type Labels } from '@fabric/protocol';
 import { openSqlite } from '@fabric/node';
 import { writeOwnerToken } from './agent/owner-token.js';
 import { AgentSocket, agentSocketPath } from './agent/socket.js';
@@ -11,7 +11,8 @@ import { LedgerKey, ledgerKeyPath } from './audit/ledger/key.js';
 import { Ledger } from './audit/ledger/store.js';
 import { Records } from './audit/records/store.js';
 import { readDeviceFile, writeDeviceFile } from './config.js';
-import { Kernel } from './kernel/kernel.js';
+import { Kernel, type KernelServices } from './kernel/kernel.js';
+import { auditOrLog } from './kernel/module.js';
 import { DeviceClient, type DeviceLog } from './link/client.js';
 import { Outbox } from './link/outbox.js';
 import { defaultModules } from './modules/index.js';
@@ -120,38 +121,36 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
   });
 
   let client: DeviceClient | null = null;
-  const kernel = new Kernel(
-    {
-      dataDir,
-      clock: { now: Date.now },
-      log: opts.log,
-      audit: (actor, kind, payload) => {
-        const entry = ledger.append(actor, kind, payload);
-        checkpoints.appended();
-        return entry;
-      },
-      emit: (env) => client?.emit(env),
-      ledger,
-      records,
-      session: (id) => sessions.runner.context(id),
-      approve: (id, req) => sessions.runner.requestApproval(id, req),
+  const services: KernelServices = {
+    dataDir,
+    clock: { now: Date.now },
+    log: opts.log,
+    audit: (actor, kind, payload) => {
+      const entry = ledger.append(actor, kind, payload);
+      checkpoints.appended();
+      return entry;
     },
-    [
-      vault,
-      sessions,
-      checkpoints,
-      ...defaultModules({
-        defaultWorkDir: join(dataDir, 'work'),
-        systemd: opts.systemd,
-        deviceId: paired.deviceId,
-        deviceName: () => readDeviceFile(dataDir)?.name ?? hostname(),
-        capabilities: () => sessions.capabilities.digest(),
-        ledgerPublicKey: ledgerKey.publicKey,
-        socketPath: agent?.path ?? '',
-      }),
-    ],
-  );
-  recordDaemon(ledger, opts.log, 'daemon.start', { deviceId: paired.deviceId, pid: process.pid });
+    emit: (env) => client?.emit(env),
+    ledger,
+    records,
+    session: (id) => sessions.runner.context(id),
+    approve: (id, req) => sessions.runner.requestApproval(id, req),
+  };
+  const kernel = new Kernel(services, [
+    vault,
+    sessions,
+    checkpoints,
+    ...defaultModules({
+      defaultWorkDir: join(dataDir, 'work'),
+      systemd: opts.systemd,
+      deviceId: paired.deviceId,
+      deviceName: () => readDeviceFile(dataDir)?.name ?? hostname(),
+      capabilities: () => sessions.capabilities.digest(),
+      ledgerPublicKey: ledgerKey.publicKey,
+      socketPath: agent?.path ?? '',
+    }),
+  ]);
+  auditOrLog(services, 'daemon', 'daemon.start', { deviceId: paired.deviceId, pid: process.pid });
   const link = new DeviceClient({
     server: paired.server,
     deviceId: paired.deviceId,
@@ -206,7 +205,7 @@ export function startDevice(opts: DeviceOptions): RunningDevice {
       // What is starting finishes first (a leftover of a previous run is ended and reported), then everything stops.
       await up.catch(() => undefined);
       await link.stop();
-      recordDaemon(ledger, opts.log, 'daemon.stop', { deviceId: paired.deviceId });
+      auditOrLog(services, 'daemon', 'daemon.stop', { deviceId: paired.deviceId });
       await closeAll();
     },
   };
@@ -223,20 +222,6 @@ function openAgentSocket(
   } catch (err) {
     log.warn(`agent socket: ${message(err)}; harnesses cannot ask for approvals`);
     return null;
-  }
-}
-
-/** The daemon's own start and stop, on the record; a ledger that cannot be written does not stop the daemon. */
-function recordDaemon<K extends 'daemon.start' | 'daemon.stop'>(
-  ledger: Ledger,
-  log: DeviceLog,
-  kind: K,
-  payload: LedgerPayload<K>,
-): void {
-  try {
-    ledger.append('daemon', kind, payload);
-  } catch (err) {
-    log.warn(`ledger: could not record ${kind}: ${message(err)}`);
   }
 }
 

@@ -112,7 +112,7 @@ export function contextSlot(module: string): {
  * cannot be written (a session's start and exit, a credential read).
  */
 export function auditOrLog<K extends LedgerEventKind>(
-  ctx: KernelContext,
+  ctx: Pick<KernelContext, 'audit' | 'log'>,
   actor: string,
   kind: K,
   payload: LedgerPayload<K>,
